@@ -1,0 +1,1 @@
+"""Routing orchestrator for Dutch service numbers on Asterisk 22."""

@@ -1,0 +1,80 @@
+"""Settings from the environment, with loopback-only defaults.
+
+Credentials never default to stock values: when ``SVC_AMI_SECRET`` / ``SVC_ARI_SECRET`` are not
+set, a random secret is generated once and kept (mode 0600) in the state folder.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_ROOTFS_CACHE = Path("/var/cache/svcnum")
+
+
+@dataclass(frozen=True)
+class Settings:
+    state_dir: Path  # database, Asterisk instance, generated files
+    db_url: str
+    rootfs_cache: Path  # where the debootstrapped Debian sid + Asterisk 22 lives
+    instance_name: str
+    bind_host: str
+    sip_port: int
+    ami_port: int
+    http_port: int  # ARI / HTTP
+    rtp_start: int
+    rtp_end: int
+    carrier_host: str  # where calls to destination numbers go (the PSTN trunk)
+    carrier_port: int
+    ami_user: str
+    ami_secret: str
+    ari_user: str
+    ari_secret: str
+
+    @property
+    def instance_dir(self) -> Path:
+        return self.state_dir / "asterisk" / self.instance_name
+
+    def with_(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+def _secret(state_dir: Path, name: str) -> str:
+    """A secret from the environment, else one generated once and kept in the state folder."""
+    env = os.environ.get(name)
+    if env:
+        return env
+    path = state_dir / "secrets" / name
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    value = secrets.token_urlsafe(24)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(value + "\n")
+    return value
+
+
+def load_settings(env: dict[str, str] | None = None) -> Settings:
+    e = os.environ if env is None else env
+    state_dir = Path(e.get("SVC_STATE_DIR", "var")).resolve()
+    return Settings(
+        state_dir=state_dir,
+        db_url=e.get("SVC_DB_URL", f"sqlite:///{state_dir / 'orchestrator.db'}"),
+        rootfs_cache=Path(e.get("SVC_ROOTFS_CACHE", str(DEFAULT_ROOTFS_CACHE))),
+        instance_name=e.get("SVC_INSTANCE", "dev"),
+        bind_host=e.get("SVC_BIND_HOST", "127.0.0.1"),
+        sip_port=int(e.get("SVC_SIP_PORT", "5060")),
+        ami_port=int(e.get("SVC_AMI_PORT", "5038")),
+        http_port=int(e.get("SVC_HTTP_PORT", "8088")),
+        rtp_start=int(e.get("SVC_RTP_START", "20000")),
+        rtp_end=int(e.get("SVC_RTP_END", "20999")),
+        carrier_host=e.get("SVC_CARRIER_HOST", "127.0.0.1"),
+        carrier_port=int(e.get("SVC_CARRIER_PORT", "5070")),
+        ami_user=e.get("SVC_AMI_USER", "orchestrator"),
+        ami_secret=_secret(state_dir, "SVC_AMI_SECRET") if env is None else e["SVC_AMI_SECRET"],
+        ari_user=e.get("SVC_ARI_USER", "orchestrator"),
+        ari_secret=_secret(state_dir, "SVC_ARI_SECRET") if env is None else e["SVC_ARI_SECRET"],
+    )
