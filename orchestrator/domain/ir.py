@@ -1,0 +1,125 @@
+"""Routing IR: one small graph of steps per service number. Pure data.
+
+Both back ends read it: the renderer turns every node into one labelled extension of the number's
+dialplan context, and the simulator walks the same nodes. Node ids are short and
+alphanumeric because they become Asterisk extension names.
+
+Later packages add node types (region, roster, split, menu, queue) next to these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from orchestrator.domain.numbers import ServiceNumberId
+from orchestrator.domain.plan import Package
+
+
+class BlockReason(StrEnum):
+    ANONYMOUS = "anonymous"
+    BLACKLIST = "blacklist"
+    FOREIGN = "foreign"
+    MOBILE = "mobile"
+
+
+@dataclass(frozen=True)
+class BlockCheck:
+    """Send the caller to ``blocked`` when ``reason`` applies, else to ``next``."""
+
+    id: str
+    reason: BlockReason
+    blocked: str
+    next: str
+
+
+@dataclass(frozen=True)
+class Reject:
+    """Play the rejection message (early media, no answer) and hang up (cause 21, rejected)."""
+
+    id: str
+    sound: str
+
+
+@dataclass(frozen=True)
+class ConcurrencyLimit:
+    """At most ``limit`` calls at once on this number; the caller over it hears busy."""
+
+    id: str
+    limit: int
+    next: str
+    over: str
+
+
+@dataclass(frozen=True)
+class Busy:
+    id: str
+
+
+@dataclass(frozen=True)
+class Play:
+    """An announcement to the caller before answer (early media: free for the caller)."""
+
+    id: str
+    sound: str
+    purpose: str  # "welcome", "final": shows up in logs and simulator output
+    next: str
+
+
+@dataclass(frozen=True)
+class Switch:
+    """Schedule: from each epoch on, go to its target; before the first one, ``default``."""
+
+    id: str
+    default: str
+    moments: tuple[tuple[int, str], ...]  # (epoch seconds, node id), sorted by epoch
+    routing_names: dict[str, str] = field(default_factory=dict)  # node id -> routing name
+
+    def target_at(self, epoch: int) -> str:
+        target = self.default
+        for at, node in self.moments:
+            if epoch >= at:
+                target = node
+        return target
+
+
+@dataclass(frozen=True)
+class Dial:
+    """Ring one destination; on answer the call ends there, otherwise go to ``failed``."""
+
+    id: str
+    routing: str
+    destination: str  # E.164
+    ring_time: int
+    whisper: str | None
+    failed: str
+
+
+@dataclass(frozen=True)
+class Hangup:
+    id: str
+    reason: str  # "unanswered": every destination was tried
+
+
+Node = BlockCheck | Reject | ConcurrencyLimit | Busy | Play | Switch | Dial | Hangup
+
+
+@dataclass(frozen=True)
+class NumberFlow:
+    """Everything the dialplan and the simulator need for one service number."""
+
+    number: ServiceNumberId
+    tenant: str
+    package: Package
+    entry: str
+    nodes: dict[str, Node]
+    blacklist_family: str  # AstDB family holding this number's blacklist (live data)
+    mobile_prefixes: tuple[str, ...]
+
+    @property
+    def context(self) -> str:
+        return f"svc-{self.number.digits}"
+
+    def ordered(self) -> list[Node]:
+        """Nodes in a stable order (entry first, then as declared) for readable output."""
+        return list(self.nodes.values())

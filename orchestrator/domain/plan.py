@@ -1,0 +1,165 @@
+"""The routing plan of a tenant, as ops write it (YAML) and as the database stores it.
+
+Shape and per-field checks live here (pydantic gives each error its field path); rules that
+depend on the package or on the clock live in ``rules.py``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
+
+from orchestrator.domain.numbers import parse_caller, parse_destination, parse_service_number
+from orchestrator.errors import NumberInvalid, PlanInvalid, Violation
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # safe inside dialplan labels and file names
+
+
+class Package(StrEnum):
+    BASIS = "basis"
+    STANDAARD = "standaard"
+    PREMIUM = "premium"
+
+
+def _destination(value: str) -> str:
+    try:
+        return parse_destination(value)
+    except NumberInvalid as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _caller(value: str) -> str:
+    try:
+        return parse_caller(value)
+    except NumberInvalid as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _service_number(value: str) -> str:
+    try:
+        return parse_service_number(value).e164
+    except NumberInvalid as exc:
+        raise ValueError(str(exc)) from exc
+
+
+DestinationNumber = Annotated[str, AfterValidator(_destination)]
+CallerNumber = Annotated[str, AfterValidator(_caller)]
+Name = Annotated[str, Field(pattern=NAME_PATTERN)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Destination(_Model):
+    """One number to ring, and for how long before overflowing to the next."""
+
+    number: DestinationNumber
+    ring_time: int = Field(default=20, ge=5, le=300, description="seconds")
+
+
+class SwitchMoment(_Model):
+    """From ``at`` (Europe/Amsterdam, minute precision) the named routing is the active one."""
+
+    at: datetime
+    routing: Name
+
+    @field_validator("at", mode="before")
+    @classmethod
+    def _local_minute(cls, value: Any) -> datetime:
+        if isinstance(value, str):
+            try:
+                value = datetime.strptime(value.strip(), "%Y-%m-%d %H:%M")
+            except ValueError as exc:
+                raise ValueError("write it as 'YYYY-MM-DD HH:MM' (Europe/Amsterdam)") from exc
+        if not isinstance(value, datetime):
+            raise ValueError("write it as 'YYYY-MM-DD HH:MM' (Europe/Amsterdam)")
+        if value.second or value.microsecond:
+            raise ValueError("switch moments have minute precision; drop the seconds")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=AMSTERDAM)
+            # A wall-clock time skipped by the spring DST change does not exist.
+            if value.astimezone(ZoneInfo("UTC")).astimezone(AMSTERDAM).replace(
+                tzinfo=None
+            ) != value.replace(tzinfo=None):
+                raise ValueError(f"{value:%Y-%m-%d %H:%M} does not exist in Europe/Amsterdam")
+        return value.astimezone(AMSTERDAM)
+
+    @property
+    def epoch(self) -> int:
+        return int(self.at.timestamp())
+
+
+class Blocking(_Model):
+    anonymous: bool = False  # callers who withhold their number
+    foreign: bool = False  # callers from abroad
+    mobile: bool = False  # callers from Dutch mobile networks (0800 numbers only)
+    blacklist: list[CallerNumber] = Field(default_factory=list)
+    message: Name | None = None  # announcement played to blocked callers; None = built-in
+
+
+class NumberAnnouncements(_Model):
+    welcome: Name | None = None  # to the caller, before routing
+    whisper: Name | None = None  # to the person who answers, before the caller is connected
+    final: Name | None = None  # to the caller when no destination answered
+
+
+class ServiceNumberPlan(_Model):
+    number: Annotated[str, AfterValidator(_service_number)]
+    package: Package = Package.BASIS
+    routings: dict[Name, list[Destination]]
+    active: Name
+    switches: list[SwitchMoment] = Field(default_factory=list)
+    blocking: Blocking = Field(default_factory=Blocking)
+    announcements: NumberAnnouncements = Field(default_factory=NumberAnnouncements)
+    max_concurrent_calls: int | None = Field(default=None, ge=1, le=10000)
+
+
+class AnnouncementSource(_Model):
+    """An announcement: an Asterisk sound name (``sound``) or an audio file to import (``file``)."""
+
+    sound: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_/-]{1,120}$")
+    file: str | None = None
+    text: str | None = None  # what it says, for people reading the plan
+
+
+class TenantPlan(_Model):
+    tenant: Name
+    announcements: dict[Name, AnnouncementSource] = Field(default_factory=dict)
+    numbers: list[ServiceNumberPlan] = Field(default_factory=list)
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out or "plan"
+
+
+def parse_plan(data: Any) -> TenantPlan:
+    """Build a TenantPlan from parsed YAML/JSON, reporting every shape error with its path."""
+    try:
+        return TenantPlan.model_validate(data)
+    except ValidationError as exc:
+        violations = []
+        for err in exc.errors():
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field"
+            violations.append(Violation(_loc(tuple(err["loc"])), msg))
+        raise PlanInvalid(violations) from exc
