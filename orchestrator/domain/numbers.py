@@ -138,8 +138,15 @@ def normalize_caller(raw: str) -> str:
 
 
 def parse_caller(text: str) -> str:
-    """A caller number as ops type it (blacklists, simulator): E.164, validated loosely."""
+    """A caller number as ops type it (blacklists, simulator), in E.164.
+
+    Dutch numbers must be valid; foreign ones only of a possible length, because callers come
+    from every network in the world and validity data lags behind new ranges abroad.
+    """
     num = _parse(text)
+    ok = pn.is_valid_number(num) if num.country_code == 31 else pn.is_possible_number(num)
+    if not ok:
+        raise NumberInvalid(f"{text!r} is not a possible phone number")
     return pn.format_number(num, pn.PhoneNumberFormat.E164)
 
 

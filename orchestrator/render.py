@@ -1,0 +1,54 @@
+"""IR → Asterisk dialplan text. Pure: flows in, {file name: text} out.
+
+Layout (reload time measured in DESIGN.md): a small entry context of one-line Gotos, one small
+context per service number in its own file, and a shared library. One file per number also lets
+a later incremental apply rewrite just the numbers that changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import jinja2
+
+from orchestrator.domain.ir import NumberFlow
+from orchestrator.domain.numbers import ServiceNumberId
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "dialplan_templates"
+
+
+def dialled_forms(number: ServiceNumberId) -> list[str]:
+    """Every form in which the carrier may present a call to this number."""
+    forms = [number.national, number.e164, number.digits]
+    return list(dict.fromkeys(forms))  # de-duplicated, order kept
+
+
+def _environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        autoescape=False,  # dialplan, not HTML; every interpolated value is validated upstream
+    )
+    env.filters["dialled_forms"] = dialled_forms
+    return env
+
+
+def number_file(flow: NumberFlow) -> str:
+    return f"n-{flow.number.digits}.conf"
+
+
+def render_dialplan(flows: Iterable[NumberFlow], trunk: str = "carrier") -> dict[str, str]:
+    env = _environment()
+    flows = sorted(flows, key=lambda f: f.number.e164)
+    files = {
+        "lib.conf": env.get_template("lib.conf.j2").render(),
+        "entry.conf": env.get_template("entry.conf.j2").render(flows=flows),
+    }
+    number_template = env.get_template("number.conf.j2")
+    for flow in flows:
+        files[number_file(flow)] = number_template.render(flow=flow, trunk=trunk)
+    return files
