@@ -1,0 +1,91 @@
+"""Database tables (SQLModel). SQLite by default; any SQLAlchemy URL (PostgreSQL in production)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlmodel import Field, SQLModel, UniqueConstraint
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Tenant(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    created_at: datetime = Field(default_factory=_now)
+
+
+class Announcement(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    name: str
+    sound: str | None = None  # an Asterisk sound name
+    file: str | None = None  # the imported source file, converted into the tenant's sounds
+    text: str | None = None
+
+
+class ServiceNumber(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    position: int  # order within the tenant's plan, so exports round-trip
+    e164: str = Field(unique=True, index=True)
+    national: str
+    kind: str
+    package: str
+    active_routing: str
+    block_anonymous: bool = False
+    block_foreign: bool = False
+    block_mobile: bool = False
+    rejection_announcement: str | None = None
+    welcome_announcement: str | None = None
+    whisper_announcement: str | None = None
+    final_announcement: str | None = None
+    max_concurrent_calls: int | None = None
+
+
+class Routing(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("service_number_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    service_number_id: int = Field(foreign_key="servicenumber.id", index=True)
+    name: str
+    position: int
+
+
+class Destination(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    routing_id: int = Field(foreign_key="routing.id", index=True)
+    position: int  # 0 = first number, 1.. = overflow
+    e164: str
+    ring_time: int
+
+
+class SwitchMoment(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    service_number_id: int = Field(foreign_key="servicenumber.id", index=True)
+    at_epoch: int  # seconds since 1970 UTC; shown in Europe/Amsterdam
+    routing: str
+
+
+class BlacklistEntry(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("service_number_e164", "caller"),)
+    id: int | None = Field(default=None, primary_key=True)
+    # Keyed by the number, not its row id: plan applies replace rows, entries added live stay.
+    service_number_e164: str = Field(index=True)
+    caller: str  # E.164
+    source: str = "plan"  # "plan", "cli", "api", "dtmf"
+    added_at: datetime = Field(default_factory=_now)
+
+
+class AppliedVersion(SQLModel, table=True):
+    """One row per successful apply: what was loaded into Asterisk, and when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    applied_at: datetime = Field(default_factory=_now)
+    tenant: str
+    numbers: int
+    files: int
+    dialplan_dir: str
+    summary: str

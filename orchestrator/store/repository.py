@@ -1,0 +1,207 @@
+"""Plans in and out of the database. Every function works inside the caller's session, so the
+caller decides when to commit (apply commits only after Asterisk has taken the new dialplan)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+
+from sqlalchemy import delete
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, create_engine, select
+
+from orchestrator.domain import plan as p
+from orchestrator.domain.numbers import parse_service_number
+from orchestrator.errors import NotFound, StoreError
+from orchestrator.store import models as m
+
+
+def make_engine(url: str):  # type: ignore[no-untyped-def]
+    """Create the engine and the tables (idempotent)."""
+    try:
+        engine = create_engine(url)
+        m.SQLModel.metadata.create_all(engine)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot open database {url}: {exc}") from exc
+    return engine
+
+
+def _tenant(session: Session, name: str, create: bool = False) -> m.Tenant:
+    tenant = session.exec(select(m.Tenant).where(m.Tenant.name == name)).first()
+    if tenant is None:
+        if not create:
+            raise NotFound(f"no tenant {name!r}")
+        tenant = m.Tenant(name=name)
+        session.add(tenant)
+        session.flush()
+    return tenant
+
+
+def tenants(session: Session) -> list[str]:
+    return list(session.exec(select(m.Tenant.name).order_by(m.Tenant.name)))
+
+
+def number_owner(session: Session, e164: str) -> str | None:
+    row = session.exec(
+        select(m.Tenant.name).join(m.ServiceNumber).where(m.ServiceNumber.e164 == e164)
+    ).first()
+    return row
+
+
+def save_plan(session: Session, plan: p.TenantPlan) -> None:
+    """Replace the tenant's numbers and announcements by the plan's (not committed)."""
+    tenant = _tenant(session, plan.tenant, create=True)
+    assert tenant.id is not None
+    for n in plan.numbers:
+        owner = number_owner(session, n.number)
+        if owner is not None and owner != plan.tenant:
+            raise StoreError(f"{n.number} belongs to tenant {owner!r}, not {plan.tenant!r}")
+    old = list(session.exec(select(m.ServiceNumber).where(m.ServiceNumber.tenant_id == tenant.id)))
+    old_ids = [n.id for n in old]
+    routing_ids = list(session.exec(select(m.Routing.id).where(col(m.Routing.service_number_id).in_(old_ids))))
+    session.execute(delete(m.Destination).where(col(m.Destination.routing_id).in_(routing_ids)))
+    session.execute(delete(m.Routing).where(col(m.Routing.id).in_(routing_ids)))
+    session.execute(delete(m.SwitchMoment).where(col(m.SwitchMoment.service_number_id).in_(old_ids)))
+    session.execute(delete(m.ServiceNumber).where(col(m.ServiceNumber.id).in_(old_ids)))
+    session.execute(delete(m.Announcement).where(m.Announcement.tenant_id == tenant.id))
+    # Plan-sourced blacklist entries follow the plan; ones added live (cli, dtmf) stay, unless
+    # their number left the plan.
+    kept = {n.number for n in plan.numbers}
+    gone = [n.e164 for n in old if n.e164 not in kept]
+    session.execute(delete(m.BlacklistEntry).where(col(m.BlacklistEntry.service_number_e164).in_(gone)))
+    session.execute(delete(m.BlacklistEntry).where(
+        col(m.BlacklistEntry.service_number_e164).in_(kept), m.BlacklistEntry.source == "plan"))
+    session.flush()
+
+    for name, a in plan.announcements.items():
+        session.add(m.Announcement(tenant_id=tenant.id, name=name, sound=a.sound, file=a.file, text=a.text))
+    for pos, n in enumerate(plan.numbers):
+        sid = parse_service_number(n.number)
+        row = m.ServiceNumber(
+            tenant_id=tenant.id, position=pos, e164=sid.e164, national=sid.national,
+            kind=sid.kind.value, package=n.package.value, active_routing=n.active,
+            block_anonymous=n.blocking.anonymous, block_foreign=n.blocking.foreign,
+            block_mobile=n.blocking.mobile, rejection_announcement=n.blocking.message,
+            welcome_announcement=n.announcements.welcome,
+            whisper_announcement=n.announcements.whisper,
+            final_announcement=n.announcements.final,
+            max_concurrent_calls=n.max_concurrent_calls,
+        )
+        session.add(row)
+        session.flush()
+        assert row.id is not None
+        for rpos, (rname, dests) in enumerate(n.routings.items()):
+            routing = m.Routing(service_number_id=row.id, name=rname, position=rpos)
+            session.add(routing)
+            session.flush()
+            assert routing.id is not None
+            for dpos, d in enumerate(dests):
+                session.add(m.Destination(routing_id=routing.id, position=dpos, e164=d.number,
+                                          ring_time=d.ring_time))
+        for s in n.switches:
+            session.add(m.SwitchMoment(service_number_id=row.id, at_epoch=s.epoch, routing=s.routing))
+        existing = set(blacklist(session, sid.e164))
+        for caller in n.blocking.blacklist:
+            if caller not in existing:
+                session.add(m.BlacklistEntry(service_number_e164=sid.e164, caller=caller, source="plan"))
+    try:
+        session.flush()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"could not store the plan of {plan.tenant!r}: {exc}") from exc
+
+
+def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None) -> p.TenantPlan:
+    """Rebuild the tenant's plan. With ``now``, switch moments already passed are folded into
+    ``active`` (what an export should show: the plan as it stands)."""
+    tenant = _tenant(session, tenant_name)
+    numbers = list(session.exec(
+        select(m.ServiceNumber).where(m.ServiceNumber.tenant_id == tenant.id).order_by(m.ServiceNumber.position)
+    ))
+    ids = [n.id for n in numbers]
+    routings: dict[int, list[m.Routing]] = defaultdict(list)
+    for r in session.exec(select(m.Routing).where(col(m.Routing.service_number_id).in_(ids)).order_by(m.Routing.position)):
+        routings[r.service_number_id].append(r)
+    rids = [r.id for rs in routings.values() for r in rs]
+    dests: dict[int, list[m.Destination]] = defaultdict(list)
+    for d in session.exec(select(m.Destination).where(col(m.Destination.routing_id).in_(rids)).order_by(m.Destination.position)):
+        dests[d.routing_id].append(d)
+    switches: dict[int, list[m.SwitchMoment]] = defaultdict(list)
+    for s in session.exec(select(m.SwitchMoment).where(col(m.SwitchMoment.service_number_id).in_(ids)).order_by(m.SwitchMoment.at_epoch)):
+        switches[s.service_number_id].append(s)
+    lists = blacklists(session, [n.e164 for n in numbers])
+
+    out_numbers = []
+    for n in numbers:
+        assert n.id is not None
+        active = n.active_routing
+        moments = []
+        for s in switches[n.id]:
+            if now is not None and s.at_epoch <= now.timestamp():
+                active = s.routing
+            else:
+                moments.append({"at": datetime.fromtimestamp(s.at_epoch, p.AMSTERDAM), "routing": s.routing})
+        out_numbers.append({
+            "number": n.e164,
+            "package": n.package,
+            "routings": {r.name: [{"number": d.e164, "ring_time": d.ring_time} for d in dests[r.id or 0]]
+                         for r in routings[n.id]},
+            "active": active,
+            "switches": moments,
+            "blocking": {"anonymous": n.block_anonymous, "foreign": n.block_foreign,
+                         "mobile": n.block_mobile, "blacklist": sorted(lists.get(n.e164, ())),
+                         "message": n.rejection_announcement},
+            "announcements": {"welcome": n.welcome_announcement, "whisper": n.whisper_announcement,
+                              "final": n.final_announcement},
+            "max_concurrent_calls": n.max_concurrent_calls,
+        })
+    announcements = {
+        a.name: {"sound": a.sound, "file": a.file, "text": a.text}
+        for a in session.exec(select(m.Announcement).where(m.Announcement.tenant_id == tenant.id).order_by(m.Announcement.name))
+    }
+    return p.parse_plan({"tenant": tenant.name, "announcements": announcements, "numbers": out_numbers})
+
+
+def load_all_plans(session: Session) -> list[p.TenantPlan]:
+    return [load_plan(session, name) for name in tenants(session)]
+
+
+def blacklist(session: Session, e164: str) -> list[str]:
+    return list(session.exec(
+        select(m.BlacklistEntry.caller).where(m.BlacklistEntry.service_number_e164 == e164).order_by(m.BlacklistEntry.caller)
+    ))
+
+
+def blacklists(session: Session, numbers: list[str] | None = None) -> dict[str, set[str]]:
+    query = select(m.BlacklistEntry)
+    if numbers is not None:
+        query = query.where(col(m.BlacklistEntry.service_number_e164).in_(numbers))
+    out: dict[str, set[str]] = defaultdict(set)
+    for e in session.exec(query):
+        out[e.service_number_e164].add(e.caller)
+    return dict(out)
+
+
+def blacklist_add(session: Session, e164: str, caller: str, source: str) -> bool:
+    """Add an entry; False when it was already there."""
+    if number_owner(session, e164) is None:
+        raise NotFound(f"no service number {e164}")
+    if caller in blacklist(session, e164):
+        return False
+    session.add(m.BlacklistEntry(service_number_e164=e164, caller=caller, source=source))
+    session.flush()
+    return True
+
+
+def blacklist_remove(session: Session, e164: str, caller: str) -> bool:
+    result = session.execute(delete(m.BlacklistEntry).where(
+        m.BlacklistEntry.service_number_e164 == e164, m.BlacklistEntry.caller == caller))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def record_version(session: Session, version: m.AppliedVersion) -> None:
+    session.add(version)
+    session.flush()
+
+
+def history(session: Session, limit: int = 50) -> list[m.AppliedVersion]:
+    return list(session.exec(select(m.AppliedVersion).order_by(col(m.AppliedVersion.id).desc()).limit(limit)))

@@ -1,0 +1,66 @@
+"""The store against a real SQLite file (the default database)."""
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from orchestrator.domain.plan import AMSTERDAM, parse_plan
+from orchestrator.errors import NotFound, StoreError
+from orchestrator.store import repository as repo
+from tests.plans import basis_number, tenant_plan
+
+
+@pytest.fixture
+def engine(tmp_path: Path):
+    return repo.make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+
+
+def test_plan_round_trips(engine) -> None:
+    plan = parse_plan(tenant_plan(
+        basis_number(blocking={"anonymous": True, "blacklist": ["06 12345678"]},
+                     announcements={"welcome": "hi"}, max_concurrent_calls=4),
+        announcements={"hi": {"sound": "hello-world", "text": "Hallo"}},
+    ))
+    with Session(engine) as s:
+        repo.save_plan(s, plan)
+        s.commit()
+    with Session(engine) as s:
+        assert repo.load_plan(s, "acme") == plan
+
+
+def test_export_folds_passed_switch_moments(engine) -> None:
+    plan = parse_plan(tenant_plan(basis_number()))
+    with Session(engine) as s:
+        repo.save_plan(s, plan)
+        s.commit()
+        later = repo.load_plan(s, "acme", now=datetime(2026, 12, 25, tzinfo=AMSTERDAM))
+    assert later.numbers[0].active == "evening" and later.numbers[0].switches == []
+
+
+def test_live_blacklist_entries_survive_a_plan_apply(engine) -> None:
+    plan = parse_plan(tenant_plan(basis_number(blocking={"blacklist": ["0201111111"]})))
+    with Session(engine) as s:
+        repo.save_plan(s, plan)
+        assert repo.blacklist_add(s, "+318001234567", "+31612345678", source="dtmf")
+        assert not repo.blacklist_add(s, "+318001234567", "+31612345678", source="dtmf")
+        repo.save_plan(s, parse_plan(tenant_plan(basis_number())))
+        assert repo.blacklist(s, "+318001234567") == ["+31612345678"]
+
+
+def test_uncommitted_save_leaves_nothing(engine) -> None:
+    with Session(engine) as s:
+        repo.save_plan(s, parse_plan(tenant_plan(basis_number())))
+        s.rollback()
+    with Session(engine) as s, pytest.raises(NotFound):
+        repo.load_plan(s, "acme")
+
+
+def test_a_number_cannot_move_between_tenants_silently(engine) -> None:
+    with Session(engine) as s:
+        repo.save_plan(s, parse_plan(tenant_plan(basis_number())))
+        other = tenant_plan(basis_number())
+        other["tenant"] = "globex"
+        with pytest.raises(StoreError, match="belongs to tenant 'acme'"):
+            repo.save_plan(s, parse_plan(other))
