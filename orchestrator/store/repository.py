@@ -114,19 +114,21 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
     """Rebuild the tenant's plan. With ``now``, switch moments already passed are folded into
     ``active`` (what an export should show: the plan as it stands)."""
     tenant = _tenant(session, tenant_name)
-    numbers = list(session.exec(
-        select(m.ServiceNumber).where(m.ServiceNumber.tenant_id == tenant.id).order_by(m.ServiceNumber.position)
-    ))
+    query = select(m.ServiceNumber).where(m.ServiceNumber.tenant_id == tenant.id)
+    numbers = list(session.exec(query.order_by(m.ServiceNumber.position)))
     ids = [n.id for n in numbers]
     routings: dict[int, list[m.Routing]] = defaultdict(list)
-    for r in session.exec(select(m.Routing).where(col(m.Routing.service_number_id).in_(ids)).order_by(m.Routing.position)):
+    routing_rows = select(m.Routing).where(col(m.Routing.service_number_id).in_(ids)).order_by(m.Routing.position)
+    for r in session.exec(routing_rows):
         routings[r.service_number_id].append(r)
     rids = [r.id for rs in routings.values() for r in rs]
     dests: dict[int, list[m.Destination]] = defaultdict(list)
-    for d in session.exec(select(m.Destination).where(col(m.Destination.routing_id).in_(rids)).order_by(m.Destination.position)):
+    dest_rows = select(m.Destination).where(col(m.Destination.routing_id).in_(rids)).order_by(m.Destination.position)
+    for d in session.exec(dest_rows):
         dests[d.routing_id].append(d)
     switches: dict[int, list[m.SwitchMoment]] = defaultdict(list)
-    for s in session.exec(select(m.SwitchMoment).where(col(m.SwitchMoment.service_number_id).in_(ids)).order_by(m.SwitchMoment.at_epoch)):
+    switch_rows = select(m.SwitchMoment).where(col(m.SwitchMoment.service_number_id).in_(ids))
+    for s in session.exec(switch_rows.order_by(m.SwitchMoment.at_epoch)):
         switches[s.service_number_id].append(s)
     lists = blacklists(session, [n.e164 for n in numbers])
 
@@ -156,7 +158,8 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
         })
     announcements = {
         a.name: {"sound": a.sound, "file": a.file, "text": a.text}
-        for a in session.exec(select(m.Announcement).where(m.Announcement.tenant_id == tenant.id).order_by(m.Announcement.name))
+        for a in session.exec(
+            select(m.Announcement).where(m.Announcement.tenant_id == tenant.id).order_by(m.Announcement.name))
     }
     return p.parse_plan({"tenant": tenant.name, "announcements": announcements, "numbers": out_numbers})
 
@@ -166,9 +169,8 @@ def load_all_plans(session: Session) -> list[p.TenantPlan]:
 
 
 def blacklist(session: Session, e164: str) -> list[str]:
-    return list(session.exec(
-        select(m.BlacklistEntry.caller).where(m.BlacklistEntry.service_number_e164 == e164).order_by(m.BlacklistEntry.caller)
-    ))
+    query = select(m.BlacklistEntry.caller).where(m.BlacklistEntry.service_number_e164 == e164)
+    return list(session.exec(query.order_by(m.BlacklistEntry.caller)))
 
 
 def blacklists(session: Session, numbers: list[str] | None = None) -> dict[str, set[str]]:

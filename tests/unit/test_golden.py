@@ -20,7 +20,7 @@ GOLDEN = ROOT / "tests" / "golden" / "demo"
 
 
 def rendered() -> dict[str, str]:
-    plan = parse_plan(yaml.safe_load((ROOT / "deploy" / "demo-plan.yaml").read_text()))
+    plan = parse_plan(yaml.safe_load((ROOT / "orchestrator" / "demo-plan.yaml").read_text()))
     return render_dialplan(compile_plan(plan, {"welcome-demo": "hello-world"}))
 
 

@@ -1,0 +1,381 @@
+"""The ``orchestrator`` command line.
+
+Exit codes: 0 done, 2 the input is wrong (invalid plan, malformed number, unknown number),
+3 Asterisk is unreachable or refused the change (the previous dialplan stays active), 1 other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+from sqlmodel import Session
+
+from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
+from orchestrator.errors import (
+    AsteriskError,
+    NotFound,
+    NumberInvalid,
+    OrchestratorError,
+    PlanInvalid,
+    StoreError,
+    Violation,
+)
+from orchestrator.settings import Settings, load_settings
+
+app = typer.Typer(
+    help="Routing orchestrator for Dutch service numbers (0800, 090x, 088, local, short and "
+    "international numbers) on Asterisk 22. Settings come from SVC_* environment variables; "
+    "see the README.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+asterisk_app = typer.Typer(help="Run the local Asterisk 22 (loopback only).", no_args_is_help=True)
+blacklist_app = typer.Typer(help="A service number's blacklist (live: no dialplan reload).",
+                            no_args_is_help=True)
+app.add_typer(asterisk_app, name="asterisk")
+app.add_typer(blacklist_app, name="blacklist")
+
+DEMO_PLAN = "demo-plan.yaml"
+
+
+def say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@contextmanager
+def errors_to_exit_codes() -> Iterator[None]:
+    try:
+        yield
+    except PlanInvalid as exc:
+        say(f"The plan is invalid ({len(exc.violations)} problem(s)); nothing was changed:")
+        for v in exc.violations:
+            say(f"  - {v}")
+        raise typer.Exit(2) from exc
+    except (NumberInvalid, NotFound) as exc:
+        say(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    except AsteriskError as exc:
+        say(f"Asterisk: {exc}")
+        raise typer.Exit(3) from exc
+    except (StoreError, OrchestratorError) as exc:
+        say(f"error: {exc}")
+        raise typer.Exit(1) from exc
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+def _engine(settings: Settings) -> Any:
+    from orchestrator.store.repository import make_engine
+
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return make_engine(settings.db_url)
+
+
+def _runtime(settings: Settings) -> Any:
+    from orchestrator.asterisk.runtime import AsteriskRuntime
+
+    return AsteriskRuntime(settings, progress=say)
+
+
+def _ami(settings: Settings) -> Any:
+    from orchestrator.asterisk.ami import Ami
+
+    return Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret)
+
+
+def read_plan_file(path: Path) -> TenantPlan:
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise NotFound(f"cannot read {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise PlanInvalid([Violation(str(path), f"not valid YAML: {exc}")]) from exc
+    return parse_plan(data)
+
+
+def _demo_plan_path() -> Path:
+    return Path(str(resources.files("orchestrator") / DEMO_PLAN))
+
+
+async def _apply(settings: Settings, plan: TenantPlan, base_dir: Path, offline: bool) -> Any:
+    from orchestrator.apply import ApplyTarget, apply_plan
+    from orchestrator.asterisk.dialplan_files import DialplanFiles
+
+    runtime = _runtime(settings)
+    engine = _engine(settings)
+    ami = None if offline else await _ami(settings).connect()
+    try:
+        target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir,
+                             runtime.asterisk_path, ami)
+        with Session(engine) as session:
+            return await apply_plan(plan, session, target, now=datetime.now(AMSTERDAM),
+                                    base_dir=base_dir, progress=say)
+    finally:
+        if ami is not None:
+            ami.close()
+
+
+@app.command()
+def apply(
+    plan_file: Annotated[Path, typer.Argument(help="YAML plan of one tenant (see README).")],
+    offline: Annotated[bool, typer.Option(help="Only store and write files; do not reload.")] = False,
+) -> None:
+    """Validate a plan, store it, generate the dialplan and load it into Asterisk.
+
+    Nothing is stored or loaded when any rule fails; when Asterisk refuses the new dialplan the
+    previous one is put back and the command exits with code 3.
+    """
+    with errors_to_exit_codes():
+        plan = read_plan_file(plan_file)
+        report = asyncio.run(_apply(_settings(), plan, plan_file.parent.resolve(), offline))
+        say(f"applied version {report.version}: {report.numbers} numbers of {report.tenant!r}, "
+            f"{report.blacklist_entries} blacklist entries in AstDB")
+        for note in report.notes:
+            say(f"note: {note}")
+
+
+@app.command()
+def validate(plan_file: Annotated[Path, typer.Argument(help="YAML plan to check.")]) -> None:
+    """Check a plan against the package rules without changing anything."""
+    from orchestrator.domain.rules import validate_plan
+
+    with errors_to_exit_codes():
+        plan = validate_plan(read_plan_file(plan_file), datetime.now(AMSTERDAM))
+        say(f"valid: tenant {plan.tenant!r}, {len(plan.numbers)} service numbers")
+
+
+def plan_to_yaml(plan: TenantPlan) -> str:
+    data = plan.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
+    for n in data["numbers"]:
+        for s in n["switches"]:
+            s["at"] = datetime.fromisoformat(s["at"]).astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M")
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+@app.command()
+def export(
+    tenant: Annotated[str | None, typer.Option(help="Tenant to export (default: the only one).")] = None,
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
+) -> None:
+    """Write a tenant's plan as YAML, as it stands now (switch moments passed are folded in)."""
+    from orchestrator.store import repository
+
+    with errors_to_exit_codes(), Session(_engine(_settings())) as session:
+        names = repository.tenants(session)
+        if tenant is None:
+            if len(names) != 1:
+                raise NotFound(f"give --tenant; tenants are: {', '.join(names) or 'none'}")
+            tenant = names[0]
+        text = plan_to_yaml(repository.load_plan(session, tenant, now=datetime.now(AMSTERDAM)))
+        if output is None:
+            sys.stdout.write(text)
+        else:
+            output.write_text(text)
+            say(f"wrote {output}")
+
+
+def _parse_at(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(AMSTERDAM)
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=AMSTERDAM)
+    except ValueError as exc:
+        raise NumberInvalid(f"--at {text!r}: write it as 'YYYY-MM-DD HH:MM' (Europe/Amsterdam)") from exc
+
+
+@app.command()
+def simulate(
+    number: Annotated[str, typer.Argument(help="The service number, in any form.")],
+    caller: Annotated[str, typer.Option(help="Caller number as presented; '' = withheld.")] = "",
+    at: Annotated[str | None, typer.Option(help="'YYYY-MM-DD HH:MM' Europe/Amsterdam (default now).")] = None,
+    withheld: Annotated[bool, typer.Option(help="The network marks the caller as withheld.")] = False,
+    no_answer: Annotated[list[str] | None, typer.Option(help="Destination that does not answer (repeatable).")] = None,
+    busy: Annotated[list[str] | None, typer.Option(help="Destination that is busy (repeatable).")] = None,
+    unavailable: Annotated[list[str] | None, typer.Option(help="Destination that is unreachable (repeatable).")] = None,
+    calls_in_progress: Annotated[int, typer.Option(help="Calls already on the number.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the stable JSON form.")] = False,
+) -> None:
+    """Tell what would happen to one call, step by step, from the same IR the dialplan uses."""
+    from orchestrator.domain.compile import compile_number
+    from orchestrator.domain.numbers import parse_destination, parse_service_number
+    from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
+    from orchestrator.domain.simulate import simulate as run
+    from orchestrator.store import repository
+
+    with errors_to_exit_codes(), Session(_engine(_settings())) as session:
+        sid = parse_service_number(number)
+        owner = repository.number_owner(session, sid.e164)
+        if owner is None:
+            raise NotFound(f"{sid.national} is not a configured service number")
+        plan = repository.load_plan(session, owner)
+        n = next(x for x in plan.numbers if x.number == sid.e164)
+        sounds = {name: a.sound or f"{owner}/{name}" for name, a in plan.announcements.items()}
+        flow = compile_number(n, owner, sounds)
+        behaviour = {}
+        for names, b in ((no_answer, DestinationBehaviour.NOANSWER), (busy, DestinationBehaviour.BUSY),
+                         (unavailable, DestinationBehaviour.UNAVAILABLE)):
+            for d in names or []:
+                behaviour[parse_destination(d)] = b
+        scenario = CallScenario(caller, _parse_at(at), withheld=withheld,
+                                blacklist=frozenset(repository.blacklist(session, sid.e164)),
+                                calls_in_progress=calls_in_progress, behaviour=behaviour)
+        result = run(flow, scenario)
+        if as_json:
+            typer.echo(result.to_json())
+            return
+        typer.echo(f"Call to {sid.national} from {result.caller or 'withheld'} at {result.at:%Y-%m-%d %H:%M}:")
+        for i, s in enumerate(result.steps, 1):
+            typer.echo(f"  {i}. {describe_step(s)}")
+        typer.echo(f"Outcome: {result.outcome}" + (f" ({result.reason})" if result.reason else ""))
+
+
+def describe_step(s: dict[str, Any]) -> str:
+    match s["step"]:
+        case "check":
+            return f"check {s['detail']}: {s['result']}"
+        case "reject":
+            return f"blocked: plays {s['sound']} and hangs up"
+        case "limit":
+            return f"at most {s['detail']} simultaneous calls: {s['result']}"
+        case "busy":
+            return "caller hears busy"
+        case "play":
+            return f"plays {s['detail']} announcement {s['sound']}"
+        case "schedule":
+            return f"active routing: {s['routing']}"
+        case "dial":
+            whisper = f", whisper {s['whisper']}" if s["whisper"] else ""
+            return f"rings {s['destination']} for {s['ring_time']} s ({s['routing']}{whisper}): {s['result']}"
+        case "hangup":
+            return f"hangs up: {s['detail']}"
+    return json.dumps(s)
+
+
+@blacklist_app.command("add")
+def blacklist_add(number: str, caller: str) -> None:
+    """Block CALLER on NUMBER from the next call on."""
+    _blacklist_change(number, caller, add=True)
+
+
+@blacklist_app.command("remove")
+def blacklist_remove(number: str, caller: str) -> None:
+    """Unblock CALLER on NUMBER from the next call on."""
+    _blacklist_change(number, caller, add=False)
+
+
+@blacklist_app.command("list")
+def blacklist_list(number: str) -> None:
+    """Show NUMBER's blacklist."""
+    from orchestrator.domain.numbers import parse_service_number
+    from orchestrator.store import repository
+
+    with errors_to_exit_codes(), Session(_engine(_settings())) as session:
+        for caller in repository.blacklist(session, parse_service_number(number).e164):
+            typer.echo(caller)
+
+
+def _blacklist_change(number: str, caller: str, *, add: bool) -> None:
+    from orchestrator.blacklist import change_blacklist
+    from orchestrator.domain.numbers import parse_caller, parse_service_number
+
+    with errors_to_exit_codes():
+        settings = _settings()
+        sid, who = parse_service_number(number), parse_caller(caller)
+
+        async def run() -> bool:
+            async with _ami(settings) as ami:
+                with Session(_engine(settings)) as session:
+                    return await change_blacklist(session, ami, sid.e164, who, add=add, source="cli")
+
+        changed = asyncio.run(run())
+        verb = "added to" if add else "removed from"
+        say(f"{who} {verb} the blacklist of {sid.national}" if changed else "nothing to change")
+
+
+@app.command()
+def history() -> None:
+    """Applied versions, newest first."""
+    from orchestrator.store import repository
+
+    with errors_to_exit_codes(), Session(_engine(_settings())) as session:
+        for v in repository.history(session):
+            typer.echo(f"{v.id:>4}  {v.applied_at:%Y-%m-%d %H:%M:%S}  {v.tenant:<12} "
+                       f"{v.numbers:>6} numbers  {Path(v.dialplan_dir).name}")
+
+
+@asterisk_app.command("up")
+def asterisk_up() -> None:
+    """Get Asterisk 22 (first time: Debian sid into a cache folder, ~1 min) and start it."""
+    with errors_to_exit_codes():
+        rt = _runtime(_settings())
+        rt.ensure_installed()
+        rt.prepare()
+        rt.up()
+        _print_status(rt.status())
+
+
+@asterisk_app.command("down")
+def asterisk_down() -> None:
+    """Stop the local Asterisk."""
+    with errors_to_exit_codes():
+        _runtime(_settings()).down()
+        say("Asterisk stopped")
+
+
+@asterisk_app.command("status")
+def asterisk_status() -> None:
+    """Is the local Asterisk running, on which ports."""
+    with errors_to_exit_codes():
+        status = _runtime(_settings()).status()
+        _print_status(status)
+        if not status.get("running"):
+            raise typer.Exit(1)
+
+
+def _print_status(status: dict[str, Any]) -> None:
+    for key, value in status.items():
+        typer.echo(f"{key:>12}: {value}")
+
+
+@app.command()
+def run(
+    plan_file: Annotated[Path | None, typer.Argument(help="Plan to load (default: the demo plan).")] = None,
+) -> None:
+    """Bring up the local stack: Asterisk 22 on loopback, a plan applied to it."""
+    with errors_to_exit_codes():
+        settings = _settings()
+        path = plan_file or _demo_plan_path()
+        plan = read_plan_file(path)
+        rt = _runtime(settings)
+        rt.ensure_installed()
+        rt.prepare()
+        rt.up()
+        say(f"Asterisk 22 is up: SIP {settings.bind_host}:{settings.sip_port}, "
+            f"AMI {settings.bind_host}:{settings.ami_port}")
+        report = asyncio.run(_apply(settings, plan, path.parent.resolve(), offline=False))
+        first = plan.numbers[0].number if plan.numbers else "?"
+        typer.echo(
+            f"Loaded {report.numbers} service numbers of tenant {report.tenant!r} from {path}\n"
+            f"Wrote {report.files} dialplan files to {report.dialplan_dir}\n"
+            f"Asterisk reloaded in {(report.reload_seconds or 0) * 1000:.0f} ms; "
+            f"{report.verified_contexts} contexts verified\n"
+            f"Place a test call:  sipp -sn uac -s {first.lstrip('+')} {settings.bind_host}:{settings.sip_port} -m 1\n"
+            f"See what a call would do:  orchestrator simulate {first} --caller 0201234567\n"
+            f"Stop:  orchestrator asterisk down"
+        )
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,53 @@
+"""Announcements: which sound Playback gets for a name, importing audio files with sox."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+from orchestrator.domain.plan import TenantPlan
+from orchestrator.errors import OrchestratorError
+
+
+class SoundImportFailed(OrchestratorError):
+    pass
+
+
+def convert_for_asterisk(source: Path, target: Path) -> None:
+    """Any audio sox reads → 8 kHz mono 16-bit WAV, what Asterisk plays without transcoding
+    from slin. Written next to the target and renamed, so a half-converted file never plays."""
+    if shutil.which("sox") is None:
+        raise SoundImportFailed("sox is not installed (Debian package 'sox')")
+    if not source.is_file():
+        raise SoundImportFailed(f"announcement file {source} does not exist")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp.wav")
+    proc = subprocess.run(
+        ["sox", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp)],
+        capture_output=True, text=True, timeout=120,
+    )
+    if proc.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise SoundImportFailed(f"cannot convert {source}: {proc.stderr.strip()}")
+    tmp.replace(target)
+
+
+def resolve_sounds(plan: TenantPlan, sounds_dir: Path, asterisk_path: Callable[[Path], str],
+                   base_dir: Path | None = None, *, import_files: bool = True) -> dict[str, str]:
+    """Map the plan's announcement names to Playback arguments, importing ``file:`` ones."""
+    out: dict[str, str] = {}
+    for name, a in plan.announcements.items():
+        if a.sound is not None:
+            out[name] = a.sound
+            continue
+        assert a.file is not None
+        target = sounds_dir / plan.tenant / f"{name}.wav"
+        if import_files:
+            source = Path(a.file)
+            if not source.is_absolute() and base_dir is not None:
+                source = base_dir / source
+            convert_for_asterisk(source, target)
+        out[name] = asterisk_path(target.with_suffix(""))
+    return out
