@@ -1,0 +1,40 @@
+# The two commands a newcomer needs:  make run  (the demo stack)  and  make test  (everything).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+export SVC_STATE_DIR ?= $(CURDIR)/var
+
+.PHONY: run test unit e2e lint deps asterisk-down clean
+
+$(BIN)/orchestrator: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+deps: $(BIN)/orchestrator
+	./deploy/install-system-deps.sh
+
+## Bring up Asterisk 22 on loopback and apply the demo plan (first run: ~1-2 min to get Asterisk).
+run: deps
+	$(BIN)/orchestrator run
+
+## The whole suite: unit, store, golden files and end-to-end tests with real SIP calls.
+test: deps
+	$(BIN)/pytest -q -p no:cacheprovider
+
+unit: deps
+	$(BIN)/pytest -q tests/unit tests/store
+
+e2e: deps
+	$(BIN)/pytest -q tests/e2e
+
+lint: deps
+	$(BIN)/ruff check orchestrator tests
+	$(BIN)/mypy orchestrator
+
+asterisk-down:
+	$(BIN)/orchestrator asterisk down
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# System packages the orchestrator and its tests need, from Debian. Idempotent: installs only
+# what is missing. Asterisk itself is not here: `orchestrator asterisk up` uses a system
+# Asterisk 22 if there is one, else debootstraps Debian sid with Asterisk 22 into a cache folder.
+set -euo pipefail
+
+need=()
+command -v sipp >/dev/null || need+=(sip-tester)            # callers and destinations in tests
+command -v redis-server >/dev/null || need+=(redis-server)  # live state (tests start their own)
+command -v faketime >/dev/null || need+=(faketime)          # moves Asterisk's clock in tests
+command -v sox >/dev/null || need+=(sox)                    # converts announcements
+command -v debootstrap >/dev/null || need+=(debootstrap)    # gets Asterisk 22 from Debian sid
+command -v ss >/dev/null || need+=(iproute2)
+
+if [ ${#need[@]} -eq 0 ]; then
+  exit 0
+fi
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+echo "installing system packages: ${need[*]}" >&2
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
