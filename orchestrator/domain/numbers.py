@@ -100,8 +100,10 @@ def parse_service_number(text: str) -> ServiceNumberId:
         "909": NumberKind.PREMIUM_0909,
         "88": NumberKind.COMPANY,
     }
-    kind = next((k for prefix, k in kinds.items() if nsn.startswith(prefix)), None)
-    if kind is None:
+    found = next((k for prefix, k in kinds.items() if nsn.startswith(prefix)), None)
+    if found is not None:
+        kind = found
+    else:
         if pn.number_type(num) not in (PhoneNumberType.FIXED_LINE, PhoneNumberType.FIXED_LINE_OR_MOBILE):
             raise NumberInvalid(f"{text!r} cannot be a service number (not 0800/090x/088/local/short)")
         kind = NumberKind.LOCAL

@@ -95,7 +95,8 @@ class SwitchMoment(_Model):
                 tzinfo=None
             ) != value.replace(tzinfo=None):
                 raise ValueError(f"{value:%Y-%m-%d %H:%M} does not exist in Europe/Amsterdam")
-        return value.astimezone(AMSTERDAM)
+        local: datetime = value.astimezone(AMSTERDAM)
+        return local
 
     @property
     def epoch(self) -> int:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, create_engine, select
+from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from orchestrator.domain import plan as p
 from orchestrator.domain.numbers import parse_service_number
@@ -20,7 +20,7 @@ def make_engine(url: str):  # type: ignore[no-untyped-def]
     """Create the engine and the tables (idempotent)."""
     try:
         engine = create_engine(url)
-        m.SQLModel.metadata.create_all(engine)
+        SQLModel.metadata.create_all(engine)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot open database {url}: {exc}") from exc
     return engine
@@ -38,7 +38,7 @@ def _tenant(session: Session, name: str, create: bool = False) -> m.Tenant:
 
 
 def tenants(session: Session) -> list[str]:
-    return list(session.exec(select(m.Tenant.name).order_by(m.Tenant.name)))
+    return list(session.exec(select(m.Tenant.name).order_by(col(m.Tenant.name))))
 
 
 def number_owner(session: Session, e164: str) -> str | None:
@@ -63,14 +63,14 @@ def save_plan(session: Session, plan: p.TenantPlan) -> None:
     session.execute(delete(m.Routing).where(col(m.Routing.id).in_(routing_ids)))
     session.execute(delete(m.SwitchMoment).where(col(m.SwitchMoment.service_number_id).in_(old_ids)))
     session.execute(delete(m.ServiceNumber).where(col(m.ServiceNumber.id).in_(old_ids)))
-    session.execute(delete(m.Announcement).where(m.Announcement.tenant_id == tenant.id))
+    session.execute(delete(m.Announcement).where(col(m.Announcement.tenant_id) == tenant.id))
     # Plan-sourced blacklist entries follow the plan; ones added live (cli, dtmf) stay, unless
     # their number left the plan.
     kept = {n.number for n in plan.numbers}
     gone = [n.e164 for n in old if n.e164 not in kept]
     session.execute(delete(m.BlacklistEntry).where(col(m.BlacklistEntry.service_number_e164).in_(gone)))
     session.execute(delete(m.BlacklistEntry).where(
-        col(m.BlacklistEntry.service_number_e164).in_(kept), m.BlacklistEntry.source == "plan"))
+        col(m.BlacklistEntry.service_number_e164).in_(kept), col(m.BlacklistEntry.source) == "plan"))
     session.flush()
 
     for name, a in plan.announcements.items():
@@ -115,20 +115,20 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
     ``active`` (what an export should show: the plan as it stands)."""
     tenant = _tenant(session, tenant_name)
     query = select(m.ServiceNumber).where(m.ServiceNumber.tenant_id == tenant.id)
-    numbers = list(session.exec(query.order_by(m.ServiceNumber.position)))
+    numbers = list(session.exec(query.order_by(col(m.ServiceNumber.position))))
     ids = [n.id for n in numbers]
     routings: dict[int, list[m.Routing]] = defaultdict(list)
-    routing_rows = select(m.Routing).where(col(m.Routing.service_number_id).in_(ids)).order_by(m.Routing.position)
+    routing_rows = select(m.Routing).where(col(m.Routing.service_number_id).in_(ids)).order_by(col(m.Routing.position))
     for r in session.exec(routing_rows):
         routings[r.service_number_id].append(r)
     rids = [r.id for rs in routings.values() for r in rs]
     dests: dict[int, list[m.Destination]] = defaultdict(list)
-    dest_rows = select(m.Destination).where(col(m.Destination.routing_id).in_(rids)).order_by(m.Destination.position)
+    dest_rows = select(m.Destination).where(col(m.Destination.routing_id).in_(rids)).order_by(col(m.Destination.position))
     for d in session.exec(dest_rows):
         dests[d.routing_id].append(d)
     switches: dict[int, list[m.SwitchMoment]] = defaultdict(list)
     switch_rows = select(m.SwitchMoment).where(col(m.SwitchMoment.service_number_id).in_(ids))
-    for s in session.exec(switch_rows.order_by(m.SwitchMoment.at_epoch)):
+    for s in session.exec(switch_rows.order_by(col(m.SwitchMoment.at_epoch))):
         switches[s.service_number_id].append(s)
     lists = blacklists(session, [n.e164 for n in numbers])
 
@@ -159,7 +159,7 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
     announcements = {
         a.name: {"sound": a.sound, "file": a.file, "text": a.text}
         for a in session.exec(
-            select(m.Announcement).where(m.Announcement.tenant_id == tenant.id).order_by(m.Announcement.name))
+            select(m.Announcement).where(m.Announcement.tenant_id == tenant.id).order_by(col(m.Announcement.name)))
     }
     return p.parse_plan({"tenant": tenant.name, "announcements": announcements, "numbers": out_numbers})
 
@@ -170,7 +170,7 @@ def load_all_plans(session: Session) -> list[p.TenantPlan]:
 
 def blacklist(session: Session, e164: str) -> list[str]:
     query = select(m.BlacklistEntry.caller).where(m.BlacklistEntry.service_number_e164 == e164)
-    return list(session.exec(query.order_by(m.BlacklistEntry.caller)))
+    return list(session.exec(query.order_by(col(m.BlacklistEntry.caller))))
 
 
 def blacklists(session: Session, numbers: list[str] | None = None) -> dict[str, set[str]]:
@@ -196,7 +196,7 @@ def blacklist_add(session: Session, e164: str, caller: str, source: str) -> bool
 
 def blacklist_remove(session: Session, e164: str, caller: str) -> bool:
     result = session.execute(delete(m.BlacklistEntry).where(
-        m.BlacklistEntry.service_number_e164 == e164, m.BlacklistEntry.caller == caller))
+        col(m.BlacklistEntry.service_number_e164) == e164, col(m.BlacklistEntry.caller) == caller))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
