@@ -1,0 +1,227 @@
+"""Basis package end to end: real SIP calls (sipp) through the real Asterisk 22 running the
+generated dialplan. The carrier (sipp UAS) answers destinations by their last digit:
+1 answers, 2 busy, 3 rings without answer, 4 unreachable (503)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+from tests.harness.sipp import place_call, place_calls
+
+from orchestrator.apply import ApplyTarget, apply_plan
+from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.blacklist import change_blacklist
+from orchestrator.domain.plan import AMSTERDAM, parse_plan
+from orchestrator.errors import ApplyFailed, PlanInvalid
+from orchestrator.store import repository
+from tests.e2e.events import EventLog, connect_events
+
+pytestmark = pytest.mark.e2e
+
+ANSWER, BUSY, NOANSWER, UNREACHABLE = "+31205550011", "+31205550002", "+31205550003", "+31205550004"
+ANSWER_2 = "+31105550021"
+
+
+def number(n: str, routings: dict[str, list[dict[str, Any]]], **extra: Any) -> dict[str, Any]:
+    return {"number": n, "routings": routings, "active": next(iter(routings)), **extra}
+
+
+def basis_plan(switch_at: datetime) -> dict[str, Any]:
+    return {
+        "tenant": "e2e",
+        "numbers": [
+            number("0800 000 0001", {"main": [{"number": ANSWER}]},
+                   blocking={"anonymous": True, "mobile": True},
+                   announcements={"welcome": "default-final", "whisper": "default-whisper"}),
+            number("0800 000 0002", {"main": [{"number": NOANSWER, "ring_time": 5},
+                                              {"number": BUSY}, {"number": ANSWER}]}),
+            number("0800 000 0003", {"main": [{"number": NOANSWER, "ring_time": 5},
+                                              {"number": UNREACHABLE}]},
+                   announcements={"final": "default-final"}),
+            number("088 000 0004", {"main": [{"number": ANSWER}]}, blocking={"foreign": True}),
+            number("0800 000 0005", {"main": [{"number": ANSWER}]}, max_concurrent_calls=2),
+            number("0800 000 0006", {"main": [{"number": ANSWER}], "evening": [{"number": ANSWER_2}]},
+                   switches=[{"at": switch_at.strftime("%Y-%m-%d %H:%M"), "routing": "evening"}]),
+        ],
+    }
+
+
+class Stack:
+    def __init__(self, runtime: Any, carrier: Any, engine: Any, ami: Any, events: EventLog, workdir: Path) -> None:
+        self.runtime, self.carrier, self.engine, self.ami, self.events = runtime, carrier, engine, ami, events
+        self.workdir = workdir
+        self.files = DialplanFiles(runtime.etc_dir)
+        self.target = ApplyTarget(self.files, runtime.sounds_dir, runtime.asterisk_path, ami)
+
+    async def apply(self, plan: dict[str, Any]) -> Any:
+        with Session(self.engine) as session:
+            return await apply_plan(parse_plan(plan), session, self.target, now=datetime.now(AMSTERDAM))
+
+    async def call(self, to: str, caller: str = "0201234567", **kw: Any) -> Any:
+        self.carrier.clear()
+        self.events.clear()
+        result = await asyncio.to_thread(
+            place_call, self.runtime.settings.sip_port, to, caller, workdir=self.workdir, **kw)
+        await asyncio.sleep(0.3)  # let the last AMI events arrive
+        return result
+
+
+@pytest.fixture(scope="module")
+async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
+    tmp = tmp_path_factory.mktemp("basis")
+    engine = repository.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
+    s = runtime.settings
+    ami, events = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
+    st = Stack(runtime, carrier, engine, ami, events, tmp)
+    st.switch_at = (datetime.now(AMSTERDAM) + timedelta(hours=2)).replace(second=0, microsecond=0)
+    await st.apply(basis_plan(st.switch_at))
+    yield st
+    ami.close()
+
+
+async def test_active_routing_welcome_and_whisper(stack: Stack) -> None:
+    r = await stack.call("08000000001")
+    assert r.final_code == 200
+    assert stack.carrier.invites() == [ANSWER]
+    steps = stack.events.steps("+318000000001")
+    assert steps.index("play") < steps.index("dial")
+    whisper = [e for e in stack.events.events if e.get("Event") == "Newexten"
+               and e.get("Context") == "svc-whisper" and e.get("Application") == "Playback"]
+    assert whisper, "the whisper did not play"
+    assert whisper[0]["Channel"].startswith("PJSIP/carrier-")  # on the answering side
+    assert whisper[0]["AppData"] == "beep"
+
+
+async def test_number_dialled_in_e164_form(stack: Stack) -> None:
+    r = await stack.call("+318000000001")
+    assert r.final_code == 200 and stack.carrier.invites() == [ANSWER]
+
+
+async def test_overflow_after_no_answer_and_busy(stack: Stack) -> None:
+    r = await stack.call("08000000002")
+    assert r.final_code == 200
+    assert stack.carrier.invites() == [NOANSWER, BUSY, ANSWER]
+    statuses = [e["Status"] for e in stack.events.svc("+318000000002") if e.get("Step") == "dialed"]
+    assert statuses == ["NOANSWER", "BUSY"]
+
+
+async def test_unreachable_last_then_final_message(stack: Stack) -> None:
+    r = await stack.call("08000000003")
+    assert stack.carrier.invites() == [NOANSWER, UNREACHABLE]
+    assert r.final_code == 480
+    events = stack.events.svc("+318000000003")
+    assert [e["Status"] for e in events if e.get("Step") == "dialed"][0] == "NOANSWER"
+    assert [e.get("Purpose") for e in events if e.get("Step") == "play"] == ["final"]
+    assert events[-2].get("Step") == "end" or any(e.get("Step") == "end" for e in events)
+
+
+@pytest.mark.parametrize(
+    ("to", "caller", "kw", "reason"),
+    [
+        ("08000000001", "anonymous", {"anonymous": True}, "anonymous"),
+        ("08000000001", "0612345678", {}, "mobile"),
+        ("0880000004", "+442079460123", {}, "foreign"),
+    ],
+)
+async def test_blocking(stack: Stack, to: str, caller: str, kw: dict[str, Any], reason: str) -> None:
+    r = await stack.call(to, caller, **kw)
+    assert r.final_code == 403
+    assert stack.carrier.invites() == []
+    blocked = [e for e in stack.events.svc() if e.get("Step") == "blocked"]
+    assert [e["Reason"] for e in blocked] == [reason]
+
+
+async def test_mobile_and_foreign_pass_where_not_blocked(stack: Stack) -> None:
+    assert (await stack.call("0880000004", "0612345678")).final_code == 200  # 088 has no mobile block
+    assert (await stack.call("08000000001", "+442079460123")).final_code == 200  # no foreign block
+
+
+async def test_blacklist_change_without_reload(stack: Stack) -> None:
+    before = stack.files.current()
+    reloads = stack.runtime.rx("core show uptime")
+    caller = "+31201112233"
+    assert (await stack.call("08000000001", "020 111 2233")).final_code == 200
+    with Session(stack.engine) as session:
+        await change_blacklist(session, stack.ami, "+318000000001", caller, add=True, source="cli")
+    r = await stack.call("08000000001", "0201112233")
+    assert r.final_code == 403 and stack.carrier.invites() == []
+    assert [e["Reason"] for e in stack.events.svc() if e.get("Step") == "blocked"] == ["blacklist"]
+    with Session(stack.engine) as session:
+        await change_blacklist(session, stack.ami, "+318000000001", caller, add=False, source="cli")
+    assert (await stack.call("08000000001", "0201112233")).final_code == 200
+    assert stack.files.current() == before
+    last_reload = [ln for ln in reloads.splitlines() if "reload" in ln.lower()]
+    assert [ln for ln in stack.runtime.rx("core show uptime").splitlines() if "reload" in ln.lower()] == last_reload
+
+
+async def test_max_simultaneous_calls(stack: Stack) -> None:
+    stack.carrier.clear()
+    results = await asyncio.to_thread(
+        place_calls, stack.runtime.settings.sip_port, "08000000005", "0201234567", count=3,
+        hold_s=4.0, workdir=stack.workdir)
+    codes = sorted(r.final_code for r in results)
+    assert codes == [200, 200, 486]
+    assert stack.carrier.invites() == [ANSWER, ANSWER]
+
+
+async def test_switch_moment_takes_effect(stack: Stack) -> None:
+    assert (await stack.call("08000000006")).final_code == 200
+    assert stack.carrier.invites() == [ANSWER]
+    ahead = int(stack.switch_at.timestamp() - time.time()) + 90
+    stack.runtime.set_clock_offset(ahead)
+    try:
+        await asyncio.sleep(1.5)  # libfaketime re-reads its file once a second
+        assert (await stack.call("08000000006")).final_code == 200
+        assert stack.carrier.invites() == [ANSWER_2]
+    finally:
+        stack.runtime.set_clock_offset(0)
+        await asyncio.sleep(1.5)
+
+
+async def test_unknown_number_is_unallocated(stack: Stack) -> None:
+    r = await stack.call("08009999999")
+    assert r.final_code == 404 and stack.carrier.invites() == []
+
+
+async def test_invalid_plan_changes_nothing(stack: Stack) -> None:
+    before = stack.files.current()
+    bad = basis_plan(stack.switch_at)
+    bad["numbers"][0]["routings"]["main"] = [{"number": "0906 1234"}]
+    with pytest.raises(PlanInvalid):
+        await stack.apply(bad)
+    assert stack.files.current() == before
+    with Session(stack.engine) as session:
+        stored = repository.load_plan(session, "e2e")
+    assert stored.numbers[0].routings["main"][0].number == ANSWER
+    assert (await stack.call("08000000001")).final_code == 200
+
+
+class CorruptingFiles(DialplanFiles):
+    """Fault injection: the written version loses a number's context (as a broken template
+    or a disk fault would), so the verification after reload must fail."""
+
+    def write(self, files: dict[str, str]) -> Any:
+        broken = dict(files)
+        broken["n-318000000001.conf"] = "[svc-318000000001]\nexten => s,1,NoOp(broken)\n"
+        return super().write(broken)
+
+
+async def test_failed_verification_rolls_back(stack: Stack) -> None:
+    before = stack.files.current()
+    target = ApplyTarget(CorruptingFiles(stack.runtime.etc_dir), stack.runtime.sounds_dir,
+                         stack.runtime.asterisk_path, stack.ami)
+    changed = basis_plan(stack.switch_at)
+    changed["numbers"][0]["routings"]["main"] = [{"number": ANSWER_2}]
+    with Session(stack.engine) as session, pytest.raises(ApplyFailed, match="previous dialplan is active"):
+        await apply_plan(parse_plan(changed), session, target, now=datetime.now(AMSTERDAM))
+    assert stack.files.current() == before
+    r = await stack.call("08000000001")
+    assert r.final_code == 200 and stack.carrier.invites() == [ANSWER]  # still the old routing
+    with Session(stack.engine) as session:
+        assert repository.load_plan(session, "e2e").numbers[0].routings["main"][0].number == ANSWER

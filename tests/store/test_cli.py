@@ -1,0 +1,92 @@
+"""The CLI against a real SQLite database (no Asterisk: apply --offline)."""
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from orchestrator.cli import app
+from tests.plans import basis_number, tenant_plan
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("SVC_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SVC_ROOTFS_CACHE", str(tmp_path / "no-rootfs"))
+    monkeypatch.setenv("SVC_AMI_SECRET", "test-secret")
+    monkeypatch.setenv("SVC_ARI_SECRET", "test-secret")
+    return tmp_path
+
+
+def write(tmp: Path, plan: dict) -> Path:
+    path = tmp / "plan.yaml"
+    path.write_text(yaml.safe_dump(plan))
+    return path
+
+
+def test_help_lists_commands() -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("apply", "validate", "export", "simulate", "blacklist", "asterisk", "run"):
+        assert command in result.output
+
+
+def test_invalid_plan_exits_2_with_every_violation(env: Path) -> None:
+    plan = tenant_plan(basis_number(active="ghost", routings={"main": [{"number": "112"}]}, switches=[]))
+    result = runner.invoke(app, ["validate", str(write(env, plan))])
+    assert result.exit_code == 2
+    assert "numbers[0].routings.main[0].number" in result.output
+    assert "emergency" in result.output
+
+
+def test_bad_yaml_is_a_clear_error(env: Path) -> None:
+    path = env / "broken.yaml"
+    path.write_text("tenant: [unclosed\n")
+    result = runner.invoke(app, ["validate", str(path)])
+    assert result.exit_code == 2 and "not valid YAML" in result.output
+
+
+def test_offline_apply_then_export_round_trips(env: Path) -> None:
+    plan = tenant_plan(basis_number(blocking={"anonymous": True, "blacklist": ["0201234567"]}))
+    result = runner.invoke(app, ["apply", "--offline", str(write(env, plan))])
+    assert result.exit_code == 0, result.output
+    exported = runner.invoke(app, ["export"])
+    assert exported.exit_code == 0
+    data = yaml.safe_load(exported.stdout)
+    assert data["tenant"] == "acme"
+    assert data["numbers"][0]["number"] == "+318001234567"
+    assert data["numbers"][0]["blocking"]["blacklist"] == ["+31201234567"]
+    assert data["numbers"][0]["switches"] == [{"at": "2026-12-24 17:30", "routing": "evening"}]
+    # The export is itself a valid plan.
+    again = runner.invoke(app, ["validate", str(write(env, data))])
+    assert again.exit_code == 0, again.output
+
+
+def test_invalid_apply_stores_nothing(env: Path) -> None:
+    bad = tenant_plan(basis_number(max_concurrent_calls=0))
+    assert runner.invoke(app, ["apply", "--offline", str(write(env, bad))]).exit_code == 2
+    exported = runner.invoke(app, ["export"])
+    assert exported.exit_code == 2 and "tenants are: none" in exported.output
+
+
+def test_simulate_json_and_text(env: Path) -> None:
+    plan = tenant_plan(basis_number())
+    assert runner.invoke(app, ["apply", "--offline", str(write(env, plan))]).exit_code == 0
+    result = runner.invoke(app, ["simulate", "0800 1234567", "--caller", "0201234567",
+                                 "--at", "2026-12-01 10:00", "--no-answer", "020 555 0001", "--json"])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["destinations"] == ["+31205550001", "+31205550002"]
+    assert out["answered_by"] == "+31205550002"
+    text = runner.invoke(app, ["simulate", "08001234567", "--caller", "", "--at", "2026-12-24 17:30"])
+    assert text.exit_code == 0
+    assert "check anonymous: blocked" in text.stdout and "Outcome: blocked (anonymous)" in text.stdout
+
+
+def test_simulate_unknown_number(env: Path) -> None:
+    result = runner.invoke(app, ["simulate", "0800 7654321", "--caller", "0201234567"])
+    assert result.exit_code == 2 and "not a configured service number" in result.output
