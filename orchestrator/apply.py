@@ -9,14 +9,14 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from sqlmodel import Session
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
-from orchestrator.domain.compile import compile_plan
+from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.ir import NumberFlow
 from orchestrator.domain.plan import TenantPlan
 from orchestrator.domain.rules import validate_plan
@@ -55,15 +55,16 @@ class ApplyTarget:
     trunk: str = "carrier"
 
 
-def compile_all(session: Session, target: ApplyTarget, plans: list[TenantPlan],
+def compile_all(target: ApplyTarget, plans: list[TenantPlan], today: date,
                 base_dir: Path | None = None, *, import_for: str | None = None) -> list[NumberFlow]:
     from orchestrator.sounds import resolve_sounds
 
+    holidays = holiday_dates(today)
     flows: list[NumberFlow] = []
     for plan in plans:
         sounds = resolve_sounds(plan, target.sounds_dir, target.asterisk_path, base_dir,
                                 import_files=plan.tenant == import_for)
-        flows.extend(compile_plan(plan, sounds))
+        flows.extend(compile_plan(plan, sounds, holidays))
     return flows
 
 
@@ -120,7 +121,7 @@ async def apply_plan(plan: TenantPlan, session: Session, target: ApplyTarget, *,
     progress(f"plan of tenant {plan.tenant!r} is valid: {len(plan.numbers)} service numbers")
     repository.save_plan(session, plan)
     plans = repository.load_all_plans(session)
-    flows = compile_all(session, target, plans, base_dir, import_for=plan.tenant)
+    flows = compile_all(target, plans, now.date(), base_dir, import_for=plan.tenant)
     files = render_dialplan(flows, target.trunk)
     version = target.files.write(files)
     report = ApplyReport(plan.tenant, len(plan.numbers), len(flows), len(files), version.name, version.path)
@@ -136,7 +137,7 @@ async def apply_plan(plan: TenantPlan, session: Session, target: ApplyTarget, *,
             report.blacklist_entries = await sync_blacklists(target.ami, session, flows, plan.tenant)
         except OrchestratorError as exc:
             session.rollback()
-            await _restore(target, version.previous, session, plan.tenant, progress)
+            await _restore(target, version.previous, session, plan.tenant, now.date(), progress)
             raise ApplyFailed(f"{exc}; the previous dialplan is active again") from exc
     repository.record_version(session, models.AppliedVersion(
         tenant=plan.tenant, numbers=len(plan.numbers), files=len(files),
@@ -147,12 +148,12 @@ async def apply_plan(plan: TenantPlan, session: Session, target: ApplyTarget, *,
 
 
 async def _restore(target: ApplyTarget, previous: Path | None, session: Session, tenant: str,
-                   progress: Progress) -> None:
+                   today: date, progress: Progress) -> None:
     if previous is None or target.ami is None:
         return
     target.files.point_to(previous)
     progress(f"rolling back to {previous.name}")
     await reload_dialplan(target.ami)
     plans = repository.load_all_plans(session)
-    flows = compile_all(session, target, plans)
+    flows = compile_all(target, plans, today)
     await sync_blacklists(target.ami, session, flows, tenant)

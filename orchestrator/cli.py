@@ -208,7 +208,7 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the stable JSON form.")] = False,
 ) -> None:
     """Tell what would happen to one call, step by step, from the same IR the dialplan uses."""
-    from orchestrator.domain.compile import compile_number
+    from orchestrator.domain.compile import compile_number, holiday_dates
     from orchestrator.domain.numbers import parse_destination, parse_service_number
     from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
     from orchestrator.domain.simulate import simulate as run
@@ -222,13 +222,14 @@ def simulate(
         plan = repository.load_plan(session, owner)
         n = next(x for x in plan.numbers if x.number == sid.e164)
         sounds = {name: a.sound or f"{owner}/{name}" for name, a in plan.announcements.items()}
-        flow = compile_number(n, owner, sounds)
+        moment = _parse_at(at)
+        flow = compile_number(n, owner, sounds, holiday_dates(moment.date()))
         behaviour = {}
         for names, b in ((no_answer, DestinationBehaviour.NOANSWER), (busy, DestinationBehaviour.BUSY),
                          (unavailable, DestinationBehaviour.UNAVAILABLE)):
             for d in names or []:
                 behaviour[parse_destination(d)] = b
-        scenario = CallScenario(caller, _parse_at(at), withheld=withheld,
+        scenario = CallScenario(caller, moment, withheld=withheld,
                                 blacklist=frozenset(repository.blacklist(session, sid.e164)),
                                 calls_in_progress=calls_in_progress, behaviour=behaviour)
         result = run(flow, scenario)
@@ -260,6 +261,12 @@ def describe_step(s: dict[str, Any]) -> str:
             return f"rings {s['destination']} for {s['ring_time']} s ({s['routing']}{whisper}): {s['result']}"
         case "hangup":
             return f"hangs up: {s['detail']}"
+        case "region":
+            return f"origin region: {s['exit']}"
+        case "roster":
+            return f"roster {s['roster']}: {s['exit']}"
+        case "split":
+            return f"split {s['split']}: share {s['exit']}"
     return json.dumps(s)
 
 

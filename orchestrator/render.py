@@ -48,6 +48,8 @@ def render_dialplan(flows: Iterable[NumberFlow], trunk: str = "carrier") -> dict
         "lib.conf": env.get_template("lib.conf.j2").render(),
         "entry.conf": env.get_template("entry.conf.j2").render(flows=flows),
     }
+    holidays = sorted(set().union(*(f.holidays for f in flows))) if flows else []
+    files["holidays.conf"] = env.get_template("holidays.conf.j2").render(holidays=holidays)
     number_template = env.get_template("number.conf.j2")
     for flow in flows:
         files[number_file(flow)] = number_template.render(flow=flow, trunk=trunk)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
+from datetime import date
 
 from orchestrator.domain.ir import (
     BlockCheck,
@@ -14,11 +16,17 @@ from orchestrator.domain.ir import (
     Node,
     NumberFlow,
     Play,
+    RegionSwitch,
     Reject,
+    Split,
     Switch,
+    TimeSlot,
+    WeekRoster,
 )
 from orchestrator.domain.numbers import dutch_mobile_prefixes, parse_service_number
-from orchestrator.domain.plan import ServiceNumberPlan, TenantPlan
+from orchestrator.domain.plan import WEEKDAYS, ServiceNumberPlan, TenantPlan, minutes
+from orchestrator.domain.regions import region_prefixes
+from orchestrator.domain.rules import ACTIVE, REGIONS
 
 # Built-in announcements: Asterisk core sounds until Dutch prompts are generated.
 BUILTIN_SOUNDS: dict[str, str] = {
@@ -32,8 +40,18 @@ def blacklist_family(e164: str) -> str:
     return f"svc-bl/{e164.lstrip('+')}"
 
 
-def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str]) -> NumberFlow:
-    """Build the step graph. ``sounds`` maps announcement names to what Playback takes."""
+def holiday_dates(around: date, years_back: int = 2, years_ahead: int = 10) -> frozenset[str]:
+    """Public holidays (YYYYMMDD) from a few years back to a decade ahead of ``around``."""
+    from orchestrator.domain.calendar_nl import dutch_holidays
+
+    days = dutch_holidays(around.year - years_back, around.year + years_ahead)
+    return frozenset(d.strftime("%Y%m%d") for d in days)
+
+
+def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
+                   holidays: frozenset[str] = frozenset()) -> NumberFlow:
+    """Build the step graph. ``sounds`` maps announcement names to what Playback takes;
+    ``holidays`` are the public holiday dates rosters use (see ``holiday_dates``)."""
 
     def sound(name: str) -> str:
         return sounds.get(name) or BUILTIN_SOUNDS[name]
@@ -52,7 +70,24 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str])
         chain.append("limit")
     if n.announcements.welcome:
         chain.append("welcome")
-    chain.append("schedule")
+    routing_index = {name: i + 1 for i, name in enumerate(n.routings)}
+    roster_index = {name: i + 1 for i, name in enumerate(n.rosters)}
+    split_index = {name: i + 1 for i, name in enumerate(n.splits)}
+
+    def node_of(target: str) -> str:
+        """A plan target name → the id of its first node."""
+        if target == ACTIVE:
+            return "schedule"
+        if target == REGIONS:
+            return "regions"
+        if target in roster_index:
+            return f"ro{roster_index[target]}"
+        if target in split_index:
+            return f"sp{split_index[target]}"
+        return f"r{routing_index[target]}d1"
+
+    start = n.start or (REGIONS if n.regions is not None else ACTIVE)
+    chain.append(node_of(start))
 
     block_ids = [f"blk{reason.value}" for reason in active_checks]
     full_chain = block_ids + chain
@@ -69,7 +104,33 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str])
         after = full_chain[full_chain.index("welcome") + 1]
         nodes.append(Play("welcome", sound(n.announcements.welcome), "welcome", next=after))
 
-    routing_index = {name: i + 1 for i, name in enumerate(n.routings)}
+    number = parse_service_number(n.number)
+    if n.regions is not None:
+        nodes.append(RegionSwitch(
+            "regions",
+            exits=tuple((e.name, tuple(p for a in e.areas for p in region_prefixes(a)), node_of(e.to))
+                        for e in n.regions.exits),
+            other=node_of(n.regions.other),
+        ))
+    for name, roster in n.rosters.items():
+        slots = tuple(
+            TimeSlot(WEEKDAYS.index(day) + 1, minutes(tr.start), minutes(tr.end), tr.exit,
+                     node_of(roster.exits[tr.exit]))
+            for day, ranges in sorted(roster.week.items(), key=lambda kv: WEEKDAYS.index(kv[0]))
+            for tr in sorted(ranges, key=lambda tr: minutes(tr.start))
+        )
+        nodes.append(WeekRoster(
+            f"ro{roster_index[name]}", name, slots, roster.outside, node_of(roster.exits[roster.outside]),
+            node_of(roster.holiday), roster.public_holidays,
+            tuple(sorted(d.strftime("%Y%m%d") for d in roster.closed_dates)),
+        ))
+    for name, shares in n.splits.items():
+        sid = f"sp{split_index[name]}"
+        weights = ",".join(str(sh.percent) for sh in shares)
+        tag = hashlib.sha1(weights.encode()).hexdigest()[:8]  # new weights → fresh counters
+        nodes.append(Split(sid, name, tuple((sh.percent, node_of(sh.to)) for sh in shares),
+                           f"svc-split/{number.digits}/{sid}-{tag}"))
+
     first_of = {name: f"r{routing_index[name]}d1" for name in n.routings}
     moments = tuple(sorted((s.epoch, first_of[s.routing]) for s in n.switches))
     nodes.append(Switch(
@@ -90,7 +151,6 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str])
         nodes.append(Play("final", sound(n.announcements.final), "final", next="end"))
     nodes.append(Hangup("end", "unanswered"))
 
-    number = parse_service_number(n.number)
     return NumberFlow(
         number=number,
         tenant=tenant,
@@ -99,8 +159,10 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str])
         nodes={node.id: node for node in nodes},
         blacklist_family=blacklist_family(number.e164),
         mobile_prefixes=dutch_mobile_prefixes(),
+        holidays=holidays if n.rosters else frozenset(),
     )
 
 
-def compile_plan(plan: TenantPlan, sounds: Mapping[str, str]) -> list[NumberFlow]:
-    return [compile_number(n, plan.tenant, sounds) for n in plan.numbers]
+def compile_plan(plan: TenantPlan, sounds: Mapping[str, str],
+                 holidays: frozenset[str] = frozenset()) -> list[NumberFlow]:
+    return [compile_number(n, plan.tenant, sounds, holidays) for n in plan.numbers]

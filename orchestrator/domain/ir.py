@@ -10,7 +10,9 @@ Later packages add node types (region, roster, split, menu, queue) next to these
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
+from zoneinfo import ZoneInfo
 
 from orchestrator.domain.numbers import ServiceNumberId
 from orchestrator.domain.plan import Package
@@ -101,7 +103,73 @@ class Hangup:
     reason: str  # "unanswered": every destination was tried
 
 
-Node = BlockCheck | Reject | ConcurrencyLimit | Busy | Play | Switch | Dial | Hangup
+@dataclass(frozen=True)
+class RegionSwitch:
+    """Origin region: the first exit whose prefixes match the caller; withheld → ``other``."""
+
+    id: str
+    exits: tuple[tuple[str, tuple[str, ...], str], ...]  # (exit name, E.164 prefixes, target)
+    other: str
+
+
+@dataclass(frozen=True)
+class TimeSlot:
+    weekday: int  # 1 = Monday … 7 = Sunday (strftime %u)
+    start: int  # minutes after local midnight, inclusive
+    end: int  # exclusive; 1440 = end of day
+    exit: str
+    target: str
+
+
+@dataclass(frozen=True)
+class WeekRoster:
+    """Weekly roster on the Europe/Amsterdam wall clock, holidays first."""
+
+    id: str
+    name: str
+    slots: tuple[TimeSlot, ...]
+    outside_exit: str
+    outside: str
+    holiday: str  # target on public holidays (when used) and closed dates
+    public_holidays: bool
+    closed_dates: tuple[str, ...]  # YYYYMMDD
+    timezone: str = "Europe/Amsterdam"
+
+    def decide(self, at: datetime, holidays: frozenset[str]) -> tuple[str, str]:
+        """(exit name, target) for a call at ``at``."""
+        local = at.astimezone(ZoneInfo(self.timezone))
+        day = local.strftime("%Y%m%d")
+        if (self.public_holidays and day in holidays) or day in self.closed_dates:
+            return "holiday", self.holiday
+        minute = local.hour * 60 + local.minute
+        for slot in self.slots:
+            if slot.weekday == local.isoweekday() and slot.start <= minute < slot.end:
+                return slot.exit, slot.target
+        return self.outside_exit, self.outside
+
+
+@dataclass(frozen=True)
+class Split:
+    """Percentage split by smooth weighted round robin; counters live in AstDB."""
+
+    id: str
+    name: str
+    shares: tuple[tuple[int, str], ...]  # (percent, target)
+    state_family: str  # AstDB family; its name changes when the shares do, so counters restart
+
+    def pick(self, counters: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
+        """Index of the chosen share (0-based) and the counters after this call."""
+        current = [c + w for c, (w, _t) in zip(counters, self.shares, strict=True)]
+        best = 0
+        for i, c in enumerate(current):
+            if c > current[best]:
+                best = i
+        current[best] -= sum(w for w, _t in self.shares)
+        return best, tuple(current)
+
+
+Node = (BlockCheck | Reject | ConcurrencyLimit | Busy | Play | Switch | Dial | Hangup
+        | RegionSwitch | WeekRoster | Split)
 
 
 @dataclass(frozen=True)
@@ -115,6 +183,7 @@ class NumberFlow:
     nodes: dict[str, Node]
     blacklist_family: str  # AstDB family holding this number's blacklist (live data)
     mobile_prefixes: tuple[str, ...]
+    holidays: frozenset[str] = frozenset()  # YYYYMMDD of public holidays (rosters)
 
     @property
     def context(self) -> str:

@@ -6,9 +6,9 @@ depend on the package or on the clock live in ``rules.py``.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
@@ -117,6 +117,71 @@ class NumberAnnouncements(_Model):
     final: Name | None = None  # to the caller when no destination answered
 
 
+def _region(value: str) -> str:
+    from orchestrator.domain.regions import region_prefixes
+
+    try:
+        region_prefixes(value)
+    except NumberInvalid as exc:
+        raise ValueError(str(exc)) from exc
+    return value.strip()
+
+
+def _clock(value: str) -> str:
+    try:
+        hours, minutes = (int(x) for x in value.split(":"))
+    except ValueError as exc:
+        raise ValueError("write times as HH:MM") from exc
+    if not (0 <= hours <= 24 and 0 <= minutes < 60) or (hours == 24 and minutes):
+        raise ValueError(f"{value!r} is not a time of day (00:00 to 24:00)")
+    return f"{hours:02d}:{minutes:02d}"
+
+
+Clock = Annotated[str, AfterValidator(_clock)]
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def minutes(clock: str) -> int:
+    hours, mins = clock.split(":")
+    return int(hours) * 60 + int(mins)
+
+
+class RegionExit(_Model):
+    """Callers from any of ``areas`` go to ``to``."""
+
+    name: Name
+    areas: list[Annotated[str, AfterValidator(_region)]] = Field(min_length=1)
+    to: Name
+
+
+class Regions(_Model):
+    exits: list[RegionExit]
+    other: Name  # everyone else, including callers who withhold their number
+
+
+class TimeRange(_Model):
+    start: Clock  # Europe/Amsterdam wall clock
+    end: Clock  # exclusive; "24:00" is the end of the day
+    exit: Name
+
+
+class Roster(_Model):
+    """A weekly roster: per weekday, time ranges to named exits, plus a holiday exit."""
+
+    week: dict[Weekday, list[TimeRange]] = Field(default_factory=dict)
+    exits: dict[Name, Name]  # exit name -> target
+    outside: Name  # the exit for every moment no range covers (e.g. "closed")
+    holiday: Name  # target on Dutch public holidays and on closed_dates
+    public_holidays: bool = True
+    closed_dates: list[date] = Field(default_factory=list)  # the tenant's own closed days
+
+
+class SplitShare(_Model):
+    percent: int = Field(ge=1, le=100)
+    to: Name
+
+
 class ServiceNumberPlan(_Model):
     number: Annotated[str, AfterValidator(_service_number)]
     package: Package = Package.BASIS
@@ -126,6 +191,13 @@ class ServiceNumberPlan(_Model):
     blocking: Blocking = Field(default_factory=Blocking)
     announcements: NumberAnnouncements = Field(default_factory=NumberAnnouncements)
     max_concurrent_calls: int | None = Field(default=None, ge=1, le=10000)
+    # Standaard and Premium: routing steps after blocking, in the order regions -> roster ->
+    # split -> destinations. Targets name a roster, a split, a routing, or "active" (the routing
+    # in force, following the switch moments).
+    start: Name | None = None  # first step; default "regions" when given, else "active"
+    regions: Regions | None = None
+    rosters: dict[Name, Roster] = Field(default_factory=dict)
+    splits: dict[Name, list[SplitShare]] = Field(default_factory=dict)
 
 
 class AnnouncementSource(_Model):

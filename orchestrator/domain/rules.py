@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from orchestrator.domain.numbers import NumberKind, parse_service_number
-from orchestrator.domain.plan import Package, ServiceNumberPlan, TenantPlan
+from orchestrator.domain.plan import Package, ServiceNumberPlan, TenantPlan, minutes
 from orchestrator.errors import PlanInvalid, Violation
 
 
@@ -19,13 +19,125 @@ class PackageLimits:
     routings: int
     switch_moments: int
     destinations_per_routing: int  # the first number plus its overflow numbers
+    steps: bool  # regions, rosters and splits at all
+    regions: int | None = None  # region exits besides "other"; None = no limit
+    rosters: int | None = None
+    roster_exits: int | None = None
+    split_shares: int | None = None
 
 
 LIMITS: dict[Package, PackageLimits] = {
-    Package.BASIS: PackageLimits(routings=5, switch_moments=5, destinations_per_routing=3),
-    Package.STANDAARD: PackageLimits(routings=5, switch_moments=5, destinations_per_routing=3),
-    Package.PREMIUM: PackageLimits(routings=50, switch_moments=50, destinations_per_routing=10),
+    Package.BASIS: PackageLimits(routings=5, switch_moments=5, destinations_per_routing=3, steps=False),
+    # Standaard: routings feed the region/roster/split exits, so more than Basis' five presets.
+    Package.STANDAARD: PackageLimits(routings=25, switch_moments=5, destinations_per_routing=3, steps=True,
+                                     regions=5, rosters=5, roster_exits=3, split_shares=5),
+    Package.PREMIUM: PackageLimits(routings=500, switch_moments=50, destinations_per_routing=10, steps=True),
 }
+
+ACTIVE = "active"  # target: the routing in force (follows the switch moments)
+REGIONS = "regions"  # target: the region step
+# Fixed order of the Standaard steps: a step may only lead to a later one.
+ORDER = {"regions": 0, "roster": 1, "split": 2, "routing": 3}
+
+
+def target_kind(n: ServiceNumberPlan, name: str) -> str | None:
+    if name == ACTIVE or name in n.routings:
+        return "routing"
+    if name == REGIONS and n.regions is not None:
+        return "regions"
+    if name in n.rosters:
+        return "roster"
+    if name in n.splits:
+        return "split"
+    return None
+
+
+def check_steps(n: ServiceNumberPlan, path: str) -> list[Violation]:
+    """Standaard steps: limits, references and the fixed order regions → roster → split."""
+    v: list[Violation] = []
+    limits = LIMITS[n.package]
+    used = {"start": n.start, "regions": n.regions, "rosters": n.rosters, "splits": n.splits}
+    if not limits.steps:
+        for field, value in used.items():
+            if value:
+                v.append(Violation(f"{path}.{field}", f"not in the {n.package} package (needs standaard or premium)"))
+        return v
+
+    names: dict[str, str] = {}
+    for kind, group in (("routing", n.routings), ("roster", n.rosters), ("split", n.splits)):
+        for name in group:
+            if name in (ACTIVE, REGIONS):
+                v.append(Violation(f"{path}.{kind}s.{name}", f"{name!r} is a reserved name"))
+            elif name in names:
+                v.append(Violation(f"{path}.{kind}s.{name}", f"name {name!r} is already used by a {names[name]}"))
+            names[name] = kind
+
+    def ref(field: str, name: str, source: str) -> None:
+        kind = target_kind(n, name)
+        if kind is None:
+            v.append(Violation(field, f"{name!r} is not a routing, roster, split or 'active'"))
+        elif n.package is Package.STANDAARD and ORDER[kind] <= ORDER[source]:
+            v.append(Violation(
+                field, f"a {source} step cannot lead to a {kind} (order: regions → roster → split → routing)"))
+        elif n.package is Package.PREMIUM and ORDER[kind] <= ORDER[source]:
+            v.append(Violation(field, f"a {source} step cannot lead back to a {kind} step"))
+
+    if n.start is not None and target_kind(n, n.start) is None:
+        v.append(Violation(f"{path}.start", f"{n.start!r} is not 'regions', a routing, roster, split or 'active'"))
+
+    if n.regions is not None:
+        r = n.regions
+        if limits.regions is not None and len(r.exits) > limits.regions:
+            v.append(Violation(f"{path}.regions.exits",
+                               f"the {n.package} package allows at most {limits.regions} regions plus 'other', "
+                               f"this has {len(r.exits)}"))
+        seen_areas: set[str] = set()
+        for i, e in enumerate(r.exits):
+            for area in e.areas:
+                if area.lower() in seen_areas:
+                    v.append(Violation(f"{path}.regions.exits[{i}].areas", f"{area!r} is already in an earlier region"))
+                seen_areas.add(area.lower())
+            ref(f"{path}.regions.exits[{i}].to", e.to, "regions")
+        ref(f"{path}.regions.other", r.other, "regions")
+
+    if limits.rosters is not None and len(n.rosters) > limits.rosters:
+        v.append(Violation(f"{path}.rosters", f"at most {limits.rosters} rosters, this has {len(n.rosters)}"))
+    for name, roster in n.rosters.items():
+        rp = f"{path}.rosters.{name}"
+        if limits.roster_exits is not None and len(roster.exits) > limits.roster_exits:
+            v.append(Violation(f"{rp}.exits", f"the {n.package} package allows at most {limits.roster_exits} "
+                                              f"roster exits plus the holiday exit, this has {len(roster.exits)}"))
+        if roster.outside not in roster.exits:
+            v.append(Violation(f"{rp}.outside", f"{roster.outside!r} is not one of this roster's exits"))
+        for exit_name, target in roster.exits.items():
+            ref(f"{rp}.exits.{exit_name}", target, "roster")
+        ref(f"{rp}.holiday", roster.holiday, "roster")
+        for day, ranges in roster.week.items():
+            spans = []
+            for i, tr in enumerate(ranges):
+                if tr.exit not in roster.exits:
+                    v.append(Violation(f"{rp}.week.{day}[{i}].exit", f"{tr.exit!r} is not one of this roster's exits"))
+                if minutes(tr.start) >= minutes(tr.end):
+                    v.append(Violation(f"{rp}.week.{day}[{i}]", f"starts at {tr.start}, not before its end {tr.end}"))
+                spans.append((minutes(tr.start), minutes(tr.end), i))
+            spans.sort()
+            for (_s1, e1, _i1), (s2, _e2, i2) in zip(spans, spans[1:], strict=False):
+                if s2 < e1:
+                    v.append(Violation(f"{rp}.week.{day}[{i2}]", "overlaps another range of the same day"))
+
+    for name, shares in n.splits.items():
+        sp = f"{path}.splits.{name}"
+        if limits.split_shares is not None and len(shares) > limits.split_shares:
+            v.append(Violation(sp, f"the {n.package} package allows at most {limits.split_shares} destinations "
+                                   f"in a split, this has {len(shares)}"))
+        if len(shares) < 2:
+            v.append(Violation(sp, "a split needs at least 2 destinations"))
+        total = sum(share.percent for share in shares)
+        if total != 100:
+            v.append(Violation(sp, f"percentages must sum to 100, these sum to {total}"))
+        for i, share in enumerate(shares):
+            ref(f"{sp}[{i}].to", share.to, "split")
+    return v
 
 BUILTIN_ANNOUNCEMENTS = frozenset({"default-rejection", "default-final", "default-whisper"})
 
@@ -84,6 +196,8 @@ def check_number(n: ServiceNumberPlan, path: str, now: datetime, announcements: 
         v.append(Violation(f"{path}.blocking.mobile", "blocking mobile callers is only possible on 0800 numbers"))
     if len(set(n.blocking.blacklist)) != len(n.blocking.blacklist):
         v.append(Violation(f"{path}.blocking.blacklist", "lists a caller twice"))
+
+    v.extend(check_steps(n, path))
 
     refs = {
         "blocking.message": n.blocking.message,

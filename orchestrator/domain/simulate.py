@@ -34,10 +34,14 @@ from orchestrator.domain.ir import (
     Hangup,
     NumberFlow,
     Play,
+    RegionSwitch,
     Reject,
+    Split,
     Switch,
+    WeekRoster,
 )
 from orchestrator.domain.numbers import normalize_caller
+from orchestrator.domain.regions import matches
 
 
 class DestinationBehaviour(StrEnum):
@@ -55,6 +59,7 @@ class CallScenario:
     blacklist: frozenset[str] = frozenset()  # E.164 numbers on this number's blacklist
     calls_in_progress: int = 0  # other calls on this number right now
     behaviour: Mapping[str, DestinationBehaviour] = field(default_factory=dict)  # default: answer
+    split_state: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # family -> counters
 
 
 @dataclass
@@ -67,6 +72,7 @@ class SimulationResult:
     answered_by: str | None = None
     destinations: list[str] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
+    split_state: dict[str, tuple[int, ...]] = field(default_factory=dict)  # after this call
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -104,6 +110,7 @@ def _blocked(reason: BlockReason, flow: NumberFlow, caller: str, scenario: CallS
 def simulate(flow: NumberFlow, scenario: CallScenario) -> SimulationResult:
     caller = normalize_caller(scenario.caller)
     result = SimulationResult(flow.number.e164, caller, scenario.at)
+    result.split_state = dict(scenario.split_state)
     epoch = int(scenario.at.timestamp())
     node_id: str | None = flow.entry
     for _ in range(MAX_STEPS):
@@ -151,6 +158,21 @@ def simulate(flow: NumberFlow, scenario: CallScenario) -> SimulationResult:
                     node_id = None
                 else:
                     node_id = node.failed
+            case RegionSwitch():
+                withheld = scenario.withheld or caller == ""
+                region = None if withheld else next((e for e in node.exits if matches(caller, e[1])), None)
+                name, target = (region[0], region[2]) if region else ("other", node.other)
+                result.steps.append({"step": "region", "node": node.id, "exit": name})
+                node_id = target
+            case WeekRoster():
+                exit_name, target = node.decide(scenario.at, flow.holidays)
+                result.steps.append({"step": "roster", "node": node.id, "roster": node.name, "exit": exit_name})
+                node_id = target
+            case Split():
+                counters = result.split_state.get(node.state_family, (0,) * len(node.shares))
+                index, result.split_state[node.state_family] = node.pick(counters)
+                result.steps.append({"step": "split", "node": node.id, "split": node.name, "exit": index + 1})
+                node_id = node.shares[index][1]
             case Hangup():
                 result.steps.append({"step": "hangup", "node": node.id, "detail": node.reason})
                 result.outcome = node.reason

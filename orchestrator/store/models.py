@@ -44,6 +44,9 @@ class ServiceNumber(SQLModel, table=True):
     whisper_announcement: str | None = None
     final_announcement: str | None = None
     max_concurrent_calls: int | None = None
+    # Standaard/Premium steps (start, regions, rosters, splits) as the plan's JSON: they are only
+    # ever read whole, with the plan, and their shape grows with the Premium call flows.
+    steps_json: str | None = None
 
 
 class Routing(SQLModel, table=True):

@@ -3,6 +3,7 @@ caller decides when to commit (apply commits only after Asterisk has taken the n
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from datetime import datetime
 
@@ -86,6 +87,7 @@ def save_plan(session: Session, plan: p.TenantPlan) -> None:
             whisper_announcement=n.announcements.whisper,
             final_announcement=n.announcements.final,
             max_concurrent_calls=n.max_concurrent_calls,
+            steps_json=_steps_json(n),
         )
         session.add(row)
         session.flush()
@@ -110,6 +112,15 @@ def save_plan(session: Session, plan: p.TenantPlan) -> None:
         raise StoreError(f"could not store the plan of {plan.tenant!r}: {exc}") from exc
 
 
+STEP_FIELDS = ("start", "regions", "rosters", "splits")
+
+
+def _steps_json(n: p.ServiceNumberPlan) -> str | None:
+    steps = n.model_dump(mode="json", include=set(STEP_FIELDS), exclude_none=True)
+    steps = {k: v for k, v in steps.items() if v}
+    return json.dumps(steps, sort_keys=True) if steps else None
+
+
 def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None) -> p.TenantPlan:
     """Rebuild the tenant's plan. With ``now``, switch moments already passed are folded into
     ``active`` (what an export should show: the plan as it stands)."""
@@ -123,8 +134,8 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
         routings[r.service_number_id].append(r)
     rids = [r.id for rs in routings.values() for r in rs]
     dests: dict[int, list[m.Destination]] = defaultdict(list)
-    dest_rows = select(m.Destination).where(col(m.Destination.routing_id).in_(rids)).order_by(col(m.Destination.position))
-    for d in session.exec(dest_rows):
+    dest_rows = select(m.Destination).where(col(m.Destination.routing_id).in_(rids))
+    for d in session.exec(dest_rows.order_by(col(m.Destination.position))):
         dests[d.routing_id].append(d)
     switches: dict[int, list[m.SwitchMoment]] = defaultdict(list)
     switch_rows = select(m.SwitchMoment).where(col(m.SwitchMoment.service_number_id).in_(ids))
@@ -155,6 +166,7 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
             "announcements": {"welcome": n.welcome_announcement, "whisper": n.whisper_announcement,
                               "final": n.final_announcement},
             "max_concurrent_calls": n.max_concurrent_calls,
+            **(json.loads(n.steps_json) if n.steps_json else {}),
         })
     announcements = {
         a.name: {"sound": a.sound, "file": a.file, "text": a.text}

@@ -7,45 +7,59 @@ import os
 import shutil
 import subprocess
 import sys
+from datetime import date
 from pathlib import Path
 
+import pytest
 import yaml
 
-from orchestrator.domain.compile import compile_plan
+from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.plan import parse_plan
 from orchestrator.render import render_dialplan
+from tests.plans import standaard_number, tenant_plan
 
 ROOT = Path(__file__).resolve().parents[2]
-GOLDEN = ROOT / "tests" / "golden" / "demo"
+HOLIDAYS = holiday_dates(date(2026, 11, 23))  # fixed, so the golden files do not age
 
 
-def rendered() -> dict[str, str]:
+def demo() -> dict[str, str]:
     plan = parse_plan(yaml.safe_load((ROOT / "orchestrator" / "demo-plan.yaml").read_text()))
-    return render_dialplan(compile_plan(plan, {"welcome-demo": "hello-world"}))
+    return render_dialplan(compile_plan(plan, {"welcome-demo": "hello-world"}, HOLIDAYS))
 
 
-def test_dialplan_matches_golden_files() -> None:
-    files = rendered()
+def standaard() -> dict[str, str]:
+    plan = parse_plan(tenant_plan(standaard_number()))
+    return render_dialplan(compile_plan(plan, {}, HOLIDAYS))
+
+
+PLANS = {"demo": demo, "standaard": standaard}
+
+
+@pytest.mark.parametrize("name", PLANS)
+def test_dialplan_matches_golden_files(name: str) -> None:
+    files = PLANS[name]()
+    golden = ROOT / "tests" / "golden" / name
     if os.environ.get("UPDATE_GOLDEN"):
-        shutil.rmtree(GOLDEN, ignore_errors=True)
-        GOLDEN.mkdir(parents=True)
-        for name, text in files.items():
-            (GOLDEN / name).write_text(text)
-    expected = {p.name: p.read_text() for p in GOLDEN.glob("*.conf")}
+        shutil.rmtree(golden, ignore_errors=True)
+        golden.mkdir(parents=True)
+        for fname, text in files.items():
+            (golden / fname).write_text(text)
+    expected = {p.name: p.read_text() for p in golden.glob("*.conf")}
     assert files == expected
 
 
 def test_rendering_is_deterministic() -> None:
-    assert rendered() == rendered()
+    assert demo() == demo() and standaard() == standaard()
 
 
-def test_asterisklint_accepts_generated_dialplan(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", PLANS)
+def test_asterisklint_accepts_generated_dialplan(name: str, tmp_path: Path) -> None:
     svc = tmp_path / "svc"
     svc.mkdir()
     includes = []
-    for name, text in rendered().items():
-        (svc / name).write_text(text)
-        includes.append(f'#include "svc/{name}"')
+    for fname, text in PLANS[name]().items():
+        (svc / fname).write_text(text)
+        includes.append(f'#include "svc/{fname}"')
     (tmp_path / "extensions.conf").write_text(
         "[general]\n[globals]\n[from-carrier]\nexten => _X.,1,Goto(svc-entry,${EXTEN},1)\n"
         + "\n".join(includes) + "\n"
