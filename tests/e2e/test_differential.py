@@ -1,16 +1,19 @@
-"""Differential test: for sampled (number, caller, time, answer behaviour) cases over a mixed
-plan, the simulator's predicted destination sequence and outcome equal what the real Asterisk
-did with the generated dialplan.
+"""Differential test: for sampled (number, caller, time, answer behaviour) cases over mixed plans,
+the simulator's predicted destination sequence and outcome equal what the real Asterisk did with
+the generated dialplan.
 
-Time is moved with libfaketime (Asterisk's clock) across the plan's switch moments; answer
-behaviour comes from the destinations (the carrier answers by last digit), and the routings in
-force at each time mix answering, busy, silent and unreachable destinations.
+Time is moved with libfaketime (Asterisk's clock) across switch moments, roster ranges and
+holidays; answer behaviour comes from the destinations (the carrier answers by last digit).
+Calls run in parallel batches. A split picks under a lock, one call after the other, so the
+multiset of picks in a batch is fixed by the counters at its start, whatever the order: each call
+is checked against the simulator for the share it got, and the picks against the simulator's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,9 +26,10 @@ from tests.harness.sipp import place_call
 
 from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.asterisk.dialplan_files import DialplanFiles
-from orchestrator.domain.compile import compile_plan
+from orchestrator.domain.compile import compile_plan, holiday_dates
+from orchestrator.domain.ir import NumberFlow, Split
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
-from orchestrator.domain.simulate import CallScenario, DestinationBehaviour, simulate
+from orchestrator.domain.simulate import CallScenario, DestinationBehaviour, SimulationResult, simulate
 from orchestrator.store import repository
 from tests.e2e.events import connect_events
 
@@ -35,55 +39,83 @@ BEHAVIOUR = {"1": DestinationBehaviour.ANSWER, "2": DestinationBehaviour.BUSY,
              "3": DestinationBehaviour.NOANSWER, "4": DestinationBehaviour.UNAVAILABLE}
 OUTCOME_BY_CODE = {200: "answered", 403: "blocked", 486: "busy", 480: "unanswered"}
 BLACKLISTED = ["+31207770001", "+31612340001"]
-CASES_PER_TIME = 40
 PARALLEL = 8
 
 
-def dest(last: str, area: str = "20", n: int = 0) -> dict[str, Any]:
+def dest(last: str, n: int, area: str = "20") -> dict[str, Any]:
     """A destination whose behaviour at the test carrier is its last digit."""
     return {"number": f"+31{area}555{n:03d}{last}", "ring_time": 5}
 
 
-def mixed_plan(t1: datetime, t2: datetime) -> dict[str, Any]:
-    at1, at2 = t1.strftime("%Y-%m-%d %H:%M"), t2.strftime("%Y-%m-%d %H:%M")
-    return {
-        "tenant": "diff",
-        "numbers": [
-            {"number": "0800 100 0001", "active": "a",
-             "routings": {"a": [dest("1", n=1)], "b": [dest("3", n=2), dest("1", n=3)],
-                          "c": [dest("2", n=4), dest("4", n=5), dest("3", n=6)]},
-             "switches": [{"at": at1, "routing": "b"}, {"at": at2, "routing": "c"}],
-             "blocking": {"anonymous": True, "mobile": True, "blacklist": BLACKLISTED},
-             "announcements": {"final": "default-final"}},
-            {"number": "0800 100 0002", "active": "a",
-             "routings": {"a": [dest("2", n=7), dest("1", n=8)], "b": [dest("4", n=9), dest("2", n=10)]},
-             "switches": [{"at": at2, "routing": "b"}],
-             "blocking": {"foreign": True}},
-            {"number": "088 100 0003", "active": "a",
-             "routings": {"a": [dest("3", n=11), dest("3", n=12), dest("1", n=13)], "b": [dest("1", "10", 14)]},
-             "switches": [{"at": at1, "routing": "b"}, {"at": at2, "routing": "a"}],
-             "blocking": {"anonymous": True, "foreign": True, "blacklist": BLACKLISTED[:1]}},
-            {"number": "020 100 0004", "active": "a",
-             "routings": {"a": [dest("4", n=15), dest("1", n=16)]},
-             "blocking": {}},
-        ],
-    }
+def basis_numbers(at1: str, at2: str) -> list[dict[str, Any]]:
+    return [
+        {"number": "0800 100 0001", "active": "a",
+         "routings": {"a": [dest("1", 1)], "b": [dest("3", 2), dest("1", 3)],
+                      "c": [dest("2", 4), dest("4", 5), dest("3", 6)]},
+         "switches": [{"at": at1, "routing": "b"}, {"at": at2, "routing": "c"}],
+         "blocking": {"anonymous": True, "mobile": True, "blacklist": BLACKLISTED},
+         "announcements": {"final": "default-final"}},
+        {"number": "0800 100 0002", "active": "a",
+         "routings": {"a": [dest("2", 7), dest("1", 8)], "b": [dest("4", 9), dest("2", 10)]},
+         "switches": [{"at": at2, "routing": "b"}],
+         "blocking": {"foreign": True}},
+        {"number": "088 100 0003", "active": "a",
+         "routings": {"a": [dest("3", 11), dest("3", 12), dest("1", 13)], "b": [dest("1", 14, "10")]},
+         "switches": [{"at": at1, "routing": "b"}, {"at": at2, "routing": "a"}],
+         "blocking": {"anonymous": True, "foreign": True, "blacklist": BLACKLISTED[:1]}},
+        {"number": "020 100 0004", "active": "a", "routings": {"a": [dest("4", 15), dest("1", 16)]}},
+    ]
 
 
-CALLER_KINDS = ["landline", "landline-national", "landline-00", "mobile", "foreign", "anonymous", "blacklisted"]
+def standaard_numbers(at1: str) -> list[dict[str, Any]]:
+    week = {d: [{"start": "08:30", "end": "17:30", "exit": "open"}] for d in ("mon", "tue", "wed", "thu", "fri")}
+    week["sat"] = [{"start": "10:00", "end": "16:00", "exit": "weekend"}]
+    return [
+        {"number": "0800 200 0001", "package": "standaard", "active": "main",
+         "routings": {"main": [dest("1", 21)], "ams": [dest("3", 22), dest("1", 23)], "rdam": [dest("2", 24)],
+                      "mob": [dest("4", 25), dest("2", 26), dest("1", 27)], "intl": [dest("1", 28)],
+                      "shut": [dest("3", 29)], "wknd": [dest("1", 30)], "alt": [dest("1", 31)]},
+         "switches": [{"at": at1, "routing": "alt"}],
+         "blocking": {"blacklist": BLACKLISTED[1:]},
+         "regions": {"exits": [{"name": "ams", "areas": ["020"], "to": "office"},
+                               {"name": "rdam", "areas": ["010", "070"], "to": "rdam"},
+                               {"name": "mob", "areas": ["mobile"], "to": "spread"},
+                               {"name": "intl", "areas": ["BE", "DE"], "to": "intl"}],
+                     "other": "active"},
+         "rosters": {"office": {"week": week, "exits": {"open": "spread", "weekend": "wknd", "closed": "shut"},
+                                "outside": "closed", "holiday": "shut", "closed_dates": ["2026-12-31"]}},
+         "splits": {"spread": [{"percent": 50, "to": "ams"}, {"percent": 30, "to": "mob"},
+                               {"percent": 20, "to": "main"}]},
+         "announcements": {"final": "default-final"}},
+        {"number": "0800 200 0002", "package": "standaard", "active": "day",
+         "routings": {"day": [dest("1", 32)], "night": [dest("3", 33), dest("1", 34)], "hol": [dest("2", 35)]},
+         "start": "hours",
+         "rosters": {"hours": {"week": {d: [{"start": "07:00", "end": "22:00", "exit": "day"}]
+                                        for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+                               "exits": {"day": "day", "night": "night"}, "outside": "night", "holiday": "hol"}},
+         "blocking": {"anonymous": True}},
+    ]
+
+
+CALLER_KINDS = ["landline", "landline-national", "landline-00", "rotterdam", "mobile", "foreign", "belgian",
+                "anonymous", "blacklisted"]
 
 
 def sample_caller(rng: random.Random, kind: str, serial: int) -> tuple[str, bool]:
     if kind == "landline":
         return f"+3120{rng.randrange(2000000, 9999999)}", False
     if kind == "landline-national":
-        return f"010{rng.randrange(2000000, 9999999)}", False
+        return f"030{rng.randrange(2000000, 9999999)}", False
     if kind == "landline-00":
         return f"003150{rng.randrange(2000000, 9999999)}", False
+    if kind == "rotterdam":
+        return f"010{rng.randrange(2000000, 9999999)}", False
     if kind == "mobile":
         return f"06{rng.choice('123458')}{rng.randrange(1000000, 9999999)}", False
     if kind == "foreign":
         return f"+44207946{serial:04d}", False
+    if kind == "belgian":
+        return f"+3225{rng.randrange(100000, 999999)}", False
     if kind == "anonymous":
         return "anonymous", True
     return rng.choice(BLACKLISTED), False
@@ -91,82 +123,150 @@ def sample_caller(rng: random.Random, kind: str, serial: int) -> tuple[str, bool
 
 @dataclass
 class Case:
-    number: str  # as dialled (national)
-    e164: str
+    flow: NumberFlow
     caller: str
     anonymous: bool
-    offset: int
+
+    def key(self) -> tuple[str, str]:
+        return (self.flow.number.e164, self.caller)
 
 
-async def test_simulator_matches_asterisk(runtime: Any, carrier: Any, tmp_path: Any) -> None:
-    rng = random.Random(20261123)
-    now = datetime.now(AMSTERDAM).replace(second=0, microsecond=0)
-    t1, t2 = now + timedelta(hours=1), now + timedelta(hours=3)
+def behaviour_of(flow: NumberFlow) -> dict[str, DestinationBehaviour]:
+    return {n.destination: BEHAVIOUR[n.destination[-1]] for n in flow.nodes.values() if hasattr(n, "destination")}
+
+
+def predict(case: Case, at: datetime, blacklist: frozenset[str], forced: dict[str, int]) -> SimulationResult:
+    """Simulate, with each split forced to the share Asterisk picked for this call (if any)."""
+    state: dict[str, tuple[int, ...]] = {}
+    for node in case.flow.nodes.values():
+        if isinstance(node, Split) and node.id in forced:
+            counters = [0] * len(node.shares)
+            counters[forced[node.id]] = 10**9
+            state[node.state_family] = tuple(counters)
+    scenario = CallScenario("" if case.anonymous else case.caller, at, withheld=case.anonymous,
+                            blacklist=blacklist, behaviour=behaviour_of(case.flow), split_state=state)
+    return simulate(case.flow, scenario)
+
+
+async def split_counters(ami: Any, flows: list[NumberFlow]) -> dict[str, tuple[int, ...]]:
+    out = {}
+    for flow in flows:
+        for node in flow.nodes.values():
+            if isinstance(node, Split):
+                values = [await ami.db_get(node.state_family, str(i + 1)) for i in range(len(node.shares))]
+                out[node.state_family] = tuple(int(v) if v not in (None, "") else 0 for v in values)
+    return out
+
+
+async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data: dict[str, Any],
+                           moments: list[datetime], cases_per_moment: int, seed: int) -> int:
+    rng = random.Random(seed)
     engine = repository.make_engine(f"sqlite:///{tmp_path / 'diff.db'}")
     s = runtime.settings
     ami, events = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
+    compared = 0
     try:
         target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami)
         with Session(engine) as session:
-            await apply_plan(parse_plan(mixed_plan(t1, t2)), session, target, now=datetime.now(AMSTERDAM))
-            plan = repository.load_plan(session, "diff")
-        flows = {f.number.e164: f for f in compile_plan(plan, {})}
+            await apply_plan(parse_plan(plan_data), session, target, now=datetime.now(AMSTERDAM))
+            plan = repository.load_plan(session, plan_data["tenant"])
+        flows = compile_plan(plan, {}, holiday_dates(datetime.now(AMSTERDAM).date()))
         blacklists = {n.number: frozenset(n.blocking.blacklist) for n in plan.numbers}
 
-        compared = 0
-        offsets = [0, int((t1 - now).total_seconds()) + 300, int((t2 - now).total_seconds()) + 300]
-        for offset in offsets:
-            runtime.set_clock_offset(offset)
+        for moment in moments:
+            runtime.set_clock_offset(int(moment.timestamp() - time.time()))
             await asyncio.sleep(1.5)
-            at = datetime.now(AMSTERDAM) + timedelta(seconds=offset)
             cases: list[Case] = []
             keys: set[tuple[str, str]] = set()
-            while len(cases) < CASES_PER_TIME:
-                flow = rng.choice(list(flows.values()))
+            while len(cases) < cases_per_moment:
                 caller, anon = sample_caller(rng, rng.choice(CALLER_KINDS), len(cases))
-                key = (flow.number.e164, caller)
-                if key in keys:
-                    continue  # one call per (number, caller) per batch, so events can be told apart
-                keys.add(key)
-                cases.append(Case(flow.number.national, flow.number.e164, caller, anon, offset))
+                case = Case(rng.choice(flows), caller, anon)
+                if case.key() not in keys:  # one call per (number, caller) per batch
+                    keys.add(case.key())
+                    cases.append(case)
 
+            before = await split_counters(ami, flows)
             events.clear()
+            carrier.clear()
+            loop = asyncio.get_running_loop()
             with ThreadPoolExecutor(PARALLEL) as pool:
                 results = await asyncio.gather(*[
-                    asyncio.get_running_loop().run_in_executor(
-                        pool, lambda c=c: place_call(s.sip_port, c.number, c.caller, anonymous=c.anonymous,
-                                                     hold_s=0.5, workdir=tmp_path))
+                    loop.run_in_executor(pool, lambda c=c: place_call(
+                        s.sip_port, c.flow.number.national, c.caller, anonymous=c.anonymous, hold_s=0.3,
+                        workdir=tmp_path))
                     for c in cases])
             await asyncio.sleep(1.0)
 
             dialled: dict[tuple[str, str], list[str]] = defaultdict(list)
+            picked: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+            nodes_by_name = {(f.number.e164, n.name): n.id for f in flows for n in f.nodes.values()
+                             if isinstance(n, Split)}
             for e in events.svc():
+                key = (e["Number"], e.get("CallerIDNum", ""))
                 if e.get("Step") == "dial":
-                    dialled[(e["Number"], e.get("CallerIDNum", ""))].append(e["Destination"])
+                    dialled[key].append(e["Destination"])
+                elif e.get("Step") == "split":
+                    picked[key][nodes_by_name[(e["Number"], e["Split"])]] = int(e["Exit"]) - 1
 
+            at = datetime.now(AMSTERDAM) + timedelta(seconds=moment.timestamp() - time.time())
+            observed_picks: Counter[tuple[str, int]] = Counter()
             for case, result in zip(cases, results, strict=True):
-                flow = flows[case.e164]
-                scenario = CallScenario(
-                    "" if case.anonymous else case.caller, at, withheld=case.anonymous,
-                    blacklist=blacklists[case.e164],
-                    behaviour={d: BEHAVIOUR[d[-1]] for d in _destinations(flow)})
-                predicted = simulate(flow, scenario)
-                observed = dialled.get((case.e164, case.caller), [])
-                label = f"{case} -> predicted {predicted.destinations} {predicted.outcome}"
+                forced = picked.get(case.key(), {})
+                predicted = predict(case, at, blacklists[case.flow.number.e164], forced)
+                observed = dialled.get(case.key(), [])
+                label = f"{case.key()} at {moment:%Y-%m-%d %H:%M %Z} -> predicted {predicted.destinations}"
                 assert observed == predicted.destinations, f"{label}, Asterisk dialled {observed}"
                 assert OUTCOME_BY_CODE.get(result.final_code) == predicted.outcome, (
-                    f"{label}, caller got {result.final_code}")
+                    f"{label} {predicted.outcome}, caller got {result.final_code}")
+                for node_id, index in forced.items():
+                    observed_picks[(case.flow.number.e164 + node_id, index)] += 1
                 compared += 1
-            # The carrier saw exactly the INVITEs of the dials Asterisk reported, no others.
-            expected_invites = Counter(d for c in cases for d in dialled.get((c.e164, c.caller), []))
+
+            # The picks equal SWRR from the counters at the batch's start, applied k times.
+            expected_picks: Counter[tuple[str, int]] = Counter()
+            for flow in flows:
+                for node in flow.nodes.values():
+                    if isinstance(node, Split):
+                        k = sum(n for (where, _i), n in observed_picks.items() if where == flow.number.e164 + node.id)
+                        counters = before.get(node.state_family, (0,) * len(node.shares))
+                        for _ in range(k):
+                            index, counters = node.pick(counters)
+                            expected_picks[(flow.number.e164 + node.id, index)] += 1
+            assert observed_picks == expected_picks
+            expected_invites = Counter(d for c in cases for d in dialled.get(c.key(), []))
             assert Counter(carrier.invites()) == expected_invites
-            carrier.clear()
-        assert compared >= 100
     finally:
         runtime.set_clock_offset(0)
+        await asyncio.sleep(1.2)
         ami.close()
+    return compared
 
 
-def _destinations(flow: Any) -> list[str]:
-    return [n.destination for n in flow.nodes.values() if hasattr(n, "destination")]
+async def test_basis_simulator_matches_asterisk(runtime: Any, carrier: Any, tmp_path: Any) -> None:
+    now = datetime.now(AMSTERDAM).replace(second=0, microsecond=0)
+    t1, t2 = now + timedelta(hours=1), now + timedelta(hours=3)
+    plan = {"tenant": "diffb", "numbers": basis_numbers(f"{t1:%Y-%m-%d %H:%M}", f"{t2:%Y-%m-%d %H:%M}")}
+    moments = [now + timedelta(minutes=1), t1 + timedelta(minutes=5), t2 + timedelta(minutes=5)]
+    assert await run_differential(runtime, carrier, tmp_path, plan, moments, 40, seed=20261123) >= 100
 
+
+async def test_standaard_simulator_matches_asterisk(runtime: Any, carrier: Any, tmp_path: Any) -> None:
+    now = datetime.now(AMSTERDAM).replace(second=0, microsecond=0)
+    t1 = now + timedelta(hours=1)
+    plan = {"tenant": "diffs", "numbers": standaard_numbers(f"{t1:%Y-%m-%d %H:%M}")}
+
+    def local(text: str) -> datetime:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=AMSTERDAM)
+
+    moments = [
+        now + timedelta(minutes=1), t1 + timedelta(minutes=5),
+        local("2027-01-05 10:00"),  # Tuesday, office hours
+        local("2027-01-05 08:29"),  # Tuesday, just before opening
+        local("2027-01-05 17:30"),  # Tuesday, closing minute
+        local("2027-01-09 11:00"),  # Saturday
+        local("2027-01-10 23:30"),  # Sunday night
+        local("2027-03-29 10:00"),  # Easter Monday 2027
+        local("2026-12-31 12:00"),  # the tenant's closed date
+        local("2027-03-28 03:30"),  # the night clocks go forward
+    ]
+    assert await run_differential(runtime, carrier, tmp_path, plan, moments, 32, seed=3) >= 300
