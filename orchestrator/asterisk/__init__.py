@@ -1,0 +1,1 @@
+"""Adapters for Asterisk: the local runtime (install, configure, start, stop), AMI, dialplan files."""

@@ -1,0 +1,177 @@
+"""sipp as the outside world of Asterisk: callers (one UAC process per call) and the carrier (one
+UAS process playing the PSTN for all destination numbers).
+
+The carrier decides by the LAST DIGIT of the dialled number: 1 (and 0, 5-9) answers, 2 is busy (486),
+3 rings and never answers (200 + 487 on CANCEL), 4 is unreachable (503). See tests/sipp/carrier.xml.
+
+Every sipp gets its own SIP, media and control ports (sipp's defaults 6000/8888 collide when
+many run at once).
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "sipp"
+HOST = "127.0.0.1"
+SIPP = shutil.which("sipp") or "/usr/bin/sipp"
+
+
+def free_port(kind: int = socket.SOCK_DGRAM) -> int:
+    """A port the OS says is free now (racy by nature; good enough on loopback in tests)."""
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind((HOST, 0))
+        return int(s.getsockname()[1])
+
+
+def _digits(text: str) -> str:
+    # "020 111 2233" -> "0201112233": SIP user parts cannot carry spaces.
+    return re.sub(r"[\s\-()]", "", text)
+
+
+@dataclass
+class CallResult:
+    final_code: int  # 0 when no final response arrived before the timeout
+    answered: bool
+    responses: list[int] = field(default_factory=list)  # every INVITE response code, in order
+    duration_s: float = 0.0
+    returncode: int = 0
+    message_log: Path | None = None
+
+
+def _parse_invite_responses(trace: str) -> list[int]:
+    codes: list[int] = []
+    for block in trace.split("message received")[1:]:
+        m = re.search(r"^\s*SIP/2\.0 (\d{3})", block.split("\n", 2)[-1], re.M)
+        if m and re.search(r"^CSeq:\s*\d+ INVITE", block, re.M | re.I):
+            codes.append(int(m.group(1)))
+    return codes
+
+
+def place_call(sip_port: int, number: str, caller: str, *, hold_s: float = 1.0, anonymous: bool = False,
+               workdir: Path, timeout: float = 60.0, host: str = HOST) -> CallResult:
+    """One call from ``caller`` to ``number``; blocks until it is over. Any final code is fine."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    tag = uuid.uuid4().hex[:10]
+    msg_file = workdir / f"call-{tag}-messages.log"
+    scenario = SCENARIOS / ("caller_anonymous.xml" if anonymous else "caller.xml")
+    cmd = [
+        SIPP, f"{host}:{sip_port}", "-sf", str(scenario), "-s", _digits(number),
+        "-key", "caller", _digits(caller) if not anonymous or caller != "anonymous" else "anonymous",
+        "-i", HOST, "-p", str(free_port()), "-mp", str(free_port()), "-cp", str(free_port()),
+        "-m", "1", "-l", "1", "-d", str(int(hold_s * 1000)),
+        "-timeout", f"{int(timeout)}s", "-timeout_error",
+        "-trace_msg", "-message_file", str(msg_file), "-nostdin",
+    ]
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              timeout=timeout + 10, check=False, cwd=workdir)
+        rc = proc.returncode
+    except subprocess.TimeoutExpired:
+        rc = -1
+    codes = _parse_invite_responses(msg_file.read_text(errors="replace") if msg_file.exists() else "")
+    finals = [c for c in codes if c >= 200]
+    final = finals[-1] if finals else 0
+    return CallResult(final, final == 200, codes, time.monotonic() - started, rc, msg_file)
+
+
+def place_calls(sip_port: int, number: str, caller: str, *, count: int, hold_s: float = 1.0,
+                anonymous: bool = False, workdir: Path, timeout: float = 60.0,
+                concurrent: bool = True) -> list[CallResult]:
+    """``count`` calls, by default all at once (each held ``hold_s`` when answered)."""
+    def one(_: int) -> CallResult:
+        return place_call(sip_port, number, caller, hold_s=hold_s, anonymous=anonymous,
+                          workdir=workdir, timeout=timeout)
+
+    if not concurrent:
+        return [one(i) for i in range(count)]
+    with ThreadPoolExecutor(count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+class Carrier:
+    """One sipp UAS on 127.0.0.1:port answering every call Asterisk sends to the carrier trunk."""
+
+    def __init__(self, port: int, workdir: Path) -> None:
+        self.port = port
+        self.workdir = workdir
+        self.log_file = workdir / f"carrier-{port}-invites.log"
+        self.screen_file = workdir / f"carrier-{port}-screen.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._seen = 0  # invites before the last clear()
+
+    def start(self) -> Carrier:
+        if self._proc is not None and self._proc.poll() is None:
+            return self
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log_file.unlink(missing_ok=True)
+        self._seen = 0
+        cmd = [
+            SIPP, "-sf", str(SCENARIOS / "carrier.xml"), "-i", HOST, "-p", str(self.port),
+            "-mp", str(free_port()), "-cp", str(free_port()),
+            "-trace_logs", "-log_file", str(self.log_file),
+            "-trace_err", "-error_file", str(self.workdir / f"carrier-{self.port}-errors.log"),
+            "-nostdin", "-max_recv_loops", "10000",
+        ]
+        with open(self.screen_file, "wb") as screen:
+            self._proc = subprocess.Popen(cmd, stdout=screen, stderr=subprocess.STDOUT, cwd=self.workdir)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self._proc.poll() is not None:
+                raise RuntimeError(f"carrier sipp exited with {self._proc.returncode}: "
+                                   f"{self.screen_file.read_text(errors='replace')[-2000:]}")
+            if self._port_bound():
+                return self
+            time.sleep(0.05)
+        self.stop()
+        raise RuntimeError(f"carrier sipp did not bind UDP {HOST}:{self.port}")
+
+    def _port_bound(self) -> bool:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            try:
+                s.bind((HOST, self.port))
+            except OSError:
+                return True
+            return False
+
+    def stop(self) -> None:
+        if self._proc is None:
+            return
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def _all_invites(self) -> list[str]:
+        try:
+            text = self.log_file.read_text(errors="replace")
+        except OSError:
+            return []
+        return re.findall(r"^INVITE (\S+)", text, re.M)
+
+    def invites(self) -> list[str]:
+        """Dialled numbers of the INVITEs received since start() / the last clear(), in order."""
+        return self._all_invites()[self._seen:]
+
+    def clear(self) -> None:
+        self._seen = len(self._all_invites())
+
+    def __enter__(self) -> Carrier:
+        return self.start()
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
