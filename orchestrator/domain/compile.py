@@ -26,7 +26,7 @@ from orchestrator.domain.ir import (
 from orchestrator.domain.numbers import dutch_mobile_prefixes, parse_service_number
 from orchestrator.domain.plan import WEEKDAYS, ServiceNumberPlan, TenantPlan, minutes
 from orchestrator.domain.regions import region_prefixes
-from orchestrator.domain.rules import ACTIVE, REGIONS
+from orchestrator.domain.rules import ACTIVE, REGIONS, call_limit
 
 # Built-in announcements: Asterisk core sounds until Dutch prompts are generated.
 BUILTIN_SOUNDS: dict[str, str] = {
@@ -48,6 +48,11 @@ def holiday_dates(around: date, years_back: int = 2, years_ahead: int = 10) -> f
     return frozenset(d.strftime("%Y%m%d") for d in days)
 
 
+def tariff_sound_key(e164: str) -> str:
+    """Key under which the apply passes a number's generated tariff prompt in ``sounds``."""
+    return f"@tariff/{e164}"
+
+
 def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
                    holidays: frozenset[str] = frozenset()) -> NumberFlow:
     """Build the step graph. ``sounds`` maps announcement names to what Playback takes;
@@ -59,15 +64,20 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
     nodes: list[Node] = []
     chain: list[str] = []  # ids of the steps every call passes, in order
 
+    number = parse_service_number(n.number)
+    # 090x: foreign callers are blocked unless the number opts in (no tariff is paid from abroad).
+    block_foreign = n.blocking.foreign or (number.kind.is_premium_rate and not n.allow_foreign)
     checks = [
         (BlockReason.ANONYMOUS, n.blocking.anonymous),
         (BlockReason.BLACKLIST, True),  # live list in AstDB; empty list = nobody blocked
-        (BlockReason.FOREIGN, n.blocking.foreign),
+        (BlockReason.FOREIGN, block_foreign),
         (BlockReason.MOBILE, n.blocking.mobile),
     ]
     active_checks = [reason for reason, on in checks if on]
     if n.max_concurrent_calls is not None:
         chain.append("limit")
+    if n.tariff is not None:
+        chain.append("tariff")  # the law wants the tariff heard before anything else is charged
     if n.announcements.welcome:
         chain.append("welcome")
     routing_index = {name: i + 1 for i, name in enumerate(n.routings)}
@@ -100,11 +110,15 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
         after = full_chain[full_chain.index("limit") + 1]
         nodes.append(ConcurrencyLimit("limit", n.max_concurrent_calls, next=after, over="busy"))
         nodes.append(Busy("busy"))
+    if n.tariff is not None:
+        after = full_chain[full_chain.index("tariff") + 1]
+        own = n.tariff.announcement
+        prompt = sound(own) if own else sounds.get(tariff_sound_key(number.e164), f"tariff-{number.digits}")
+        nodes.append(Play("tariff", prompt, "tariff", next=after))
     if n.announcements.welcome:
         after = full_chain[full_chain.index("welcome") + 1]
         nodes.append(Play("welcome", sound(n.announcements.welcome), "welcome", next=after))
 
-    number = parse_service_number(n.number)
     if n.regions is not None:
         nodes.append(RegionSwitch(
             "regions",
@@ -142,11 +156,13 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
 
     end = "final" if n.announcements.final else "end"
     whisper = sound(n.announcements.whisper) if n.announcements.whisper else None
+    limit = call_limit(n)
+    warning = n.tariff.warning_before if (n.tariff and limit) else None
     for name, dests in n.routings.items():
         r = routing_index[name]
         for j, d in enumerate(dests, start=1):
             failed = f"r{r}d{j + 1}" if j < len(dests) else end
-            nodes.append(Dial(f"r{r}d{j}", name, d.number, d.ring_time, whisper, failed))
+            nodes.append(Dial(f"r{r}d{j}", name, d.number, d.ring_time, whisper, failed, limit, warning))
     if n.announcements.final:
         nodes.append(Play("final", sound(n.announcements.final), "final", next="end"))
     nodes.append(Hangup("end", "unanswered"))

@@ -95,6 +95,8 @@ class Dial:
     ring_time: int
     whisper: str | None
     failed: str
+    limit: int | None = None  # maximum call duration in seconds (090x), enforced by Dial's L()
+    warning: int | None = None  # seconds before the limit when the beep starts
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ depend on the package or on the clock live in ``rules.py``.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
@@ -182,6 +183,17 @@ class SplitShare(_Model):
     to: Name
 
 
+class Tariff(_Model):
+    """090x information tariff (euros incl. VAT) and the call limits that follow from it."""
+
+    per_call: Decimal | None = None
+    per_minute: Decimal | None = None
+    max_call_cost: Decimal | None = None  # required when per_minute > 0.15
+    max_duration: int | None = Field(default=None, ge=10, le=24 * 3600)  # seconds, a direct limit
+    warning_before: int = Field(default=30, ge=1, le=600)  # beep this many seconds before the end
+    announcement: Name | None = None  # the tenant's own recording instead of the generated prompt
+
+
 class ServiceNumberPlan(_Model):
     number: Annotated[str, AfterValidator(_service_number)]
     package: Package = Package.BASIS
@@ -191,6 +203,8 @@ class ServiceNumberPlan(_Model):
     blocking: Blocking = Field(default_factory=Blocking)
     announcements: NumberAnnouncements = Field(default_factory=NumberAnnouncements)
     max_concurrent_calls: int | None = Field(default=None, ge=1, le=10000)
+    tariff: Tariff | None = None  # 090x numbers only
+    allow_foreign: bool = False  # 090x: callers from abroad are blocked unless this opts in
     # Standaard and Premium: routing steps after blocking, in the order regions -> roster ->
     # split -> destinations. Targets name a roster, a split, a routing, or "active" (the routing
     # in force, following the switch moments).

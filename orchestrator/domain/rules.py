@@ -7,8 +7,10 @@ decides to store nothing when the list is not empty.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from datetime import datetime
 
+from orchestrator.domain import tariffs
 from orchestrator.domain.numbers import NumberKind, parse_service_number
 from orchestrator.domain.plan import Package, ServiceNumberPlan, TenantPlan, minutes
 from orchestrator.errors import PlanInvalid, Violation
@@ -142,6 +144,54 @@ def check_steps(n: ServiceNumberPlan, path: str) -> list[Violation]:
 BUILTIN_ANNOUNCEMENTS = frozenset({"default-rejection", "default-final", "default-whisper"})
 
 
+def check_tariff(n: ServiceNumberPlan, kind: NumberKind, path: str) -> list[Violation]:
+    v: list[Violation] = []
+    t = n.tariff
+    if not kind.is_premium_rate:
+        if t is not None:
+            v.append(Violation(f"{path}.tariff", f"{kind} numbers carry no information tariff (0900/0906/0909 only)"))
+        if n.allow_foreign:
+            v.append(Violation(f"{path}.allow_foreign", "only 090x numbers block foreign callers by default; "
+                                                        "use blocking.foreign for others"))
+        return v
+    if t is None or (t.per_call is None and t.per_minute is None):
+        v.append(Violation(f"{path}.tariff", f"a {kind} number needs an information tariff per call and/or per minute"))
+        return v
+    if t.per_call is not None and t.per_call not in tariffs.PER_CALL:
+        v.append(Violation(f"{path}.tariff.per_call",
+                           f"€{t.per_call} is not an allowed per-call tariff; allowed: {tariffs.allowed(tariffs.PER_CALL)}"))
+    if t.per_minute is not None and t.per_minute not in tariffs.PER_MINUTE:
+        v.append(Violation(f"{path}.tariff.per_minute", f"€{t.per_minute} is not an allowed per-minute tariff; "
+                                                        f"allowed: {tariffs.allowed(tariffs.PER_MINUTE)}"))
+    if t.per_minute is not None and t.per_minute > tariffs.MAX_COST_REQUIRED_ABOVE and t.max_call_cost is None:
+        v.append(Violation(f"{path}.tariff.max_call_cost",
+                           f"required when the per-minute tariff is above €{tariffs.MAX_COST_REQUIRED_ABOVE}"))
+    if t.max_call_cost is not None:
+        if t.max_call_cost <= (t.per_call or 0):
+            v.append(Violation(f"{path}.tariff.max_call_cost", "must be more than the per-call tariff"))
+        elif not t.per_minute:
+            v.append(Violation(f"{path}.tariff.max_call_cost", "needs a per-minute tariff to limit the duration"))
+    limit = call_limit(n)
+    if limit is not None and t.warning_before >= limit:
+        v.append(Violation(f"{path}.tariff.warning_before",
+                           f"{t.warning_before} s is not before the end of a {limit} s call"))
+    return v
+
+
+def call_limit(n: ServiceNumberPlan) -> int | None:
+    """Maximum call duration in seconds: the stricter of the direct limit and the one that follows
+    from the maximum call cost."""
+    t = n.tariff
+    if t is None:
+        return None
+    limits = [t.max_duration] if t.max_duration else []
+    if t.max_call_cost is not None and t.per_minute:
+        computed = tariffs.max_duration_seconds(t.max_call_cost, t.per_call or Decimal(0), t.per_minute)
+        if computed is not None:
+            limits.append(computed)
+    return min(limits) if limits else None
+
+
 def check_number(n: ServiceNumberPlan, path: str, now: datetime, announcements: set[str]) -> list[Violation]:
     v: list[Violation] = []
     limits = LIMITS[n.package]
@@ -198,12 +248,14 @@ def check_number(n: ServiceNumberPlan, path: str, now: datetime, announcements: 
         v.append(Violation(f"{path}.blocking.blacklist", "lists a caller twice"))
 
     v.extend(check_steps(n, path))
+    v.extend(check_tariff(n, kind, path))
 
     refs = {
         "blocking.message": n.blocking.message,
         "announcements.welcome": n.announcements.welcome,
         "announcements.whisper": n.announcements.whisper,
         "announcements.final": n.announcements.final,
+        "tariff.announcement": n.tariff.announcement if n.tariff else None,
     }
     for field, ref in refs.items():
         if ref is not None and ref not in announcements and ref not in BUILTIN_ANNOUNCEMENTS:

@@ -152,7 +152,8 @@ def simulate(flow: NumberFlow, scenario: CallScenario) -> SimulationResult:
                 result.destinations.append(node.destination)
                 result.steps.append({"step": "dial", "node": node.id, "routing": node.routing,
                                      "destination": node.destination, "ring_time": node.ring_time,
-                                     "whisper": node.whisper, "result": behaviour.value})
+                                     "whisper": node.whisper, "max_duration": node.limit,
+                                     "result": behaviour.value})
                 if behaviour is DestinationBehaviour.ANSWER:
                     result.outcome, result.answered_by = "answered", node.destination
                     node_id = None
