@@ -7,8 +7,8 @@ decides to store nothing when the list is not empty.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from datetime import datetime
+from decimal import Decimal
 
 from orchestrator.domain import tariffs
 from orchestrator.domain.numbers import NumberKind, parse_service_number

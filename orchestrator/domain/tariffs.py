@@ -8,12 +8,8 @@ from __future__ import annotations
 
 from decimal import ROUND_FLOOR, Decimal
 
-PER_CALL: tuple[Decimal, ...] = tuple(Decimal(x) for x in (
-    "0.10 0.15 0.20 0.25 0.30 0.35 0.40 0.45 0.50 0.55 0.60 0.70 0.80 0.90 1.00 1.10 "
-    "1.20 1.30 1.40 1.50 1.60 1.70 1.80 1.90 2.00").split())
-PER_MINUTE: tuple[Decimal, ...] = tuple(Decimal(x) for x in (
-    "0.00 0.01 0.02 0.03 0.04 0.05 0.06 0.07 0.08 0.09 0.10 0.15 0.20 0.25 0.30 0.35 "
-    "0.40 0.45 0.50 0.55 0.60 0.65 0.70 0.80 0.90 0.95 1.00 1.10 1.20").split())
+PER_CALL: tuple[Decimal, ...] = tuple(Decimal(x) for x in ["0.10", "0.15", "0.20", "0.25", "0.30", "0.35", "0.40", "0.45", "0.50", "0.55", "0.60", "0.70", "0.80", "0.90", "1.00", "1.10", "1.20", "1.30", "1.40", "1.50", "1.60", "1.70", "1.80", "1.90", "2.00"])
+PER_MINUTE: tuple[Decimal, ...] = tuple(Decimal(x) for x in ["0.00", "0.01", "0.02", "0.03", "0.04", "0.05", "0.06", "0.07", "0.08", "0.09", "0.10", "0.15", "0.20", "0.25", "0.30", "0.35", "0.40", "0.45", "0.50", "0.55", "0.60", "0.65", "0.70", "0.80", "0.90", "0.95", "1.00", "1.10", "1.20"])
 # Above this per-minute tariff a maximum call cost must be set and announced (BUDE/RUDE).
 MAX_COST_REQUIRED_ABOVE = Decimal("0.15")
 
