@@ -158,8 +158,8 @@ def check_tariff(n: ServiceNumberPlan, kind: NumberKind, path: str) -> list[Viol
         v.append(Violation(f"{path}.tariff", f"a {kind} number needs an information tariff per call and/or per minute"))
         return v
     if t.per_call is not None and t.per_call not in tariffs.PER_CALL:
-        v.append(Violation(f"{path}.tariff.per_call",
-                           f"€{t.per_call} is not an allowed per-call tariff; allowed: {tariffs.allowed(tariffs.PER_CALL)}"))
+        v.append(Violation(f"{path}.tariff.per_call", f"€{t.per_call} is not an allowed per-call tariff; "
+                                                      f"allowed: {tariffs.allowed(tariffs.PER_CALL)}"))
     if t.per_minute is not None and t.per_minute not in tariffs.PER_MINUTE:
         v.append(Violation(f"{path}.tariff.per_minute", f"€{t.per_minute} is not an allowed per-minute tariff; "
                                                         f"allowed: {tariffs.allowed(tariffs.PER_MINUTE)}"))
