@@ -10,6 +10,7 @@ command -v redis-server >/dev/null || need+=(redis-server)  # live state (tests 
 command -v faketime >/dev/null || need+=(faketime)          # moves Asterisk's clock in tests
 command -v sox >/dev/null || need+=(sox)                    # converts announcements
 command -v debootstrap >/dev/null || need+=(debootstrap)    # gets Asterisk 22 from Debian sid
+command -v espeak-ng >/dev/null || need+=(espeak-ng)        # Dutch tariff prompts (090x)
 command -v ss >/dev/null || need+=(iproute2)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -50,4 +50,23 @@ def resolve_sounds(plan: TenantPlan, sounds_dir: Path, asterisk_path: Callable[[
                 source = base_dir / source
             convert_for_asterisk(source, target)
         out[name] = asterisk_path(target.with_suffix(""))
+    out.update(tariff_prompts(plan, sounds_dir / "prompts", asterisk_path, generate=import_files))
+    return out
+
+
+def tariff_prompts(plan: TenantPlan, cache_dir: Path, asterisk_path: Callable[[Path], str],
+                   *, generate: bool = True) -> dict[str, str]:
+    """Generated tariff announcements of the plan's 090x numbers that have no own recording."""
+    from orchestrator.domain.compile import tariff_sound_key
+    from orchestrator.domain.tariffs import announcement_text
+    from orchestrator.prompts import prompt_path, synthesise
+
+    out = {}
+    for n in plan.numbers:
+        t = n.tariff
+        if t is None or t.announcement is not None:
+            continue
+        text = announcement_text(t.per_call, t.per_minute, t.max_call_cost)
+        path = synthesise(cache_dir, text) if generate else prompt_path(cache_dir, text)
+        out[tariff_sound_key(n.number)] = asterisk_path(path.with_suffix(""))
     return out

@@ -47,5 +47,6 @@ async def connect_events(host: str, port: int, user: str, secret: str) -> tuple[
     ami.on_event("UserEvent", log.record)
     ami.on_event("Newexten", log.record)
     ami.on_event("Hangup", log.record)
+    ami.on_event("DialEnd", log.record)
     await ami.connect()
     return ami, log
