@@ -43,6 +43,7 @@ ROOTFS_NAME = "rootfs-22"
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 BOOT_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
+CLOCK_TIMEOUT = 5.0
 REPO_CONF_DIR = Path(__file__).resolve().parents[2] / "asterisk_conf"
 PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
 
@@ -395,11 +396,12 @@ class AsteriskRuntime:
 
     # ------------------------------------------------------------------ clock
 
-    def set_clock_offset(self, seconds: int) -> None:
-        """Move Asterisk's wall clock to now + seconds (needs ``up(faketime_file=...)``).
+    def set_clock_offset(self, seconds: int, *, wait: bool = True) -> None:
+        """Move Asterisk's wall clock to real time + seconds (needs ``up(faketime_file=...)``).
 
-        libfaketime re-reads the file at most once a second (FAKETIME_CACHE_DURATION=1): allow
-        ~1.1 s before relying on the new time."""
+        libfaketime re-reads the file only when its 1 s cache has expired, which it checks at whole
+        seconds: the change takes up to ~2.1 s (measured). With ``wait`` this returns once Asterisk's
+        ${EPOCH} shows the new offset, so callers need no sleeps."""
         try:
             clock = Path(self._clock_record.read_text().strip())
         except OSError as exc:
@@ -408,3 +410,33 @@ class AsteriskRuntime:
             self._write_atomic(clock, f"{'+' if seconds >= 0 else '-'}{abs(int(seconds))}s\n", mode=0o644)
         except OSError as exc:
             raise AsteriskError(f"cannot write the clock file {clock}: {exc}") from exc
+        if not wait:
+            return
+        deadline = time.monotonic() + CLOCK_TIMEOUT
+        while abs(self.epoch() - time.time() - seconds) > 1.5:
+            if time.monotonic() > deadline:
+                raise AsteriskError(f"Asterisk's clock did not move to offset {seconds} s within {CLOCK_TIMEOUT:.0f} s")
+            time.sleep(0.1)
+
+    def epoch(self) -> int:
+        """Asterisk's ${EPOCH} (its wall clock, faked or not), read with AMI Getvar."""
+        s = self.settings
+        request = (f"Action: Login\r\nActionID: login\r\nUsername: {s.ami_user}\r\nSecret: {s.ami_secret}\r\n"
+                   "Events: off\r\n\r\nAction: Getvar\r\nActionID: epoch\r\nVariable: EPOCH\r\n\r\n"
+                   "Action: Logoff\r\n\r\n")
+        data = b""
+        try:
+            with socket.create_connection((s.bind_host, s.ami_port), timeout=5) as sock:
+                sock.sendall(request.encode())
+                while b"Goodbye" not in data and b"Thanks for all the fish" not in data:
+                    chunk = sock.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+        except OSError as exc:
+            raise AsteriskUnavailable(f"AMI at {s.bind_host}:{s.ami_port} not reachable: {exc}") from exc
+        text = data.decode(errors="replace")
+        m = re.search(r"ActionID: epoch\r\n(?:[^\r\n]*\r\n)*?Value: (\d+)", text)
+        if m is None:
+            raise AsteriskError(f"AMI Getvar EPOCH failed: {text.strip()[-300:]}")
+        return int(m.group(1))

@@ -1,0 +1,65 @@
+"""End-to-end fixtures: one real Asterisk 22 per test session (own ports, own secrets, own
+instance folder, a fake clock the tests can move) and one sipp carrier behind it."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.asterisk.runtime import AsteriskRuntime
+from orchestrator.settings import load_settings
+from tests.harness.sipp import Carrier, free_port
+
+
+def _free_tcp_port() -> int:
+    return free_port(socket.SOCK_STREAM)
+
+
+@pytest.fixture(scope="session")
+def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskRuntime]:
+    state = tmp_path_factory.mktemp("state")
+    udp = set()
+    while len(udp) < 2:  # SIP and carrier must differ
+        udp.add(free_port())
+    sip_port, carrier_port = sorted(udp)
+    rtp_start = random.randrange(30000, 59000, 2)
+    env = {
+        "SVC_STATE_DIR": str(state),
+        "SVC_INSTANCE": f"e2e-{uuid.uuid4().hex[:6]}",
+        "SVC_BIND_HOST": "127.0.0.1",
+        "SVC_SIP_PORT": str(sip_port),
+        "SVC_AMI_PORT": str(_free_tcp_port()),
+        "SVC_HTTP_PORT": str(_free_tcp_port()),
+        "SVC_RTP_START": str(rtp_start),
+        "SVC_RTP_END": str(rtp_start + 200),
+        "SVC_CARRIER_HOST": "127.0.0.1",
+        "SVC_CARRIER_PORT": str(carrier_port),
+        "SVC_AMI_USER": "e2e",
+        "SVC_AMI_SECRET": secrets.token_urlsafe(16),
+        "SVC_ARI_USER": "e2e",
+        "SVC_ARI_SECRET": secrets.token_urlsafe(16),
+    }
+    rt = AsteriskRuntime(load_settings(env))
+    rt.ensure_installed()
+    rt.prepare()
+    rt.up(faketime_file=rt.clock_file)
+    try:
+        yield rt
+    finally:
+        rt.down()
+        if rt.chrooted:  # the instance lives inside the shared rootfs: leave nothing behind
+            shutil.rmtree(rt.instance_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def carrier(runtime: AsteriskRuntime, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Carrier]:
+    workdir: Path = tmp_path_factory.mktemp("carrier")
+    with Carrier(runtime.settings.carrier_port, workdir) as c:
+        yield c

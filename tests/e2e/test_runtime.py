@@ -1,0 +1,163 @@
+"""The Asterisk runtime itself: it comes up as 22.x on loopback only, calls go through it to the
+sipp carrier with the carrier's four behaviours, `dialplan reload` works, the fake clock moves
+${EPOCH} (also inside the dialplan), and Privacy: id marks a caller anonymous."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from orchestrator.asterisk.runtime import AsteriskRuntime
+from tests.harness.sipp import Carrier, place_call, place_calls
+
+pytestmark = pytest.mark.e2e
+
+PREFIX = "99999"  # test-only entry numbers; more specific than any generated pattern
+DAY = 86400
+
+
+@pytest.fixture(scope="module")
+def test_dialplan(runtime: AsteriskRuntime) -> Iterator[int]:
+    """A throwaway addition to svc-entry (removed afterwards): 99999<n> dials <n> at the carrier;
+    99998... dials by the clock, 99997... by caller presentation. Yields the clock threshold."""
+    threshold = int(time.time()) + 3 * DAY
+    folder = runtime.generated_dir.resolve()  # the folder the svc symlink points at, if any
+    path = folder / "zz-runtime-test.conf"
+    path.write_text(f"""
+[svc-entry]
+exten => _{PREFIX}.,1,Dial(PJSIP/${{EXTEN:{len(PREFIX)}}}@carrier,4)
+ same => n,Hangup()
+exten => _99998.,1,Set(DEST=${{IF($[${{EPOCH}} > {threshold}]?+31200000011:+31200000001)}})
+ same => n,Dial(PJSIP/${{DEST}}@carrier,4)
+exten => _99997.,1,Set(DEST=${{IF($["${{CALLERID(num-pres):0:6}}" = "prohib"]?+31200000021:+31200000031)}})
+ same => n,Dial(PJSIP/${{DEST}}${{CALLERID(num)}}@carrier,4)
+""")
+    assert "Dialplan reloaded" in runtime.rx("dialplan reload")
+    try:
+        yield threshold
+    finally:
+        path.unlink(missing_ok=True)
+        runtime.rx("dialplan reload")
+
+
+def test_asterisk_22_is_up(runtime: AsteriskRuntime) -> None:
+    status = runtime.status()
+    assert status["running"] and status["pid"]
+    assert str(status["version"]).startswith("22.")
+    assert "Asterisk 22." in runtime.rx("core show version")
+    assert runtime.is_running()
+    # Every placeholder was filled in.
+    for conf in runtime.etc_dir.glob("*.conf"):
+        assert not re.search(r"@[A-Z_]+@", conf.read_text()), conf.name
+
+
+def _sockets_of(pid: int) -> list[tuple[str, str]]:
+    out = subprocess.run(["ss", "-Hlntup"], capture_output=True, text=True, check=True).stdout
+    return [(ln.split()[0], ln.split()[4]) for ln in out.splitlines() if f"pid={pid}," in ln]
+
+
+def test_listens_on_loopback_only(runtime: AsteriskRuntime, carrier: Carrier, tmp_path: Path,
+                                  test_dialplan: int) -> None:
+    s = runtime.settings
+    pid = runtime.status()["pid"]
+    seen: list[tuple[str, str]] = []
+    # Look while a call is up too, so RTP sockets are included.
+    call = threading.Thread(target=place_call, args=(s.sip_port, f"{PREFIX}0205550011", "0201234567"),
+                            kwargs={"hold_s": 2.0, "workdir": tmp_path})
+    call.start()
+    time.sleep(1.0)
+    seen = _sockets_of(pid)
+    call.join()
+    seen += _sockets_of(pid)
+    addrs = {(proto, addr) for proto, addr in seen}
+    assert ("tcp", f"127.0.0.1:{s.ami_port}") in addrs
+    assert ("tcp", f"127.0.0.1:{s.http_port}") in addrs
+    assert ("udp", f"127.0.0.1:{s.sip_port}") in addrs
+    assert any(p == "udp" and a.startswith("127.0.0.1:") and s.rtp_start <= int(a.rsplit(":", 1)[1]) <= s.rtp_end
+               for p, a in addrs), f"no RTP socket on loopback during the call: {addrs}"
+    wildcard = {(p, a) for p, a in addrs if not a.startswith("127.0.0.1:")}
+    # The only exception: PJSIP's DNS resolver client sockets (one IPv4, one IPv6, ephemeral
+    # ports, created whenever resolv.conf lists a name server; Asterisk 22 has no switch for it).
+    # They are not listeners of any service and we dial IP addresses only.
+    assert all(p == "udp" for p, _ in wildcard), wildcard
+    assert len(wildcard) <= 2, wildcard
+    ours = {s.sip_port, s.ami_port, s.http_port}
+    assert not any(int(a.rsplit(":", 1)[1]) in ours or s.rtp_start <= int(a.rsplit(":", 1)[1]) <= s.rtp_end
+                   for _, a in wildcard), wildcard
+
+
+@pytest.mark.parametrize(("dest", "code"), [("+31205550011", 200), ("+31205550002", 486),
+                                             ("+31205550004", 503)])
+def test_call_reaches_carrier(runtime: AsteriskRuntime, carrier: Carrier, tmp_path: Path, test_dialplan: int,
+                              dest: str, code: int) -> None:
+    carrier.clear()
+    r = place_call(runtime.settings.sip_port, PREFIX + dest.lstrip("+"), "+31201234567", hold_s=0.5,
+                   workdir=tmp_path)
+    assert carrier.invites() == [dest.lstrip("+")]
+    assert r.final_code == code, r.responses
+    assert r.answered == (code == 200)
+
+
+def test_no_answer_times_out_in_dial(runtime: AsteriskRuntime, carrier: Carrier, tmp_path: Path,
+                                     test_dialplan: int) -> None:
+    carrier.clear()
+    r = place_call(runtime.settings.sip_port, f"{PREFIX}0205550003", "0201234567", workdir=tmp_path)
+    assert carrier.invites() == ["0205550003"]
+    assert 180 in r.responses
+    assert r.final_code >= 400 and not r.answered
+    assert r.duration_s >= 3.5  # Dial's 4 s ring time, then the failure
+
+
+def test_concurrent_calls(runtime: AsteriskRuntime, carrier: Carrier, tmp_path: Path, test_dialplan: int) -> None:
+    carrier.clear()
+    started = time.monotonic()
+    results = place_calls(runtime.settings.sip_port, f"{PREFIX}0205550011", "0201234567", count=3,
+                          hold_s=3.0, workdir=tmp_path)
+    assert [r.final_code for r in results] == [200, 200, 200]
+    assert time.monotonic() - started < 6  # held at the same time, not one after another
+    assert carrier.invites() == ["0205550011"] * 3
+
+
+def test_dialplan_reload(runtime: AsteriskRuntime, test_dialplan: int) -> None:
+    assert "Dialplan reloaded" in runtime.rx("dialplan reload")
+    assert f"_{PREFIX}." in runtime.rx("dialplan show svc-entry")
+
+
+def test_clock_offset_moves_epoch(runtime: AsteriskRuntime, carrier: Carrier, tmp_path: Path,
+                                  test_dialplan: int) -> None:
+    port = runtime.settings.sip_port
+    try:
+        assert abs(runtime.epoch() - time.time()) < 3
+        carrier.clear()
+        assert place_call(port, "999980", "0201234567", hold_s=0.2, workdir=tmp_path).final_code == 200
+        runtime.set_clock_offset(7 * DAY)  # returns once Asterisk's clock has moved
+        assert abs(runtime.epoch() - time.time() - 7 * DAY) < 3
+        assert place_call(port, "999980", "0201234567", hold_s=0.2, workdir=tmp_path).final_code == 200
+        runtime.set_clock_offset(-DAY)
+        assert abs(runtime.epoch() - time.time() + DAY) < 3
+        assert carrier.invites() == ["+31200000001", "+31200000011"]  # the dialplan saw the new time
+    finally:
+        runtime.set_clock_offset(0)
+    assert abs(runtime.epoch() - time.time()) < 3
+
+
+def test_privacy_marks_caller_anonymous(runtime: AsteriskRuntime, carrier: Carrier, tmp_path: Path,
+                                        test_dialplan: int) -> None:
+    port = runtime.settings.sip_port
+    carrier.clear()
+    assert place_call(port, "999970", "0201234567", hold_s=0.2, workdir=tmp_path).final_code == 200
+    assert place_call(port, "999970", "0201234567", anonymous=True, hold_s=0.2, workdir=tmp_path).final_code == 200
+    # Presentation allowed -> ...31, withheld -> ...21; the number itself still arrives (PAI).
+    assert carrier.invites() == ["+312000000310201234567", "+312000000210201234567"]
+
+
+def test_up_is_idempotent(runtime: AsteriskRuntime) -> None:
+    pid = runtime.status()["pid"]
+    runtime.up()
+    assert runtime.status()["pid"] == pid
