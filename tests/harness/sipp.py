@@ -87,16 +87,67 @@ def place_call(sip_port: int, number: str, caller: str, *, hold_s: float = 1.0, 
 
 def place_calls(sip_port: int, number: str, caller: str, *, count: int, hold_s: float = 1.0,
                 anonymous: bool = False, workdir: Path, timeout: float = 60.0,
-                concurrent: bool = True) -> list[CallResult]:
-    """``count`` calls, by default all at once (each held ``hold_s`` when answered)."""
+                concurrent: bool = True, rate: float | None = None, host: str = HOST) -> list[CallResult]:
+    """``count`` calls from ``caller`` to ``number``.
+
+    Default: all at once, one sipp per call (each held ``hold_s`` when answered). With ``rate``
+    (calls started per second): ONE sipp process places them all at that rate (cheap enough for
+    thousands of calls); results are per Call-ID, in start order. ``concurrent=False``: one after
+    the other."""
+    if rate is not None:
+        return _place_calls_at_rate(sip_port, number, caller, count=count, hold_s=hold_s, anonymous=anonymous,
+                                    workdir=workdir, timeout=timeout, rate=rate, host=host)
+
     def one(_: int) -> CallResult:
         return place_call(sip_port, number, caller, hold_s=hold_s, anonymous=anonymous,
-                          workdir=workdir, timeout=timeout)
+                          workdir=workdir, timeout=timeout, host=host)
 
     if not concurrent:
         return [one(i) for i in range(count)]
     with ThreadPoolExecutor(count) as pool:
         return list(pool.map(one, range(count)))
+
+
+def _place_calls_at_rate(sip_port: int, number: str, caller: str, *, count: int, hold_s: float, anonymous: bool,
+                         workdir: Path, timeout: float, rate: float, host: str) -> list[CallResult]:
+    workdir.mkdir(parents=True, exist_ok=True)
+    msg_file = workdir / f"calls-{uuid.uuid4().hex[:10]}-messages.log"
+    scenario = SCENARIOS / ("caller_anonymous.xml" if anonymous else "caller.xml")
+    total = timeout + count / rate + hold_s
+    cmd = [
+        SIPP, f"{host}:{sip_port}", "-sf", str(scenario), "-s", _digits(number),
+        "-key", "caller", _digits(caller) if not anonymous or caller != "anonymous" else "anonymous",
+        "-i", HOST, "-p", str(free_port()), "-mp", str(free_port()), "-cp", str(free_port()),
+        "-m", str(count), "-l", str(count), "-r", str(max(1, round(rate * 10))), "-rp", "10000",  # per 10 s
+        "-d", str(int(hold_s * 1000)), "-timeout", f"{int(total)}s", "-timeout_error",
+        "-trace_msg", "-message_file", str(msg_file), "-nostdin",
+    ]
+    started = time.monotonic()
+    try:
+        rc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=total + 10,
+                            check=False, cwd=workdir).returncode
+    except subprocess.TimeoutExpired:
+        rc = -1
+    elapsed = time.monotonic() - started
+    trace = msg_file.read_text(errors="replace") if msg_file.exists() else ""
+    by_call: dict[str, list[int]] = {}
+    order: list[str] = []
+    for block in trace.split("-----------------------------------------------")[1:]:
+        cid = re.search(r"^Call-ID:\s*(\S+)", block, re.M | re.I)
+        if cid is None:
+            continue
+        if cid.group(1) not in by_call:
+            by_call[cid.group(1)] = []
+            order.append(cid.group(1))
+        if "message received" in block:
+            by_call[cid.group(1)] += _parse_invite_responses(block)
+    results: list[CallResult] = []
+    for cid in order:
+        finals = [c for c in by_call[cid] if c >= 200]
+        final = finals[-1] if finals else 0
+        results.append(CallResult(final, final == 200, by_call[cid], elapsed, rc, msg_file))
+    results += [CallResult(0, False, [], elapsed, rc, msg_file)] * (count - len(results))
+    return results
 
 
 class Carrier:
