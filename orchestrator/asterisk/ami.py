@@ -108,7 +108,8 @@ class Ami:
 
     async def db_get(self, family: str, key: str) -> str | None:
         """Value of an AstDB key, or None. DBGet answers with a DBGetResponse event."""
-        resp = await self.action({"Action": "DBGet", "Family": family, "Key": key}, as_list=True)
+        # as_list=None: panoramisk sees "will follow" on a hit; a miss is a single Error response.
+        resp = await self.action({"Action": "DBGet", "Family": family, "Key": key}, as_list=None)
         for msg in resp if isinstance(resp, list) else [resp]:
             if msg.get("Event") == "DBGetResponse":
                 return str(msg.get("Val"))

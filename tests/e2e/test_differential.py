@@ -215,7 +215,10 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
                 predicted = predict(case, at, blacklists[case.flow.number.e164], forced)
                 observed = dialled.get(case.key(), [])
                 label = f"{case.key()} at {moment:%Y-%m-%d %H:%M %Z} -> predicted {predicted.destinations}"
-                assert observed == predicted.destinations, f"{label}, Asterisk dialled {observed}"
+                seen = [(e.get("Step"), e.get("Exit") or e.get("Reason") or e.get("Destination"))
+                        for e in events.svc() if (e["Number"], e.get("CallerIDNum", "")) == case.key()]
+                assert observed == predicted.destinations, (
+                    f"{label}, Asterisk dialled {observed}; caller got {result.final_code}; events {seen}")
                 assert OUTCOME_BY_CODE.get(result.final_code) == predicted.outcome, (
                     f"{label} {predicted.outcome}, caller got {result.final_code}")
                 for node_id, index in forced.items():

@@ -59,7 +59,20 @@ def _parse_invite_responses(trace: str) -> list[int]:
 
 def place_call(sip_port: int, number: str, caller: str, *, hold_s: float = 1.0, anonymous: bool = False,
                workdir: Path, timeout: float = 60.0, host: str = HOST) -> CallResult:
-    """One call from ``caller`` to ``number``; blocks until it is over. Any final code is fine."""
+    """One call from ``caller`` to ``number``; blocks until it is over. Any final code is fine.
+
+    free_port() races with parallel sipps; a sipp that could not bind exits before sending its
+    INVITE (no response at all), so it is started again with fresh ports."""
+    for _attempt in range(3):
+        result = _place_call_once(sip_port, number, caller, hold_s=hold_s, anonymous=anonymous,
+                                  workdir=workdir, timeout=timeout, host=host)
+        if result.responses or result.returncode == 0:
+            return result
+    return result
+
+
+def _place_call_once(sip_port: int, number: str, caller: str, *, hold_s: float, anonymous: bool,
+                     workdir: Path, timeout: float, host: str) -> CallResult:
     workdir.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:10]
     msg_file = workdir / f"call-{tag}-messages.log"
