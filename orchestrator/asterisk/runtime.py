@@ -413,10 +413,18 @@ class AsteriskRuntime:
         if not wait:
             return
         deadline = time.monotonic() + CLOCK_TIMEOUT
-        while abs(self.epoch() - time.time() - seconds) > 1.5:
+        while not abs(self._epoch_or_none() - time.time() - seconds) <= 1.5:  # NaN: retry
             if time.monotonic() > deadline:
                 raise AsteriskError(f"Asterisk's clock did not move to offset {seconds} s within {CLOCK_TIMEOUT:.0f} s")
             time.sleep(0.1)
+
+    def _epoch_or_none(self) -> float:
+        """EPOCH, or NaN when the AMI session was cut: an AMI connection accepted just as the fake
+        clock leaps forward by hours fails Asterisk's (wall-clock) auth timeout and is closed."""
+        try:
+            return float(self.epoch())
+        except AsteriskError:
+            return float("nan")
 
     def epoch(self) -> int:
         """Asterisk's ${EPOCH} (its wall clock, faked or not), read with AMI Getvar."""
