@@ -44,6 +44,14 @@ class ServiceNumber(SQLModel, table=True):
     whisper_announcement: str | None = None
     final_announcement: str | None = None
     max_concurrent_calls: int | None = None
+    # 090x: information tariff (euros as text, exact) and call limits
+    tariff_per_call: str | None = None
+    tariff_per_minute: str | None = None
+    max_call_cost: str | None = None
+    max_duration: int | None = None
+    warning_before: int | None = None
+    tariff_announcement: str | None = None
+    allow_foreign: bool = False
     # Standaard/Premium steps (start, regions, rosters, splits) as the plan's JSON: they are only
     # ever read whole, with the plan, and their shape grows with the Premium call flows.
     steps_json: str | None = None

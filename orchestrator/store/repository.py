@@ -88,6 +88,8 @@ def save_plan(session: Session, plan: p.TenantPlan) -> None:
             final_announcement=n.announcements.final,
             max_concurrent_calls=n.max_concurrent_calls,
             steps_json=_steps_json(n),
+            allow_foreign=n.allow_foreign,
+            **_tariff_columns(n.tariff),
         )
         session.add(row)
         session.flush()
@@ -113,6 +115,26 @@ def save_plan(session: Session, plan: p.TenantPlan) -> None:
 
 
 STEP_FIELDS = ("start", "regions", "rosters", "splits")
+
+
+def _tariff_columns(t: p.Tariff | None) -> dict[str, object]:
+    if t is None:
+        return {}
+    return {"tariff_per_call": _text(t.per_call), "tariff_per_minute": _text(t.per_minute),
+            "max_call_cost": _text(t.max_call_cost), "max_duration": t.max_duration,
+            "warning_before": t.warning_before, "tariff_announcement": t.announcement}
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _tariff(n: m.ServiceNumber) -> dict[str, object] | None:
+    if n.warning_before is None:  # set whenever a tariff was stored
+        return None
+    return {"per_call": n.tariff_per_call, "per_minute": n.tariff_per_minute, "max_call_cost": n.max_call_cost,
+            "max_duration": n.max_duration, "warning_before": n.warning_before,
+            "announcement": n.tariff_announcement}
 
 
 def _steps_json(n: p.ServiceNumberPlan) -> str | None:
@@ -166,6 +188,8 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
             "announcements": {"welcome": n.welcome_announcement, "whisper": n.whisper_announcement,
                               "final": n.final_announcement},
             "max_concurrent_calls": n.max_concurrent_calls,
+            "tariff": _tariff(n),
+            "allow_foreign": n.allow_foreign,
             **(json.loads(n.steps_json) if n.steps_json else {}),
         })
     announcements = {

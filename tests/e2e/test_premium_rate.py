@@ -5,6 +5,7 @@ foreign callers are blocked unless the number opts in."""
 from __future__ import annotations
 
 import asyncio
+import re
 import statistics
 from datetime import datetime
 from pathlib import Path
@@ -24,6 +25,23 @@ pytestmark = pytest.mark.e2e
 
 DEST = "+31205550011"
 LIMIT = 20
+WARNING = 10
+LOG_TIME = re.compile(r"^\[(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3})\]")
+
+
+def beep_after_answer(log: str, caller_channel: str) -> float:
+    """Seconds from the answer to the first warning beep on the caller's side, from the log."""
+    answered_at = None
+    for line in log.splitlines():
+        m = LOG_TIME.match(line)
+        if m is None:
+            continue
+        at = datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f")
+        if f"answered {caller_channel}" in line:
+            answered_at = at
+        elif answered_at is not None and f"<{caller_channel}> Playing 'beep" in line:
+            return (at - answered_at).total_seconds()
+    raise AssertionError(f"no warning beep for {caller_channel} in the Asterisk log")
 
 
 def plan() -> dict[str, Any]:
@@ -32,7 +50,7 @@ def plan() -> dict[str, Any]:
         base | {"number": "0900 1234561", "tariff": {"per_call": "0.20", "per_minute": "1.00",
                                                        "max_call_cost": "10.00"}},
         base | {"number": "0900 1234562", "tariff": {"per_call": "0.10", "max_duration": LIMIT,
-                                                       "warning_before": 10}},
+                                                       "warning_before": WARNING}},
         base | {"number": "0906 1234563", "tariff": {"per_minute": "0.10"}, "allow_foreign": True},
     ]}
 
@@ -67,7 +85,7 @@ async def test_tariff_prompt_plays_before_the_destination_rings(stack: dict[str,
              and "/prompts/tts-" in e.get("AppData", "")]
     dials = [i for i, e in enumerate(events) if e.get("Event") == "Newexten" and e.get("Application") == "Dial"]
     assert plays and dials and plays[0] < dials[0]
-    prompt = Path(events[plays[0]]["AppData"])
+    prompt = Path(events[plays[0]]["AppData"].split(",")[0])
     text_file = stack["runtime"].sounds_dir / "prompts" / (prompt.name + ".txt")
     assert text_file.read_text().strip() == (
         "Dit gesprek kost 1 euro per minuut en 20 cent per gesprek. De maximale gesprekskosten zijn 10 euro.")
@@ -87,6 +105,8 @@ async def test_maximum_duration_ends_the_call(stack: dict[str, Any]) -> None:
         hung = next(e for e in events if e.get("Event") == "Hangup" and e.get("Channel") == callee)
         spreads.append(float(hung["Timestamp"]) - float(answered["Timestamp"]) - LIMIT)
         assert result.duration_s < LIMIT + 10  # the caller did not hang up: Asterisk ended the call
+        beep = beep_after_answer(stack["runtime"].log_file.read_text(), answered["Channel"])
+        assert abs(beep - (LIMIT - WARNING)) <= 0.5, beep
     assert max(abs(s) for s in spreads) <= 0.5, spreads
     (stack["tmp"] / "duration-spread.txt").write_text(
         f"hang-up minus limit over {len(spreads)} calls: median {statistics.median(spreads):+.3f} s, "

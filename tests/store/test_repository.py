@@ -64,3 +64,24 @@ def test_a_number_cannot_move_between_tenants_silently(engine) -> None:
         other["tenant"] = "globex"
         with pytest.raises(StoreError, match="belongs to tenant 'acme'"):
             repo.save_plan(s, parse_plan(other))
+
+
+def test_every_field_round_trips(engine) -> None:
+    """Standaard steps, tariffs and options survive the database: a field the store forgets
+    would silently change routing after the next apply."""
+    from tests.plans import standaard_number
+
+    premium = basis_number(number="0900 1234567", switches=[], allow_foreign=True,
+                           tariff={"per_call": "0.20", "per_minute": "1.00", "max_call_cost": "10.00",
+                                   "max_duration": 300, "warning_before": 20, "announcement": "hi"})
+    plan = parse_plan(tenant_plan(standaard_number(), premium, announcements={"hi": {"sound": "hello-world"}}))
+    with Session(engine) as s:
+        repo.save_plan(s, plan)
+        s.commit()
+    with Session(engine) as s:
+        loaded = repo.load_plan(s, "acme")
+    assert loaded == plan
+    assert set(type(plan.numbers[0]).model_fields) == {
+        "number", "package", "routings", "active", "switches", "blocking", "announcements",
+        "max_concurrent_calls", "tariff", "allow_foreign", "start", "regions", "rosters", "splits"}, (
+        "a new plan field: store it in store/repository.py and extend this test")
