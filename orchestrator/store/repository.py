@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import SQLAlchemyError
@@ -117,7 +118,7 @@ def save_plan(session: Session, plan: p.TenantPlan) -> None:
 STEP_FIELDS = ("start", "regions", "rosters", "splits")
 
 
-def _tariff_columns(t: p.Tariff | None) -> dict[str, object]:
+def _tariff_columns(t: p.Tariff | None) -> dict[str, Any]:
     if t is None:
         return {}
     return {"tariff_per_call": _text(t.per_call), "tariff_per_minute": _text(t.per_minute),

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 from sqlmodel import Session
-from tests.harness.sipp import place_call, place_calls
 
 from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.asterisk.dialplan_files import DialplanFiles
@@ -21,6 +20,7 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.errors import ApplyFailed, PlanInvalid
 from orchestrator.store import repository
 from tests.e2e.events import EventLog, connect_events
+from tests.harness.sipp import place_call, place_calls
 
 pytestmark = pytest.mark.e2e
 

@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 from sqlmodel import Session
-from tests.harness.sipp import place_call
 
 from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.asterisk.dialplan_files import DialplanFiles
@@ -32,6 +31,7 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour, SimulationResult, simulate
 from orchestrator.store import repository
 from tests.e2e.events import connect_events
+from tests.harness.sipp import place_call
 
 pytestmark = pytest.mark.e2e
 

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session
-from tests.harness.sipp import place_call, place_calls
 
 from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.asterisk.dialplan_files import DialplanFiles
@@ -23,6 +22,7 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.simulate import CallScenario, simulate
 from orchestrator.store import repository
 from tests.e2e.events import EventLog, connect_events
+from tests.harness.sipp import place_call, place_calls
 from tests.plans import standaard_number, tenant_plan
 
 pytestmark = pytest.mark.e2e
