@@ -5,6 +5,7 @@ keeps the last good plan."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -18,9 +19,9 @@ from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.ir import NumberFlow
-from orchestrator.domain.plan import TenantPlan
+from orchestrator.domain.plan import TenantPlan, parse_plan
 from orchestrator.domain.rules import validate_plan
-from orchestrator.errors import ApplyFailed, OrchestratorError
+from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError
 from orchestrator.render import render_dialplan
 from orchestrator.store import models, repository
 
@@ -119,6 +120,34 @@ async def apply_plan(plan: TenantPlan, session: Session, target: ApplyTarget, *,
                      base_dir: Path | None = None, progress: Progress = lambda _s: None) -> ApplyReport:
     validate_plan(plan, now)
     progress(f"plan of tenant {plan.tenant!r} is valid: {len(plan.numbers)} service numbers")
+    return await _load(plan, session, target, now=now, base_dir=base_dir, progress=progress,
+                       summary="applied")
+
+
+async def rollback(version_id: int | None, tenant: str | None, session: Session, target: ApplyTarget, *,
+                   now: datetime, progress: Progress = lambda _s: None) -> ApplyReport:
+    """Put a tenant's plan back as it was applied in ``version_id`` (default: the one before the
+    current). The plan was valid when applied; switch moments it held that have passed since
+    simply stay in force, so it is not validated against today's clock again."""
+    if version_id is None:
+        if tenant is None:
+            raise NotFound("give a version or a tenant to roll back")
+        versions = [v for v in repository.history(session, tenant=tenant) if v.plan_json]
+        if len(versions) < 2:
+            raise NotFound(f"tenant {tenant!r} has no earlier version to roll back to")
+        chosen = versions[1]
+    else:
+        chosen = repository.version(session, version_id)
+    if not chosen.plan_json:
+        raise NotFound(f"version {chosen.id} kept no plan to restore")
+    plan = parse_plan(json.loads(chosen.plan_json))
+    progress(f"rolling tenant {plan.tenant!r} back to version {chosen.id} of {chosen.applied_at:%Y-%m-%d %H:%M}")
+    return await _load(plan, session, target, now=now, base_dir=None, progress=progress,
+                       summary=f"rollback to version {chosen.id}")
+
+
+async def _load(plan: TenantPlan, session: Session, target: ApplyTarget, *, now: datetime,
+                base_dir: Path | None, progress: Progress, summary: str) -> ApplyReport:
     repository.save_plan(session, plan)
     plans = repository.load_all_plans(session)
     flows = compile_all(target, plans, now.date(), base_dir, import_for=plan.tenant)
@@ -140,8 +169,8 @@ async def apply_plan(plan: TenantPlan, session: Session, target: ApplyTarget, *,
             await _restore(target, version.previous, session, plan.tenant, now.date(), progress)
             raise ApplyFailed(f"{exc}; the previous dialplan is active again") from exc
     repository.record_version(session, models.AppliedVersion(
-        tenant=plan.tenant, numbers=len(plan.numbers), files=len(files),
-        dialplan_dir=str(version.path), summary=f"{len(flows)} numbers in all"))
+        tenant=plan.tenant, numbers=len(plan.numbers), files=len(files), dialplan_dir=str(version.path),
+        summary=f"{summary}: {len(flows)} numbers in all", plan_json=plan.model_dump_json()))
     session.commit()
     target.files.prune()
     return report

@@ -109,16 +109,21 @@ def _demo_plan_path() -> Path:
     return Path(str(resources.files("orchestrator") / DEMO_PLAN))
 
 
-async def _apply(settings: Settings, plan: TenantPlan, base_dir: Path, offline: bool) -> Any:
-    from orchestrator.apply import ApplyTarget, apply_plan
+async def _target(settings: Settings, offline: bool) -> tuple[Any, Any]:
+    from orchestrator.apply import ApplyTarget
     from orchestrator.asterisk.dialplan_files import DialplanFiles
 
     runtime = _runtime(settings)
-    engine = _engine(settings)
     ami = None if offline else await _ami(settings).connect()
+    return ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami), ami
+
+
+async def _apply(settings: Settings, plan: TenantPlan, base_dir: Path, offline: bool) -> Any:
+    from orchestrator.apply import apply_plan
+
+    engine = _engine(settings)
+    target, ami = await _target(settings, offline)
     try:
-        target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir,
-                             runtime.asterisk_path, ami)
         with Session(engine) as session:
             return await apply_plan(plan, session, target, now=datetime.now(AMSTERDAM),
                                     base_dir=base_dir, progress=say)
@@ -144,6 +149,66 @@ def apply(
             f"{report.blacklist_entries} blacklist entries in AstDB")
         for note in report.notes:
             say(f"note: {note}")
+
+
+@app.command("plan")
+def plan_command(plan_file: Annotated[Path, typer.Argument(help="YAML plan of one tenant.")]) -> None:
+    """Show what applying PLAN_FILE would change, per service number, in words.
+
+    Changes nothing. Exits 2 with every validation error when the plan is invalid.
+    """
+    from orchestrator.domain.diff import diff_plans, render_changes
+    from orchestrator.domain.rules import validate_plan
+    from orchestrator.store import repository
+
+    with errors_to_exit_codes(), Session(_engine(_settings())) as session:
+        new = validate_plan(read_plan_file(plan_file), datetime.now(AMSTERDAM))
+        old = repository.current_plan(session, new.tenant)
+        if old is not None:
+            old = repository.load_plan(session, new.tenant, now=datetime.now(AMSTERDAM))
+        typer.echo(f"Tenant {new.tenant!r}" + (" (new)" if old is None else "") + ":")
+        typer.echo(render_changes(diff_plans(old, new)))
+
+
+@app.command()
+def rollback(
+    version: Annotated[int | None, typer.Argument(help="Version id from `orchestrator history`.")] = None,
+    tenant: Annotated[str | None, typer.Option(help="Roll this tenant back one version.")] = None,
+) -> None:
+    """Put a tenant's routing back as it was in an earlier applied version, and load it."""
+    from orchestrator.apply import rollback as do_rollback
+
+    with errors_to_exit_codes():
+        settings = _settings()
+
+        async def run() -> Any:
+            target, ami = await _target(settings, offline=False)
+            try:
+                with Session(_engine(settings)) as session:
+                    return await do_rollback(version, tenant, session, target,
+                                             now=datetime.now(AMSTERDAM), progress=say)
+            finally:
+                if ami is not None:
+                    ami.close()
+
+        report = asyncio.run(run())
+        say(f"rolled back: tenant {report.tenant!r} runs version {report.version} again")
+
+
+@app.command()
+def numbers(tenant: Annotated[str | None, typer.Option(help="Only this tenant's numbers.")] = None) -> None:
+    """List the configured service numbers with their kind, package and routing in force."""
+    from orchestrator.domain.numbers import parse_service_number
+    from orchestrator.store import repository
+
+    with errors_to_exit_codes(), Session(_engine(_settings())) as session:
+        names = [tenant] if tenant else repository.tenants(session)
+        typer.echo(f"{'number':<16} {'kind':<24} {'package':<10} {'tenant':<12} active routing")
+        for name in names:
+            plan = repository.load_plan(session, name, now=datetime.now(AMSTERDAM))
+            for n in plan.numbers:
+                sid = parse_service_number(n.number)
+                typer.echo(f"{sid.national:<16} {sid.kind.value:<24} {n.package.value:<10} {name:<12} {n.active}")
 
 
 @app.command()
@@ -312,14 +377,14 @@ def _blacklist_change(number: str, caller: str, *, add: bool) -> None:
 
 
 @app.command()
-def history() -> None:
-    """Applied versions, newest first."""
+def history(tenant: Annotated[str | None, typer.Option(help="Only this tenant's versions.")] = None) -> None:
+    """Applied versions, newest first (ids for `orchestrator rollback`)."""
     from orchestrator.store import repository
 
     with errors_to_exit_codes(), Session(_engine(_settings())) as session:
-        for v in repository.history(session):
-            typer.echo(f"{v.id:>4}  {v.applied_at:%Y-%m-%d %H:%M:%S}  {v.tenant:<12} "
-                       f"{v.numbers:>6} numbers  {Path(v.dialplan_dir).name}")
+        typer.echo(f"{'id':>4}  {'applied (UTC)':<19}  {'tenant':<12} {'numbers':>7}  what")
+        for v in repository.history(session, tenant=tenant):
+            typer.echo(f"{v.id:>4}  {v.applied_at:%Y-%m-%d %H:%M:%S}  {v.tenant:<12} {v.numbers:>7}  {v.summary}")
 
 
 @asterisk_app.command("up")

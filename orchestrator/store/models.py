@@ -100,3 +100,4 @@ class AppliedVersion(SQLModel, table=True):
     files: int
     dialplan_dir: str
     summary: str
+    plan_json: str | None = None  # the tenant's plan as applied: what `rollback` restores

@@ -242,5 +242,22 @@ def record_version(session: Session, version: m.AppliedVersion) -> None:
     session.flush()
 
 
-def history(session: Session, limit: int = 50) -> list[m.AppliedVersion]:
-    return list(session.exec(select(m.AppliedVersion).order_by(col(m.AppliedVersion.id).desc()).limit(limit)))
+def history(session: Session, limit: int = 50, tenant: str | None = None) -> list[m.AppliedVersion]:
+    query = select(m.AppliedVersion)
+    if tenant is not None:
+        query = query.where(col(m.AppliedVersion.tenant) == tenant)
+    return list(session.exec(query.order_by(col(m.AppliedVersion.id).desc()).limit(limit)))
+
+
+def version(session: Session, version_id: int) -> m.AppliedVersion:
+    found = session.get(m.AppliedVersion, version_id)
+    if found is None:
+        raise NotFound(f"no applied version {version_id}")
+    return found
+
+
+def current_plan(session: Session, tenant_name: str) -> p.TenantPlan | None:
+    """The tenant's stored plan, or None for a new tenant."""
+    if tenant_name not in tenants(session):
+        return None
+    return load_plan(session, tenant_name)

@@ -90,3 +90,27 @@ def test_simulate_json_and_text(env: Path) -> None:
 def test_simulate_unknown_number(env: Path) -> None:
     result = runner.invoke(app, ["simulate", "0800 7654321", "--caller", "0201234567"])
     assert result.exit_code == 2 and "not a configured service number" in result.output
+
+
+def test_plan_shows_changes_and_changes_nothing(env: Path) -> None:
+    first = tenant_plan(basis_number())
+    assert runner.invoke(app, ["apply", "--offline", str(write(env, first))]).exit_code == 0
+    second = tenant_plan(basis_number(blocking={"anonymous": False}))
+    result = runner.invoke(app, ["plan", str(write(env, second))])
+    assert result.exit_code == 0, result.output
+    assert "0800 123 4567:" in result.stdout and "no longer blocks anonymous callers" in result.stdout
+    exported = yaml.safe_load(runner.invoke(app, ["export"]).stdout)
+    assert exported["numbers"][0]["blocking"]["anonymous"] is True  # plan changed nothing
+
+
+def test_plan_reports_every_violation(env: Path) -> None:
+    bad = tenant_plan(basis_number(number="088 123 4567", active="nope", blocking={"mobile": True}))
+    result = runner.invoke(app, ["plan", str(write(env, bad))])
+    assert result.exit_code == 2
+    assert "numbers[0].active" in result.output and "numbers[0].blocking.mobile" in result.output
+
+
+def test_history_lists_applies(env: Path) -> None:
+    assert runner.invoke(app, ["apply", "--offline", str(write(env, tenant_plan(basis_number())))]).exit_code == 0
+    result = runner.invoke(app, ["history"])
+    assert result.exit_code == 0 and "acme" in result.stdout and "applied: 1 numbers in all" in result.stdout
