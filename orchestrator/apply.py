@@ -15,6 +15,7 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from orchestrator.asterisk import incremental
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.compile import compile_plan, holiday_dates
@@ -39,6 +40,7 @@ class ApplyReport:
     version: str
     dialplan_dir: Path
     reload_seconds: float | None = None
+    how: str = "files only"  # "incremental", "full reload" or "files only"
     verified_contexts: int = 0
     blacklist_entries: int = 0
     notes: list[str] = field(default_factory=list)
@@ -69,30 +71,66 @@ def compile_all(target: ApplyTarget, plans: list[TenantPlan], today: date,
     return flows
 
 
-def _priorities(text: str) -> int:
-    return sum(1 for line in text.splitlines() if re.match(r"^\s*(exten|same)\s*=>", line))
-
-
-async def verify(ami: Ami, files: dict[str, str], flows: list[NumberFlow], tenant: str) -> int:
-    """Check Asterisk runs what was written: the entry context and the tenant's contexts have
-    exactly the extensions and priorities of the rendered text."""
-    checks = [("svc-entry", files["entry.conf"])]
-    from orchestrator.render import number_file
-
-    mine = [f for f in flows if f.tenant == tenant][:VERIFY_SAMPLE]
-    checks += [(f.context, files[number_file(f)]) for f in mine]
-    for context, text in checks:
+async def verify(ami: Ami, texts: dict[str, str]) -> int:
+    """Check Asterisk runs what was written: each given context has exactly the priorities of its
+    generated text. ``texts`` maps context names to the file text that defines them."""
+    for context, text in texts.items():
+        expected = sum(1 for p in incremental.parse(text) if p.context == context)
         out = await ami.command(f"dialplan show {context}")
         m = _COUNTS.search(out)
         if m is None:
-            raise ApplyFailed(f"after reload Asterisk has no context {context}: {out.strip()[:200]}")
-        priorities = int(m.group(2))
-        if priorities != _priorities(text):
-            raise ApplyFailed(
-                f"context {context}: Asterisk loaded {priorities} priorities, "
-                f"the generated file has {_priorities(text)}"
-            )
-    return len(checks)
+            raise ApplyFailed(f"after loading, Asterisk has no context {context}: {out.strip()[:200]}")
+        if int(m.group(2)) != expected:
+            raise ApplyFailed(f"context {context}: Asterisk runs {m.group(2)} priorities, the generated "
+                              f"file has {expected}")
+    return len(texts)
+
+
+def _full_reload_checks(files: dict[str, str], flows: list[NumberFlow], tenant: str) -> dict[str, str]:
+    """After a full reload: the entry context and (a sample of) the tenant's contexts."""
+    from orchestrator.render import number_file
+
+    mine = [f for f in flows if f.tenant == tenant][:VERIFY_SAMPLE]
+    return {"svc-entry": files["entry.conf"]} | {f.context: files[number_file(f)] for f in mine}
+
+
+def _check_written(files_on_disk: DialplanFiles, files: dict[str, str], old_files: dict[str, str]) -> None:
+    """Read back what was written (not hard-linked): a later full reload loads these files, so they
+    must say exactly what Asterisk is about to run."""
+    on_disk = files_on_disk.current()
+    assert on_disk is not None
+    for name, text in files.items():
+        if old_files.get(name) == text:
+            continue
+        try:
+            written = (on_disk / name).read_text()
+        except OSError as exc:
+            raise ApplyFailed(f"cannot read back {name}: {exc}") from exc
+        if written != text:
+            raise ApplyFailed(f"{name} on disk differs from the generated dialplan")
+
+
+async def push(ami: Ami, old_files: dict[str, str], files: dict[str, str], flows: list[NumberFlow],
+               tenant: str, progress: Progress) -> tuple[str, float, int]:
+    """Load the new files into Asterisk: only the changed contexts over AMI when possible, else a
+    full reload. Returns (how, seconds, contexts verified)."""
+    started = time.monotonic()
+    try:
+        update = incremental.plan_update(old_files, files)
+    except incremental.NeedsFullReload as why:
+        progress(f"full reload ({why})")
+        seconds = await reload_dialplan(ami)
+        checked = await verify(ami, _full_reload_checks(files, flows, tenant))
+        return "full reload", seconds, checked
+    for action in update.actions:
+        await ami.checked(action)
+    seconds = time.monotonic() - started
+    texts = {ctx: files[name] for name in update.changed_files if name in files
+             for ctx in {p.context for p in incremental.parse(files[name])}}
+    checked = await verify(ami, texts)
+    progress(f"pushed {len(update.changed_files)} changed files ({len(update.actions)} AMI actions) "
+             f"without a full reload")
+    return "incremental", seconds, checked
 
 
 async def reload_dialplan(ami: Ami) -> float:
@@ -152,17 +190,19 @@ async def _load(plan: TenantPlan, session: Session, target: ApplyTarget, *, now:
     plans = repository.load_all_plans(session)
     flows = compile_all(target, plans, now.date(), base_dir, import_for=plan.tenant)
     files = render_dialplan(flows, target.trunk)
-    version = target.files.write(files)
+    old_files = target.files.read_current()
+    version = target.files.write(files, unchanged_files=old_files)
     report = ApplyReport(plan.tenant, len(plan.numbers), len(flows), len(files), version.name, version.path)
     progress(f"wrote {len(files)} dialplan files ({len(flows)} numbers in all) to {version.path}")
     if target.ami is None:
         report.notes.append("Asterisk not reloaded (offline): it loads these files when it starts")
     else:
         try:
-            report.reload_seconds = await reload_dialplan(target.ami)
-            progress(f"Asterisk reloaded the dialplan in {report.reload_seconds * 1000:.0f} ms")
-            report.verified_contexts = await verify(target.ami, files, flows, plan.tenant)
-            progress(f"verified {report.verified_contexts} contexts in the running Asterisk")
+            _check_written(target.files, files, old_files)
+            report.how, report.reload_seconds, report.verified_contexts = await push(
+                target.ami, old_files, files, flows, plan.tenant, progress)
+            progress(f"Asterisk took the dialplan ({report.how}) in {report.reload_seconds * 1000:.0f} ms; "
+                     f"verified {report.verified_contexts} contexts")
             report.blacklist_entries = await sync_blacklists(target.ami, session, flows, plan.tenant)
         except OrchestratorError as exc:
             session.rollback()

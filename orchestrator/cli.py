@@ -441,7 +441,7 @@ def run(
         typer.echo(
             f"Loaded {report.numbers} service numbers of tenant {report.tenant!r} from {path}\n"
             f"Wrote {report.files} dialplan files to {report.dialplan_dir}\n"
-            f"Asterisk reloaded in {(report.reload_seconds or 0) * 1000:.0f} ms; "
+            f"Asterisk took it ({report.how}) in {(report.reload_seconds or 0) * 1000:.0f} ms; "
             f"{report.verified_contexts} contexts verified\n"
             f"Place a test call:  sipp -sn uac -s {first.lstrip('+')} {settings.bind_host}:{settings.sip_port} -m 1\n"
             f"See what a call would do:  orchestrator simulate {first} --caller 0201234567\n"

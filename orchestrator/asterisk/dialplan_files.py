@@ -45,8 +45,9 @@ class DialplanFiles:
             return {}
         return {p.name: p.read_text() for p in sorted(cur.glob("*.conf"))}
 
-    def write(self, files: dict[str, str]) -> WrittenVersion:
-        """Write a complete new version and make it the active one."""
+    def write(self, files: dict[str, str], unchanged_files: dict[str, str] | None = None) -> WrittenVersion:
+        """Write a complete new version and make it the active one. Files whose text equals
+        ``unchanged_files`` (what the current version holds) are hard-linked, not rewritten."""
         try:
             self.versions.mkdir(parents=True, exist_ok=True)
             self._adopt_plain_folder()
@@ -60,7 +61,12 @@ class DialplanFiles:
             tmp = self.versions / f".{name}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
+            current = self.current()
+            unchanged = unchanged_files or {}
             for fname, text in files.items():
+                if current is not None and unchanged.get(fname) == text:
+                    os.link(current / fname, tmp / fname)  # a large deployment rewrites only what changed
+                    continue
                 with open(tmp / fname, "w") as fh:
                     fh.write(text)
                     fh.flush()

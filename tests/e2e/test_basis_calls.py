@@ -208,13 +208,13 @@ async def test_invalid_plan_changes_nothing(stack: Stack) -> None:
 
 
 class CorruptingFiles(DialplanFiles):
-    """Fault injection: the written version loses a number's context (as a broken template
-    or a disk fault would), so the verification after reload must fail."""
+    """Fault injection: the written version loses a number's context (as a disk fault would), so
+    the read-back before loading must fail and the previous version come back."""
 
-    def write(self, files: dict[str, str]) -> Any:
+    def write(self, files: dict[str, str], unchanged_files: dict[str, str] | None = None) -> Any:
         broken = dict(files)
         broken["n-318000000001.conf"] = "[svc-318000000001]\nexten => s,1,NoOp(broken)\n"
-        return super().write(broken)
+        return super().write(broken, unchanged_files)
 
 
 async def test_failed_verification_rolls_back(stack: Stack) -> None:
