@@ -61,7 +61,8 @@ async def test_history_and_rollback(stack: dict[str, Any]) -> None:
         assert repository.load_plan(session, "safe").numbers[0].routings["main"][0].number == V1
         versions = repository.history(session, tenant="safe")
     assert await rings(stack) == [V1]
-    assert [v.summary.split(":")[0] for v in versions] == [f"rollback to version {versions[2].id}", "applied", "applied"]
+    kinds = [v.summary.split(":")[0] for v in versions]
+    assert kinds == [f"rollback to version {versions[2].id}", "applied", "applied"]
 
 
 async def test_apply_during_20_calls_drops_none(stack: dict[str, Any]) -> None:
