@@ -30,6 +30,7 @@ from orchestrator.errors import (
     StoreError,
     Violation,
 )
+from orchestrator.live.cli import register as register_live_commands
 from orchestrator.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -44,6 +45,7 @@ blacklist_app = typer.Typer(help="A service number's blacklist (live: no dialpla
                             no_args_is_help=True)
 app.add_typer(asterisk_app, name="asterisk")
 app.add_typer(blacklist_app, name="blacklist")
+register_live_commands(app)  # serve, status (orchestrator/live)
 
 DEMO_PLAN = "demo-plan.yaml"
 

@@ -32,6 +32,9 @@ class Settings:
     ami_secret: str
     ari_user: str
     ari_secret: str
+    # Live controller (orchestrator/live): Redis for live figures, its HTTP port for /health, /metrics
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    live_port: int = 8091
 
     @property
     def instance_dir(self) -> Path:
@@ -77,4 +80,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ami_secret=_secret(state_dir, "SVC_AMI_SECRET") if env is None else e["SVC_AMI_SECRET"],
         ari_user=e.get("SVC_ARI_USER", "orchestrator"),
         ari_secret=_secret(state_dir, "SVC_ARI_SECRET") if env is None else e["SVC_ARI_SECRET"],
+        redis_url=e.get("SVC_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        live_port=int(e.get("SVC_LIVE_PORT", "8091")),
     )

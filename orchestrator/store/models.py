@@ -101,3 +101,25 @@ class AppliedVersion(SQLModel, table=True):
     dialplan_dir: str
     summary: str
     plan_json: str | None = None  # the tenant's plan as applied: what `rollback` restores
+
+
+class CallRecord(SQLModel, table=True):
+    """One row per call to a service number, written by the live controller (orchestrator/live)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(unique=True, index=True)  # the caller channel's Uniqueid in Asterisk
+    service_number: str = Field(index=True)  # E.164
+    tenant: str = Field(index=True)
+    caller: str  # E.164; "" when withheld
+    started_at: datetime = Field(index=True)  # UTC
+    answered_at: datetime | None = None
+    ended_at: datetime
+    routing: str | None = None
+    destination: str | None = None  # the destination that answered, else the last one tried
+    outcome: str = Field(index=True)  # answered | busy | no_answer | unreachable | blocked | abandoned | max_duration
+    reason: str | None = None  # blocked: anonymous/blacklist/foreign/mobile; busy: limit/destination
+    wait_s: float  # until answered, or until the end when nobody answered
+    talk_s: float = 0.0
+    dial_status: str = ""
+    end_observed: bool = True  # False: the end happened while the controller was disconnected
+    note: str = ""

@@ -1,0 +1,197 @@
+"""The book of calls in progress, built from call events; finished calls become call records.
+Pure: no I/O, times are passed in."""
+
+from __future__ import annotations
+
+from collections import Counter, OrderedDict
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from enum import StrEnum
+
+from orchestrator.live import events as ev
+
+
+class Outcome(StrEnum):
+    ANSWERED = "answered"
+    BUSY = "busy"  # reason "limit" (the number's concurrency limit) or "destination"
+    NO_ANSWER = "no_answer"
+    UNREACHABLE = "unreachable"  # the destination could not be reached (503, congestion)
+    BLOCKED = "blocked"  # reason: anonymous | blacklist | foreign | mobile
+    ABANDONED = "abandoned"  # the caller hung up before anyone answered
+    MAX_DURATION = "max_duration"  # 090x: ended at the maximum duration
+
+
+# Asterisk's DIALSTATUS of the last destination tried, for calls nobody answered.
+_UNANSWERED = {"BUSY": Outcome.BUSY, "NOANSWER": Outcome.NO_ANSWER, "CHANUNAVAIL": Outcome.UNREACHABLE,
+               "CONGESTION": Outcome.UNREACHABLE, "CANCEL": Outcome.ABANDONED}
+
+
+@dataclass
+class LiveCall:
+    call_id: str
+    channel: str
+    number: str
+    tenant: str
+    caller: str
+    started_at: datetime
+    routing: str | None = None
+    destination: str | None = None  # the destination dialled last (the one that answered, if any)
+    answered_at: datetime | None = None
+    blocked_reason: str | None = None
+    busy_reason: str | None = None
+    last_dial_status: str = ""
+    max_duration: int | None = None  # 090x: seconds, from the channel's SVC_MAX_DURATION
+    cut_by_watchdog: bool = False
+    adopted: bool = False  # found in Asterisk on a re-sync, not seen starting
+
+
+@dataclass(frozen=True)
+class FinishedCall:
+    call_id: str
+    number: str
+    tenant: str
+    caller: str
+    started_at: datetime
+    answered_at: datetime | None
+    ended_at: datetime
+    routing: str | None
+    destination: str | None
+    outcome: Outcome
+    reason: str | None
+    wait_s: float  # until answered, or until the end when nobody answered
+    talk_s: float
+    dial_status: str
+    end_observed: bool  # False: the call was gone when the controller looked again (re-sync)
+    note: str = ""
+
+
+def classify(call: LiveCall, dial_status: str, ended_at: datetime) -> tuple[Outcome, str | None]:
+    if call.blocked_reason:
+        return Outcome.BLOCKED, call.blocked_reason
+    if call.busy_reason:
+        return Outcome.BUSY, call.busy_reason
+    if call.answered_at is not None:
+        talk = (ended_at - call.answered_at).total_seconds()
+        # Dial L() ends the call exactly at the limit; 1 s tolerance for event delivery.
+        if call.cut_by_watchdog or (call.max_duration and talk >= call.max_duration - 1):
+            return Outcome.MAX_DURATION, "watchdog" if call.cut_by_watchdog else "limit"
+        return Outcome.ANSWERED, None
+    status = dial_status or call.last_dial_status
+    outcome = _UNANSWERED.get(status, Outcome.ABANDONED)
+    return outcome, "destination" if outcome is Outcome.BUSY else None
+
+
+@dataclass
+class CallBook:
+    """Calls in progress by id. ``apply`` returns the finished call when an event ends one."""
+
+    calls: dict[str, LiveCall] = field(default_factory=dict)
+    # Ids of calls that ended recently: a late Hangup or a re-sync that still sees the channel in
+    # its h extension must not bring them back as ghosts.
+    _ended: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    ended_memory: int = 10_000
+
+    def apply(self, event: ev.CallEvent) -> FinishedCall | None:
+        if isinstance(event, ev.CallStarted):
+            if event.call_id in self._ended:
+                return None
+            known = self.calls.get(event.call_id)
+            if known is not None:  # adopted by a re-sync before its start event was read
+                known.tenant, known.caller = event.tenant or known.tenant, event.caller or known.caller
+                return None
+            self.calls[event.call_id] = LiveCall(event.call_id, event.channel, event.number, event.tenant,
+                                                 event.caller, event.at)
+            return None
+        call = self.calls.get(event.call_id)
+        if call is None:
+            return None
+        if isinstance(event, ev.CallBlocked):
+            call.blocked_reason = event.reason
+        elif isinstance(event, ev.CallBusy):
+            call.busy_reason = event.reason
+        elif isinstance(event, ev.DialStarted):
+            call.routing, call.destination = event.routing, event.destination
+        elif isinstance(event, ev.DialFinished):
+            call.last_dial_status = event.status
+        elif isinstance(event, ev.CallAnswered):
+            call.answered_at = call.answered_at or event.at
+        elif isinstance(event, ev.CallEnded):
+            return self._finish(call, event.dial_status, event.at, observed=True)
+        elif isinstance(event, ev.ChannelGone):
+            return self._finish(call, "", event.at, observed=True, note=f"no SvcEnd; hangup cause {event.cause}")
+        return None
+
+    def _finish(self, call: LiveCall, dial_status: str, at: datetime, *, observed: bool,
+                note: str = "") -> FinishedCall:
+        del self.calls[call.call_id]
+        self.forget_later(call.call_id)
+        outcome, reason = classify(call, dial_status, at)
+        answered = call.answered_at
+        if call.adopted:
+            note = "; ".join(n for n in (note, "adopted on re-sync: start/answer times approximate") if n)
+        return FinishedCall(
+            call_id=call.call_id, number=call.number, tenant=call.tenant, caller=call.caller,
+            started_at=call.started_at, answered_at=answered, ended_at=at,
+            routing=call.routing, destination=call.destination if answered or call.last_dial_status else None,
+            outcome=outcome, reason=reason,
+            wait_s=round(((answered or at) - call.started_at).total_seconds(), 3),
+            talk_s=round((at - answered).total_seconds(), 3) if answered else 0.0,
+            dial_status=dial_status or call.last_dial_status, end_observed=observed, note=note)
+
+    def forget_later(self, call_id: str) -> None:
+        self._ended[call_id] = None
+        while len(self._ended) > self.ended_memory:
+            self._ended.popitem(last=False)
+
+    def recently_ended(self, call_id: str) -> bool:
+        return call_id in self._ended
+
+    def adopt(self, call: LiveCall) -> bool:
+        """A call found in Asterisk on a re-sync; False when it is known or just ended."""
+        if call.call_id in self.calls or call.call_id in self._ended:
+            return False
+        self.calls[call.call_id] = replace(call, adopted=True)
+        return True
+
+    def vanish(self, gone: list[str], at: datetime) -> list[FinishedCall]:
+        """Finish tracked calls Asterisk no longer has (they ended while nobody was watching)."""
+        calls = [self.calls[cid] for cid in gone if cid in self.calls]
+        return [self._finish(c, "", at, observed=False, note="ended while the controller was not watching")
+                for c in calls]
+
+    def overdue(self, now: datetime, grace_s: float) -> list[LiveCall]:
+        """Answered 090x calls that outlived their maximum duration by more than the grace."""
+        return [c for c in self.calls.values()
+                if c.answered_at is not None and c.max_duration and not c.cut_by_watchdog
+                and now > c.answered_at + timedelta(seconds=c.max_duration + grace_s)]
+
+    def in_progress(self) -> tuple[Counter[str], Counter[str]]:
+        """Calls in progress per service number and per tenant."""
+        by_number: Counter[str] = Counter()
+        by_tenant: Counter[str] = Counter()
+        for c in self.calls.values():
+            by_number[c.number] += 1
+            by_tenant[c.tenant or "?"] += 1
+        return by_number, by_tenant
+
+
+@dataclass
+class DayCounters:
+    """Finished calls of one day by outcome: in total, per service number and per tenant."""
+
+    day: date
+    total: Counter[str] = field(default_factory=Counter)
+    by_number: Counter[tuple[str, str]] = field(default_factory=Counter)  # (outcome, number)
+    by_tenant: Counter[tuple[str, str]] = field(default_factory=Counter)  # (outcome, tenant)
+
+    def add(self, call: FinishedCall) -> None:
+        self.total[call.outcome.value] += 1
+        self.by_number[(call.outcome.value, call.number)] += 1
+        self.by_tenant[(call.outcome.value, call.tenant or "?")] += 1
+
+    def fields(self) -> dict[str, int]:
+        """Flat form for a Redis hash: ``answered``, ``answered:number:+31…``, ``answered:tenant:acme``."""
+        out: dict[str, int] = dict(self.total)
+        out.update({f"{o}:number:{n}": v for (o, n), v in self.by_number.items()})
+        out.update({f"{o}:tenant:{t}": v for (o, t), v in self.by_tenant.items()})
+        return out

@@ -1,0 +1,124 @@
+"""Typed call events parsed from AMI messages. Pure: no I/O, no clock (the receipt time is passed in).
+
+The generated dialplan emits ``UserEvent: SvcCall`` (Step: start, blocked, busy, play, region,
+roster, split, dial, dialed, end) and ``UserEvent: SvcEnd`` from the h extension, all on the
+caller's channel, so the caller channel's ``Uniqueid`` is the call's id. Asterisk's own
+``DialEnd`` (answer time) and ``Hangup`` (a safety net if SvcEnd never came) complete the picture.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    call_id: str  # the caller channel's Uniqueid
+    at: datetime  # when the controller received it
+    channel: str  # the caller channel's name (for Hangup / Getvar)
+
+
+@dataclass(frozen=True)
+class CallStarted(CallEvent):
+    number: str  # the service number, E.164
+    tenant: str
+    caller: str  # E.164, or "" when withheld / unusable
+    withheld: bool
+
+
+@dataclass(frozen=True)
+class CallBlocked(CallEvent):
+    reason: str  # anonymous | blacklist | foreign | mobile
+
+
+@dataclass(frozen=True)
+class CallBusy(CallEvent):
+    reason: str  # limit (the number's concurrency limit)
+
+
+@dataclass(frozen=True)
+class Decision(CallEvent):
+    """A routing decision that does not change the call's state: play, region, roster, split."""
+
+    step: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class DialStarted(CallEvent):
+    routing: str
+    destination: str
+
+
+@dataclass(frozen=True)
+class DialFinished(CallEvent):
+    destination: str
+    status: str  # Asterisk's DIALSTATUS: BUSY, NOANSWER, CHANUNAVAIL, CONGESTION, CANCEL, ANSWER
+
+
+@dataclass(frozen=True)
+class CallAnswered(CallEvent):
+    """Asterisk's DialEnd with DialStatus ANSWER: the moment a destination picked up."""
+
+    dest_channel: str
+
+
+@dataclass(frozen=True)
+class CallEnded(CallEvent):
+    """SvcEnd from the h extension: the dialplan's last word on the call."""
+
+    dial_status: str
+    node: str
+
+
+@dataclass(frozen=True)
+class ChannelGone(CallEvent):
+    """Asterisk's Hangup of a call-originating channel: the call is certainly over."""
+
+    cause: str
+
+
+def _get(msg: Mapping[str, Any], key: str) -> str:
+    value = msg.get(key)
+    return "" if value is None else str(value)
+
+
+def parse(msg: Mapping[str, Any], at: datetime) -> CallEvent | None:
+    """The call event in an AMI message, or None when the message is not about a service call."""
+    event = _get(msg, "Event")
+    uid, channel = _get(msg, "Uniqueid"), _get(msg, "Channel")
+    if not uid:
+        return None
+    base = (uid, at, channel)
+    if event == "DialEnd":
+        if _get(msg, "DialStatus") != "ANSWER":
+            return None  # the SvcCall "dialed" step carries the other results, with the destination
+        return CallAnswered(*base, dest_channel=_get(msg, "DestChannel"))
+    if event == "Hangup":
+        if _get(msg, "Linkedid") not in ("", uid):
+            return None  # a destination leg, not the call itself
+        return ChannelGone(*base, cause=_get(msg, "Cause"))
+    if event != "UserEvent":
+        return None
+    kind = _get(msg, "UserEvent")
+    if kind == "SvcEnd":
+        return CallEnded(*base, dial_status=_get(msg, "DialStatus"), node=_get(msg, "Node"))
+    if kind != "SvcCall" or _get(msg, "Number") in ("", "unknown"):
+        return None
+    step = _get(msg, "Step")
+    if step == "start":
+        return CallStarted(*base, number=_get(msg, "Number"), tenant=_get(msg, "Tenant"),
+                           caller=_get(msg, "Caller"), withheld=_get(msg, "Withheld") == "1")
+    if step == "blocked":
+        return CallBlocked(*base, reason=_get(msg, "Reason"))
+    if step == "busy":
+        return CallBusy(*base, reason=_get(msg, "Reason") or "limit")
+    if step == "dial":
+        return DialStarted(*base, routing=_get(msg, "Routing"), destination=_get(msg, "Destination"))
+    if step == "dialed":
+        return DialFinished(*base, destination=_get(msg, "Destination"), status=_get(msg, "Status"))
+    detail = {"play": "Purpose", "end": "Reason"}.get(step, "Exit")
+    return Decision(*base, step=step, detail=_get(msg, detail))
