@@ -30,6 +30,7 @@ from orchestrator.errors import (
     StoreError,
     Violation,
 )
+from orchestrator.api.cli import api_app
 from orchestrator.live.cli import register as register_live_commands
 from orchestrator.settings import Settings, load_settings
 
@@ -46,6 +47,7 @@ blacklist_app = typer.Typer(help="A service number's blacklist (live: no dialpla
 app.add_typer(asterisk_app, name="asterisk")
 app.add_typer(blacklist_app, name="blacklist")
 register_live_commands(app)  # serve, status (orchestrator/live)
+app.add_typer(api_app, name="api")  # REST API and its tokens (orchestrator/api)
 
 DEMO_PLAN = "demo-plan.yaml"
 
@@ -195,6 +197,60 @@ def rollback(
 
         report = asyncio.run(run())
         say(f"rolled back: tenant {report.tenant!r} runs version {report.version} again")
+
+
+@app.command("try")
+def try_command(
+    plan_file: Annotated[Path, typer.Argument(help="Draft plan holding the new routing.")],
+    number: Annotated[str, typer.Argument(help="The live number whose draft routing to try.")],
+) -> None:
+    """Put NUMBER's routing from a draft plan on the tenant's 088 test number, to call it first.
+
+    The live numbers keep running their routing; `orchestrator promote NUMBER` makes it live.
+    """
+    from orchestrator.drafts import try_draft
+
+    with errors_to_exit_codes():
+        settings = _settings()
+        draft = read_plan_file(plan_file)
+
+        async def run() -> Any:
+            target, ami = await _target(settings, offline=False)
+            try:
+                with Session(_engine(settings)) as session:
+                    return await try_draft(draft, number, session, target, now=datetime.now(AMSTERDAM),
+                                           progress=say)
+            finally:
+                if ami is not None:
+                    ami.close()
+
+        asyncio.run(run())
+        say(f"call {draft.test_number} to hear the draft; `orchestrator promote {number}` puts it live")
+
+
+@app.command()
+def promote(
+    number: Annotated[str, typer.Argument(help="The live number that gets the test number's routing.")],
+    tenant: Annotated[str, typer.Option(help="The tenant owning both numbers.")],
+) -> None:
+    """Move what the tenant's test number runs onto the live NUMBER."""
+    from orchestrator.drafts import promote as do_promote
+
+    with errors_to_exit_codes():
+        settings = _settings()
+
+        async def run() -> Any:
+            target, ami = await _target(settings, offline=False)
+            try:
+                with Session(_engine(settings)) as session:
+                    return await do_promote(tenant, number, session, target, now=datetime.now(AMSTERDAM),
+                                            progress=say)
+            finally:
+                if ami is not None:
+                    ami.close()
+
+        asyncio.run(run())
+        say(f"{number} now runs the routing that was on the test number")
 
 
 @app.command()

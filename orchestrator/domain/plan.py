@@ -224,6 +224,8 @@ class AnnouncementSource(_Model):
 
 class TenantPlan(_Model):
     tenant: Name
+    # An 088 number the operator lends a Premium tenant to try routing before it goes live.
+    test_number: Annotated[str, AfterValidator(_service_number)] | None = None
     announcements: dict[Name, AnnouncementSource] = Field(default_factory=dict)
     numbers: list[ServiceNumberPlan] = Field(default_factory=list)
 

@@ -15,6 +15,7 @@ class Tenant(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(unique=True, index=True)
     created_at: datetime = Field(default_factory=_now)
+    test_number: str | None = None  # E.164 of the lent 088 test number
 
 
 class Announcement(SQLModel, table=True):
@@ -101,6 +102,52 @@ class AppliedVersion(SQLModel, table=True):
     dialplan_dir: str
     summary: str
     plan_json: str | None = None  # the tenant's plan as applied: what `rollback` restores
+
+
+# --- REST API (orchestrator/api) -------------------------------------------------------------
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token of the REST API. Only its SHA-256 is kept: the token is 256 random bits, so
+    a plain hash cannot be brute-forced and needs no slow KDF (unlike a password)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True)  # hex SHA-256 of the whole token
+    tenant: str | None = Field(default=None, index=True)  # None only for admin tokens
+    role: str  # "tenant" or "admin"
+    label: str | None = None
+    created_at: datetime = Field(default_factory=_now)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class AuditEntry(SQLModel, table=True):
+    """Who changed what, when, through the API (written in the same transaction as the change)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=_now, index=True)
+    token_id: int | None = None
+    actor: str  # e.g. "token 3 (tenant acme)"
+    tenant: str | None = Field(default=None, index=True)  # whose data changed
+    action: str  # e.g. "plan.apply", "blacklist.add", "announcement.upload"
+    target: str | None = None  # the number, caller or announcement concerned
+    outcome: str = "ok"  # "ok", or "failed" when Asterisk refused and the change was rolled back
+    detail: str | None = None  # JSON
+
+
+class UploadedAnnouncement(SQLModel, table=True):
+    """An audio file uploaded through the API, converted to 8 kHz mono WAV and kept per tenant.
+    Plans reference it by name (``announcements: {welcome: {file: NAME}}``)."""
+
+    __table_args__ = (UniqueConstraint("tenant", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True)
+    name: str
+    path: str  # the converted WAV on the host
+    source_type: str  # "audio/wav" or "audio/mpeg", detected from the bytes
+    source_bytes: int
+    seconds: float
+    created_at: datetime = Field(default_factory=_now)
 
 
 class CallRecord(SQLModel, table=True):

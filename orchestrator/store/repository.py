@@ -54,6 +54,8 @@ def save_plan(session: Session, plan: p.TenantPlan) -> None:
     """Replace the tenant's numbers and announcements by the plan's (not committed)."""
     tenant = _tenant(session, plan.tenant, create=True)
     assert tenant.id is not None
+    tenant.test_number = plan.test_number
+    session.add(tenant)
     for n in plan.numbers:
         owner = number_owner(session, n.number)
         if owner is not None and owner != plan.tenant:
@@ -198,7 +200,8 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
         for a in session.exec(
             select(m.Announcement).where(m.Announcement.tenant_id == tenant.id).order_by(col(m.Announcement.name)))
     }
-    return p.parse_plan({"tenant": tenant.name, "announcements": announcements, "numbers": out_numbers})
+    return p.parse_plan({"tenant": tenant.name, "test_number": tenant.test_number,
+                         "announcements": announcements, "numbers": out_numbers})
 
 
 def load_all_plans(session: Session) -> list[p.TenantPlan]:

@@ -98,3 +98,21 @@ async def test_incremental_apply_touches_only_the_changed_number(stack: dict[str
     # The files say the same: a full reload afterwards keeps the new routing.
     stack["runtime"].rx("dialplan reload")
     assert await rings(stack) == [V2]
+
+
+async def test_try_on_the_test_number_then_promote(stack: dict[str, Any]) -> None:
+    from orchestrator.drafts import promote, try_draft
+
+    live = plan(V1) | {"test_number": "088 300 9991"}
+    await apply(stack, live)
+    draft = plan(V2) | {"test_number": "088 300 9991"}
+    with Session(stack["engine"]) as session:
+        await try_draft(parse_plan(draft), "0800 300 0001", session, stack["target"], now=datetime.now(AMSTERDAM))
+    assert await rings(stack) == [V1]  # the live number is untouched
+    stack["carrier"].clear()
+    trial = await asyncio.to_thread(place_call, stack["runtime"].settings.sip_port, "0883009991", "0201234567",
+                                    hold_s=0.2, workdir=stack["tmp"])
+    assert trial.final_code == 200 and stack["carrier"].invites() == [V2]
+    with Session(stack["engine"]) as session:
+        await promote("safe", "0800 300 0001", session, stack["target"], now=datetime.now(AMSTERDAM))
+    assert await rings(stack) == [V2]
