@@ -20,6 +20,7 @@ import typer
 import yaml
 from sqlmodel import Session
 
+from orchestrator.api.cli import api_app
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
 from orchestrator.errors import (
     AsteriskError,
@@ -30,7 +31,6 @@ from orchestrator.errors import (
     StoreError,
     Violation,
 )
-from orchestrator.api.cli import api_app
 from orchestrator.live.cli import register as register_live_commands
 from orchestrator.settings import Settings, load_settings
 
