@@ -35,6 +35,10 @@ class Settings:
     # Live controller (orchestrator/live): Redis for live figures, its HTTP port for /health, /metrics
     redis_url: str = "redis://127.0.0.1:6379/0"
     live_port: int = 8091
+    # REST API (orchestrator/api): binds to bind_host like everything else
+    api_port: int = 8080
+    api_max_upload_bytes: int = 10 * 1024 * 1024  # an announcement upload, before conversion
+    api_max_announcement_seconds: float = 300.0  # longer recordings are refused (422)
 
     @property
     def instance_dir(self) -> Path:
@@ -82,4 +86,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ari_secret=_secret(state_dir, "SVC_ARI_SECRET") if env is None else e["SVC_ARI_SECRET"],
         redis_url=e.get("SVC_REDIS_URL", "redis://127.0.0.1:6379/0"),
         live_port=int(e.get("SVC_LIVE_PORT", "8091")),
+        api_port=int(e.get("SVC_API_PORT", "8080")),
+        api_max_upload_bytes=int(e.get("SVC_API_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
+        api_max_announcement_seconds=float(e.get("SVC_API_MAX_ANNOUNCEMENT_SECONDS", "300")),
     )

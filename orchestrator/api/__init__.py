@@ -1,0 +1,1 @@
+"""The REST API (aiohttp): service numbers, plans, simulation, blacklists, history, announcements."""

@@ -1,0 +1,51 @@
+"""The aiohttp application: middlewares, routes, and the lifetimes of the database engine and the
+AMI connection (``cleanup_ctx``: opened before the first request, closed on shutdown)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from orchestrator.api import openapi, routes_announcements, routes_blacklist, routes_numbers, routes_plan
+from orchestrator.api.auth import auth_middleware
+from orchestrator.api.context import AMI, ENGINE, STATE, ApiConfig, ApiState
+from orchestrator.api.errors import error_middleware
+from orchestrator.asterisk.ami import Ami
+from orchestrator.store.repository import make_engine
+
+JSON_BODY_LIMIT = 4 * 1024 * 1024  # a plan of ~10,000 numbers; uploads are streamed and limited apart
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[STATE].config.settings
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.db_url)
+    app[ENGINE] = engine
+    yield
+    engine.dispose()
+
+
+async def _asterisk(app: web.Application) -> AsyncIterator[None]:
+    s = app[STATE].config.settings
+    # Fails the start-up (AsteriskUnavailable) rather than serving an API that cannot apply.
+    ami = await Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret).connect()
+    app[AMI] = ami
+    yield
+    ami.close()
+
+
+async def openapi_document(_request: web.Request) -> web.Response:
+    return web.json_response(openapi.document())
+
+
+def create_app(config: ApiConfig) -> web.Application:
+    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=JSON_BODY_LIMIT)
+    app[STATE] = ApiState(config)
+    app.cleanup_ctx.append(_database)
+    if not config.offline:
+        app.cleanup_ctx.append(_asterisk)
+    app.router.add_get("/openapi.json", openapi_document)
+    for module in (routes_numbers, routes_plan, routes_blacklist, routes_announcements):
+        app.router.add_routes(module.routes())
+    return app

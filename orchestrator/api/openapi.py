@@ -1,0 +1,198 @@
+"""The OpenAPI 3 document served at /openapi.json. Written by hand next to the handlers (aiohttp
+has no schema generation); ``tests/api/test_openapi.py`` runs schemathesis against the running
+app so a drift between this and the handlers fails the tests."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+JSON = "application/json"
+TENANT = {"name": "tenant", "in": "path", "required": True, "schema": {"type": "string"},
+          "description": "Tenant name. Another tenant's name answers 404, like an unknown one."}
+NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"},
+          "description": "Service number in any usual form (E.164 like +318001234567, or 08001234567)."}
+LIMIT = {"name": "limit", "in": "query", "required": False,
+         "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {JSON: {"schema": schema}}}
+
+
+def _errors(*codes: int) -> dict[str, Any]:
+    words = {400: "Body is not JSON / not multipart", 401: "Missing, unknown or revoked token",
+             403: "Needs an admin token", 404: "No such tenant, number or announcement (or not yours)",
+             409: "Conflicts with the current state", 413: "Upload too large",
+             415: "Not WAV or MP3 (judged by content)", 422: "Invalid input: every violation with field and rule",
+             503: "Asterisk unreachable or refused the dialplan (the previous one is active again)"}
+    return {str(c): _json(_ref("Errors"), words[c]) for c in codes}
+
+
+def _op(summary: str, ok: dict[str, Any], errors: tuple[int, ...], *, params: list[dict[str, Any]] | None = None,
+        body: dict[str, Any] | None = None, op_id: str) -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "operationId": op_id, "responses": {**ok, **_errors(401, *errors)}}
+    if params:
+        op["parameters"] = params
+    if body is not None:
+        op["requestBody"] = body
+    return op
+
+
+def _obj(props: dict[str, Any], required: list[str] | None = None, *, closed: bool = True) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": "object", "properties": props,
+                           "required": list(props) if required is None else required}
+    if closed:
+        out["additionalProperties"] = False
+    return out
+
+
+STR = {"type": "string"}
+NSTR = {"type": "string", "nullable": True}
+INT = {"type": "integer"}
+STAMP = {"type": "string", "format": "date-time"}
+
+NUMBER_FIELDS: dict[str, Any] = {
+    "number": STR, "national": STR, "kind": STR,
+    "package": {"type": "string", "enum": ["basis", "standaard", "premium"]},
+    "active": STR, "routings": {"type": "array", "items": STR}}
+
+_SCHEMAS: dict[str, Any] = {
+    "Errors": _obj({"errors": {"type": "array", "minItems": 1, "items": _obj({"field": STR, "rule": STR})}}),
+    "Tenants": _obj({"tenants": {"type": "array", "items": STR}}),
+    "NumberSummary": _obj(NUMBER_FIELDS),
+    "Numbers": _obj({"numbers": {"type": "array", "items": _ref("NumberSummary")}}),
+    "NumberDetail": _obj({**NUMBER_FIELDS, "plan": {"type": "object", "description": "The number's part of the plan"}}),
+    "Plan": {
+        "type": "object", "additionalProperties": False,
+        "description": "A tenant's plan, as in the README's plan format. `tenant` defaults to the URL's. "
+                       "Through the API an announcement's `file` is the name of an uploaded announcement.",
+        "properties": {
+            "tenant": STR,
+            "announcements": {"type": "object", "additionalProperties": _obj(
+                {"sound": STR, "file": STR, "text": STR}, required=[])},
+            "numbers": {"type": "array", "items": {"type": "object", "required": ["number", "routings", "active"],
+                                                  "properties": {"number": STR, "active": STR,
+                                                                 "routings": {"type": "object"}}}},
+        },
+    },
+    "Validated": _obj({"valid": {"type": "boolean"}, "tenant": STR, "numbers": INT}),
+    "ApplyReport": _obj({
+        "tenant": STR, "version": STR, "numbers": INT, "total_numbers": INT, "files": INT,
+        "reload_ms": {"type": "number", "nullable": True}, "verified_contexts": INT, "blacklist_entries": INT,
+        "notes": {"type": "array", "items": STR}}),
+    "SimulateRequest": _obj({
+        "caller": {"type": "string", "description": "As presented; empty = withheld"},
+        "at": {"type": "string", "nullable": True, "description": "'YYYY-MM-DD HH:MM' Europe/Amsterdam; default now"},
+        "withheld": {"type": "boolean"},
+        "no_answer": {"type": "array", "items": STR}, "busy": {"type": "array", "items": STR},
+        "unavailable": {"type": "array", "items": STR},
+        "calls_in_progress": {"type": "integer", "minimum": 0, "maximum": 100000}}, required=[]),
+    "Simulation": _obj({
+        "number": STR, "caller": STR, "at": STR,
+        "outcome": {"type": "string", "enum": ["answered", "blocked", "busy", "unanswered"]},
+        "reason": NSTR, "answered_by": NSTR, "destinations": {"type": "array", "items": STR},
+        "steps": {"type": "array", "items": {"type": "object", "required": ["step"], "properties": {"step": STR}}}}),
+    "BlacklistEntry": _obj({"caller": STR, "source": STR, "added_at": STAMP}),
+    "Blacklist": _obj({"number": STR, "entries": {"type": "array", "items": _ref("BlacklistEntry")}}),
+    "BlacklistAdd": _obj({"caller": {"type": "string", "description": "E.164 or national"}}),
+    "BlacklistAdded": _obj({"caller": STR, "added": {"type": "boolean"}}),
+    "Version": _obj({"id": INT, "applied_at": STAMP, "tenant": STR, "numbers": INT, "files": INT,
+                     "version": STR, "summary": STR}),
+    "Versions": _obj({"versions": {"type": "array", "items": _ref("Version")}}),
+    "AuditEntry": _obj({"id": INT, "at": STAMP, "actor": STR, "tenant": NSTR, "action": STR, "target": NSTR,
+                        "outcome": STR, "detail": {"type": "object", "nullable": True}}),
+    "Audit": _obj({"entries": {"type": "array", "items": _ref("AuditEntry")}}),
+    "Announcement": _obj({
+        "name": STR, "content_type": {"type": "string", "enum": ["audio/wav", "audio/mpeg"]}, "bytes": INT,
+        "seconds": {"type": "number"}, "created_at": STAMP,
+        "used_by": {"type": "array", "items": STR, "description": "Plan fields referencing it; non-empty = in use"}}),
+    "Announcements": _obj({"announcements": {"type": "array", "items": _ref("Announcement")}}),
+    "Upload": {"type": "object", "required": ["name", "file"], "properties": {
+        "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,39}$"},
+        "file": {"type": "string", "format": "binary", "description": "WAV or MP3"}}},
+}
+
+
+def _body(schema: str, content_type: str = JSON) -> dict[str, Any]:
+    return {"required": True, "content": {content_type: {"schema": _ref(schema)}}}
+
+
+def document() -> dict[str, Any]:
+    t, n = "/api/v1/tenants/{tenant}", "/numbers/{number}"
+    paths: dict[str, Any] = {
+        "/api/v1/tenants": {"get": _op("Tenants this token may see", {"200": _json(_ref("Tenants"), "Tenants")}, (),
+                                       op_id="listTenants")},
+        "/api/v1/audit": {"get": _op("The whole audit log (admin)", {"200": _json(_ref("Audit"), "Newest first")},
+                                     (403, 422), params=[LIMIT], op_id="listAudit")},
+        f"{t}/numbers": {"get": _op("The tenant's service numbers", {"200": _json(_ref("Numbers"), "Numbers")},
+                                    (404,), params=[TENANT], op_id="listNumbers")},
+        f"{t}{n}": {"get": _op("One service number and its part of the plan",
+                               {"200": _json(_ref("NumberDetail"), "The number")}, (404, 422),
+                               params=[TENANT, NUMBER], op_id="showNumber")},
+        f"{t}/plan": {
+            "get": _op("The tenant's plan as it stands (passed switch moments folded in)",
+                       {"200": _json(_ref("Plan"), "The plan; PUT accepts it back")}, (404,),
+                       params=[TENANT], op_id="getPlan"),
+            "put": _op("Validate, store, generate, reload, verify (rolled back when Asterisk refuses)",
+                       {"200": _json(_ref("ApplyReport"), "Applied")}, (400, 404, 422, 503),
+                       params=[TENANT], body=_body("Plan"), op_id="applyPlan"),
+        },
+        f"{t}/plan/validate": {"post": _op("Check a plan; changes nothing",
+                                           {"200": _json(_ref("Validated"), "Valid")}, (400, 404, 422),
+                                           params=[TENANT], body=_body("Plan"), op_id="validatePlan")},
+        f"{t}{n}/simulate": {"post": _op("What one call would go through (the simulator's stable JSON)",
+                                         {"200": _json(_ref("Simulation"), "Simulated call")}, (400, 404, 422),
+                                         params=[TENANT, NUMBER], body=_body("SimulateRequest"),
+                                         op_id="simulateCall")},
+        f"{t}{n}/blacklist": {
+            "get": _op("The number's blacklist", {"200": _json(_ref("Blacklist"), "Entries")}, (404, 422),
+                       params=[TENANT, NUMBER], op_id="listBlacklist"),
+            "post": _op("Block a caller from the next call on (live, no reload)",
+                        {"201": _json(_ref("BlacklistAdded"), "Added"),
+                         "200": _json(_ref("BlacklistAdded"), "Was already there")}, (400, 404, 422, 503),
+                        params=[TENANT, NUMBER], body=_body("BlacklistAdd"), op_id="addBlacklist"),
+        },
+        f"{t}{n}/blacklist/{{caller}}": {"delete": _op(
+            "Unblock a caller (live)", {"204": {"description": "Removed"}}, (404, 422, 503),
+            params=[TENANT, NUMBER, {"name": "caller", "in": "path", "required": True, "schema": STR}],
+            op_id="removeBlacklist")},
+        f"{t}/history": {"get": _op("Applied versions, newest first", {"200": _json(_ref("Versions"), "Versions")},
+                                    (404, 422), params=[TENANT, LIMIT], op_id="history")},
+        f"{t}/audit": {"get": _op("The tenant's audit log", {"200": _json(_ref("Audit"), "Newest first")},
+                                  (404, 422), params=[TENANT, LIMIT], op_id="tenantAudit")},
+        f"{t}/announcements": {
+            "get": _op("Uploaded announcements", {"200": _json(_ref("Announcements"), "Announcements")}, (404,),
+                       params=[TENANT], op_id="listAnnouncements"),
+            "post": _op("Upload a WAV or MP3; converted to 8 kHz mono WAV",
+                        {"201": _json(_ref("Announcement"), "Stored")}, (400, 404, 409, 413, 415, 422),
+                        params=[TENANT], body=_body("Upload", "multipart/form-data"), op_id="uploadAnnouncement"),
+        },
+        f"{t}/announcements/{{name}}": {
+            "get": _op("One uploaded announcement", {"200": _json(_ref("Announcement"), "Announcement")}, (404,),
+                       params=[TENANT, {"name": "name", "in": "path", "required": True, "schema": STR}],
+                       op_id="showAnnouncement"),
+            "delete": _op("Delete an announcement no plan uses", {"204": {"description": "Deleted"}}, (404, 409),
+                          params=[TENANT, {"name": "name", "in": "path", "required": True, "schema": STR}],
+                          op_id="deleteAnnouncement"),
+        },
+        "/openapi.json": {"get": {"summary": "This document", "operationId": "openapi", "security": [],
+                                  "responses": {"200": {"description": "OpenAPI 3 document",
+                                                        "content": {JSON: {"schema": {"type": "object"}}}}}}},
+    }
+    # A fresh copy each time: callers (schemathesis, json encoders) may modify what they get.
+    return copy.deepcopy({
+        "openapi": "3.0.3",
+        "info": {"title": "Service-number orchestrator", "version": "1",
+                 "description": "Dutch service numbers on Asterisk 22. Errors are always "
+                                "{\"errors\": [{\"field\", \"rule\"}]}."},
+        "components": {"schemas": _SCHEMAS,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                      "description": "orchestrator api token create"}}},
+        "security": [{"bearer": []}],
+        "paths": paths,
+    })

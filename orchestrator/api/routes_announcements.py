@@ -1,0 +1,183 @@
+"""Announcements uploaded as WAV or MP3: checked by content, converted with sox to 8 kHz mono WAV,
+kept per tenant, referenced by name from plans (``announcements: {welcome: {file: NAME}}``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import uuid
+from pathlib import Path
+
+from aiohttp import BodyPartReader, web
+from sqlmodel import Session
+
+from orchestrator.api import audio, context, views
+from orchestrator.api.auth import principal, tenant_of
+from orchestrator.api.errors import BadRequest, Conflict, InputInvalid, TooLarge, UnsupportedMedia
+from orchestrator.domain.plan import NAME_PATTERN
+from orchestrator.errors import Violation
+from orchestrator.sounds import convert_for_asterisk
+from orchestrator.store import api_repository, repository
+from orchestrator.store import models as m
+
+CHUNK = 64 * 1024
+MAX_NAME_FIELD = 200
+
+
+def used_by(session: Session, tenant: str, path: str) -> list[str]:
+    """Fields of the tenant's stored plan that reference this upload (empty = free to delete)."""
+    plan = repository.current_plan(session, tenant)
+    if plan is None:
+        return []
+    names = {name for name, a in plan.announcements.items() if a.file == path}
+    out = [f"announcements.{name}" for name in sorted(names)]
+    for i, n in enumerate(plan.numbers):
+        refs = {"blocking.message": n.blocking.message, "announcements.welcome": n.announcements.welcome,
+                "announcements.whisper": n.announcements.whisper, "announcements.final": n.announcements.final,
+                "tariff.announcement": n.tariff.announcement if n.tariff else None}
+        out += [f"numbers[{i}].{field}" for field, ref in refs.items() if ref in names]
+    return out
+
+
+async def _save_part(part: BodyPartReader, incoming: Path, limit: int) -> tuple[audio.AudioType, int]:
+    """Stream the file part to ``incoming`` (never all in memory); its type from the first bytes."""
+    head, size, kind = b"", 0, None
+    with incoming.open("wb") as out:
+        while chunk := await part.read_chunk(CHUNK):
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge("file", f"larger than {limit} bytes")
+            if kind is None:
+                head += chunk
+                if len(head) >= audio.SNIFF_BYTES:
+                    kind = audio.sniff(head)
+                    if kind is None:
+                        raise UnsupportedMedia("file", "not a WAV or MP3 file (judged by its content, not its name)")
+            out.write(chunk)
+    if kind is None:  # shorter than a header
+        raise UnsupportedMedia("file", "not a WAV or MP3 file (judged by its content, not its name)")
+    return kind, size
+
+
+async def upload(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    who = principal(request)
+    cfg = context.config(request)
+    if request.content_type != "multipart/form-data":
+        raise UnsupportedMedia("body", "send multipart/form-data with the fields 'name' and 'file'")
+    folder = cfg.uploads_dir / tenant
+    folder.mkdir(parents=True, exist_ok=True)
+    incoming = folder / f".incoming-{uuid.uuid4().hex}"
+    try:
+        name, kind, size = await _read_form(request, incoming, cfg.settings.api_max_upload_bytes)
+        source = incoming.rename(incoming.with_suffix(kind.suffix))  # sox reads by suffix
+        incoming = source
+        async with context.state(request).change_lock:
+            with context.session(request) as session:
+                if any(u.name == name for u in api_repository.uploads(session, tenant)):
+                    raise Conflict("name", f"announcement {name!r} exists; delete it first")
+            staging = folder / f".staging-{uuid.uuid4().hex}.wav"
+            try:
+                # sox can take seconds on a long MP3: off the event loop.
+                await asyncio.to_thread(convert_for_asterisk, source, staging)
+                seconds = audio.wav_seconds(staging)
+                limit = cfg.settings.api_max_announcement_seconds
+                if seconds > limit:
+                    raise InputInvalid([Violation("file", f"{seconds:.1f} s long; at most {limit:g} s")])
+                target = folder / f"{name}.wav"
+                staging.replace(target)
+            finally:
+                staging.unlink(missing_ok=True)
+            with context.session(request) as session:
+                row = m.UploadedAnnouncement(tenant=tenant, name=name, path=str(target), source_type=kind.mime,
+                                             source_bytes=size, seconds=seconds)
+                session.add(row)
+                api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant,
+                                     action="announcement.upload", target=name,
+                                     detail={"content_type": kind.mime, "bytes": size, "seconds": round(seconds, 3)})
+                try:
+                    session.commit()
+                except Exception:
+                    target.unlink(missing_ok=True)  # no row, no file
+                    raise
+                session.refresh(row)
+                return web.json_response(views.upload(row, []), status=201)
+    finally:
+        incoming.unlink(missing_ok=True)
+
+
+async def _read_form(request: web.Request, incoming: Path, limit: int) -> tuple[str, audio.AudioType, int]:
+    try:
+        reader = await request.multipart()
+    except (ValueError, AssertionError) as exc:
+        raise BadRequest("body", f"not a multipart body: {exc}") from exc
+    name: str | None = None
+    found: tuple[audio.AudioType, int] | None = None
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            raise BadRequest("body", "nested multipart is not accepted")
+        if part.name == "name":
+            raw = await part.read(decode=True)
+            if len(raw) > MAX_NAME_FIELD:
+                raise InputInvalid([Violation("name", "too long")])
+            name = raw.decode("utf-8", errors="replace").strip()
+        elif part.name == "file":
+            found = await _save_part(part, incoming, limit)
+        else:
+            await part.release()
+    violations = []
+    if name is None:
+        violations.append(Violation("name", "missing"))
+    elif not re.match(NAME_PATTERN, name):
+        violations.append(Violation("name", f"must match {NAME_PATTERN}"))
+    if found is None:
+        violations.append(Violation("file", "missing"))
+    if violations:
+        raise InputInvalid(violations)
+    assert name is not None and found is not None
+    return name, found[0], found[1]
+
+
+async def list_uploads(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    with context.session(request) as session:
+        rows = api_repository.uploads(session, tenant)
+        return web.json_response({"announcements": [views.upload(u, used_by(session, tenant, u.path)) for u in rows]})
+
+
+async def show_upload(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    with context.session(request) as session:
+        row = api_repository.upload(session, tenant, request.match_info["name"])
+        return web.json_response(views.upload(row, used_by(session, tenant, row.path)))
+
+
+async def delete_upload(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    who = principal(request)
+    async with context.state(request).change_lock:
+        with context.session(request) as session:
+            row = api_repository.upload(session, tenant, request.match_info["name"])
+            users = used_by(session, tenant, row.path)
+            if users:
+                raise Conflict("name", f"in use by {', '.join(users)}; change the plan first")
+            path = Path(row.path)
+            session.delete(row)
+            api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant,
+                                 action="announcement.delete", target=row.name)
+            session.commit()
+    # After the commit: a file left behind by a crash here is harmless, a row without a file is not.
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()
+    return web.Response(status=204)
+
+
+def routes() -> list[web.RouteDef]:
+    base = "/api/v1/tenants/{tenant}/announcements"
+    return [
+        web.get(base, list_uploads),
+        web.post(base, upload),
+        web.get(f"{base}/{{name}}", show_upload),
+        web.delete(f"{base}/{{name}}", delete_upload),
+    ]

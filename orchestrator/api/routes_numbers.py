@@ -1,0 +1,82 @@
+"""Tenants, their service numbers, applied versions and the audit log (all read-only)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from orchestrator.api import context, views
+from orchestrator.api.auth import principal, require_admin, tenant_of
+from orchestrator.api.errors import InputInvalid
+from orchestrator.api.routes_plan import owned_number, service_number, stored_plan, upload_paths
+from orchestrator.errors import Violation
+from orchestrator.store import api_repository, repository
+
+
+def _limit(request: web.Request) -> int:
+    raw = request.query.get("limit", "100")
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 1000):
+        raise InputInvalid([Violation("limit", "a whole number from 1 to 1000")])
+    return int(raw)
+
+
+async def list_tenants(request: web.Request) -> web.Response:
+    who = principal(request)
+    if not who.is_admin:
+        return web.json_response({"tenants": [who.tenant]})
+    with context.session(request) as session:
+        names = sorted(set(repository.tenants(session)) | set(api_repository.token_tenants(session)))
+    return web.json_response({"tenants": names})
+
+
+async def list_numbers(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    with context.session(request) as session:
+        if repository.current_plan(session, tenant) is None:
+            return web.json_response({"numbers": []})
+        plan = repository.load_plan(session, tenant, now=context.config(request).now())
+    return web.json_response({"numbers": [views.number_summary(n) for n in plan.numbers]})
+
+
+async def show_number(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    e164 = service_number(request)
+    with context.session(request) as session:
+        owned_number(session, tenant, e164)
+        plan = stored_plan(session, tenant, context.config(request).now())
+        names = {path: name for name, path in upload_paths(session, tenant).items()}
+    document = views.plan_document(plan, names)
+    index = next(i for i, n in enumerate(plan.numbers) if n.number == e164)
+    return web.json_response(views.number_detail(plan.numbers[index], document, index))
+
+
+async def history(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    with context.session(request) as session:
+        versions = repository.history(session, limit=_limit(request), tenant=tenant)
+        return web.json_response({"versions": [views.version(v) for v in versions]})
+
+
+async def tenant_audit(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    with context.session(request) as session:
+        entries = api_repository.audit_entries(session, tenant=tenant, limit=_limit(request))
+        return web.json_response({"entries": [views.audit_entry(e) for e in entries]})
+
+
+async def all_audit(request: web.Request) -> web.Response:
+    require_admin(request)
+    with context.session(request) as session:
+        entries = api_repository.audit_entries(session, limit=_limit(request))
+        return web.json_response({"entries": [views.audit_entry(e) for e in entries]})
+
+
+def routes() -> list[web.RouteDef]:
+    base = "/api/v1/tenants/{tenant}"
+    return [
+        web.get("/api/v1/tenants", list_tenants),
+        web.get("/api/v1/audit", all_audit),
+        web.get(f"{base}/numbers", list_numbers),
+        web.get(f"{base}/numbers/{{number}}", show_number),
+        web.get(f"{base}/history", history),
+        web.get(f"{base}/audit", tenant_audit),
+    ]

@@ -1,0 +1,190 @@
+"""The tenant's plan (read, validate, apply) and the call simulator."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+from sqlmodel import Session
+
+from orchestrator.api import context, views
+from orchestrator.api.auth import principal, tenant_of
+from orchestrator.api.errors import InputInvalid
+from orchestrator.apply import apply_plan
+from orchestrator.domain.compile import compile_number, holiday_dates
+from orchestrator.domain.numbers import parse_destination, parse_service_number
+from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
+from orchestrator.domain.rules import validate_plan
+from orchestrator.domain.simulate import CallScenario, DestinationBehaviour, simulate
+from orchestrator.errors import ApplyFailed, NotFound, NumberInvalid, PlanInvalid, Violation
+from orchestrator.store import api_repository, repository
+
+
+def stored_plan(session: Session, tenant: str, now: datetime) -> TenantPlan:
+    """The tenant's plan as it stands now (switch moments passed folded in), or 404."""
+    if repository.current_plan(session, tenant) is None:
+        raise NotFound(f"tenant {tenant!r} has no plan yet")
+    return repository.load_plan(session, tenant, now=now)
+
+
+def upload_paths(session: Session, tenant: str) -> dict[str, str]:
+    """Uploaded announcement name -> its file on the server."""
+    return {u.name: u.path for u in api_repository.uploads(session, tenant)}
+
+
+def checked_plan(session: Session, tenant: str, data: Any, now: datetime) -> TenantPlan:
+    """Parse and validate a plan sent to the API, reporting every violation at once. On top of the
+    package rules: the plan is the URL's tenant's, ``file`` names one of the tenant's uploads (a
+    tenant never gets to point the server at a path), and no number belongs to another tenant.
+    Returns the plan with upload names replaced by their server paths, ready for ``apply_plan``."""
+    if not isinstance(data, dict):
+        raise InputInvalid([Violation("body", "a plan is a JSON object")])
+    data = {"tenant": tenant, **data}
+    violations: list[Violation] = []
+    if data["tenant"] != tenant:
+        violations.append(Violation("tenant", f"must be {tenant!r}, the tenant of the URL"))
+    try:
+        plan = parse_plan(data)
+    except PlanInvalid as exc:
+        raise PlanInvalid(violations + exc.violations) from exc
+    try:
+        validate_plan(plan, now)
+    except PlanInvalid as exc:
+        violations += exc.violations
+    uploads = upload_paths(session, tenant)
+    announcements = {}
+    for name, a in plan.announcements.items():
+        if a.file is not None:
+            if a.file not in uploads:
+                violations.append(Violation(f"announcements.{name}.file",
+                                            f"no uploaded announcement {a.file!r}; upload it first"))
+                continue
+            a = a.model_copy(update={"file": uploads[a.file]})
+        announcements[name] = a
+    for i, n in enumerate(plan.numbers):
+        owner = repository.number_owner(session, n.number)
+        if owner is not None and owner != tenant:
+            # Same words as for any unavailable number: which tenant owns it is not this one's business.
+            violations.append(Violation(f"numbers[{i}].number", "this number is not available to this tenant"))
+    if violations:
+        raise PlanInvalid(violations)
+    return plan.model_copy(update={"announcements": announcements})
+
+
+async def get_plan(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    with context.session(request) as session:
+        plan = stored_plan(session, tenant, context.config(request).now())
+        names = {path: name for name, path in upload_paths(session, tenant).items()}
+        return web.json_response(views.plan_document(plan, names))
+
+
+async def validate(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    data = await views.read_json(request)
+    with context.session(request) as session:
+        plan = checked_plan(session, tenant, data, context.config(request).now())
+    return web.json_response({"valid": True, "tenant": tenant, "numbers": len(plan.numbers)})
+
+
+async def put_plan(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    who = principal(request)
+    data = await views.read_json(request)
+    digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+    now = context.config(request).now()
+    async with context.state(request).change_lock:
+        with context.session(request) as session:
+            plan = checked_plan(session, tenant, data, now)
+            detail = {"numbers": len(plan.numbers), "sha256": digest}
+            # Added before apply_plan commits, so the entry is committed with the plan (or not at all).
+            api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant,
+                                 action="plan.apply", detail=detail)
+            try:
+                report = await apply_plan(plan, session, context.apply_target(request), now=now)
+            except ApplyFailed as exc:
+                session.rollback()
+                api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant,
+                                     action="plan.apply", outcome="failed", detail={**detail, "error": str(exc)})
+                session.commit()
+                raise
+    return web.json_response(views.apply_report(report))
+
+
+class SimulateRequest(BaseModel):
+    """A call to simulate, as the CLI's ``simulate`` options."""
+
+    model_config = ConfigDict(extra="forbid")
+    caller: str = ""  # as presented; "" = withheld
+    at: str | None = Field(default=None, description="'YYYY-MM-DD HH:MM' Europe/Amsterdam; default now")
+    withheld: bool = False
+    no_answer: list[str] = Field(default_factory=list)
+    busy: list[str] = Field(default_factory=list)
+    unavailable: list[str] = Field(default_factory=list)
+    calls_in_progress: int = Field(default=0, ge=0, le=100000)
+
+
+def _scenario(req: SimulateRequest, now: datetime, blacklist: frozenset[str]) -> CallScenario:
+    violations = []
+    moment = now
+    if req.at is not None:
+        try:
+            moment = datetime.strptime(req.at, "%Y-%m-%d %H:%M").replace(tzinfo=AMSTERDAM)
+        except ValueError:
+            violations.append(Violation("at", "write it as 'YYYY-MM-DD HH:MM' (Europe/Amsterdam)"))
+    behaviour = {}
+    for field, names, b in (("no_answer", req.no_answer, DestinationBehaviour.NOANSWER),
+                            ("busy", req.busy, DestinationBehaviour.BUSY),
+                            ("unavailable", req.unavailable, DestinationBehaviour.UNAVAILABLE)):
+        for i, d in enumerate(names):
+            try:
+                behaviour[parse_destination(d)] = b
+            except NumberInvalid as exc:
+                violations.append(Violation(f"{field}[{i}]", str(exc)))
+    if violations:
+        raise InputInvalid(violations)
+    return CallScenario(req.caller, moment, withheld=req.withheld, blacklist=blacklist,
+                        calls_in_progress=req.calls_in_progress, behaviour=behaviour)
+
+
+def service_number(request: web.Request) -> str:
+    """The ``{number}`` of the path as E.164 (422 when it is not a service number)."""
+    try:
+        return parse_service_number(request.match_info["number"]).e164
+    except NumberInvalid as exc:
+        raise InputInvalid([Violation("number", str(exc))]) from exc
+
+
+def owned_number(session: Session, tenant: str, e164: str) -> None:
+    """404 unless the tenant has this number (other tenants' numbers look like no number at all)."""
+    if repository.number_owner(session, e164) != tenant:
+        raise NotFound(f"tenant {tenant!r} has no service number {e164}")
+
+
+async def simulate_call(request: web.Request) -> web.Response:
+    tenant = tenant_of(request)
+    e164 = service_number(request)
+    req = await views.read_body(request, SimulateRequest)
+    with context.session(request) as session:
+        owned_number(session, tenant, e164)
+        plan = repository.load_plan(session, tenant)
+        n = next(x for x in plan.numbers if x.number == e164)
+        scenario = _scenario(req, context.config(request).now(), frozenset(repository.blacklist(session, e164)))
+    # The simulator reports sound names, not server paths: same naming as `orchestrator simulate`.
+    sounds = {name: a.sound or f"{tenant}/{name}" for name, a in plan.announcements.items()}
+    flow = compile_number(n, tenant, sounds, holiday_dates(scenario.at.date()))
+    return web.json_response(simulate(flow, scenario).to_dict())
+
+
+def routes() -> list[web.RouteDef]:
+    base = "/api/v1/tenants/{tenant}"
+    return [
+        web.get(f"{base}/plan", get_plan),
+        web.put(f"{base}/plan", put_plan),
+        web.post(f"{base}/plan/validate", validate),
+        web.post(f"{base}/numbers/{{number}}/simulate", simulate_call),
+    ]
