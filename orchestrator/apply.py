@@ -40,7 +40,7 @@ class ApplyReport:
     version: str
     dialplan_dir: Path
     reload_seconds: float | None = None
-    how: str = "files only"  # "incremental", "full reload" or "files only"
+    how: str = "files only"  # "incremental", "full reload", "unchanged" or "files only"
     verified_contexts: int = 0
     blacklist_entries: int = 0
     notes: list[str] = field(default_factory=list)
@@ -122,6 +122,8 @@ async def push(ami: Ami, old_files: dict[str, str], files: dict[str, str], flows
         seconds = await reload_dialplan(ami)
         checked = await verify(ami, _full_reload_checks(files, flows, tenant))
         return "full reload", seconds, checked
+    if not update.changed_files:
+        return "unchanged", 0.0, 0
     for action in update.actions:
         await ami.checked(action)
     seconds = time.monotonic() - started

@@ -495,14 +495,20 @@ def run(
         say(f"Asterisk 22 is up: SIP {settings.bind_host}:{settings.sip_port}, "
             f"AMI {settings.bind_host}:{settings.ami_port}")
         report = asyncio.run(_apply(settings, plan, path.parent.resolve(), offline=False))
-        first = plan.numbers[0].number if plan.numbers else "?"
+        from orchestrator.domain.numbers import parse_service_number
+
+        national = parse_service_number(plan.numbers[0].number).national if plan.numbers else "?"
         typer.echo(
             f"Loaded {report.numbers} service numbers of tenant {report.tenant!r} from {path}\n"
             f"Wrote {report.files} dialplan files to {report.dialplan_dir}\n"
             f"Asterisk took it ({report.how}) in {(report.reload_seconds or 0) * 1000:.0f} ms; "
             f"{report.verified_contexts} contexts verified\n"
-            f"Place a test call:  sipp -sn uac -s {first.lstrip('+')} {settings.bind_host}:{settings.sip_port} -m 1\n"
-            f"See what a call would do:  orchestrator simulate {first} --caller 0201234567\n"
+            f"Answer as the carrier (destinations ending in 1 answer, 2 busy, 3 ring, 4 unreachable):\n"
+            f"  sipp -sf deploy/sipp/carrier.xml -i {settings.carrier_host} -p {settings.carrier_port} -bg\n"
+            f"Place a test call from 020 123 4567:\n"
+            f"  sipp {settings.bind_host}:{settings.sip_port} -sf deploy/sipp/caller.xml -s {national} "
+            f"-key caller 0201234567 -m 1 -trace_msg\n"
+            f"See what that call should do:  orchestrator simulate {national} --caller 0201234567\n"
             f"Stop:  orchestrator asterisk down"
         )
 

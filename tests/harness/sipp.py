@@ -2,7 +2,7 @@
 UAS process playing the PSTN for all destination numbers).
 
 The carrier decides by the LAST DIGIT of the dialled number: 1 (and 0, 5-9) answers, 2 is busy (486),
-3 rings and never answers (200 + 487 on CANCEL), 4 is unreachable (503). See tests/sipp/carrier.xml.
+3 rings and never answers (200 + 487 on CANCEL), 4 is unreachable (503). See deploy/sipp/carrier.xml.
 
 Every sipp gets its own SIP, media and control ports (sipp's defaults 6000/8888 collide when
 many run at once).
@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "sipp"
+SCENARIOS = Path(__file__).resolve().parents[2] / "deploy" / "sipp"  # shared with `make run`
 HOST = "127.0.0.1"
 SIPP = shutil.which("sipp") or "/usr/bin/sipp"
 
