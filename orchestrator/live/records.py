@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def _utc(t: datetime) -> datetime:
-    return t.astimezone(UTC).replace(tzinfo=None)  # stored naive UTC: SQLite keeps no offsets
+    return t.astimezone(UTC)  # SQLModel insists on aware datetimes; always UTC in the table
 
 
 def to_row(call: FinishedCall) -> CallRecord:
