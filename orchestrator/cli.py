@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from importlib import resources
@@ -122,18 +122,23 @@ async def _target(settings: Settings, offline: bool) -> tuple[Any, Any]:
     return ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami), ami
 
 
-async def _apply(settings: Settings, plan: TenantPlan, base_dir: Path, offline: bool) -> Any:
-    from orchestrator.apply import apply_plan
-
-    engine = _engine(settings)
+async def _with_asterisk(settings: Settings, use: Callable[[Session, Any], Awaitable[Any]],
+                         offline: bool = False) -> Any:
+    """Run a use case with a database session and an apply target; the AMI link is closed after."""
     target, ami = await _target(settings, offline)
     try:
-        with Session(engine) as session:
-            return await apply_plan(plan, session, target, now=datetime.now(AMSTERDAM),
-                                    base_dir=base_dir, progress=say)
+        with Session(_engine(settings)) as session:
+            return await use(session, target)
     finally:
         if ami is not None:
             ami.close()
+
+
+async def _apply(settings: Settings, plan: TenantPlan, base_dir: Path, offline: bool) -> Any:
+    from orchestrator.apply import apply_plan
+
+    return await _with_asterisk(settings, lambda session, target: apply_plan(
+        plan, session, target, now=datetime.now(AMSTERDAM), base_dir=base_dir, progress=say), offline)
 
 
 @app.command()
@@ -183,19 +188,8 @@ def rollback(
     from orchestrator.apply import rollback as do_rollback
 
     with errors_to_exit_codes():
-        settings = _settings()
-
-        async def run() -> Any:
-            target, ami = await _target(settings, offline=False)
-            try:
-                with Session(_engine(settings)) as session:
-                    return await do_rollback(version, tenant, session, target,
-                                             now=datetime.now(AMSTERDAM), progress=say)
-            finally:
-                if ami is not None:
-                    ami.close()
-
-        report = asyncio.run(run())
+        report = asyncio.run(_with_asterisk(_settings(), lambda session, target: do_rollback(
+            version, tenant, session, target, now=datetime.now(AMSTERDAM), progress=say)))
         say(f"rolled back: tenant {report.tenant!r} runs version {report.version} again")
 
 
@@ -211,20 +205,9 @@ def try_command(
     from orchestrator.drafts import try_draft
 
     with errors_to_exit_codes():
-        settings = _settings()
         draft = read_plan_file(plan_file)
-
-        async def run() -> Any:
-            target, ami = await _target(settings, offline=False)
-            try:
-                with Session(_engine(settings)) as session:
-                    return await try_draft(draft, number, session, target, now=datetime.now(AMSTERDAM),
-                                           progress=say)
-            finally:
-                if ami is not None:
-                    ami.close()
-
-        asyncio.run(run())
+        asyncio.run(_with_asterisk(_settings(), lambda session, target: try_draft(
+            draft, number, session, target, now=datetime.now(AMSTERDAM), progress=say)))
         say(f"call {draft.test_number} to hear the draft; `orchestrator promote {number}` puts it live")
 
 
@@ -237,19 +220,8 @@ def promote(
     from orchestrator.drafts import promote as do_promote
 
     with errors_to_exit_codes():
-        settings = _settings()
-
-        async def run() -> Any:
-            target, ami = await _target(settings, offline=False)
-            try:
-                with Session(_engine(settings)) as session:
-                    return await do_promote(tenant, number, session, target, now=datetime.now(AMSTERDAM),
-                                            progress=say)
-            finally:
-                if ami is not None:
-                    ami.close()
-
-        asyncio.run(run())
+        asyncio.run(_with_asterisk(_settings(), lambda session, target: do_promote(
+            tenant, number, session, target, now=datetime.now(AMSTERDAM), progress=say)))
         say(f"{number} now runs the routing that was on the test number")
 
 

@@ -7,7 +7,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from orchestrator.apply import ApplyTarget
 from orchestrator.asterisk.ami import Ami
+from orchestrator.asterisk.dialplan_files import DialplanFiles
 
 
 class EventLog:
@@ -50,3 +52,11 @@ async def connect_events(host: str, port: int, user: str, secret: str) -> tuple[
     ami.on_event("DialEnd", log.record)
     await ami.connect()
     return ami, log
+
+
+async def connect(runtime: Any) -> tuple[Ami, EventLog, ApplyTarget]:
+    """An AMI link recording events, and an apply target on the test Asterisk."""
+    s = runtime.settings
+    ami, log = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
+    target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami)
+    return ami, log, target

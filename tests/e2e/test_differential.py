@@ -23,14 +23,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyTarget, apply_plan
-from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.apply import apply_plan
 from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.ir import NumberFlow, Split
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour, SimulationResult, simulate
 from orchestrator.store import repository
-from tests.e2e.events import connect_events
+from tests.e2e.events import connect
 from tests.harness.sipp import place_call
 
 pytestmark = pytest.mark.e2e
@@ -163,10 +162,9 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
     rng = random.Random(seed)
     engine = repository.make_engine(f"sqlite:///{tmp_path / 'diff.db'}")
     s = runtime.settings
-    ami, events = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
+    ami, events, target = await connect(runtime)
     compared = 0
     try:
-        target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami)
         with Session(engine) as session:
             await apply_plan(parse_plan(plan_data), session, target, now=datetime.now(AMSTERDAM))
             plan = repository.load_plan(session, plan_data["tenant"])

@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyTarget, apply_plan
-from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.apply import apply_plan
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.store import repository
-from tests.e2e.events import connect_events
+from tests.e2e.events import connect
 from tests.harness.sipp import place_call
 
 pytestmark = pytest.mark.e2e
@@ -59,9 +58,7 @@ def plan() -> dict[str, Any]:
 async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("premium")
     engine = repository.make_engine(f"sqlite:///{tmp / 'p.db'}")
-    s = runtime.settings
-    ami, events = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
-    target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami)
+    ami, events, target = await connect(runtime)
     with Session(engine) as session:
         await apply_plan(parse_plan(plan()), session, target, now=datetime.now(AMSTERDAM))
     yield {"runtime": runtime, "carrier": carrier, "events": events, "tmp": tmp}

@@ -10,11 +10,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyTarget, apply_plan, rollback
-from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.apply import apply_plan, rollback
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.store import repository
-from tests.e2e.events import connect_events
+from tests.e2e.events import connect
 from tests.harness.sipp import place_call, place_calls
 
 pytestmark = pytest.mark.e2e
@@ -30,9 +29,7 @@ def plan(dest: str) -> dict[str, Any]:
 @pytest.fixture
 async def stack(runtime: Any, carrier: Any, tmp_path: Any):
     engine = repository.make_engine(f"sqlite:///{tmp_path / 'safe.db'}")
-    s = runtime.settings
-    ami, events = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
-    target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami)
+    ami, events, target = await connect(runtime)
     yield {"runtime": runtime, "carrier": carrier, "engine": engine, "target": target, "tmp": tmp_path}
     ami.close()
 

@@ -15,13 +15,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyTarget, apply_plan
-from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.apply import apply_plan
 from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.simulate import CallScenario, simulate
 from orchestrator.store import repository
-from tests.e2e.events import EventLog, connect_events
+from tests.e2e.events import EventLog, connect
 from tests.harness.sipp import place_call, place_calls
 from tests.plans import standaard_number, tenant_plan
 
@@ -56,9 +55,7 @@ class Clock:
 async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("standaard")
     engine = repository.make_engine(f"sqlite:///{tmp / 'std.db'}")
-    s = runtime.settings
-    ami, events = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
-    target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami)
+    ami, events, target = await connect(runtime)
     plan = parse_plan(tenant_plan(standaard_number(), night_roster_number()) | {"tenant": "std"})
     with Session(engine) as session:
         await apply_plan(plan, session, target, now=datetime.now(AMSTERDAM))
