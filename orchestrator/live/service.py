@@ -69,6 +69,12 @@ class LiveAmi(Ami):
         self._manager.loop = asyncio.get_running_loop()
         self._manager.connect()
 
+    def close(self) -> None:
+        # panoramisk keeps no handle of a pending reconnect (call_later), so a close while
+        # disconnected would be undone by it: disarm connect() on this manager first.
+        self._manager.connect = lambda *_a, **_k: None
+        super().close()
+
     async def getvar(self, channel: str, variable: str) -> str:
         resp = await self.action({"Action": "Getvar", "Channel": channel, "Variable": variable}, as_list=False)
         return str(resp.get("Value") or "") if resp.success else ""
@@ -206,8 +212,8 @@ class LiveService:
             return
         if value.isdigit():
             call.max_duration = int(value)
-            log.info("call %s answered; maximum duration %s s (watchdog at +%.0f s)", call.call_id, value,
-                     self.grace_s)
+            log.info("call %s answered; maximum duration %s s (watchdog after %.0f s)", call.call_id, value,
+                     call.max_duration + self.grace_s)
 
     def _finish(self, call: FinishedCall) -> None:
         today = self._today()

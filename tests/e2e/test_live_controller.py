@@ -239,6 +239,35 @@ async def _answered_is(live: Live, n: int) -> bool:
         return False
 
 
+async def test_a_controller_started_mid_call_adopts_the_calls(live: Live, tmp_path: Path) -> None:
+    """A second controller (own database and Redis db) started while calls are up: its first
+    re-sync adopts them from Asterisk, and their ends give complete-enough records."""
+    held = asyncio.create_task(asyncio.to_thread(
+        place_calls, live.runtime.settings.sip_port, "08000000101", "0201234567", count=3, hold_s=6,
+        workdir=live.workdir))
+    await until(lambda: _in_progress_is(live, 3), 20, "3 held calls in progress")
+    engine = repository.make_engine(f"sqlite:///{tmp_path / 'second.db'}")
+    with Session(engine) as session:  # the plan (for the tenant of adopted calls), not applied
+        repository.save_plan(session, parse_plan(plan()))
+        session.commit()
+    settings = live.service.settings.with_(redis_url=live.redis.url[:-1] + "1")
+    second = LiveService(settings, engine=engine)
+    await second.start()
+    try:
+        await until(lambda: asyncio.sleep(0, second.resynced_at is not None), 10, "second controller re-sync")
+        assert len(second.book.calls) == 3 and all(c.adopted and c.answered_at for c in second.book.calls.values())
+        assert [r.final_code for r in await held] == [200] * 3
+        await until(lambda: asyncio.sleep(0, not second.book.calls), 5, "adopted calls ended")
+        await second.writer.drain()
+        rows = records.between(engine, datetime.now(UTC) - timedelta(minutes=5), datetime.now(UTC))
+        assert len(rows) == 3 and {(r.outcome, r.tenant, r.caller) for r in rows} == {
+            ("answered", "live", "+31201234567")}
+        assert all("adopted" in r.note and r.end_observed for r in rows)
+    finally:
+        await second.stop()
+    assert second.failed_task() is None
+
+
 async def test_asterisk_restart_reconnects_resyncs_and_leaves_no_ghosts(live: Live) -> None:
     rt = live.runtime
     held = asyncio.create_task(asyncio.to_thread(
