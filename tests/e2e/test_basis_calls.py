@@ -230,3 +230,9 @@ async def test_failed_verification_rolls_back(stack: Stack) -> None:
     assert r.final_code == 200 and stack.carrier.invites() == [ANSWER]  # still the old routing
     with Session(stack.engine) as session:
         assert repository.load_plan(session, "e2e").numbers[0].routings["main"][0].number == ANSWER
+
+
+async def test_dialled_string_cannot_steer_the_dialplan(stack: Stack) -> None:
+    """The Request-URI is caller-supplied: commas in it must not turn Goto into a jump elsewhere."""
+    r = await stack.call("0800,svc-318000000001,r1d1")
+    assert r.final_code == 404 and stack.carrier.invites() == []
