@@ -4,14 +4,16 @@ AMI connection (``cleanup_ctx``: opened before the first request, closed on shut
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from aiohttp import web
 
 from orchestrator.api import openapi, routes_announcements, routes_blacklist, routes_numbers, routes_plan
 from orchestrator.api.auth import auth_middleware
 from orchestrator.api.context import AMI, ENGINE, STATE, ApiConfig, ApiState
-from orchestrator.api.errors import error_middleware
+from orchestrator.api.errors import Handler, InputInvalid, error_middleware
 from orchestrator.asterisk.ami import Ami
+from orchestrator.errors import Violation
 from orchestrator.store.repository import make_engine
 
 JSON_BODY_LIMIT = 4 * 1024 * 1024  # a plan of ~10,000 numbers; uploads are streamed and limited apart
@@ -35,12 +37,29 @@ async def _asterisk(app: web.Application) -> AsyncIterator[None]:
     ami.close()
 
 
+def _query_middleware(allowed: dict[tuple[str, str], frozenset[str]]) -> Any:
+    """Unknown query parameters are errors, as unknown plan fields are: a typo is not ignored."""
+
+    @web.middleware
+    async def check_query(request: web.Request, handler: Handler) -> web.StreamResponse:
+        resource = request.match_info.route.resource
+        if resource is not None:
+            known = allowed.get((request.method, resource.canonical), frozenset())
+            unknown = sorted(set(request.query) - known)
+            if unknown:
+                raise InputInvalid([Violation(name, "unknown query parameter") for name in unknown])
+        return await handler(request)
+
+    return check_query
+
+
 async def openapi_document(_request: web.Request) -> web.Response:
     return web.json_response(openapi.document())
 
 
 def create_app(config: ApiConfig) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=JSON_BODY_LIMIT)
+    query = _query_middleware(openapi.query_parameters(openapi.document()))
+    app = web.Application(middlewares=[error_middleware, auth_middleware, query], client_max_size=JSON_BODY_LIMIT)
     app[STATE] = ApiState(config)
     app.cleanup_ctx.append(_database)
     if not config.offline:

@@ -128,7 +128,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         # aiohttp's own answers (unknown path, wrong method, body too large) in our JSON shape.
         if exc.status < 400:
             raise
-        return error_response(exc.status, [Violation("request", exc.reason)])
+        response = error_response(exc.status, [Violation("request", exc.reason)])
+        if "Allow" in exc.headers:  # a 405 must say which methods there are (RFC 9110)
+            response.headers["Allow"] = exc.headers["Allow"]
+        return response
     except Exception:
         # The edge of the server: log the whole traceback, answer 500, never hide it.
         log.exception("%s %s failed", request.method, request.path)

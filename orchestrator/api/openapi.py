@@ -196,3 +196,9 @@ def document() -> dict[str, Any]:
         "security": [{"bearer": []}],
         "paths": paths,
     })
+
+
+def query_parameters(doc: dict[str, Any]) -> dict[tuple[str, str], frozenset[str]]:
+    """(METHOD, path template) -> the query parameters the document allows there."""
+    return {(method.upper(), path): frozenset(p["name"] for p in op.get("parameters", []) if p["in"] == "query")
+            for path, ops in doc["paths"].items() for method, op in ops.items()}

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlmodel import Session
 
 from orchestrator.api import audio, context, views
@@ -108,6 +109,13 @@ async def upload(request: web.Request) -> web.Response:
 
 
 async def _read_form(request: web.Request, incoming: Path, limit: int) -> tuple[str, audio.AudioType, int]:
+    try:
+        return await _parse_form(request, incoming, limit)
+    except HttpProcessingError as exc:  # aiohttp's parser on a malformed part header
+        raise BadRequest("body", f"malformed multipart body: {exc.message}") from exc
+
+
+async def _parse_form(request: web.Request, incoming: Path, limit: int) -> tuple[str, audio.AudioType, int]:
     try:
         reader = await request.multipart()
     except (ValueError, AssertionError) as exc:

@@ -22,7 +22,8 @@ def config(tmp_path: Path) -> ApiConfig:
 def tokens(config: ApiConfig) -> Tokens:
     url = config.settings.db_url
     config.settings.state_dir.mkdir(parents=True, exist_ok=True)
-    return Tokens(acme=make_token(url, "acme"), globex=make_token(url, "globex"), admin=make_token(url, None, admin=True))
+    return Tokens(acme=make_token(url, "acme"), globex=make_token(url, "globex"),
+                  admin=make_token(url, None, admin=True))
 
 
 @pytest.fixture

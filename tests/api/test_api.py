@@ -290,7 +290,8 @@ async def test_wav_upload_used_by_a_plan_cannot_be_deleted(client: TestClient, t
     assert (await put_plan(client, tokens.acme, "acme", plan("acme", number("0800 000 0101")))).status == 200
     assert (await client.delete("/api/v1/tenants/acme/announcements/welcome-2026", headers=h)).status == 204
     assert (await client.get("/api/v1/tenants/acme/announcements/welcome-2026", headers=h)).status == 404
-    actions = [e["action"] for e in (await (await client.get("/api/v1/tenants/acme/audit", headers=h)).json())["entries"]]
+    audit = await (await client.get("/api/v1/tenants/acme/audit", headers=h)).json()
+    actions = [e["action"] for e in audit["entries"]]
     assert actions == ["announcement.delete", "plan.apply", "plan.apply", "announcement.upload"]
 
 
