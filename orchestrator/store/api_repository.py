@@ -88,12 +88,6 @@ def audit_entries(session: Session, *, tenant: str | None = None, limit: int = 1
     return list(session.exec(query.order_by(col(m.AuditEntry.id).desc()).limit(limit)))
 
 
-def service_numbers(session: Session, tenant: str) -> list[m.ServiceNumber]:
-    query = (select(m.ServiceNumber).join(m.Tenant).where(m.Tenant.name == tenant)
-             .order_by(col(m.ServiceNumber.position)))
-    return list(session.exec(query))
-
-
 def blacklist_entries(session: Session, e164: str) -> list[m.BlacklistEntry]:
     query = select(m.BlacklistEntry).where(m.BlacklistEntry.service_number_e164 == e164)
     return list(session.exec(query.order_by(col(m.BlacklistEntry.caller))))
