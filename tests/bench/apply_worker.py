@@ -1,0 +1,171 @@
+"""Apply time and memory for N Basis numbers, in its own process (so its resident memory is the
+orchestrator's own, with N numbers loaded, and nothing else's).
+
+    python -m tests.bench.apply_worker --numbers 10000 --db sqlite:///x.db --out result.json [--profile DIR]
+
+Needs the SVC_* settings of a running Asterisk in the environment (tests/bench/run.py passes them).
+Measures, in this order:
+  stages      parse (pydantic + phonenumbers) / rules / compile / render of N numbers, timed alone
+  full        parse + apply_plan on a fresh database: store, compile, render, write, full dialplan
+              reload, verify, AstDB sync -- end to end, as `orchestrator apply` does it
+  one change  one number's ring time changed, apply again: end to end, and the Asterisk part alone
+  reload      a plain `dialplan reload` of the very same files (Asterisk's own load time)
+  memory      VmRSS / VmHWM of this process, and Asterisk's VmRSS, after all of the above
+With --profile, the incremental apply and the compile stages are profiled once more (pyinstrument).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import copy
+import json
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import Session
+
+from orchestrator.apply import ApplyTarget, apply_plan, compile_all, reload_dialplan
+from orchestrator.asterisk.ami import Ami
+from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.asterisk.runtime import AsteriskRuntime
+from orchestrator.domain.plan import AMSTERDAM, parse_plan
+from orchestrator.domain.rules import validate_plan
+from orchestrator.render import render_dialplan
+from orchestrator.settings import load_settings
+from orchestrator.store import repository
+from tests.bench.stack import rss_kb
+from tests.plans import basis_number
+
+
+def many_numbers(n: int) -> dict[str, Any]:
+    template = basis_number()
+    numbers = []
+    for i in range(n):
+        num = copy.deepcopy(template)
+        num["number"] = f"0800{1000000 + i:07d}"
+        numbers.append(num)
+    return {"tenant": "bulk", "numbers": numbers}
+
+
+def _stages(raw: dict[str, Any], target: ApplyTarget, now: datetime) -> dict[str, float]:
+    t0 = time.perf_counter()
+    plan = parse_plan(raw)
+    t1 = time.perf_counter()
+    validate_plan(plan, now)
+    t2 = time.perf_counter()
+    flows = compile_all(target, [plan], now.date())
+    t3 = time.perf_counter()
+    render_dialplan(flows, target.trunk)
+    t4 = time.perf_counter()
+    return {"parse": t1 - t0, "rules": t2 - t1, "compile": t3 - t2, "render": t4 - t3, "total": t4 - t0}
+
+
+async def _apply(raw: dict[str, Any], engine: Any, target: ApplyTarget, now: datetime) -> tuple[float, Any]:
+    started = time.perf_counter()
+    with Session(engine) as session:
+        report = await apply_plan(parse_plan(raw), session, target, now=now)
+    return time.perf_counter() - started, report
+
+
+async def main(n: int, db_url: str, out: Path, profile_dir: Path | None) -> None:
+    settings = load_settings()
+    runtime = AsteriskRuntime(settings)
+    engine = repository.make_engine(db_url)
+    ami = Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret, timeout=600)
+    await ami.connect()
+    try:
+        target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami)
+        now = datetime.now(AMSTERDAM)
+        raw = many_numbers(n)
+        result: dict[str, Any] = {"numbers": n, "stages": _stages(raw, target, now)}
+
+        full_s, report = await _apply(raw, engine, target, now)
+        result["full"] = {"seconds": full_s, "how": report.how, "asterisk_s": report.reload_seconds,
+                          "files": report.files}
+
+        changed = copy.deepcopy(raw)
+        changed["numbers"][n // 2]["routings"]["main"][0]["ring_time"] = 25
+        one_s, report = await _apply(changed, engine, target, now)
+        result["one_change"] = {"seconds": one_s, "how": report.how, "asterisk_s": report.reload_seconds}
+
+        reload_s = await reload_dialplan(ami)
+        result["plain_reload_s"] = reload_s
+
+        result["rss_kb"] = rss_kb(_self_pid())
+        result["hwm_kb"] = rss_kb(_self_pid(), "VmHWM")
+        result["asterisk_rss_kb"] = rss_kb(int(runtime.status()["pid"]))
+
+        if profile_dir is not None:
+            from pyinstrument import Profiler
+
+            profile_dir.mkdir(parents=True, exist_ok=True)
+            again = copy.deepcopy(raw)
+            again["numbers"][n // 3]["routings"]["main"][0]["ring_time"] = 30
+            profiler = Profiler(interval=0.002, async_mode="enabled")
+            profiler.start()
+            await _apply(again, engine, target, now)
+            profiler.stop()
+            (profile_dir / f"profile-one-change-{n}.txt").write_text(
+                profiler.output_text(unicode=False, color=False, show_all=False))
+            result["profile_one_change"] = str(profile_dir / f"profile-one-change-{n}.txt")
+            result["hot_one_change"] = _hot(profiler)
+            profiler = Profiler(interval=0.002)
+            profiler.start()
+            _stages(raw, target, now)
+            profiler.stop()
+            (profile_dir / f"profile-compile-{n}.txt").write_text(
+                profiler.output_text(unicode=False, color=False, show_all=False))
+            result["hot_compile"] = _hot(profiler)
+        out.write_text(json.dumps(result, indent=2))
+    finally:
+        ami.close()
+
+
+def _self_pid() -> int:
+    import os
+
+    return os.getpid()
+
+
+def _bucket(path: str | None) -> str:
+    if not path:
+        return "waiting (await / idle)"
+    if "site-packages/" in path:
+        return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
+    if "/orchestrator/" in path:
+        return "orchestrator/" + path.rsplit("/orchestrator/", 1)[1]
+    if "/tests/" in path:
+        return "tests (benchmark driver)"
+    return "stdlib " + Path(path).name
+
+
+def _hot(profiler: Any, top: int = 8) -> list[tuple[str, float]]:
+    """Self time grouped by library (or our own module), as shares of the total: what dominates."""
+    root = profiler.last_session.root_frame()
+    if root is None or not root.time:
+        return []
+    acc: dict[str, float] = {}
+
+    def walk(frame: Any) -> None:
+        own = frame.time - sum(c.time for c in frame.children)
+        key = _bucket(frame.file_path)
+        acc[key] = acc.get(key, 0.0) + max(own, 0.0)
+        for child in frame.children:
+            walk(child)
+
+    walk(root)
+    ranked = sorted(acc.items(), key=lambda kv: -kv[1])
+    return [(k, round(v / root.time, 3)) for k, v in ranked[:top]]
+
+
+if __name__ == "__main__":
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--numbers", type=int, required=True)
+    ap.add_argument("--db", required=True)
+    ap.add_argument("--out", type=Path, required=True)
+    ap.add_argument("--profile", type=Path, default=None)
+    a = ap.parse_args()
+    asyncio.run(main(a.numbers, a.db, a.out, a.profile))
