@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from functools import cache
+from functools import cache, lru_cache
 
 import phonenumbers as pn
 from phonenumbers import PhoneNumberType, shortnumberinfo
@@ -64,6 +64,13 @@ def _national_digits(num: pn.PhoneNumber) -> str:
     return str(num.national_number)
 
 
+# Both parsers are pure functions of the text and cost ~0.1 ms each in phonenumbers; one apply parses
+# the same numbers several times (plan, rules, store, reload from the store), and destinations repeat
+# across numbers. Bounded caches (a few MB); errors are not cached, so bad input raises every time.
+PARSE_CACHE = 1 << 16
+
+
+@lru_cache(maxsize=PARSE_CACHE)
 def parse_service_number(text: str) -> ServiceNumberId:
     """Parse a number that callers dial to reach us, and tell its kind."""
     num = _parse(text)
@@ -110,6 +117,7 @@ def parse_service_number(text: str) -> ServiceNumberId:
     return ServiceNumberId(f"+31{nsn}", f"0{nsn}", kind)
 
 
+@lru_cache(maxsize=PARSE_CACHE)
 def parse_destination(text: str) -> str:
     """Parse a destination number and return it in E.164. 0906, 0909 and 112 are never allowed."""
     if shortnumberinfo.is_emergency_number(text.strip(), NL):
