@@ -112,6 +112,7 @@ async def main(n: int, db_url: str, out: Path, profile_dir: Path | None) -> None
                 profiler.output_text(unicode=False, color=False, show_all=False))
             result["profile_one_change"] = str(profile_dir / f"profile-one-change-{n}.txt")
             result["hot_one_change"] = _hot(profiler)
+            result["breakdown_one_change"] = _breakdown(profiler)
             profiler = Profiler(interval=0.002)
             profiler.start()
             _stages(raw, target, now)
@@ -149,16 +150,53 @@ def _hot(profiler: Any, top: int = 8) -> list[tuple[str, float]]:
         return []
     acc: dict[str, float] = {}
 
-    def walk(frame: Any) -> None:
+    def walk(frame: Any, parent_key: str) -> None:
         own = frame.time - sum(c.time for c in frame.children)
-        key = _bucket(frame.file_path)
+        if frame.is_synthetic:  # "[self]" belongs to its parent; "[await]" / "[out-of-context]" is waiting
+            key = parent_key if frame.function == "[self]" else "waiting (await / idle)"
+        elif frame.file_path == "<built-in>":  # C functions count for whoever called them, except the
+            key = "waiting (await / idle)" if "select" in frame.function or "poll" in frame.function \
+                else parent_key  # event loop's wait for I/O
+        else:
+            key = _bucket(frame.file_path)
         acc[key] = acc.get(key, 0.0) + max(own, 0.0)
         for child in frame.children:
-            walk(child)
+            walk(child, key)
 
-    walk(root)
+    walk(root, "?")
     ranked = sorted(acc.items(), key=lambda kv: -kv[1])
     return [(k, round(v / root.time, 3)) for k, v in ranked[:top]]
+
+
+def _breakdown(profiler: Any) -> list[tuple[str, float]]:
+    """The steps of one `orchestrator apply` (children of apply_plan / _load, and the plan parse
+    before it) as shares of the profiled total."""
+    root = profiler.last_session.root_frame()
+    if root is None or not root.time:
+        return []
+    steps: dict[str, float] = {}
+
+    def find(frame: Any, name: str) -> Any:
+        if frame.function == name:
+            return frame
+        for child in frame.children:
+            hit = find(child, name)
+            if hit is not None:
+                return hit
+        return None
+
+    worker = find(root, "_apply")
+    if worker is None:
+        return []
+    for child in worker.children:
+        if child.function == "apply_plan":
+            for step in child.children:
+                for sub in (step.children if step.function == "_load" else [step]):
+                    steps[sub.function] = steps.get(sub.function, 0.0) + sub.time
+        elif not child.is_synthetic:
+            steps[child.function] = steps.get(child.function, 0.0) + child.time
+    ranked = sorted(steps.items(), key=lambda kv: -kv[1])
+    return [(k, round(v / worker.time, 3)) for k, v in ranked if v / worker.time >= 0.01]
 
 
 if __name__ == "__main__":

@@ -125,7 +125,9 @@ def _targets(r: dict[str, Any]) -> list[str]:
 def _hot(r: dict[str, Any]) -> list[str]:
     out = []
     for ap in r.get("apply", []):
-        for key, what in (("hot_one_change", "one-number change"), ("hot_compile", "compile stages")):
+        for key, what in (("breakdown_one_change", "one-number change, by step"),
+                          ("hot_one_change", "one-number change, by library"),
+                          ("hot_compile", "compile stages, by library")):
             if ap.get(key):
                 shares = ", ".join(f"{name} {share * 100:.0f} %" for name, share in ap[key])
                 out.append(f"- {ap['numbers']:,} numbers, {what}: {shares}")
@@ -157,7 +159,10 @@ def write(r: dict[str, Any], out_dir: Path, workdir: Path | None = None) -> None
         lines += ["", "## Targets of issue 9", ""] + targets
     hot = _hot(r)
     if hot:
-        lines += ["", "## Where the Python time goes (pyinstrument, self time by library)", ""] + hot
+        lines += ["", "## Where the Python time goes (pyinstrument; shares of the profiled run)", "",
+                  "By step: the functions `apply_plan` calls, with everything below them. By library: self time "
+                  "(C functions counted for their caller; waiting = the event loop idle, mostly on Asterisk). "
+                  "Full profiles: `profiles/` in the run's folder.", ""] + hot
     if r.get("errors"):
         lines += ["", "## Phases that failed in this run", ""]
         lines += [f"- {k}: `{v}`" for k, v in r["errors"].items()]
