@@ -7,11 +7,14 @@ set, a random secret is generated once and kept (mode 0600) in the state folder.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 DEFAULT_ROOTFS_CACHE = Path("/var/cache/svcnum")
+# A DTMF feature code as features.conf takes it: keypad symbols only, at most 11 (FEATURE_MAX_LEN).
+DTMF_CODE = re.compile(r"[0-9*#A-D]{1,11}")
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class Settings:
     api_port: int = 8080
     api_max_upload_bytes: int = 10 * 1024 * 1024  # an announcement upload, before conversion
     api_max_announcement_seconds: float = 300.0  # longer recordings are refused (422)
+    # Active blocking: the code the answering side presses to blacklist the caller (features.conf)
+    active_block_code: str = "*9"
 
     @property
     def instance_dir(self) -> Path:
@@ -61,6 +66,12 @@ def _secret(state_dir: Path, name: str) -> str:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(value + "\n")
+    return value
+
+
+def _dtmf_code(value: str) -> str:
+    if not DTMF_CODE.fullmatch(value):
+        raise ValueError(f"SVC_ACTIVE_BLOCK_CODE={value!r}: 1 to 11 of 0-9 * # A-D")
     return value
 
 
@@ -89,4 +100,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         api_port=int(e.get("SVC_API_PORT", "8080")),
         api_max_upload_bytes=int(e.get("SVC_API_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
         api_max_announcement_seconds=float(e.get("SVC_API_MAX_ANNOUNCEMENT_SECONDS", "300")),
+        active_block_code=_dtmf_code(e.get("SVC_ACTIVE_BLOCK_CODE", "*9")),
     )

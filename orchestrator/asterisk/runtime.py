@@ -208,6 +208,7 @@ class AsteriskRuntime:
             "ARI_USER": s.ari_user, "ARI_SECRET": s.ari_secret,
             "CARRIER_HOST": s.carrier_host, "CARRIER_PORT": str(s.carrier_port),
             "RTP_START": str(s.rtp_start), "RTP_END": str(s.rtp_end),
+            "ACTIVE_BLOCK_CODE": s.active_block_code,
             "INSTANCE_DIR": self.asterisk_path(self.instance_dir),
         }
 
