@@ -32,6 +32,7 @@ from orchestrator.errors import (
     Violation,
 )
 from orchestrator.live.cli import register as register_live_commands
+from orchestrator.recordings.cli import recordings_app
 from orchestrator.settings import Settings, load_settings
 
 app = typer.Typer(
@@ -48,6 +49,7 @@ app.add_typer(asterisk_app, name="asterisk")
 app.add_typer(blacklist_app, name="blacklist")
 register_live_commands(app)  # serve, status (orchestrator/live)
 app.add_typer(api_app, name="api")  # REST API and its tokens (orchestrator/api)
+app.add_typer(recordings_app, name="recordings")  # call recordings (orchestrator/recordings)
 
 DEMO_PLAN = "demo-plan.yaml"
 

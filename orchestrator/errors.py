@@ -54,3 +54,15 @@ class ApplyFailed(AsteriskError):
 
 class StoreError(OrchestratorError):
     """The database refused or failed an operation."""
+
+
+class RecordingError(OrchestratorError):
+    """A call recording cannot be stored, found, decrypted or exported."""
+
+
+class RecordingKeyError(RecordingError):
+    """The recording keys are missing or malformed, or a recording's key is not (or wrongly) there."""
+
+
+class RecordingTampered(RecordingError):
+    """A recording file fails its integrity check (AES-GCM tag): altered or truncated."""

@@ -46,6 +46,7 @@ def render_dialplan(flows: Iterable[NumberFlow], trunk: str = "carrier") -> dict
     flows = sorted(flows, key=lambda f: f.number.e164)
     files = {
         "lib.conf": env.get_template("lib.conf.j2").render(),
+        "recording.conf": env.get_template("recording.conf.j2").render(),  # svc-rec (call recording)
         "entry.conf": env.get_template("entry.conf.j2").render(flows=flows),
     }
     holidays = sorted(set().union(*(f.holidays for f in flows))) if flows else []

@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-SHARED_FILES = ("lib.conf", "holidays.conf")  # a change here needs a full reload
+SHARED_FILES = ("lib.conf", "holidays.conf", "recording.conf")  # a change here needs a full reload
 MAX_INCREMENTAL_FILES = 200  # past this, one full reload is quicker than many AMI actions
 _LINE = re.compile(r"^\s*(exten|same)\s*=>\s*(.*)$")
 _PRIORITY = re.compile(r"^(\d+|n)(?:\((\w+)\))?$")

@@ -24,7 +24,7 @@ from orchestrator.domain.ir import (
     WeekRoster,
 )
 from orchestrator.domain.numbers import dutch_mobile_prefixes, parse_service_number
-from orchestrator.domain.plan import WEEKDAYS, ServiceNumberPlan, TenantPlan, minutes
+from orchestrator.domain.plan import WEEKDAYS, RecordingPolicy, ServiceNumberPlan, TenantPlan, minutes
 from orchestrator.domain.regions import region_prefixes
 from orchestrator.domain.rules import ACTIVE, REGIONS, call_limit
 
@@ -46,6 +46,11 @@ def holiday_dates(around: date, years_back: int = 2, years_ahead: int = 10) -> f
 
     days = dutch_holidays(around.year - years_back, around.year + years_ahead)
     return frozenset(d.strftime("%Y%m%d") for d in days)
+
+
+# 112 (emergency) and 113 (suicide prevention, also 0800-0113) are never recorded (seed 2.3.7.4).
+# Destinations are checked here; callers in the dialplan (number.conf.j2, the Dial node).
+NEVER_RECORDED = frozenset({"+112", "+113", "+31112", "+31113", "+318000113"})
 
 
 def tariff_sound_key(e164: str) -> str:
@@ -158,11 +163,16 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
     whisper = sound(n.announcements.whisper) if n.announcements.whisper else None
     limit = call_limit(n)
     warning = n.tariff.warning_before if (n.tariff and limit) else None
+    policy = n.recording.policy
+    recording = None if policy is RecordingPolicy.NEVER else policy.value
+    announce = sound(n.recording.announce) if n.recording.announce and recording else None
     for name, dests in n.routings.items():
         r = routing_index[name]
         for j, d in enumerate(dests, start=1):
             failed = f"r{r}d{j + 1}" if j < len(dests) else end
-            nodes.append(Dial(f"r{r}d{j}", name, d.number, d.ring_time, whisper, failed, limit, warning))
+            rec = None if d.number in NEVER_RECORDED else recording
+            nodes.append(Dial(f"r{r}d{j}", name, d.number, d.ring_time, whisper, failed, limit, warning,
+                              rec, announce if rec else None))
     if n.announcements.final:
         nodes.append(Play("final", sound(n.announcements.final), "final", next="end"))
     nodes.append(Hangup("end", "unanswered"))

@@ -97,6 +97,8 @@ class Dial:
     failed: str
     limit: int | None = None  # maximum call duration in seconds (090x), enforced by Dial's L()
     warning: int | None = None  # seconds before the limit when the beep starts
+    recording: str | None = None  # RecordingPolicy value when answered calls are recorded; None = never
+    recording_announce: str | None = None  # sound played to the caller once, before the first Dial
 
 
 @dataclass(frozen=True)

@@ -194,6 +194,25 @@ class Tariff(_Model):
     announcement: Name | None = None  # the tenant's own recording instead of the generated prompt
 
 
+class RecordingPolicy(StrEnum):
+    """When a call is recorded (seed 2.3.7: altijd, altijd met pauze, op aanvraag, op aanvraag met
+    start, nooit). Calls to or from 112 and 113 are never recorded, whatever the policy."""
+
+    ALWAYS = "always"  # every answered call, from answer to end
+    ALWAYS_WITH_PAUSE = "always_with_pause"  # as always; the agent or the API may pause and resume
+    ON_DEMAND = "on_demand"  # recorded from answer, kept only when the agent/API marks it (*44)
+    ON_DEMAND_WITH_START = "on_demand_with_start"  # the agent starts (and may stop) it during the call
+    NEVER = "never"
+
+
+class Recording(_Model):
+    policy: RecordingPolicy = RecordingPolicy.NEVER
+    announce: Name | None = None  # to the caller before routing: "this call may be recorded"
+
+
+RETENTION_PATTERN = r"^[1-9][0-9]{0,3}[dy]$"  # "90d", "365d", "7y"
+
+
 class ServiceNumberPlan(_Model):
     number: Annotated[str, AfterValidator(_service_number)]
     package: Package = Package.BASIS
@@ -212,6 +231,7 @@ class ServiceNumberPlan(_Model):
     regions: Regions | None = None
     rosters: dict[Name, Roster] = Field(default_factory=dict)
     splits: dict[Name, list[SplitShare]] = Field(default_factory=dict)
+    recording: Recording = Field(default_factory=Recording)
 
 
 class AnnouncementSource(_Model):
@@ -228,6 +248,9 @@ class TenantPlan(_Model):
     test_number: Annotated[str, AfterValidator(_service_number)] | None = None
     announcements: dict[Name, AnnouncementSource] = Field(default_factory=dict)
     numbers: list[ServiceNumberPlan] = Field(default_factory=list)
+    # How long this tenant's call recordings are kept: days ("90d") or years ("7y"). A change
+    # applies to recordings made from then on (seed 2.3.7.1).
+    recording_retention: str = Field(default="90d", pattern=RETENTION_PATTERN)
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from orchestrator.domain import tariffs
 from orchestrator.domain.numbers import NumberKind, parse_service_number
-from orchestrator.domain.plan import Package, ServiceNumberPlan, TenantPlan, minutes
+from orchestrator.domain.plan import Package, RecordingPolicy, ServiceNumberPlan, TenantPlan, minutes
 from orchestrator.errors import PlanInvalid, Violation
 
 
@@ -141,6 +141,7 @@ def check_steps(n: ServiceNumberPlan, path: str) -> list[Violation]:
             ref(f"{sp}[{i}].to", share.to, "split")
     return v
 
+MAX_RETENTION_YEARS = 7  # the longest term of the seed (2.3.7.1: 90 days or 7 years)
 BUILTIN_ANNOUNCEMENTS = frozenset({"default-rejection", "default-final", "default-whisper"})
 
 
@@ -176,6 +177,21 @@ def check_tariff(n: ServiceNumberPlan, kind: NumberKind, path: str) -> list[Viol
         v.append(Violation(f"{path}.tariff.warning_before",
                            f"{t.warning_before} s is not before the end of a {limit} s call"))
     return v
+
+
+def check_recording(n: ServiceNumberPlan, path: str) -> list[Violation]:
+    r = n.recording
+    if r.policy is RecordingPolicy.NEVER and r.announce is not None:
+        return [Violation(f"{path}.recording.announce",
+                          "announces a recording, but the policy is 'never'; drop it or choose a policy")]
+    return []
+
+
+def check_retention(text: str) -> list[Violation]:
+    amount, unit = int(text[:-1]), text[-1]
+    if (unit == "y" and amount > MAX_RETENTION_YEARS) or (unit == "d" and amount > MAX_RETENTION_YEARS * 366):
+        return [Violation("recording_retention", f"at most {MAX_RETENTION_YEARS} years ({text!r} is longer)")]
+    return []
 
 
 def call_limit(n: ServiceNumberPlan) -> int | None:
@@ -249,6 +265,7 @@ def check_number(n: ServiceNumberPlan, path: str, now: datetime, announcements: 
 
     v.extend(check_steps(n, path))
     v.extend(check_tariff(n, kind, path))
+    v.extend(check_recording(n, path))
 
     refs = {
         "blocking.message": n.blocking.message,
@@ -256,6 +273,7 @@ def check_number(n: ServiceNumberPlan, path: str, now: datetime, announcements: 
         "announcements.whisper": n.announcements.whisper,
         "announcements.final": n.announcements.final,
         "tariff.announcement": n.tariff.announcement if n.tariff else None,
+        "recording.announce": n.recording.announce,
     }
     for field, ref in refs.items():
         if ref is not None and ref not in announcements and ref not in BUILTIN_ANNOUNCEMENTS:
@@ -269,6 +287,7 @@ def check_plan(plan: TenantPlan, now: datetime) -> list[Violation]:
     for name, a in plan.announcements.items():
         if (a.sound is None) == (a.file is None):
             v.append(Violation(f"announcements.{name}", "give exactly one of 'sound' or 'file'"))
+    v.extend(check_retention(plan.recording_retention))
     seen: dict[str, int] = {}
     for i, n in enumerate(plan.numbers):
         path = f"numbers[{i}]"

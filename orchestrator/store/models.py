@@ -170,3 +170,54 @@ class CallRecord(SQLModel, table=True):
     dial_status: str = ""
     end_observed: bool = True  # False: the end happened while the controller was disconnected
     note: str = ""
+
+
+# --- Call recording (orchestrator/recordings) -------------------------------------------------
+# Own tables rather than columns on ServiceNumber/Tenant: create_all adds new tables to an
+# existing database, never new columns (there is no migration tool yet).
+
+
+class NumberRecordingPolicy(SQLModel, table=True):
+    """A service number's recording policy from the plan (``recording:``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_number_e164: str = Field(unique=True, index=True)
+    tenant: str = Field(index=True)
+    policy: str  # RecordingPolicy value
+    announce: str | None = None
+
+
+class TenantRecordingSettings(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(unique=True, index=True)
+    retention: str = "90d"  # the plan's recording_retention ("90d", "7y")
+
+
+class Recording(SQLModel, table=True):
+    """One encrypted call recording. The audio is in ``path`` (AES-256-GCM, key ``key_id``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(unique=True, index=True)  # the caller channel's Uniqueid
+    tenant: str = Field(index=True)
+    service_number: str = Field(index=True)  # E.164
+    caller: str  # E.164; "" when withheld
+    agent: str | None = None  # the destination that answered, when known
+    started_at: datetime = Field(index=True)  # UTC, when the recording started (answer)
+    duration_s: float
+    policy: str
+    key_id: str
+    retention_until: datetime = Field(index=True)  # UTC; purge deletes it from then on
+    path: str  # the encrypted file on the host
+    size_bytes: int
+    pauses_json: str = "[]"  # [[start_s, end_s], ...] from the start of the recording
+    kept_by: str | None = None  # on_demand: who marked it to keep ("dtmf", "api", "cli")
+    created_at: datetime = Field(default_factory=_now)
+
+
+class RecordingKeep(SQLModel, table=True):
+    """An on_demand call marked to keep (by the API or the CLI) while it was in progress."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(unique=True, index=True)
+    source: str = "api"
+    at: datetime = Field(default_factory=_now)

@@ -137,6 +137,7 @@ def save_plan(session: Session, plan: p.TenantPlan) -> None:
             session.execute(insert(m.SwitchMoment), switches)
     except SQLAlchemyError as exc:
         raise StoreError(f"could not store the plan of {plan.tenant!r}: {exc}") from exc
+    _save_recording(session, plan)
     try:
         session.flush()
     except SQLAlchemyError as exc:
@@ -202,6 +203,7 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
     for s in session.exec(switch_rows.order_by(col(m.SwitchMoment.at_epoch))):
         switches[s.service_number_id].append(s)
     lists = blacklists(session, [n.e164 for n in numbers])
+    recording, retention = _load_recording(session, tenant.name)
 
     out_numbers = []
     for n in numbers:
@@ -229,6 +231,7 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
             "tariff": _tariff(n),
             "allow_foreign": n.allow_foreign,
             **(json.loads(n.steps_json) if n.steps_json else {}),
+            "recording": recording.get(n.e164, {}),
         })
     announcements = {
         a.name: {"sound": a.sound, "file": a.file, "text": a.text}
@@ -236,7 +239,34 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
             select(m.Announcement).where(m.Announcement.tenant_id == tenant.id).order_by(col(m.Announcement.name)))
     }
     return p.parse_plan({"tenant": tenant.name, "test_number": tenant.test_number,
-                         "announcements": announcements, "numbers": out_numbers})
+                         "announcements": announcements, "numbers": out_numbers,
+                         "recording_retention": retention})
+
+
+def _save_recording(session: Session, plan: p.TenantPlan) -> None:
+    """Recording policies (per number, only those not 'never') and the tenant's retention."""
+    session.execute(delete(m.NumberRecordingPolicy).where(col(m.NumberRecordingPolicy.tenant) == plan.tenant))
+    for chunk in _chunks([n.number for n in plan.numbers]):  # a number that moved from another tenant
+        session.execute(delete(m.NumberRecordingPolicy).where(col(m.NumberRecordingPolicy.service_number_e164).in_(chunk)))
+    session.execute(delete(m.TenantRecordingSettings).where(col(m.TenantRecordingSettings.tenant) == plan.tenant))
+    rows = [{"service_number_e164": n.number, "tenant": plan.tenant, "policy": n.recording.policy.value,
+             "announce": n.recording.announce}
+            for n in plan.numbers if n.recording != p.Recording()]
+    if rows:
+        session.execute(insert(m.NumberRecordingPolicy), rows)
+    session.add(m.TenantRecordingSettings(tenant=plan.tenant, retention=plan.recording_retention))
+
+
+def _load_recording(session: Session, tenant: str) -> tuple[dict[str, dict[str, Any]], str]:
+    policies = {r.service_number_e164: {"policy": r.policy, "announce": r.announce}
+                for r in session.exec(select(m.NumberRecordingPolicy).where(m.NumberRecordingPolicy.tenant == tenant))}
+    settings = session.exec(select(m.TenantRecordingSettings).where(m.TenantRecordingSettings.tenant == tenant)).first()
+    return policies, settings.retention if settings is not None else "90d"
+
+
+def recording_retention(session: Session, tenant: str) -> str:
+    """The tenant's retention for new recordings ("90d" when it never applied a plan)."""
+    return _load_recording(session, tenant)[1]
 
 
 def load_all_plans(session: Session) -> list[p.TenantPlan]:

@@ -72,10 +72,11 @@ def test_every_field_round_trips(engine) -> None:
     from tests.plans import standaard_number
 
     premium = basis_number(number="0900 1234567", switches=[], allow_foreign=True,
+                           recording={"policy": "on_demand", "announce": "hi"},
                            tariff={"per_call": "0.20", "per_minute": "1.00", "max_call_cost": "10.00",
                                    "max_duration": 300, "warning_before": 20, "announcement": "hi"})
     plan = parse_plan(tenant_plan(standaard_number(), premium, announcements={"hi": {"sound": "hello-world"}},
-                                  test_number="088 999 0000"))
+                                  test_number="088 999 0000", recording_retention="7y"))
     with Session(engine) as s:
         repo.save_plan(s, plan)
         s.commit()
@@ -84,6 +85,7 @@ def test_every_field_round_trips(engine) -> None:
     assert loaded == plan
     assert set(type(plan.numbers[0]).model_fields) == {
         "number", "package", "routings", "active", "switches", "blocking", "announcements",
-        "max_concurrent_calls", "tariff", "allow_foreign", "start", "regions", "rosters", "splits"}, (
+        "max_concurrent_calls", "tariff", "allow_foreign", "start", "regions", "rosters", "splits", "recording"}, (
         "a new plan field: store it in store/repository.py and extend this test")
-    assert set(type(plan).model_fields) == {"tenant", "test_number", "announcements", "numbers"}
+    assert set(type(plan).model_fields) == {"tenant", "test_number", "announcements", "numbers",
+                                           "recording_retention"}

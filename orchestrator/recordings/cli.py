@@ -1,0 +1,141 @@
+"""``orchestrator recordings list|export|purge|ingest|watch|keep``."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from orchestrator.domain.plan import AMSTERDAM
+from orchestrator.recordings import store
+from orchestrator.recordings.keys import load_keyring
+from orchestrator.settings import Settings, load_settings
+
+recordings_app = typer.Typer(help="Call recordings: encrypted at rest, per tenant, with retention.",
+                             no_args_is_help=True)
+
+
+def _engine(settings: Settings) -> Any:
+    from orchestrator.store.repository import make_engine
+
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return make_engine(settings.db_url)
+
+
+def _spool(settings: Settings) -> Path:
+    from orchestrator.asterisk.runtime import AsteriskRuntime
+
+    return store.spool_dir(AsteriskRuntime(settings).instance_dir)
+
+
+def _say(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _exit_codes() -> Any:
+    from orchestrator.cli import errors_to_exit_codes
+
+    return errors_to_exit_codes()
+
+
+def _local(dt: datetime) -> str:
+    return dt.replace(tzinfo=UTC).astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@recordings_app.command("list")
+def list_cmd(tenant: Annotated[str | None, typer.Option(help="only this tenant's recordings")] = None,
+             as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
+    """Recordings (metadata only; the audio stays encrypted). Times are Europe/Amsterdam."""
+    with _exit_codes():
+        rows = store.list_recordings(_engine(load_settings()), tenant)
+        if as_json:
+            typer.echo(json.dumps([store.as_dict(r) for r in rows], indent=2))
+            return
+        if not rows:
+            _say("no recordings")
+        for r in rows:
+            typer.echo(f"{r.id:>5}  {_local(r.started_at)}  {r.tenant}  {r.service_number}  "
+                       f"from {r.caller or 'withheld'}  {r.duration_s:.1f} s  {r.policy}  key {r.key_id}  "
+                       f"kept until {_local(r.retention_until)[:10]}")
+
+
+@recordings_app.command()
+def export(recording_id: Annotated[int, typer.Argument(help="the id from `recordings list`")],
+           tenant: Annotated[str, typer.Option(help="the tenant the recording belongs to (required)")],
+           output: Annotated[Path, typer.Option("-o", "--output", help="the WAV file to write")]) -> None:
+    """Decrypt one recording of TENANT into a WAV file. Another tenant's recording is not found."""
+    with _exit_codes():
+        settings = load_settings()
+        row = store.export(_engine(settings), load_keyring(settings.state_dir), recording_id, tenant, output)
+        _say(f"recording {row.id} ({row.duration_s:.1f} s, call {row.call_id}) written to {output}")
+
+
+@recordings_app.command()
+def purge(dry_run: Annotated[bool, typer.Option(help="only show what would be deleted")] = False,
+          now: Annotated[str | None, typer.Option(help='pretend it is this moment ("YYYY-MM-DD HH:MM", '
+                                                        "Europe/Amsterdam)")] = None) -> None:
+    """Delete every recording whose retention has ended (file and metadata); list what went."""
+    with _exit_codes():
+        at = datetime.strptime(now, "%Y-%m-%d %H:%M").replace(tzinfo=AMSTERDAM) if now else None
+        rows = store.purge(_engine(load_settings()), at, dry_run=dry_run)
+        verb = "would delete" if dry_run else "deleted"
+        for r in rows:
+            typer.echo(f"{verb} recording {r.id}: {r.tenant} {r.service_number} {_local(r.started_at)} "
+                       f"(retention ended {_local(r.retention_until)})")
+        _say(f"{verb} {len(rows)} recording(s)")
+
+
+def _ingest_once(settings: Settings, engine: Any) -> store.IngestResult:
+    result = store.ingest(engine, _spool(settings), store.store_dir(settings.state_dir),
+                          load_keyring(settings.state_dir))
+    for r in result.stored:
+        _say(f"stored recording {r.id}: {r.tenant} {r.service_number} call {r.call_id} ({r.duration_s:.1f} s)")
+    for f in result.discarded:
+        _say(f"deleted on-demand recording of call {f.call_id} ({f.service_number}): not marked to keep")
+    for path, why in result.failed:
+        _say(f"could not store {path.name}: {why}")
+    return result
+
+
+@recordings_app.command()
+def ingest() -> None:
+    """One pass: encrypt every finished recording Asterisk left in its spool; remove the plain files."""
+    with _exit_codes():
+        settings = load_settings()
+        result = _ingest_once(settings, _engine(settings))
+        if result.failed:
+            raise typer.Exit(1)
+
+
+@recordings_app.command()
+def watch(interval: Annotated[float, typer.Option(help="seconds between passes")] = 0.5) -> None:
+    """The recordings worker: `ingest` every INTERVAL seconds until stopped (Ctrl-C / SIGTERM)."""
+    with _exit_codes():
+        settings = load_settings()
+        engine = _engine(settings)
+        load_keyring(settings.state_dir)  # fail now, not at the first recording
+        _say(f"watching {_spool(settings) / 'done'} every {interval} s")
+        stop: list[int] = []
+        signal.signal(signal.SIGTERM, lambda signum, _frame: stop.append(signum))
+        try:
+            while not stop:
+                _ingest_once(settings, engine)
+                time.sleep(interval)
+        except KeyboardInterrupt:
+            pass
+        _ingest_once(settings, engine)  # what finished while stopping
+
+
+@recordings_app.command()
+def keep(call_id: Annotated[str, typer.Argument(help="the call's Uniqueid (AMI / SvcRecording event)")]) -> None:
+    """Keep the recording of an on_demand call in progress (else it is deleted when the call ends)."""
+    with _exit_codes():
+        if store.mark_keep(_engine(load_settings()), call_id, source="cli"):
+            _say(f"call {call_id}: recording will be kept")
+        else:
+            _say(f"call {call_id} was already marked")

@@ -1,0 +1,243 @@
+"""Finished recordings in, encrypted recordings out; list, export and purge.
+
+Asterisk (dialplan_templates/recording.conf.j2) writes each call's recording into
+``<instance>/var/spool/monitor/svc-rec/incoming/`` and, when the recording ends, renames it into
+``done/``. ``ingest`` takes every file in ``done/``: reads the metadata from its name and the
+duration from its WAV header, encrypts it (AES-256-GCM, current key) into
+``$SVC_STATE_DIR/recordings/<tenant>/``, writes the ``Recording`` row and only then removes the
+plain file. On-demand recordings nobody marked to keep are deleted instead. ``ingest`` is
+idempotent: a crash between storing and removing leaves a plain file whose row exists; the next
+pass just removes it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import os
+import wave
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col, select
+
+from orchestrator.domain.plan import RecordingPolicy
+from orchestrator.errors import NotFound, RecordingError, StoreError
+from orchestrator.recordings import crypto
+from orchestrator.recordings.keys import Keyring
+from orchestrator.store import models as m
+from orchestrator.store import repository
+
+SEPARATOR = "@"
+
+
+def spool_dir(instance_dir: Path) -> Path:
+    """Asterisk's recording folder of one instance (host path; ${ASTSPOOLDIR}/monitor/svc-rec)."""
+    return instance_dir / "var" / "spool" / "monitor" / "svc-rec"
+
+
+def store_dir(state_dir: Path) -> Path:
+    return state_dir / "recordings"
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A finished recording file and what its name says (see recording.conf.j2)."""
+
+    path: Path
+    started_at: datetime  # naive UTC, as the database keeps it
+    call_id: str
+    service_number: str  # E.164
+    caller: str  # E.164, "" when withheld
+    policy: RecordingPolicy
+    tenant: str
+
+
+def parse_name(path: Path) -> Finished:
+    parts = path.name.removesuffix(".wav").split(SEPARATOR)
+    if len(parts) != 6 or not path.name.endswith(".wav"):
+        raise RecordingError(f"{path.name}: not a recording name EPOCH@UNIQUEID@NUMBER@CALLER@POLICY@TENANT.wav")
+    epoch, call_id, number, caller, policy, tenant = parts
+    try:
+        return Finished(path, datetime.fromtimestamp(int(epoch), UTC).replace(tzinfo=None), call_id, f"+{number}",
+                        "" if caller == "x" else f"+{caller}", RecordingPolicy(policy), tenant)
+    except ValueError as exc:
+        raise RecordingError(f"{path.name}: {exc}") from exc
+
+
+def wav_seconds(data: bytes, path: Path) -> float:
+    import io
+
+    try:
+        with wave.open(io.BytesIO(data)) as w:
+            return float(w.getnframes()) / float(w.getframerate())
+    except (wave.Error, EOFError) as exc:
+        raise RecordingError(f"{path.name} is not a readable WAV: {exc}") from exc
+
+
+def retention_until(start: datetime, retention: str) -> datetime:
+    """``start`` plus "90d" (days) or "7y" (calendar years; 29 February → 28 February)."""
+    amount, unit = int(retention[:-1]), retention[-1]
+    if unit == "d":
+        return start + timedelta(days=amount)
+    year = start.year + amount
+    day = min(start.day, calendar.monthrange(year, start.month)[1])
+    return start.replace(year=year, day=day)
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    stored: list[m.Recording]
+    discarded: list[Finished]  # on_demand without a keep mark, deleted
+    failed: list[tuple[Path, str]]
+
+
+KeepCheck = Callable[[str], str | None]  # call id -> who marked it to keep (e.g. "dtmf"), or None
+
+
+def ingest(engine: Any, spool: Path, store: Path, keyring: Keyring, *,
+           keep_check: KeepCheck | None = None) -> IngestResult:
+    """Encrypt and register every finished recording in ``spool/done``; remove the plain files."""
+    stored: list[m.Recording] = []
+    discarded: list[Finished] = []
+    failed: list[tuple[Path, str]] = []
+    done = spool / "done"
+    if not done.is_dir():
+        return IngestResult(stored, discarded, failed)
+    for path in sorted(done.glob("*.wav")):
+        try:
+            rec = _ingest_one(engine, path, store, keyring, keep_check)
+        except (RecordingError, StoreError, OSError) as exc:
+            failed.append((path, str(exc)))
+            continue
+        if isinstance(rec, Finished):
+            discarded.append(rec)
+        elif rec is not None:
+            stored.append(rec)
+    return IngestResult(stored, discarded, failed)
+
+
+def _ingest_one(engine: Any, path: Path, store: Path, keyring: Keyring,
+                keep_check: KeepCheck | None) -> m.Recording | Finished | None:
+    meta = parse_name(path)
+    try:
+        with Session(engine) as session:
+            if session.exec(select(m.Recording.id).where(m.Recording.call_id == meta.call_id)).first() is not None:
+                path.unlink(missing_ok=True)  # stored before a crash; only the plain copy was left
+                return None
+            kept_by = None
+            if meta.policy is RecordingPolicy.ON_DEMAND:
+                mark = session.exec(select(m.RecordingKeep).where(m.RecordingKeep.call_id == meta.call_id)).first()
+                kept_by = mark.source if mark is not None else (keep_check(meta.call_id) if keep_check else None)
+                if kept_by is None:
+                    path.unlink(missing_ok=True)
+                    return meta
+            data = path.read_bytes()
+            seconds = wav_seconds(data, path)
+            key = keyring.current
+            target = store / meta.tenant / f"{meta.call_id}.rec"
+            _write_atomic(target, crypto.encrypt(data, key, meta.call_id))
+            row = m.Recording(
+                call_id=meta.call_id, tenant=meta.tenant, service_number=meta.service_number, caller=meta.caller,
+                started_at=meta.started_at, duration_s=round(seconds, 3), policy=meta.policy.value, key_id=key.id,
+                retention_until=retention_until(meta.started_at, repository.recording_retention(session, meta.tenant)),
+                path=str(target), size_bytes=target.stat().st_size, kept_by=kept_by)
+            session.add(row)
+            session.commit()
+            session.refresh(row)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot register recording {meta.call_id}: {exc}") from exc
+    path.unlink()  # only now: the encrypted copy and its row exist
+    return row
+
+
+def mark_keep(engine: Any, call_id: str, source: str = "api") -> bool:
+    """Mark an on_demand call (in progress) to keep its recording; False when already marked."""
+    try:
+        with Session(engine) as session:
+            if session.exec(select(m.RecordingKeep).where(m.RecordingKeep.call_id == call_id)).first():
+                return False
+            session.add(m.RecordingKeep(call_id=call_id, source=source))
+            session.commit()
+            return True
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot mark call {call_id}: {exc}") from exc
+
+
+def list_recordings(engine: Any, tenant: str | None = None) -> list[m.Recording]:
+    with Session(engine) as session:
+        query = select(m.Recording)
+        if tenant is not None:
+            query = query.where(m.Recording.tenant == tenant)
+        return list(session.exec(query.order_by(col(m.Recording.started_at))))
+
+
+def get_recording(engine: Any, recording_id: int, tenant: str) -> m.Recording:
+    """The recording, only for its own tenant: another tenant's recording is 'not found' too."""
+    with Session(engine) as session:
+        row = session.get(m.Recording, recording_id)
+    if row is None or row.tenant != tenant:
+        raise NotFound(f"no recording {recording_id} for tenant {tenant!r}")
+    return row
+
+
+def decrypt_recording(row: m.Recording, keyring: Keyring) -> bytes:
+    try:
+        blob = Path(row.path).read_bytes()
+    except OSError as exc:
+        raise RecordingError(f"recording {row.id}: cannot read {row.path}: {exc}") from exc
+    return crypto.decrypt(blob, keyring, row.call_id)
+
+
+def export(engine: Any, keyring: Keyring, recording_id: int, tenant: str, out: Path) -> m.Recording:
+    """Decrypt one of ``tenant``'s recordings into the WAV file ``out``."""
+    row = get_recording(engine, recording_id, tenant)
+    plain = decrypt_recording(row, keyring)
+    try:
+        _write_atomic(out, plain)
+    except OSError as exc:
+        raise RecordingError(f"cannot write {out}: {exc}") from exc
+    return row
+
+
+def purge(engine: Any, now: datetime | None = None, *, dry_run: bool = False) -> list[m.Recording]:
+    """Delete every recording whose retention has ended (file and row); return what was deleted."""
+    now = now or datetime.now(UTC)
+    try:
+        with Session(engine) as session:
+            rows = list(session.exec(select(m.Recording).where(
+                col(m.Recording.retention_until) <= now.astimezone(UTC).replace(tzinfo=None))))
+            if dry_run:
+                return rows
+            for row in rows:
+                try:
+                    Path(row.path).unlink(missing_ok=True)
+                except OSError as exc:
+                    raise RecordingError(f"recording {row.id}: cannot delete {row.path}: {exc}") from exc
+                session.delete(row)
+            session.commit()
+            return rows
+    except SQLAlchemyError as exc:
+        raise StoreError(f"purge failed: {exc}") from exc
+
+
+def as_dict(row: m.Recording) -> dict[str, Any]:
+    return {"id": row.id, "call_id": row.call_id, "tenant": row.tenant, "service_number": row.service_number,
+            "caller": row.caller, "started_at": row.started_at.isoformat(), "duration_s": row.duration_s,
+            "policy": row.policy, "key_id": row.key_id, "retention_until": row.retention_until.isoformat(),
+            "pauses": json.loads(row.pauses_json), "kept_by": row.kept_by, "size_bytes": row.size_bytes}
