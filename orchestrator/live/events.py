@@ -75,6 +75,16 @@ class CallEnded(CallEvent):
 
 
 @dataclass(frozen=True)
+class ActiveBlock(CallEvent):
+    """``UserEvent: SvcActiveBlock`` from svc-activeblock: the answering side pressed the
+    active-blocking code and the dialplan has put the caller in AstDB. Emitted on the ANSWERING
+    channel, so ``call_id`` is its Linkedid (the caller channel's Uniqueid)."""
+
+    number: str
+    caller: str
+
+
+@dataclass(frozen=True)
 class ChannelGone(CallEvent):
     """Asterisk's Hangup of a call-originating channel: the call is certainly over."""
 
@@ -104,6 +114,9 @@ def parse(msg: Mapping[str, Any], at: datetime) -> CallEvent | None:
     if event != "UserEvent":
         return None
     kind = _get(msg, "UserEvent")
+    if kind == "SvcActiveBlock":
+        return ActiveBlock(_get(msg, "Linkedid") or uid, at, channel, number=_get(msg, "Number"),
+                           caller=_get(msg, "Caller"))
     if kind == "SvcEnd":
         return CallEnded(*base, dial_status=_get(msg, "DialStatus"), node=_get(msg, "Node"))
     if kind != "SvcCall" or _get(msg, "Number") in ("", "unknown"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -24,6 +25,7 @@ from panoramisk.message import Message
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from orchestrator.asterisk.ami import Ami
+from orchestrator.blacklist import change_blacklist
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import AsteriskError, NumberInvalid, StoreError
 from orchestrator.live import events as ev
@@ -37,7 +39,8 @@ from orchestrator.store import repository
 log = logging.getLogger("orchestrator.live")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 # Contexts a caller channel passes through that are not (yet) one number's own flow.
-_NOT_A_CALL_CONTEXT = {"svc-entry", "svc-whisper", "svc-holidays", "from-carrier"}
+_NOT_A_CALL_CONTEXT = {"svc-entry", "svc-whisper", "svc-holidays", "from-carrier", "svc-activeblock"}
+_E164 = re.compile(r"\+[1-9][0-9]{5,14}")
 
 
 class LiveAmi(Ami):
@@ -123,6 +126,7 @@ class LiveService:
         self._tasks: list[asyncio.Task[None]] = []
         self._owners: dict[str, str] = {}  # number -> tenant, for calls adopted on re-sync
         self._gauge_numbers: set[str] = set()
+        self._side_tasks: set[asyncio.Task[None]] = set()  # blacklist records of active blocking
 
     # --- lifetime ----------------------------------------------------------------------------
 
@@ -141,6 +145,8 @@ class LiveService:
                  self.settings.ami_port, self.settings.redis_url)
 
     async def stop(self) -> None:
+        for task in list(self._side_tasks):
+            task.cancel()
         for task in self._tasks:
             task.cancel()
         results = await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -185,6 +191,12 @@ class LiveService:
         event = ev.parse(message, at)
         if event is None:
             return
+        if isinstance(event, ev.ActiveBlock):
+            # Off the ordered consumer: a slow database must not hold up the figures.
+            task = asyncio.create_task(self._record_active_block(event), name="live-active-block")
+            self._side_tasks.add(task)
+            task.add_done_callback(self._side_tasks.discard)
+            return
         known = event.call_id in self.book.calls
         finished = self.book.apply(event)
         if not known and not isinstance(event, ev.CallStarted):
@@ -225,6 +237,28 @@ class LiveService:
         log.info("call %s ended: %s%s, %s -> %s, wait %.1f s, talk %.1f s%s", call.call_id, call.outcome.value,
                  f" ({call.reason})" if call.reason else "", call.number, call.destination or "-", call.wait_s,
                  call.talk_s, f" [{call.note}]" if call.note else "")
+
+    async def _record_active_block(self, event: ev.ActiveBlock) -> None:
+        """The dialplan already wrote AstDB (the next call is blocked without us); this adds the
+        database record (source "dtmf") through the same path as the CLI and the API."""
+        try:
+            number = parse_service_number(event.number).e164
+        except NumberInvalid:
+            number = ""
+        if number != event.number or not _E164.fullmatch(event.caller):
+            log.error("call %s: active block with unusable number %r / caller %r ignored", event.call_id,
+                      event.number, event.caller)
+            return
+        from sqlmodel import Session
+        try:
+            with Session(self.engine) as session:
+                added = await change_blacklist(session, self.ami, number, event.caller, add=True, source="dtmf")
+        except Exception as exc:  # logged, never fatal: the AstDB entry (what blocks) is there already
+            log.error("call %s: caller %s blocked on %s by the answering side, but the database record "
+                      "failed: %r", event.call_id, event.caller, number, exc)
+            return
+        log.info("call %s: caller %s %s on %s by the answering side (DTMF)", event.call_id, event.caller,
+                 "blacklisted" if added else "was already blacklisted", number)
 
     # --- re-sync -----------------------------------------------------------------------------
 
@@ -386,4 +420,6 @@ def describe(event: ev.CallEvent) -> str:
         return f"channel gone (cause {event.cause})"
     if isinstance(event, ev.Decision):
         return f"{event.step}: {event.detail}"
+    if isinstance(event, ev.ActiveBlock):
+        return f"answering side blocked {event.caller or 'withheld'} on {event.number}"
     return type(event).__name__

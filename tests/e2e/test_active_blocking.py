@@ -14,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.domain.compile import blacklist_family
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.live.service import LiveService
 from orchestrator.store import repository
+from orchestrator.store.models import BlacklistEntry
 from tests.e2e.events import EventLog, connect
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import free_port, place_call
@@ -58,7 +59,8 @@ class Stack:
         return result
 
     def blocks(self) -> list[dict[str, Any]]:
-        return [e for e in self.events.events if e.get("Event") == "UserEvent" and e.get("UserEvent") == "SvcActiveBlock"]
+        return [e for e in self.events.events
+                if e.get("Event") == "UserEvent" and e.get("UserEvent") == "SvcActiveBlock"]
 
     async def entries(self, number: str) -> dict[str, str]:
         out = await self.ami.command(f"database show {blacklist_family(number)}")
@@ -131,3 +133,32 @@ async def test_withheld_caller_leaves_no_entry(stack: Stack) -> None:
     assert any(e.get("Event") == "DTMFEnd" and e.get("Digit") == "9" for _, e in stack.timed)
     assert stack.blocks() == []
     assert await stack.entries(N_WITHHELD) == {}
+
+
+async def test_live_controller_records_the_block_with_source_dtmf(stack: Stack, tmp_path: Path) -> None:
+    def entries() -> list[tuple[str, str]]:
+        with Session(stack.engine) as session:
+            rows = session.exec(select(BlacklistEntry).where(col(BlacklistEntry.service_number_e164) == N_LIVE))
+            return [(r.caller, r.source) for r in rows]
+
+    with RedisServer(tmp_path / "redis") as redis:
+        settings = stack.runtime.settings.with_(redis_url=redis.url, live_port=free_port(socket.SOCK_STREAM))
+        service = LiveService(settings, engine=stack.engine)
+        await service.start()
+        try:
+            deadline = time.monotonic() + 10
+            while service.resynced_at is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert service.resynced_at is not None, "live controller did not log in"
+            r = await stack.call(N_LIVE, "0201110004", hold_s=3)
+            assert r.final_code == 200 and len(stack.blocks()) == 1
+            deadline = time.monotonic() + 5
+            while not entries() and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert entries() == [("+31201110004", "dtmf")]
+            assert await stack.ami.db_get(blacklist_family(N_LIVE), "+31201110004") == "1"
+            again = await stack.call(N_LIVE, "0201110004")
+            assert again.final_code == 403 and stack.carrier.invites() == []
+        finally:
+            await service.stop()
+        assert service.failed_task() is None
