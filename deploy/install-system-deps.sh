@@ -11,6 +11,7 @@ command -v faketime >/dev/null || need+=(faketime)          # moves Asterisk's c
 command -v sox >/dev/null || need+=(sox)                    # converts announcements
 command -v debootstrap >/dev/null || need+=(debootstrap)    # gets Asterisk 22 from Debian sid
 command -v espeak-ng >/dev/null || need+=(espeak-ng)        # Dutch tariff prompts (090x)
+dpkg -s libsox-fmt-mp3 >/dev/null 2>&1 || need+=(libsox-fmt-mp3)  # MP3 announcements (sox)
 command -v ss >/dev/null || need+=(iproute2)
 
 if [ ${#need[@]} -eq 0 ]; then

@@ -15,7 +15,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from orchestrator.api.app import create_app
 from orchestrator.api.context import ApiConfig
 from tests.api.helpers import ANSWERING, bearer, make_token, number, plan, sine_wav
-from tests.e2e.conftest import carrier, runtime  # noqa: F401  (session fixtures: a real Asterisk, a sipp carrier)
 from tests.e2e.events import EventLog, connect_events
 from tests.harness.sipp import place_call
 

@@ -1,5 +1,6 @@
-"""End-to-end fixtures: one real Asterisk 22 per test session (own ports, own secrets, own
-instance folder, a fake clock the tests can move) and one sipp carrier behind it."""
+"""Session fixtures for every test that needs Asterisk (tests/e2e, tests/api): one real Asterisk 22
+per test session (own ports, own secrets, own instance folder, a fake clock the tests can move)
+and one sipp carrier behind it."""
 
 from __future__ import annotations
 
