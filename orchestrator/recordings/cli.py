@@ -96,7 +96,8 @@ def _ingest_once(settings: Settings, engine: Any) -> store.IngestResult:
     for r in result.stored:
         _say(f"stored recording {r.id}: {r.tenant} {r.service_number} call {r.call_id} ({r.duration_s:.1f} s)")
     for f in result.discarded:
-        _say(f"deleted on-demand recording of call {f.call_id} ({f.service_number}): not marked to keep")
+        why = "not marked to keep" if f.policy.value == "on_demand" else "empty (not answered)"
+        _say(f"deleted the recording of call {f.call_id} ({f.service_number}, {f.policy.value}): {why}")
     for path, why in result.failed:
         _say(f"could not store {path.name}: {why}")
     return result

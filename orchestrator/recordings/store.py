@@ -49,7 +49,7 @@ class Finished:
     """A finished recording file and what its name says (see recording.conf.j2)."""
 
     path: Path
-    started_at: datetime  # naive UTC, as the database keeps it
+    started_at: datetime  # UTC (SQLModel insists on aware datetimes; SQLite gives them back naive)
     call_id: str
     service_number: str  # E.164
     caller: str  # E.164, "" when withheld
@@ -63,7 +63,7 @@ def parse_name(path: Path) -> Finished:
         raise RecordingError(f"{path.name}: not a recording name EPOCH@UNIQUEID@NUMBER@CALLER@POLICY@TENANT.wav")
     epoch, call_id, number, caller, policy, tenant = parts
     try:
-        return Finished(path, datetime.fromtimestamp(int(epoch), UTC).replace(tzinfo=None), call_id, f"+{number}",
+        return Finished(path, datetime.fromtimestamp(int(epoch), UTC), call_id, f"+{number}",
                         "" if caller == "x" else f"+{caller}", RecordingPolicy(policy), tenant)
     except ValueError as exc:
         raise RecordingError(f"{path.name}: {exc}") from exc
@@ -103,7 +103,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
 @dataclass(frozen=True)
 class IngestResult:
     stored: list[m.Recording]
-    discarded: list[Finished]  # on_demand without a keep mark, deleted
+    discarded: list[Finished]  # deleted: on_demand without a keep mark, or empty (never answered)
     failed: list[tuple[Path, str]]
 
 
@@ -149,6 +149,10 @@ def _ingest_one(engine: Any, path: Path, store: Path, keyring: Keyring,
                     return meta
             data = path.read_bytes()
             seconds = wav_seconds(data, path)
+            if seconds == 0:
+                # MixMonitor(b) opens the file at Dial; never bridged (unanswered) = no audio at all.
+                path.unlink(missing_ok=True)
+                return meta
             key = keyring.current
             target = store / meta.tenant / f"{meta.call_id}.rec"
             _write_atomic(target, crypto.encrypt(data, key, meta.call_id))
@@ -221,7 +225,7 @@ def purge(engine: Any, now: datetime | None = None, *, dry_run: bool = False) ->
     try:
         with Session(engine) as session:
             rows = list(session.exec(select(m.Recording).where(
-                col(m.Recording.retention_until) <= now.astimezone(UTC).replace(tzinfo=None))))
+                col(m.Recording.retention_until) <= now.astimezone(UTC))))
             if dry_run:
                 return rows
             for row in rows:

@@ -1,0 +1,181 @@
+"""Call recording end to end: real Asterisk 22 records answered calls (MixMonitor), the worker
+encrypts them, export decrypts them. The caller (deploy/sipp/caller_audio.xml) sends real audio
+(G.711 from sip-tester's g711a.pcap), so a recording holds sound, not just a header."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import subprocess
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import Session
+
+from orchestrator.apply import apply_plan
+from orchestrator.domain.plan import AMSTERDAM, parse_plan
+from orchestrator.errors import NotFound, RecordingKeyError, RecordingTampered
+from orchestrator.recordings import store
+from orchestrator.recordings.keys import parse_keys
+from orchestrator.store import repository
+from tests.e2e.events import connect
+from tests.harness.sipp import place_call
+
+pytestmark = pytest.mark.e2e
+
+ANSWER, NOANSWER = "+31205550011", "+31205550003"
+N_ALWAYS, N_NEVER, N_DEMAND, N_UNANSWERED = "+318000000701", "+318000000702", "+318000000703", "+318000000704"
+KEYS = parse_keys("k2:" + base64.b64encode(bytes(range(32))).decode(), "test keys")
+HOLD_S = 4.0
+
+
+def plan() -> dict[str, Any]:
+    def n(number: str, policy: str, dest: str = ANSWER, **extra: Any) -> dict[str, Any]:
+        return {"number": number, "routings": {"main": [{"number": dest, "ring_time": 5}]}, "active": "main",
+                "recording": {"policy": policy, **extra}}
+    return {"tenant": "rec", "recording_retention": "90d", "numbers": [
+        n(N_ALWAYS, "always", announce="default-whisper"), n(N_NEVER, "never"), n(N_DEMAND, "on_demand"),
+        n(N_UNANSWERED, "always", dest=NOANSWER)]}
+
+
+class Rec:
+    def __init__(self, runtime: Any, engine: Any, workdir: Path, events: Any) -> None:
+        self.runtime, self.engine, self.workdir, self.events = runtime, engine, workdir, events
+        self.spool = store.spool_dir(runtime.instance_dir)
+        self.store = workdir / "recordings"
+
+    async def call(self, to: str, caller: str = "0201234567", hold_s: float = HOLD_S) -> Any:
+        self.events.clear()
+        return await asyncio.to_thread(place_call, self.runtime.settings.sip_port, to, caller, hold_s=hold_s,
+                                       workdir=self.workdir, scenario="caller_audio.xml")
+
+    async def finished(self, timeout: float = 5.0) -> list[Path]:
+        """The recordings Asterisk finished (moved into done/), waiting for the post-process move."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            incoming = list((self.spool / "incoming").glob("*.wav")) if (self.spool / "incoming").exists() else []
+            if not incoming:
+                break
+            await asyncio.sleep(0.1)
+        return sorted((self.spool / "done").glob("*.wav")) if (self.spool / "done").exists() else []
+
+    def ingest(self) -> store.IngestResult:
+        return store.ingest(self.engine, self.spool, self.store, KEYS)
+
+
+@pytest.fixture(scope="module")
+async def rec(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rec]:
+    tmp = tmp_path_factory.mktemp("recording")
+    engine = repository.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
+    ami, events, target = await connect(runtime)
+    with Session(engine) as session:
+        await apply_plan(parse_plan(plan()), session, target, now=datetime.now(AMSTERDAM))
+    try:
+        yield Rec(runtime, engine, tmp, events)
+    finally:
+        ami.close()
+
+
+def sox_stat(path: Path) -> dict[str, float]:
+    out = subprocess.run(["sox", str(path), "-n", "stat"], capture_output=True, text=True, check=True).stderr
+    stats = {}
+    for line in out.splitlines():
+        m = re.match(r"^(.+?):\s+(-?[\d.]+)\s*$", line)
+        if m:
+            stats[m.group(1).strip()] = float(m.group(2))
+    return stats
+
+
+async def test_always_records_real_audio_encrypted_at_rest(rec: Rec, tmp_path: Path) -> None:
+    result = await rec.call(N_ALWAYS)
+    assert result.answered
+    done = await rec.finished()
+    assert len(done) == 1, done
+    assert f"@{N_ALWAYS[1:]}@31201234567@always@rec.wav" in done[0].name
+    ingested = rec.ingest()
+    assert not ingested.failed and len(ingested.stored) == 1
+    row = ingested.stored[0]
+    assert not list((rec.spool / "done").glob("*.wav")), "the plain recording stays on disk"
+    assert (row.tenant, row.service_number, row.caller, row.policy, row.key_id) == (
+        "rec", N_ALWAYS, "+31201234567", "always", "k2")
+    assert abs((row.retention_until - row.started_at) - timedelta(days=90)) < timedelta(seconds=1)
+
+    blob = Path(row.path).read_bytes()
+    assert b"RIFF" not in blob[:64] and b"WAVE" not in blob, "the file at rest must not be a readable WAV"
+
+    out = tmp_path / "out.wav"
+    store.export(rec.engine, KEYS, row.id or 0, "rec", out)
+    stats = sox_stat(out)
+    # The caller talks for the whole hold time; the recording runs from answer to hang-up.
+    assert abs(stats["Length (seconds)"] - HOLD_S) <= 0.5, stats
+    assert abs(row.duration_s - stats["Length (seconds)"]) < 0.01
+    assert stats["RMS     amplitude"] > 0.01, f"silence: {stats}"
+
+    with pytest.raises(NotFound):  # another tenant cannot export it
+        store.export(rec.engine, KEYS, row.id or 0, "other", tmp_path / "x.wav")
+    wrong = parse_keys("k2:" + base64.b64encode(bytes(32)).decode(), "wrong keys")
+    with pytest.raises(RecordingKeyError, match="not the key"):
+        store.export(rec.engine, wrong, row.id or 0, "rec", tmp_path / "x.wav")
+    flipped = bytearray(blob)
+    flipped[len(blob) // 2] ^= 0x01
+    Path(row.path).write_bytes(bytes(flipped))
+    with pytest.raises(RecordingTampered, match="integrity"):
+        store.export(rec.engine, KEYS, row.id or 0, "rec", tmp_path / "x.wav")
+    Path(row.path).write_bytes(blob)
+
+
+async def test_never_and_unanswered_leave_nothing(rec: Rec) -> None:
+    assert (await rec.call(N_NEVER)).answered
+    unanswered = await rec.call(N_UNANSWERED)
+    assert not unanswered.answered
+    # MixMonitor(b) opened a file at Dial, but nothing was ever bridged: the worker drops it.
+    done = await rec.finished()
+    assert [p.name.split("@")[2] for p in done] == [N_UNANSWERED[1:]]
+    result = rec.ingest()
+    assert result.stored == [] and [f.service_number for f in result.discarded] == [N_UNANSWERED]
+    assert await rec.finished() == []
+
+
+async def test_emergency_caller_never_recorded(rec: Rec) -> None:
+    for caller in ("112", "113", "08000113"):
+        assert (await rec.call(N_ALWAYS, caller=caller, hold_s=1.0)).answered
+    assert await rec.finished() == []
+
+
+async def test_on_demand_kept_only_when_marked(rec: Rec) -> None:
+    assert (await rec.call(N_DEMAND, hold_s=1.5)).answered
+    await rec.finished()
+    result = rec.ingest()
+    assert result.stored == [] and len(result.discarded) == 1  # nobody pressed *44: deleted
+    assert not list((rec.spool / "done").glob("*.wav"))
+
+    rec.events.clear()  # else the first call's SvcRecording event matches below
+    call = asyncio.create_task(rec.call(N_DEMAND, hold_s=3.0))
+    event = await rec.events.wait_for(lambda e: e.get("UserEvent") == "SvcRecording", timeout=10)
+    call_id = event["Name"].split("@")[1]
+    assert store.mark_keep(rec.engine, call_id, source="api")
+    assert (await call).answered
+    await rec.finished()
+    result = rec.ingest()
+    assert [r.call_id for r in result.stored] == [call_id] and result.stored[0].kept_by == "api"
+
+
+async def test_purge_removes_exactly_the_expired(rec: Rec) -> None:
+    assert (await rec.call(N_ALWAYS, hold_s=1.0)).answered
+    await rec.finished()
+    rec.ingest()
+    rows = store.list_recordings(rec.engine, "rec")
+    assert len(rows) >= 2
+    first = min(rows, key=lambda r: r.retention_until)
+    later = [r for r in rows if r.retention_until > first.retention_until]
+    moment = first.retention_until.replace(tzinfo=UTC) + timedelta(microseconds=1)
+    assert later, "two recordings with distinct retention ends are needed"
+    gone = store.purge(rec.engine, min(moment, later[0].retention_until.replace(tzinfo=UTC) - timedelta(microseconds=1)))
+    assert [r.id for r in gone] == [first.id]
+    assert not Path(first.path).exists()
+    assert {r.id for r in store.list_recordings(rec.engine, "rec")} == {r.id for r in rows} - {first.id}
