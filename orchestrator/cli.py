@@ -305,10 +305,9 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the stable JSON form.")] = False,
 ) -> None:
     """Tell what would happen to one call, step by step, from the same IR the dialplan uses."""
-    from orchestrator.domain.compile import compile_number, holiday_dates
     from orchestrator.domain.numbers import parse_destination, parse_service_number
     from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
-    from orchestrator.domain.simulate import simulate as run
+    from orchestrator.simulation import simulate_stored
     from orchestrator.store import repository
 
     with errors_to_exit_codes(), Session(_engine(_settings())) as session:
@@ -316,20 +315,14 @@ def simulate(
         owner = repository.number_owner(session, sid.e164)
         if owner is None:
             raise NotFound(f"{sid.national} is not a configured service number")
-        plan = repository.load_plan(session, owner)
-        n = next(x for x in plan.numbers if x.number == sid.e164)
-        sounds = {name: a.sound or f"{owner}/{name}" for name, a in plan.announcements.items()}
-        moment = _parse_at(at)
-        flow = compile_number(n, owner, sounds, holiday_dates(moment.date()))
         behaviour = {}
         for names, b in ((no_answer, DestinationBehaviour.NOANSWER), (busy, DestinationBehaviour.BUSY),
                          (unavailable, DestinationBehaviour.UNAVAILABLE)):
             for d in names or []:
                 behaviour[parse_destination(d)] = b
-        scenario = CallScenario(caller, moment, withheld=withheld,
-                                blacklist=frozenset(repository.blacklist(session, sid.e164)),
+        scenario = CallScenario(caller, _parse_at(at), withheld=withheld,
                                 calls_in_progress=calls_in_progress, behaviour=behaviour)
-        result = run(flow, scenario)
+        result = simulate_stored(session, owner, sid.e164, scenario)
         if as_json:
             typer.echo(result.to_json())
             return

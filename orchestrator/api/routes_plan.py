@@ -15,12 +15,12 @@ from orchestrator.api import context, views
 from orchestrator.api.auth import principal, tenant_of
 from orchestrator.api.errors import InputInvalid
 from orchestrator.apply import apply_plan
-from orchestrator.domain.compile import compile_number, holiday_dates
 from orchestrator.domain.numbers import parse_destination, parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
 from orchestrator.domain.rules import validate_plan
-from orchestrator.domain.simulate import CallScenario, DestinationBehaviour, simulate
+from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
 from orchestrator.errors import ApplyFailed, NotFound, NumberInvalid, PlanInvalid, Violation
+from orchestrator.simulation import simulate_stored
 from orchestrator.store import api_repository, repository
 
 
@@ -171,13 +171,8 @@ async def simulate_call(request: web.Request) -> web.Response:
     req = await views.read_body(request, SimulateRequest)
     with context.session(request) as session:
         owned_number(session, tenant, e164)
-        plan = repository.load_plan(session, tenant)
-        n = next(x for x in plan.numbers if x.number == e164)
-        scenario = _scenario(req, context.config(request).now(), frozenset(repository.blacklist(session, e164)))
-    # The simulator reports sound names, not server paths: same naming as `orchestrator simulate`.
-    sounds = {name: a.sound or f"{tenant}/{name}" for name, a in plan.announcements.items()}
-    flow = compile_number(n, tenant, sounds, holiday_dates(scenario.at.date()))
-    return web.json_response(simulate(flow, scenario).to_dict())
+        result = simulate_stored(session, tenant, e164, _scenario(req, context.config(request).now(), frozenset()))
+    return web.json_response(result.to_dict())
 
 
 def routes() -> list[web.RouteDef]:
