@@ -173,9 +173,9 @@ async def test_purge_removes_exactly_the_expired(rec: Rec) -> None:
     assert len(rows) >= 2
     first = min(rows, key=lambda r: r.retention_until)
     later = [r for r in rows if r.retention_until > first.retention_until]
-    moment = first.retention_until.replace(tzinfo=UTC) + timedelta(microseconds=1)
     assert later, "two recordings with distinct retention ends are needed"
-    gone = store.purge(rec.engine, min(moment, later[0].retention_until.replace(tzinfo=UTC) - timedelta(microseconds=1)))
+    assert store.purge(rec.engine, first.retention_until.replace(tzinfo=UTC) - timedelta(seconds=1)) == []
+    gone = store.purge(rec.engine, first.retention_until.replace(tzinfo=UTC))  # the moment it ends
     assert [r.id for r in gone] == [first.id]
     assert not Path(first.path).exists()
     assert {r.id for r in store.list_recordings(rec.engine, "rec")} == {r.id for r in rows} - {first.id}
