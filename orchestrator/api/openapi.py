@@ -78,6 +78,8 @@ _SCHEMAS: dict[str, Any] = {
             "numbers": {"type": "array", "items": {"type": "object", "required": ["number", "routings", "active"],
                                                   "properties": {"number": STR, "active": STR,
                                                                  "routings": {"type": "object"}}}},
+            "recording_retention": {"type": "string", "pattern": "^[1-9][0-9]{0,3}[dy]$",
+                                    "description": "How long new call recordings are kept: 90d, 7y"},
         },
     },
     "Validated": _obj({"valid": {"type": "boolean"}, "tenant": STR, "numbers": INT}),
