@@ -74,8 +74,13 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
              cmd),
         ]
     if r.get("asterisk_bare_rss_kb"):
-        rows.append(("memory", "Asterisk VmRSS, bare one-line dialplan", f"{r['asterisk_bare_rss_kb'] / 1024:.0f} MB",
-                     "1.00", "`grep VmRSS /proc/<asterisk pid>/status`"))
+        rows.append(("memory", "Asterisk VmRSS, fresh, bare one-line dialplan",
+                     f"{r['asterisk_bare_rss_kb'] / 1024:.0f} MB", "1.00", "`grep VmRSS /proc/<asterisk pid>/status`"))
+    if r.get("asterisk_rss_after_load_kb"):
+        rows.append(("memory", "Asterisk VmRSS after the throughput steps (calls all ended)",
+                     f"{r['asterisk_rss_after_load_kb'] / 1024:.0f} MB",
+                     _ratio(r["asterisk_rss_after_load_kb"], r.get("asterisk_bare_rss_kb")),
+                     "`grep VmRSS /proc/<asterisk pid>/status`"))
     if r.get("live_rss_kb"):
         rows.append(("memory", "live controller (`orchestrator serve`) after a load step",
                      f"{max(r['live_rss_kb']) / 1024:.0f} MB",
@@ -146,7 +151,9 @@ def write(r: dict[str, Any], out_dir: Path, workdir: Path | None = None) -> None
         "",
         "Bare Asterisk (a) is the same instance with `[svc-entry] exten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)` as "
         "the only generated file; (b)–(d) swap in the generated files and reload, nothing else changes. "
-        "Calls: 100 ms hold after answer, only 200 OK counts (tests/bench/caller.xml). "
+        "Calls: 100 ms hold after answer, only 200 OK counts (tests/bench/caller.xml). Rates are stepped "
+        "(all four configurations at one rate, then the next rate), with one step half-way after the first "
+        "failure; a failed step is run once more, since the machine is shared. "
         "Ratios of apply figures are to a plain `dialplan reload` of the same files; of memory figures to "
         "bare Asterisk's VmRSS.",
         "",

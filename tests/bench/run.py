@@ -7,6 +7,7 @@ Environment (all optional):
   BENCH_SECONDS   seconds per sipp load step (default 30, as the issue asks; 10 for a quick run)
   BENCH_RATES     comma-separated call rates to step through (default 50,100,...,500); after the
                   first failure a rate half-way between the last pass and the failure is tried too
+  BENCH_RETRY     how often a failed load step is run again before the rate counts as failed (default 1)
   BENCH_PDD_RATE  calls/s for the post-dial-delay runs (default 20)
   BENCH_SIZES     service-number counts for apply time and memory (default 1000,10000,50000)
   BENCH_ONLY      a subset of: throughput,pdd,premium,apply (default all)
@@ -74,6 +75,17 @@ class Runner:
         self.stack.wait_idle()
 
     def _load(self, cfg: Config, rate: int) -> load.LoadResult:
+        """One load step; a failed step is run once more (BENCH_RETRY), because the machine is shared:
+        a rate counts as sustained when one of the two runs had no failure at all."""
+        r = self._load_once(cfg, rate)
+        for _ in range(_env_int("BENCH_RETRY", 1)):
+            if r.passed:
+                break
+            _log(f"  ({cfg.key}) once more at {rate}/s")
+            r = self._load_once(cfg, rate)
+        return r
+
+    def _load_once(self, cfg: Config, rate: int) -> load.LoadResult:
         self._prepare(cfg)
         wd = self.stack.workdir / "load"
         if cfg.live:
@@ -113,6 +125,8 @@ class Runner:
                 runs.append({"config": cfg.key, **r.__dict__, "passed": r.passed})
                 if r.passed:
                     best[cfg.key] = r
+        self.stack.wait_idle()
+        self.results["asterisk_rss_after_load_kb"] = self.stack.asterisk_rss_kb()
         self.results["throughput"] = {
             "seconds": self.seconds, "runs": runs, "failed_at": failed_at,
             "best": {k: (v.rate if v else 0) for k, v in best.items()},
@@ -148,8 +162,12 @@ class Runner:
         sizes = [int(x) for x in os.environ.get("BENCH_SIZES", "1000,10000,50000").split(",") if x]
         profile = os.environ.get("BENCH_PROFILE", "1") == "1"
         out: list[dict[str, Any]] = []
-        self.stack.use("bare")
+        # A fresh Asterisk: memory it kept from the load phases must not count for the dialplan.
         self.stack.wait_idle()
+        self.stack.runtime.down()
+        self.stack.runtime.up()
+        self.stack.current_files = None
+        self.stack.use("bare")
         self.results["asterisk_bare_rss_kb"] = self.stack.asterisk_rss_kb()
         for n in sizes:
             _log(f"apply time and memory with {n} numbers")
@@ -190,6 +208,8 @@ def main() -> None:
             stack.up()
             results["asterisk_version"] = stack.runtime.status().get("version")
             stack.start_carrier()
+            stack.use("bare")
+            results["asterisk_rss_after_boot_kb"] = stack.asterisk_rss_kb()
             stack.generated = asyncio.run(_apply_bench_plan(stack))
             runner = Runner(stack, redis, results)
             for phase in ("throughput", "pdd", "premium", "apply"):
