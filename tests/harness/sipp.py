@@ -88,7 +88,7 @@ def _place_call_once(sip_port: int, number: str, caller: str, *, hold_s: float, 
     ]
     started = time.monotonic()
     try:
-        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace",
                               timeout=timeout + 10, check=False, cwd=workdir)
         rc = proc.returncode
     except subprocess.TimeoutExpired:
