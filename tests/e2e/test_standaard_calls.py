@@ -146,4 +146,4 @@ async def test_split_over_1000_real_calls(stack: dict[str, Any]) -> None:
     assert answered == 1000 and total == 1000, (answered, shares)
     assert abs(100 * shares[SPLIT_A] / total - 70) <= 1, shares
     assert abs(100 * shares[SPLIT_B] / total - 30) <= 1, shares
-    Path(stack["tmp"] / "split-shares.txt").write_text(f"{dict(shares)}\n")
+    print(f"split over {total} real calls: {dict(shares)}")
