@@ -138,6 +138,8 @@ def _bucket(path: str | None) -> str:
         return path.split("site-packages/", 1)[1].split("/", 1)[0].removesuffix(".py")
     if "/orchestrator/" in path:
         return "orchestrator/" + path.rsplit("/orchestrator/", 1)[1]
+    if path.endswith(".j2"):
+        return "dialplan_templates (Jinja2 code)"
     if "/tests/" in path:
         return "tests (benchmark driver)"
     return "stdlib " + Path(path).name
