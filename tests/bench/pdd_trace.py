@@ -34,7 +34,8 @@ async def trace(stack: Stack, number: str, calls: int, workdir: Path) -> list[tu
             first = steps[0]["Channel"] if steps else None
             steps = [e for e in steps if e["Channel"] == first]  # the caller's channel only
             for a, b in zip(steps, steps[1:], strict=False):
-                key = f"{a.get('Context')},{a.get('Extension')},{a.get('Priority')} {a.get('Application')}({a.get('AppData', '')[:60]})"
+                where = f"{a.get('Context')},{a.get('Extension')},{a.get('Priority')}"
+                key = f"{where} {a.get('Application')}({a.get('AppData', '')[:60]})"
                 gaps[key].append((float(b["Timestamp"]) - float(a["Timestamp"])) * 1000)
     finally:
         ami.close()
