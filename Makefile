@@ -34,7 +34,7 @@ lint: deps
 	$(BIN)/mypy orchestrator
 
 ## Benchmarks against bare Asterisk (not tests): writes BENCHMARKS.md and benchmarks.png.
-## ~30 min as the issue asks (30 s per load step); BENCH_SECONDS=10 BENCH_SIZES=1000,10000 for ~8 min.
+## ~30-35 min as the issue asks (30 s per load step); BENCH_SECONDS=10 BENCH_SIZES=1000,10000 for ~15 min.
 $(VENV)/.bench-deps: pyproject.toml | $(BIN)/orchestrator
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	touch $@
