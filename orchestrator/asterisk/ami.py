@@ -24,12 +24,14 @@ EventHandler = Callable[[Manager, Message], Awaitable[None] | None]
 
 class Ami:
     def __init__(self, host: str, port: int, user: str, secret: str, *, timeout: float = 10.0,
-                 events: bool = False) -> None:
+                 events: bool | str = False) -> None:
+        """``events``: False for none, True for all, or AMI event classes such as "call,user"."""
         self.host, self.port, self.timeout = host, port, timeout
         self._logged_in: asyncio.Future[bool] | None = None
         self._manager = Manager(
             host=host, port=port, username=user, secret=secret,
-            events="on" if events else "off", ping_delay=10, reconnect_timeout=2,
+            events=events if isinstance(events, str) else ("on" if events else "off"),
+            ping_delay=10, reconnect_timeout=2,
             on_login=self._on_login, on_connect=lambda _m: None,
             on_disconnect=lambda _m, _exc: None,
         )
