@@ -12,18 +12,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlmodel import Session
 
 from orchestrator.asterisk import incremental
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
-from orchestrator.domain.compile import compile_plan, holiday_dates
+from orchestrator.domain.compile import blacklist_family, compile_plan, holiday_dates
+from orchestrator.domain.digest import canonical, plan_delta, tenant_salt
 from orchestrator.domain.ir import NumberFlow
-from orchestrator.domain.plan import TenantPlan, parse_plan
-from orchestrator.domain.rules import validate_plan
-from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError
-from orchestrator.render import render_dialplan
+from orchestrator.domain.partial import checked_changes
+from orchestrator.domain.plan import TenantPlan, to_document
+from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError, PlanInvalid, Violation
+from orchestrator.render import Renderer, generator_digest, number_file_name, render_dialplan
 from orchestrator.store import models, repository
 
 Progress = Callable[[str], None]
@@ -94,28 +96,28 @@ def _full_reload_checks(files: dict[str, str], flows: list[NumberFlow], tenant: 
     return {"svc-entry": files["entry.conf"]} | {f.context: files[number_file(f)] for f in mine}
 
 
-def _check_written(files_on_disk: DialplanFiles, files: dict[str, str], old_files: dict[str, str]) -> None:
+def _check_written(files_on_disk: DialplanFiles, written: dict[str, str]) -> None:
     """Read back what was written (not hard-linked): a later full reload loads these files, so they
     must say exactly what Asterisk is about to run."""
     on_disk = files_on_disk.current()
     assert on_disk is not None
-    for name, text in files.items():
-        if old_files.get(name) == text:
-            continue
+    for name, text in written.items():
         try:
-            written = (on_disk / name).read_text()
+            back = (on_disk / name).read_text()
         except OSError as exc:
             raise ApplyFailed(f"cannot read back {name}: {exc}") from exc
-        if written != text:
+        if back != text:
             raise ApplyFailed(f"{name} on disk differs from the generated dialplan")
 
 
 async def push(ami: Ami, old_files: dict[str, str], files: dict[str, str], flows: list[NumberFlow],
-               tenant: str, progress: Progress) -> tuple[str, float, int]:
-    """Load the new files into Asterisk: only the changed contexts over AMI when possible, else a
-    full reload. Returns (how, seconds, contexts verified)."""
+               tenant: str, progress: Progress, *, full: bool = False) -> tuple[str, float, int]:
+    """Load the new files into Asterisk: only the changed contexts over AMI when possible, else (or
+    when ``full``) a full reload. Returns (how, seconds, contexts verified)."""
     started = time.monotonic()
     try:
+        if full:
+            raise incremental.NeedsFullReload("a full rebuild was asked for")
         update = incremental.plan_update(old_files, files)
     except incremental.NeedsFullReload as why:
         progress(f"full reload ({why})")
@@ -143,25 +145,112 @@ async def reload_dialplan(ami: Ami) -> float:
     return time.monotonic() - started
 
 
-async def sync_blacklists(ami: Ami, session: Session, flows: list[NumberFlow], tenant: str) -> int:
-    """Make AstDB hold exactly the database's blacklist for each of the tenant's numbers."""
-    mine = [f for f in flows if f.tenant == tenant]
-    lists = repository.blacklists(session, [f.number.e164 for f in mine])
+async def sync_blacklists(ami: Ami, session: Session, numbers: list[str]) -> int:
+    """Make AstDB hold exactly the database's blacklist for each of these numbers (E.164)."""
+    lists = repository.blacklists(session, numbers)
     count = 0
-    for f in mine:
-        await ami.db_deltree(f.blacklist_family)
-        for caller in sorted(lists.get(f.number.e164, ())):
-            await ami.db_put(f.blacklist_family, caller, "1")
+    for e164 in numbers:
+        family = blacklist_family(e164)
+        await ami.db_deltree(family)
+        for caller in sorted(lists.get(e164, ())):
+            await ami.db_put(family, caller, "1")
             count += 1
     return count
 
 
 async def apply_plan(plan: TenantPlan, session: Session, target: ApplyTarget, *, now: datetime,
-                     base_dir: Path | None = None, progress: Progress = lambda _s: None) -> ApplyReport:
-    validate_plan(plan, now)
-    progress(f"plan of tenant {plan.tenant!r} is valid: {len(plan.numbers)} service numbers")
-    return await _load(plan, session, target, now=now, base_dir=base_dir, progress=progress,
-                       summary="applied")
+                     base_dir: Path | None = None, progress: Progress = lambda _s: None,
+                     full: bool = False) -> ApplyReport:
+    return await apply_document(to_document(plan), session, target, now=now, base_dir=base_dir,
+                                progress=progress, full=full)
+
+
+async def apply_document(document: Any, session: Session, target: ApplyTarget, *, now: datetime,
+                         base_dir: Path | None = None, progress: Progress = lambda _s: None,
+                         full: bool = False, summary: str = "applied") -> ApplyReport:
+    """Apply one tenant's plan document (parsed YAML/JSON). Numbers whose entry is unchanged since
+    the last apply are not parsed, checked or rendered again (domain/digest.py) unless ``full``."""
+    if not isinstance(document, dict):
+        raise PlanInvalid([Violation("plan", "a plan is a mapping with 'tenant' and 'numbers'")])
+    generator = generator_digest()
+    state = repository.dialplan_state(session)
+    on_disk = target.files.current()
+    # The stored digests describe the files on disk only while nothing else wrote them.
+    incremental_ok = (not full and state is not None and on_disk is not None
+                      and state.dialplan_dir == str(on_disk) and state.generator == generator)
+    tenant = document.get("tenant")
+    stored = repository.number_digests(session, tenant) if incremental_ok and isinstance(tenant, str) else {}
+    delta = plan_delta(document, tenant_salt(document, generator), stored)
+    plan = checked_changes(document, delta, now)
+    total = len(delta.digests)
+    if delta.unchanged:
+        progress(f"plan of tenant {plan.tenant!r} is valid: {total} service numbers, "
+                 f"{len(plan.numbers)} new or changed (the other {len(delta.unchanged)} are as applied before)")
+    else:
+        progress(f"plan of tenant {plan.tenant!r} is valid: {total} service numbers")
+    before = set(repository.tenant_numbers(session, plan.tenant))
+    repository.save_plan(session, plan, keep=delta.unchanged.keys(), positions=delta.changed)
+    repository.save_digests(session, plan.tenant,
+                            {n.number: delta.digests[i] for n, i in zip(plan.numbers, delta.changed, strict=True)},
+                            keep=delta.unchanged.keys())
+    holidays = holiday_dates(now.date())
+    renderer = Renderer(target.trunk)
+    gone = sorted(before - delta.unchanged.keys() - {n.number for n in plan.numbers})
+    if incremental_ok:
+        flows = compile_plan(plan, _sounds(target, plan, base_dir), holidays)
+        files = renderer.shared(holidays) | renderer.entry(repository.number_ids(session))
+        for flow in flows:
+            files |= renderer.number(flow)
+        removed = {number_file_name(e164) for e164 in gone}
+        old_files = target.files.read([*files, *removed])
+        written = {name: text for name, text in files.items() if old_files.get(name) != text}
+        version = target.files.write_changes(written, removed)
+        sync = [n.number for n in plan.numbers] + gone
+    else:
+        flows = compile_all(target, repository.load_all_plans(session), now.date(), base_dir,
+                            import_for=plan.tenant)
+        files = render_dialplan(flows, target.trunk, holidays)
+        old_files = target.files.read_current()
+        version = target.files.write(files, unchanged_files=old_files)
+        written = {name: text for name, text in files.items() if old_files.get(name) != text}
+        sync = sorted(before | {f.number.e164 for f in flows if f.tenant == plan.tenant})
+    report = ApplyReport(plan.tenant, total, _count_numbers(session), version.files, version.name, version.path)
+    progress(f"wrote {len(written)} changed dialplan files of {version.files} ({report.total_numbers} numbers "
+             f"in all) to {version.path}")
+    if target.ami is None:
+        report.notes.append("Asterisk not reloaded (offline): it loads these files when it starts")
+    else:
+        try:
+            _check_written(target.files, written)
+            report.how, report.reload_seconds, report.verified_contexts = await push(
+                target.ami, old_files, files, flows, plan.tenant, progress, full=full)
+            progress(f"Asterisk took the dialplan ({report.how}) in {report.reload_seconds * 1000:.0f} ms; "
+                     f"verified {report.verified_contexts} contexts")
+            report.blacklist_entries = await sync_blacklists(target.ami, session, sync)
+        except OrchestratorError as exc:
+            session.rollback()
+            await _restore(target, version.previous, session, sync, progress)
+            raise ApplyFailed(f"{exc}; the previous dialplan is active again") from exc
+    repository.record_version(session, models.AppliedVersion(
+        tenant=plan.tenant, numbers=total, files=version.files, dialplan_dir=str(version.path),
+        summary=f"{summary}: {total} numbers, " + (f"{len(plan.numbers)} of them new or changed"
+                                                   if incremental_ok else "full rebuild"),
+        plan_json=canonical(document)))
+    if target.ami is not None:
+        repository.set_dialplan_state(session, str(version.path), generator)
+    session.commit()
+    target.files.prune()
+    return report
+
+
+def _sounds(target: ApplyTarget, plan: TenantPlan, base_dir: Path | None) -> dict[str, str]:
+    from orchestrator.sounds import resolve_sounds
+
+    return resolve_sounds(plan, target.sounds_dir, target.asterisk_path, base_dir, import_files=True)
+
+
+def _count_numbers(session: Session) -> int:
+    return len(repository.number_ids(session))
 
 
 async def rollback(version_id: int | None, tenant: str | None, session: Session, target: ApplyTarget, *,
@@ -180,51 +269,16 @@ async def rollback(version_id: int | None, tenant: str | None, session: Session,
         chosen = repository.version(session, version_id)
     if not chosen.plan_json:
         raise NotFound(f"version {chosen.id} kept no plan to restore")
-    plan = parse_plan(json.loads(chosen.plan_json))
-    progress(f"rolling tenant {plan.tenant!r} back to version {chosen.id} of {chosen.applied_at:%Y-%m-%d %H:%M}")
-    return await _load(plan, session, target, now=now, base_dir=None, progress=progress,
-                       summary=f"rollback to version {chosen.id}")
+    progress(f"rolling tenant {chosen.tenant!r} back to version {chosen.id} of {chosen.applied_at:%Y-%m-%d %H:%M}")
+    return await apply_document(json.loads(chosen.plan_json), session, target, now=now, progress=progress,
+                                summary=f"rollback to version {chosen.id}")
 
 
-async def _load(plan: TenantPlan, session: Session, target: ApplyTarget, *, now: datetime,
-                base_dir: Path | None, progress: Progress, summary: str) -> ApplyReport:
-    repository.save_plan(session, plan)
-    plans = repository.load_all_plans(session)
-    flows = compile_all(target, plans, now.date(), base_dir, import_for=plan.tenant)
-    files = render_dialplan(flows, target.trunk)
-    old_files = target.files.read_current()
-    version = target.files.write(files, unchanged_files=old_files)
-    report = ApplyReport(plan.tenant, len(plan.numbers), len(flows), len(files), version.name, version.path)
-    progress(f"wrote {len(files)} dialplan files ({len(flows)} numbers in all) to {version.path}")
-    if target.ami is None:
-        report.notes.append("Asterisk not reloaded (offline): it loads these files when it starts")
-    else:
-        try:
-            _check_written(target.files, files, old_files)
-            report.how, report.reload_seconds, report.verified_contexts = await push(
-                target.ami, old_files, files, flows, plan.tenant, progress)
-            progress(f"Asterisk took the dialplan ({report.how}) in {report.reload_seconds * 1000:.0f} ms; "
-                     f"verified {report.verified_contexts} contexts")
-            report.blacklist_entries = await sync_blacklists(target.ami, session, flows, plan.tenant)
-        except OrchestratorError as exc:
-            session.rollback()
-            await _restore(target, version.previous, session, plan.tenant, now.date(), progress)
-            raise ApplyFailed(f"{exc}; the previous dialplan is active again") from exc
-    repository.record_version(session, models.AppliedVersion(
-        tenant=plan.tenant, numbers=len(plan.numbers), files=len(files), dialplan_dir=str(version.path),
-        summary=f"{summary}: {len(flows)} numbers in all", plan_json=plan.model_dump_json()))
-    session.commit()
-    target.files.prune()
-    return report
-
-
-async def _restore(target: ApplyTarget, previous: Path | None, session: Session, tenant: str,
-                   today: date, progress: Progress) -> None:
+async def _restore(target: ApplyTarget, previous: Path | None, session: Session, numbers: list[str],
+                   progress: Progress) -> None:
     if previous is None or target.ami is None:
         return
     target.files.point_to(previous)
     progress(f"rolling back to {previous.name}")
     await reload_dialplan(target.ami)
-    plans = repository.load_all_plans(session)
-    flows = compile_all(target, plans, today)
-    await sync_blacklists(target.ami, session, flows, tenant)
+    await sync_blacklists(target.ami, session, numbers)

@@ -7,7 +7,9 @@ a later incremental apply rewrite just the numbers that changed.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
@@ -38,20 +40,67 @@ def _environment() -> jinja2.Environment:
 
 
 def number_file(flow: NumberFlow) -> str:
-    return f"n-{flow.number.digits}.conf"
+    return number_file_name(flow.number.e164)
 
 
-def render_dialplan(flows: Iterable[NumberFlow], trunk: str = "carrier") -> dict[str, str]:
-    env = _environment()
+def number_file_name(e164: str) -> str:
+    return f"n-{e164.lstrip('+')}.conf"
+
+
+@dataclass(frozen=True)
+class EntryRow:
+    """What the entry context needs of a number: its forms and its context (no compiling)."""
+
+    number: ServiceNumberId
+
+    @property
+    def context(self) -> str:
+        return f"svc-{self.number.digits}"
+
+
+class Renderer:
+    """The templates, loaded once; each method renders one file."""
+
+    def __init__(self, trunk: str = "carrier") -> None:
+        self.env = _environment()
+        self.trunk = trunk
+        self._number = self.env.get_template("number.conf.j2")
+
+    def shared(self, holidays: Iterable[str]) -> dict[str, str]:
+        return {
+            "lib.conf": self.env.get_template("lib.conf.j2").render(),
+            "recording.conf": self.env.get_template("recording.conf.j2").render(),  # svc-rec
+            "holidays.conf": self.env.get_template("holidays.conf.j2").render(holidays=sorted(holidays)),
+        }
+
+    def entry(self, numbers: Iterable[ServiceNumberId]) -> dict[str, str]:
+        rows = [EntryRow(n) for n in sorted(numbers, key=lambda n: n.e164)]
+        return {"entry.conf": self.env.get_template("entry.conf.j2").render(flows=rows)}
+
+    def number(self, flow: NumberFlow) -> dict[str, str]:
+        return {number_file(flow): self._number.render(flow=flow, trunk=self.trunk)}
+
+
+def render_dialplan(flows: Iterable[NumberFlow], trunk: str = "carrier",
+                    holidays: Iterable[str] | None = None) -> dict[str, str]:
+    """Every file of the dialplan. ``holidays`` default to those the flows' rosters use."""
+    r = Renderer(trunk)
     flows = sorted(flows, key=lambda f: f.number.e164)
-    files = {
-        "lib.conf": env.get_template("lib.conf.j2").render(),
-        "recording.conf": env.get_template("recording.conf.j2").render(),  # svc-rec (call recording)
-        "entry.conf": env.get_template("entry.conf.j2").render(flows=flows),
-    }
-    holidays = sorted(set().union(*(f.holidays for f in flows))) if flows else []
-    files["holidays.conf"] = env.get_template("holidays.conf.j2").render(holidays=holidays)
-    number_template = env.get_template("number.conf.j2")
+    if holidays is None:
+        holidays = set().union(*(f.holidays for f in flows)) if flows else set()
+    files = r.shared(holidays) | r.entry(f.number for f in flows)
     for flow in flows:
-        files[number_file(flow)] = number_template.render(flow=flow, trunk=trunk)
+        files |= r.number(flow)
     return files
+
+
+def generator_digest() -> str:
+    """Digest of what turns a plan into dialplan: the templates and the compiler's source. A new
+    release changes it, and the next apply renders every number again (domain/digest.py)."""
+    here = Path(__file__).resolve().parent
+    sources = [*sorted(TEMPLATES.glob("*.j2")), *sorted((here / "domain").glob("*.py")),
+               here / "render.py", here / "sounds.py"]
+    h = hashlib.sha256()
+    for path in sources:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 from orchestrator.api.errors import BadRequest, InputInvalid
 from orchestrator.apply import ApplyReport
 from orchestrator.domain.numbers import parse_service_number
-from orchestrator.domain.plan import AMSTERDAM, ServiceNumberPlan, TenantPlan, _loc
+from orchestrator.domain.plan import ServiceNumberPlan, TenantPlan, _loc, to_document
 from orchestrator.errors import Violation
 from orchestrator.store import models as m
 
@@ -53,10 +53,7 @@ def utc(moment: datetime | None) -> str | None:
 def plan_document(plan: TenantPlan, upload_names: dict[str, str]) -> dict[str, Any]:
     """The plan as the API shows it: what PUT accepts back unchanged. Switch moments are written
     as the plan format writes them; uploaded files are named, not given as server paths."""
-    data = plan.model_dump(mode="json", exclude_none=True)
-    for n in data["numbers"]:
-        for s in n["switches"]:
-            s["at"] = datetime.fromisoformat(s["at"]).astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M")
+    data = to_document(plan)
     for a in data["announcements"].values():
         if "file" in a and a["file"] in upload_names:
             a["file"] = upload_names[a["file"]]

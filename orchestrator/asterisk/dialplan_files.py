@@ -8,6 +8,7 @@ Rolling back is pointing the symlink back.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import shutil
@@ -45,34 +46,65 @@ class DialplanFiles:
             return {}
         return {p.name: p.read_text() for p in sorted(cur.glob("*.conf"))}
 
+    def read(self, names: list[str]) -> dict[str, str]:
+        """The current version's text of the given files (those it has)."""
+        cur = self.current()
+        if cur is None:
+            return {}
+        out = {}
+        for name in names:
+            with contextlib.suppress(FileNotFoundError):
+                out[name] = (cur / name).read_text()
+        return out
+
+    def write_changes(self, changed: dict[str, str], removed: set[str]) -> WrittenVersion:
+        """A new version that is the current one with ``changed`` files (re)written and ``removed``
+        ones left out; every other file is hard-linked, so the cost follows the change, not the
+        size of the deployment."""
+        current = self.current()
+        if current is None:
+            raise AsteriskError("no current dialplan version to change; write a complete one")
+        try:
+            names = [p.name for p in os.scandir(current) if p.name.endswith(".conf")]
+        except OSError as exc:
+            raise AsteriskError(f"cannot list {current}: {exc}") from exc
+        keep = {n: current / n for n in names if n not in changed and n not in removed}
+        return self._write(changed, keep, len(keep) + len(changed))
+
     def write(self, files: dict[str, str], unchanged_files: dict[str, str] | None = None) -> WrittenVersion:
         """Write a complete new version and make it the active one. Files whose text equals
         ``unchanged_files`` (what the current version holds) are hard-linked, not rewritten."""
+        current = self.current()
+        unchanged = unchanged_files or {}
+        same = {n for n, text in files.items() if current is not None and unchanged.get(n) == text}
+        assert current is not None or not same
+        return self._write({n: t for n, t in files.items() if n not in same},
+                           {n: current / n for n in same} if current is not None else {}, len(files))
+
+    def _write(self, texts: dict[str, str], links: dict[str, Path], count: int) -> WrittenVersion:
         try:
             self.versions.mkdir(parents=True, exist_ok=True)
             self._adopt_plain_folder()
             digest = hashlib.sha256()
-            for name in sorted(files):
-                digest.update(name.encode() + b"\0" + files[name].encode() + b"\0")
+            for fname in sorted(texts):  # the name says what was written, and when
+                digest.update(fname.encode() + b"\0" + texts[fname].encode() + b"\0")
+            digest.update("\0".join(sorted(links)).encode())
             name = f"{time.strftime('%Y%m%dT%H%M%S')}-{digest.hexdigest()[:10]}"
             final = self.versions / name
             if final.exists():  # same content within the same second: reuse it
-                return self._switch(final, len(files))
+                return self._switch(final, count)
             tmp = self.versions / f".{name}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
-            current = self.current()
-            unchanged = unchanged_files or {}
-            for fname, text in files.items():
-                if current is not None and unchanged.get(fname) == text:
-                    os.link(current / fname, tmp / fname)  # a large deployment rewrites only what changed
-                    continue
+            for fname, source in links.items():
+                os.link(source, tmp / fname)  # a large deployment rewrites only what changed
+            for fname, text in texts.items():
                 with open(tmp / fname, "w") as fh:
                     fh.write(text)
                     fh.flush()
                     os.fsync(fh.fileno())
             os.replace(tmp, final)
-            return self._switch(final, len(files))
+            return self._switch(final, count)
         except OSError as exc:
             raise AsteriskError(f"cannot write the dialplan files under {self.etc_dir}: {exc}") from exc
 

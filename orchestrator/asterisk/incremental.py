@@ -138,6 +138,10 @@ def plan_update(old_files: dict[str, str], new_files: dict[str, str]) -> Increme
     if "entry.conf" in changed:
         ordered.extend(actions(old_files.get("entry.conf", ""), new_files.get("entry.conf", "")))
     for name in numbers:
+        if name not in new_files:  # a number that left: its context goes as a whole
+            ordered.extend({"Action": "Command", "Command": f"dialplan remove context {context}"}
+                           for context in sorted({p.context for p in parse(old_files[name])}))
+            continue
         ordered.extend(a for a in actions(old_files.get(name, ""), new_files.get(name, ""))
                        if a["Action"] == "DialplanExtensionRemove")
     contexts = sorted({p.context for name in changed if name in new_files for p in parse(new_files[name])})

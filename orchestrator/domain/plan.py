@@ -263,6 +263,16 @@ def _loc(loc: tuple[int | str, ...]) -> str:
     return out or "plan"
 
 
+def to_document(plan: TenantPlan) -> dict[str, Any]:
+    """The plan as a plan file writes it (JSON types; switch moments as local 'YYYY-MM-DD HH:MM'):
+    ``parse_plan(to_document(plan)) == plan``."""
+    data = plan.model_dump(mode="json", exclude_none=True)
+    for n, number in zip(data["numbers"], plan.numbers, strict=True):
+        for s, moment in zip(n["switches"], number.switches, strict=True):
+            s["at"] = moment.at.astimezone(AMSTERDAM).strftime("%Y-%m-%d %H:%M")
+    return data
+
+
 def parse_plan(data: Any) -> TenantPlan:
     """Build a TenantPlan from parsed YAML/JSON, reporting every shape error with its path."""
     try:

@@ -104,6 +104,24 @@ class AppliedVersion(SQLModel, table=True):
     plan_json: str | None = None  # the tenant's plan as applied: what `rollback` restores
 
 
+class NumberDigest(SQLModel, table=True):
+    """What a service number's dialplan was generated from at the last apply (domain/digest.py):
+    an entry with the same digest is not parsed, checked or rendered again."""
+
+    e164: str = Field(primary_key=True)
+    tenant: str = Field(index=True)
+    digest: str
+
+
+class DialplanState(SQLModel, table=True):
+    """The dialplan version the stored plans were last applied to, and the generator that wrote
+    it. Only while both still hold may an apply render just the numbers that changed."""
+
+    id: int = Field(default=1, primary_key=True)
+    dialplan_dir: str
+    generator: str
+
+
 # --- REST API (orchestrator/api) -------------------------------------------------------------
 
 

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
 from orchestrator.domain import plan as p
-from orchestrator.domain.numbers import parse_service_number
+from orchestrator.domain.numbers import NumberKind, ServiceNumberId, parse_service_number
 from orchestrator.errors import NotFound, StoreError
 from orchestrator.store import models as m
 
@@ -54,14 +55,18 @@ def number_owner(session: Session, e164: str) -> str | None:
 # 32,766 in SQLite's default build. Statements per row were what made storing 10,000 numbers take
 # 30 s (benchmarks, issue 9); now it is a fixed number of statements per chunk.
 CHUNK = 500
+T = TypeVar("T")
 
 
-def _chunks(items: list[str]) -> list[list[str]]:
+def _chunks(items: Sequence[T]) -> list[Sequence[T]]:
     return [items[i:i + CHUNK] for i in range(0, len(items), CHUNK)]
 
 
-def save_plan(session: Session, plan: p.TenantPlan) -> None:
-    """Replace the tenant's numbers and announcements by the plan's (not committed).
+def save_plan(session: Session, plan: p.TenantPlan, *, keep: Collection[str] = (),
+              positions: list[int] | None = None) -> None:
+    """Replace the tenant's numbers and announcements by the plan's (not committed). Numbers in
+    ``keep`` (E.164) are unchanged since the last apply and stay as stored; ``positions`` are the
+    plan's numbers' places in the whole document (default: their order in ``plan``).
 
     Set-based: a fixed number of statements per CHUNK numbers, not a few per number."""
     tenant = _tenant(session, plan.tenant, create=True)
@@ -77,20 +82,23 @@ def save_plan(session: Session, plan: p.TenantPlan) -> None:
         owner = owners.get(e164)
         if owner is not None and owner != plan.tenant:
             raise StoreError(f"{e164} belongs to tenant {owner!r}, not {plan.tenant!r}")
-    old_numbers = select(m.ServiceNumber.id).where(m.ServiceNumber.tenant_id == tenant.id)
-    old_e164 = list(session.exec(select(m.ServiceNumber.e164).where(m.ServiceNumber.tenant_id == tenant.id)))
-    old_routings = select(m.Routing.id).where(col(m.Routing.service_number_id).in_(old_numbers))
-    session.execute(delete(m.Destination).where(col(m.Destination.routing_id).in_(old_routings)))
-    session.execute(delete(m.Routing).where(col(m.Routing.service_number_id).in_(old_numbers)))
-    session.execute(delete(m.SwitchMoment).where(col(m.SwitchMoment.service_number_id).in_(old_numbers)))
-    session.execute(delete(m.ServiceNumber).where(col(m.ServiceNumber.tenant_id) == tenant.id))
+    stored = session.exec(select(m.ServiceNumber.id, m.ServiceNumber.e164)
+                          .where(m.ServiceNumber.tenant_id == tenant.id)).all()
+    kept = set(keep)
+    drop_ids = [i for i, e164 in stored if e164 not in kept]
+    for ids in _chunks(drop_ids):
+        their_routings = select(m.Routing.id).where(col(m.Routing.service_number_id).in_(ids))
+        session.execute(delete(m.Destination).where(col(m.Destination.routing_id).in_(their_routings)))
+        session.execute(delete(m.Routing).where(col(m.Routing.service_number_id).in_(ids)))
+        session.execute(delete(m.SwitchMoment).where(col(m.SwitchMoment.service_number_id).in_(ids)))
+        session.execute(delete(m.ServiceNumber).where(col(m.ServiceNumber.id).in_(ids)))
     session.execute(delete(m.Announcement).where(col(m.Announcement.tenant_id) == tenant.id))
     # Plan-sourced blacklist entries follow the plan; ones added live (cli, dtmf) stay, unless
     # their number left the plan.
-    kept = {n.number for n in plan.numbers}
-    for chunk in _chunks([e for e in old_e164 if e not in kept]):
+    in_plan = set(wanted) | kept
+    for chunk in _chunks([e for _i, e in stored if e not in in_plan]):
         session.execute(delete(m.BlacklistEntry).where(col(m.BlacklistEntry.service_number_e164).in_(chunk)))
-    for chunk in _chunks(sorted(kept)):
+    for chunk in _chunks(sorted(wanted)):
         session.execute(delete(m.BlacklistEntry).where(
             col(m.BlacklistEntry.service_number_e164).in_(chunk), col(m.BlacklistEntry.source) == "plan"))
     session.flush()
@@ -112,7 +120,8 @@ def save_plan(session: Session, plan: p.TenantPlan) -> None:
         "steps_json": _steps_json(n),
         "allow_foreign": n.allow_foreign,
         **_tariff_columns(n.tariff),
-    } for pos, (n, sid) in enumerate(zip(plan.numbers, sids, strict=True))]
+    } for pos, n, sid in zip(positions if positions is not None else range(len(sids)), plan.numbers, sids,
+                             strict=True)]
     try:
         number_ids = _insert_returning_ids(session, m.ServiceNumber, rows)
         routings: list[dict[str, Any]] = []
@@ -137,7 +146,7 @@ def save_plan(session: Session, plan: p.TenantPlan) -> None:
             session.execute(insert(m.SwitchMoment), switches)
     except SQLAlchemyError as exc:
         raise StoreError(f"could not store the plan of {plan.tenant!r}: {exc}") from exc
-    _save_recording(session, plan)
+    _save_recording(session, plan, kept)
     try:
         session.flush()
     except SQLAlchemyError as exc:
@@ -186,7 +195,7 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
     ``active`` (what an export should show: the plan as it stands)."""
     tenant = _tenant(session, tenant_name)
     query = select(m.ServiceNumber).where(m.ServiceNumber.tenant_id == tenant.id)
-    numbers = list(session.exec(query.order_by(col(m.ServiceNumber.position))))
+    numbers = list(session.exec(query.order_by(col(m.ServiceNumber.position), col(m.ServiceNumber.id))))
     # Subqueries, not lists of ids: 100,000 routing ids exceed the databases' bound-parameter limits.
     ids = select(m.ServiceNumber.id).where(m.ServiceNumber.tenant_id == tenant.id)
     routings: dict[int, list[m.Routing]] = defaultdict(list)
@@ -243,9 +252,13 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
                          "recording_retention": retention})
 
 
-def _save_recording(session: Session, plan: p.TenantPlan) -> None:
+def _save_recording(session: Session, plan: p.TenantPlan, kept: set[str]) -> None:
     """Recording policies (per number, only those not 'never') and the tenant's retention."""
-    session.execute(delete(m.NumberRecordingPolicy).where(col(m.NumberRecordingPolicy.tenant) == plan.tenant))
+    stored = session.exec(select(m.NumberRecordingPolicy.service_number_e164)
+                          .where(m.NumberRecordingPolicy.tenant == plan.tenant)).all()
+    for chunk in _chunks([e for e in stored if e not in kept]):
+        session.execute(delete(m.NumberRecordingPolicy).where(
+            col(m.NumberRecordingPolicy.service_number_e164).in_(chunk)))
     for chunk in _chunks([n.number for n in plan.numbers]):  # a number that moved from another tenant
         session.execute(delete(m.NumberRecordingPolicy).where(col(m.NumberRecordingPolicy.service_number_e164).in_(chunk)))
     session.execute(delete(m.TenantRecordingSettings).where(col(m.TenantRecordingSettings.tenant) == plan.tenant))
@@ -330,3 +343,52 @@ def current_plan(session: Session, tenant_name: str) -> p.TenantPlan | None:
     if tenant_name not in tenants(session):
         return None
     return load_plan(session, tenant_name)
+
+
+# --- what the dialplan on disk was generated from (domain/digest.py) ----------------------------
+
+
+def number_digests(session: Session, tenant: str) -> dict[str, str]:
+    """E.164 -> digest of the entry each of the tenant's numbers was last applied from."""
+    rows = session.exec(select(m.NumberDigest.e164, m.NumberDigest.digest).where(m.NumberDigest.tenant == tenant))
+    return dict(rows.all())
+
+
+def save_digests(session: Session, tenant: str, digests: dict[str, str], keep: Collection[str]) -> None:
+    """The tenant's numbers are now ``keep`` (digests unchanged) plus ``digests`` (new)."""
+    stored = session.exec(select(m.NumberDigest.e164).where(m.NumberDigest.tenant == tenant)).all()
+    kept = set(keep)
+    gone = [e for e in stored if e not in kept] + [e for e in digests if e not in stored]
+    for chunk in _chunks(gone):  # including rows another tenant left behind for a moved number
+        session.execute(delete(m.NumberDigest).where(col(m.NumberDigest.e164).in_(chunk)))
+    if digests:
+        session.execute(insert(m.NumberDigest), [{"e164": e, "tenant": tenant, "digest": d}
+                                                 for e, d in digests.items()])
+
+
+def forget_digests(session: Session) -> None:
+    """After a full rebuild from other sources: nothing is known to be unchanged any more."""
+    session.execute(delete(m.NumberDigest))
+
+
+def dialplan_state(session: Session) -> m.DialplanState | None:
+    return session.get(m.DialplanState, 1)
+
+
+def set_dialplan_state(session: Session, dialplan_dir: str, generator: str) -> None:
+    state = session.get(m.DialplanState, 1) or m.DialplanState(id=1, dialplan_dir=dialplan_dir, generator=generator)
+    state.dialplan_dir, state.generator = dialplan_dir, generator
+    session.add(state)
+    session.flush()
+
+
+def number_ids(session: Session) -> list[ServiceNumberId]:
+    """Every tenant's service numbers, as the entry context needs them (no parsing)."""
+    rows = session.exec(select(m.ServiceNumber.e164, m.ServiceNumber.national, m.ServiceNumber.kind)).all()
+    return [ServiceNumberId(e164, national, NumberKind(kind)) for e164, national, kind in rows]
+
+
+def tenant_numbers(session: Session, tenant: str) -> list[str]:
+    """The tenant's numbers (E.164); none for a tenant not seen before."""
+    query = select(m.ServiceNumber.e164).join(m.Tenant).where(m.Tenant.name == tenant)
+    return list(session.exec(query))

@@ -211,10 +211,11 @@ class CorruptingFiles(DialplanFiles):
     """Fault injection: the written version loses a number's context (as a disk fault would), so
     the read-back before loading must fail and the previous version come back."""
 
-    def write(self, files: dict[str, str], unchanged_files: dict[str, str] | None = None) -> Any:
-        broken = dict(files)
-        broken["n-318000000001.conf"] = "[svc-318000000001]\nexten => s,1,NoOp(broken)\n"
-        return super().write(broken, unchanged_files)
+    def _write(self, texts: dict[str, str], links: dict[str, Path], count: int) -> Any:
+        out = super()._write(texts, links, count)
+        (out.path / "n-318000000001.conf").unlink()
+        (out.path / "n-318000000001.conf").write_text("[svc-318000000001]\nexten => s,1,NoOp(broken)\n")
+        return out
 
 
 async def test_failed_verification_rolls_back(stack: Stack) -> None:

@@ -113,3 +113,54 @@ async def test_try_on_the_test_number_then_promote(stack: dict[str, Any]) -> Non
     with Session(stack["engine"]) as session:
         await promote("safe", "0800 300 0001", session, stack["target"], now=datetime.now(AMSTERDAM))
     assert await rings(stack) == [V2]
+
+
+async def test_only_changed_numbers_are_rendered_and_pushed(stack: dict[str, Any]) -> None:
+    """An apply parses, checks and renders only the entries that changed since the last apply
+    (domain/digest.py); the other numbers' files are the previous version's, hard-linked."""
+    from orchestrator.apply import apply_document
+    from orchestrator.errors import PlanInvalid
+
+    def entry(i: int, dest: str) -> dict[str, Any]:
+        return {"number": f"0800 300 000{i}", "routings": {"main": [{"number": dest}]}, "active": "main"}
+
+    async def apply_doc(doc: dict[str, Any], **kw: Any) -> Any:
+        with Session(stack["engine"]) as session:
+            return await apply_document(doc, session, stack["target"], now=datetime.now(AMSTERDAM), **kw)
+
+    doc = {"tenant": "safe", "numbers": [entry(1, V1), entry(2, V1), entry(3, V1)]}
+    await apply_doc(doc)
+    with Session(stack["engine"]) as session:  # a new database knows nothing of the files on disk
+        assert repository.history(session, tenant="safe")[0].summary == "applied: 3 numbers, full rebuild"
+    before = stack["target"].files.current()
+
+    doc["numbers"][0] = entry(1, V2)
+    report = await apply_doc(doc)
+    assert report.how == "incremental" and report.numbers == 3
+    now = stack["target"].files.current()
+    assert (now / "n-318003000001.conf").stat().st_ino != (before / "n-318003000001.conf").stat().st_ino
+    for same in ("n-318003000002.conf", "n-318003000003.conf", "lib.conf"):
+        assert (now / same).stat().st_ino == (before / same).stat().st_ino  # not rewritten
+    assert await rings(stack) == [V2]
+    with Session(stack["engine"]) as session:
+        assert repository.history(session, tenant="safe")[0].summary == "applied: 3 numbers, 1 of them new or changed"
+        assert [n.routings["main"][0].number for n in repository.load_plan(session, "safe").numbers] == [V2, V1, V1]
+
+    # A bad entry is reported at its place in the whole document, and nothing changes.
+    bad = {**doc, "numbers": [doc["numbers"][0], entry(2, "0906 123 4567"), doc["numbers"][2]]}
+    with pytest.raises(PlanInvalid, match=r"numbers\[1\]\.routings\.main"):
+        await apply_doc(bad)
+    assert stack["target"].files.current() == now
+
+    # A number that left the plan leaves Asterisk and the files.
+    doc["numbers"].pop()
+    report = await apply_doc(doc)
+    assert report.how == "incremental"
+    assert not (stack["target"].files.current() / "n-318003000003.conf").exists()
+    assert "There is no existence" in stack["runtime"].rx("dialplan show svc-318003000003")
+    with Session(stack["engine"]) as session:
+        assert sorted(repository.tenant_numbers(session, "safe")) == ["+318003000001", "+318003000002"]
+
+    # A full rebuild stays available.
+    assert (await apply_doc(doc, full=True)).how == "full reload"
+    assert await rings(stack) == [V2]

@@ -113,4 +113,4 @@ def test_plan_reports_every_violation(env: Path) -> None:
 def test_history_lists_applies(env: Path) -> None:
     assert runner.invoke(app, ["apply", "--offline", str(write(env, tenant_plan(basis_number())))]).exit_code == 0
     result = runner.invoke(app, ["history"])
-    assert result.exit_code == 0 and "acme" in result.stdout and "applied: 1 numbers in all" in result.stdout
+    assert result.exit_code == 0 and "acme" in result.stdout and "applied: 1 numbers, full rebuild" in result.stdout

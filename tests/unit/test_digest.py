@@ -1,0 +1,78 @@
+"""Which entries of a plan document are parsed again (domain/digest.py, domain/partial.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from orchestrator.domain.digest import entry_digest, plan_delta, tenant_salt
+from orchestrator.domain.partial import checked_changes
+from orchestrator.errors import PlanInvalid
+from tests.plans import NOW, basis_number, tenant_plan
+
+
+def doc() -> dict:
+    return tenant_plan(basis_number(number="0800 100 0001"), basis_number(number="0800 100 0002"),
+                       basis_number(number="0800 100 0003"))
+
+
+def stored_from(document: dict, salt: str) -> dict[str, str]:
+    e164 = ["+318001000001", "+318001000002", "+318001000003"]
+    return {e: entry_digest(salt, entry) for e, entry in zip(e164, document["numbers"], strict=True)}
+
+
+def test_unchanged_entries_are_skipped_and_a_changed_one_is_not() -> None:
+    d = doc()
+    salt = tenant_salt(d, "gen")
+    stored = stored_from(d, salt)
+    d["numbers"][1]["routings"]["main"][0]["ring_time"] = 25
+    delta = plan_delta(d, salt, stored)
+    assert delta.changed == [1]
+    assert delta.unchanged == {"+318001000001": 0, "+318001000003": 2}
+
+
+@pytest.mark.parametrize("change", ["tenant-level", "generator"])
+def test_a_tenant_level_or_generator_change_parses_everything(change: str) -> None:
+    d = doc()
+    stored = stored_from(d, tenant_salt(d, "gen"))
+    if change == "tenant-level":
+        d["announcements"] = {"welcome": {"sound": "hello-world"}}
+    salt = tenant_salt(d, "gen2" if change == "generator" else "gen")
+    assert plan_delta(d, salt, stored).changed == [0, 1, 2]
+
+
+def test_key_order_does_not_count_as_a_change() -> None:
+    d = doc()
+    salt = tenant_salt(d, "gen")
+    stored = stored_from(d, salt)
+    d["numbers"][0] = dict(reversed(list(d["numbers"][0].items())))
+    assert plan_delta(d, salt, stored).changed == []
+
+
+def test_a_repeated_entry_is_parsed_so_the_duplicate_is_reported() -> None:
+    d = doc()
+    salt = tenant_salt(d, "gen")
+    stored = stored_from(d, salt)
+    d["numbers"].append(dict(d["numbers"][0]))
+    delta = plan_delta(d, salt, stored)
+    assert delta.changed == [0, 3]
+    with pytest.raises(PlanInvalid, match=r"numbers\[3\]\.number: \+318001000001 is already defined"):
+        checked_changes(d, delta, NOW)
+
+
+def test_errors_name_the_place_in_the_whole_document() -> None:
+    d = doc()
+    salt = tenant_salt(d, "gen")
+    stored = stored_from(d, salt)
+    d["numbers"][2]["routings"]["main"][0]["number"] = "0906 123 4567"  # forbidden destination
+    with pytest.raises(PlanInvalid) as caught:
+        checked_changes(d, plan_delta(d, salt, stored), NOW)
+    assert [v.field for v in caught.value.violations] == ["numbers[2].routings.main[0].number"]
+
+    d = doc()
+    d["numbers"][1]["number"] = "0800 100 0001"  # the same number as the unchanged entry 0
+    d["numbers"][2]["active"] = "nowhere"
+    with pytest.raises(PlanInvalid) as caught:
+        checked_changes(d, plan_delta(d, salt, stored), NOW)
+    fields = sorted(v.field for v in caught.value.violations)
+    assert fields[0] == "numbers[1].number" and fields[1].startswith("numbers[2].active")
+    assert not any(f.startswith("numbers[0]") for f in fields)
