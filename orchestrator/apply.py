@@ -198,7 +198,11 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     gone = sorted(before - delta.unchanged.keys() - {n.number for n in plan.numbers})
     if incremental_ok:
         flows = compile_plan(plan, _sounds(target, plan, base_dir), holidays)
-        files = renderer.shared(holidays) | renderer.entry(repository.number_ids(session))
+        after = delta.unchanged.keys() | {n.number for n in plan.numbers}
+        # The entry lists every number of every tenant: only a new or a left number changes it.
+        entry = (target.files.read(["entry.conf"]) if after == before
+                 else renderer.entry(repository.number_ids(session)))
+        files = renderer.shared(holidays) | entry
         for flow in flows:
             files |= renderer.number(flow)
         removed = {number_file_name(e164) for e164 in gone}
@@ -235,7 +239,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         tenant=plan.tenant, numbers=total, files=version.files, dialplan_dir=str(version.path),
         summary=f"{summary}: {total} numbers, " + (f"{len(plan.numbers)} of them new or changed"
                                                    if incremental_ok else "full rebuild"),
-        plan_json=canonical(document)))
+        plan_json=canonical(document).decode()))
     if target.ami is not None:
         repository.set_dialplan_state(session, str(version.path), generator)
     session.commit()
@@ -250,7 +254,7 @@ def _sounds(target: ApplyTarget, plan: TenantPlan, base_dir: Path | None) -> dic
 
 
 def _count_numbers(session: Session) -> int:
-    return len(repository.number_ids(session))
+    return repository.count_numbers(session)
 
 
 async def rollback(version_id: int | None, tenant: str | None, session: Session, target: ApplyTarget, *,

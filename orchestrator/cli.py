@@ -16,6 +16,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import typer
 import yaml
 from sqlmodel import Session
@@ -110,8 +111,8 @@ def read_plan_document(path: Path) -> Any:
         raise NotFound(f"cannot read {path}: {exc.strerror}") from exc
     if path.suffix == ".json":
         try:
-            return json.loads(text)
-        except json.JSONDecodeError as exc:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
             raise PlanInvalid([Violation(str(path), f"not valid JSON: {exc}")]) from exc
     try:
         return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))

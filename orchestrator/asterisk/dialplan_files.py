@@ -65,23 +65,22 @@ class DialplanFiles:
         if current is None:
             raise AsteriskError("no current dialplan version to change; write a complete one")
         try:
-            names = [p.name for p in os.scandir(current) if p.name.endswith(".conf")]
+            names = [e.name for e in os.scandir(current) if e.name.endswith(".conf")]
         except OSError as exc:
             raise AsteriskError(f"cannot list {current}: {exc}") from exc
-        keep = {n: current / n for n in names if n not in changed and n not in removed}
-        return self._write(changed, keep, len(keep) + len(changed))
+        keep = [n for n in names if n not in changed and n not in removed]
+        return self._write(changed, current, keep, len(keep) + len(changed))
 
     def write(self, files: dict[str, str], unchanged_files: dict[str, str] | None = None) -> WrittenVersion:
         """Write a complete new version and make it the active one. Files whose text equals
         ``unchanged_files`` (what the current version holds) are hard-linked, not rewritten."""
         current = self.current()
         unchanged = unchanged_files or {}
-        same = {n for n, text in files.items() if current is not None and unchanged.get(n) == text}
-        assert current is not None or not same
-        return self._write({n: t for n, t in files.items() if n not in same},
-                           {n: current / n for n in same} if current is not None else {}, len(files))
+        same = [n for n, text in files.items() if current is not None and unchanged.get(n) == text]
+        return self._write({n: t for n, t in files.items() if n not in same}, current, same, len(files))
 
-    def _write(self, texts: dict[str, str], links: dict[str, Path], count: int) -> WrittenVersion:
+    def _write(self, texts: dict[str, str], link_from: Path | None, links: list[str], count: int) -> WrittenVersion:
+        """The new version: ``texts`` written, ``links`` (names in ``link_from``) hard-linked."""
         try:
             self.versions.mkdir(parents=True, exist_ok=True)
             self._adopt_plain_folder()
@@ -96,8 +95,16 @@ class DialplanFiles:
             tmp = self.versions / f".{name}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
-            for fname, source in links.items():
-                os.link(source, tmp / fname)  # a large deployment rewrites only what changed
+            if links:
+                assert link_from is not None
+                # Directory fds: 10,000 links without building 20,000 paths.
+                src_fd, dst_fd = os.open(link_from, os.O_RDONLY), os.open(tmp, os.O_RDONLY)
+                try:
+                    for fname in links:
+                        os.link(fname, fname, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+                finally:
+                    os.close(src_fd)
+                    os.close(dst_fd)
             for fname, text in texts.items():
                 with open(tmp / fname, "w") as fh:
                     fh.write(text)

@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, func, insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, col, create_engine, select
 
@@ -386,6 +386,10 @@ def number_ids(session: Session) -> list[ServiceNumberId]:
     """Every tenant's service numbers, as the entry context needs them (no parsing)."""
     rows = session.exec(select(m.ServiceNumber.e164, m.ServiceNumber.national, m.ServiceNumber.kind)).all()
     return [ServiceNumberId(e164, national, NumberKind(kind)) for e164, national, kind in rows]
+
+
+def count_numbers(session: Session) -> int:
+    return session.exec(select(func.count()).select_from(m.ServiceNumber)).one()
 
 
 def tenant_numbers(session: Session, tenant: str) -> list[str]:

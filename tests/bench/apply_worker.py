@@ -6,9 +6,12 @@ orchestrator's own, with N numbers loaded, and nothing else's).
 Needs the SVC_* settings of a running Asterisk in the environment (tests/bench/run.py passes them).
 Measures, in this order:
   stages      parse (pydantic + phonenumbers) / rules / compile / render of N numbers, timed alone
-  full        parse + apply_plan on a fresh database: store, compile, render, write, full dialplan
-              reload, verify, AstDB sync -- end to end, as `orchestrator apply` does it
-  one change  one number's ring time changed, apply again: end to end, and the Asterisk part alone
+  full        `orchestrator apply plan.json` on a fresh database: read, parse, check, store, compile,
+              render, write, full dialplan reload, verify, AstDB sync -- end to end
+  one change  one number's ring time changed, the file applied again: end to end (only that number
+              is parsed, checked and rendered; see orchestrator/domain/digest.py), and the
+              Asterisk part alone
+  yaml        how long reading the same plan as YAML takes (why large deployments use JSON)
   reload      a plain `dialplan reload` of the very same files (Asterisk's own load time)
   memory      VmRSS / VmHWM of this process, and Asterisk's VmRSS, after all of the above
 With --profile, the incremental apply and the compile stages are profiled once more (pyinstrument).
@@ -27,10 +30,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyTarget, apply_plan, compile_all, reload_dialplan
+from orchestrator.apply import ApplyTarget, apply_document, compile_all, reload_dialplan
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.asterisk.runtime import AsteriskRuntime
+from orchestrator.cli import read_plan_document
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.rules import validate_plan
 from orchestrator.render import render_dialplan
@@ -63,11 +67,24 @@ def _stages(raw: dict[str, Any], target: ApplyTarget, now: datetime) -> dict[str
     return {"parse": t1 - t0, "rules": t2 - t1, "compile": t3 - t2, "render": t4 - t3, "total": t4 - t0}
 
 
-async def _apply(raw: dict[str, Any], engine: Any, target: ApplyTarget, now: datetime) -> tuple[float, Any]:
+async def _apply(raw: dict[str, Any], engine: Any, target: ApplyTarget, now: datetime,
+                 plan_file: Path) -> tuple[float, Any]:
+    """What `orchestrator apply plan.json` does: read the file, apply the document."""
+    plan_file.write_text(json.dumps(raw))
     started = time.perf_counter()
     with Session(engine) as session:
-        report = await apply_plan(parse_plan(raw), session, target, now=now)
+        report = await apply_document(read_plan_document(plan_file), session, target, now=now)
     return time.perf_counter() - started, report
+
+
+def _yaml_load_seconds(raw: dict[str, Any], path: Path) -> float:
+    """The same plan as YAML: how long only reading it takes (PyYAML with libyaml)."""
+    import yaml
+
+    path.write_text(yaml.dump(raw, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper)))
+    started = time.perf_counter()
+    read_plan_document(path)
+    return time.perf_counter() - started
 
 
 async def main(n: int, db_url: str, out: Path, profile_dir: Path | None) -> None:
@@ -82,13 +99,15 @@ async def main(n: int, db_url: str, out: Path, profile_dir: Path | None) -> None
         raw = many_numbers(n)
         result: dict[str, Any] = {"numbers": n, "stages": _stages(raw, target, now)}
 
-        full_s, report = await _apply(raw, engine, target, now)
+        plan_file = out.with_suffix(".plan.json")
+        result["yaml_load_s"] = _yaml_load_seconds(raw, out.with_suffix(".plan.yaml"))
+        full_s, report = await _apply(raw, engine, target, now, plan_file)
         result["full"] = {"seconds": full_s, "how": report.how, "asterisk_s": report.reload_seconds,
                           "files": report.files}
 
         changed = copy.deepcopy(raw)
         changed["numbers"][n // 2]["routings"]["main"][0]["ring_time"] = 25
-        one_s, report = await _apply(changed, engine, target, now)
+        one_s, report = await _apply(changed, engine, target, now, plan_file)
         result["one_change"] = {"seconds": one_s, "how": report.how, "asterisk_s": report.reload_seconds}
 
         reload_s = await reload_dialplan(ami)
@@ -106,7 +125,7 @@ async def main(n: int, db_url: str, out: Path, profile_dir: Path | None) -> None
             again["numbers"][n // 3]["routings"]["main"][0]["ring_time"] = 30
             profiler = Profiler(interval=0.002, async_mode="enabled")
             profiler.start()
-            await _apply(again, engine, target, now)
+            await _apply(again, engine, target, now, plan_file)
             profiler.stop()
             (profile_dir / f"profile-one-change-{n}.txt").write_text(
                 profiler.output_text(unicode=False, color=False, show_all=False))
@@ -171,7 +190,7 @@ def _hot(profiler: Any, top: int = 8) -> list[tuple[str, float]]:
 
 
 def _breakdown(profiler: Any) -> list[tuple[str, float]]:
-    """The steps of one `orchestrator apply` (children of apply_plan / _load, and the plan parse
+    """The steps of one `orchestrator apply` (children of apply_document, and the plan file read
     before it) as shares of the profiled total."""
     root = profiler.last_session.root_frame()
     if root is None or not root.time:
@@ -191,10 +210,9 @@ def _breakdown(profiler: Any) -> list[tuple[str, float]]:
     if worker is None:
         return []
     for child in worker.children:
-        if child.function == "apply_plan":
+        if child.function == "apply_document":
             for step in child.children:
-                for sub in (step.children if step.function == "_load" else [step]):
-                    steps[sub.function] = steps.get(sub.function, 0.0) + sub.time
+                steps[step.function] = steps.get(step.function, 0.0) + step.time
         elif not child.is_synthetic:
             steps[child.function] = steps.get(child.function, 0.0) + child.time
     ranked = sorted(steps.items(), key=lambda kv: -kv[1])
