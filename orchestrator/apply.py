@@ -19,6 +19,7 @@ from sqlmodel import Session
 from orchestrator.asterisk import incremental
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.asterisk.lint import lint_dialplan
 from orchestrator.domain.compile import blacklist_family, compile_plan, holiday_dates
 from orchestrator.domain.digest import canonical, plan_delta, tenant_salt
 from orchestrator.domain.ir import NumberFlow
@@ -208,6 +209,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         removed = {number_file_name(e164) for e164 in gone}
         old_files = target.files.read([*files, *removed])
         written = {name: text for name, text in files.items() if old_files.get(name) != text}
+        lint_dialplan(_with_shared(written, files))
         version = target.files.write_changes(written, removed)
         sync = [n.number for n in plan.numbers] + gone
     else:
@@ -215,8 +217,9 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
                             import_for=plan.tenant)
         files = render_dialplan(flows, target.trunk, holidays)
         old_files = target.files.read_current()
-        version = target.files.write(files, unchanged_files=old_files)
         written = {name: text for name, text in files.items() if old_files.get(name) != text}
+        lint_dialplan(_with_shared(written, files))
+        version = target.files.write(files, unchanged_files=old_files)
         sync = sorted(before | {f.number.e164 for f in flows if f.tenant == plan.tenant})
     report = ApplyReport(plan.tenant, total, _count_numbers(session), version.files, version.name, version.path)
     progress(f"wrote {len(written)} changed dialplan files of {version.files} ({report.total_numbers} numbers "
@@ -245,6 +248,13 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     session.commit()
     target.files.prune()
     return report
+
+
+def _with_shared(written: dict[str, str], files: dict[str, str]) -> dict[str, str]:
+    """What to lint: the files about to be written, with the shared ones they call into."""
+    if not written:
+        return {}
+    return written | {name: files[name] for name in incremental.SHARED_FILES if name in files}
 
 
 def _sounds(target: ApplyTarget, plan: TenantPlan, base_dir: Path | None) -> dict[str, str]:
