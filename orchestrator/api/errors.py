@@ -21,6 +21,7 @@ from orchestrator.errors import (
     StoreError,
     Violation,
 )
+from orchestrator.live.state import RedisUnavailable
 from orchestrator.sounds import SoundImportFailed
 
 log = logging.getLogger(__name__)
@@ -85,7 +86,7 @@ def _status(exc: OrchestratorError) -> int:
             return 415
         case PlanInvalid() | InputInvalid() | NumberInvalid() | SoundImportFailed() | ApiError():
             return 422
-        case AsteriskError():
+        case AsteriskError() | RedisUnavailable():
             return 503  # includes ApplyFailed: the previous dialplan is active again
         case StoreError():
             return 500
@@ -106,6 +107,8 @@ def _violations(exc: OrchestratorError) -> list[Violation]:
             return [Violation("file", str(exc))]
         case AsteriskError():
             return [Violation("asterisk", str(exc))]
+        case RedisUnavailable():
+            return [Violation("live", str(exc))]
     return [Violation("server", str(exc))]
 
 

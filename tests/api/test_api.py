@@ -4,6 +4,7 @@ tenant boundary, 422 shapes, plans, simulation, history, audit, announcements.""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -99,7 +100,7 @@ async def test_a_tenant_cannot_read_or_change_another_tenants_numbers(client: Te
     g = bearer(tokens.globex)
     # Reads through acme's URLs: 404, exactly like a tenant that does not exist.
     for path in ("plan", "numbers", f"numbers/{ACME}", f"numbers/{ACME}/blacklist", "history", "audit",
-                 "announcements"):
+                 "announcements", "live"):
         resp = await client.get(f"/api/v1/tenants/acme/{path}", headers=g)
         assert resp.status == 404, path
         assert (await client.get(f"/api/v1/tenants/nobody/{path}", headers=g)).status == 404
@@ -326,3 +327,42 @@ async def test_upload_limits(tmp_path: Path) -> None:
         assert resp.status == 422 and "at most 0.5 s" in (await errors(resp))[0]["rule"]
         resp = await upload(client, token, "big", sine_wav(tmp_path / "big.wav", 2.0))  # 32 kB
         assert resp.status == 413
+
+
+# --- live figures ------------------------------------------------------------------------------
+
+
+async def test_live_figures_show_only_the_tenants_own_numbers(tmp_path: Path, tokens: Tokens,
+                                                             config: ApiConfig) -> None:
+    """Figures written by the live controller's own writer into a real redis-server."""
+    from collections import Counter
+    from datetime import datetime
+
+    from orchestrator.domain.plan import AMSTERDAM
+    from orchestrator.live.calls import DayCounters
+    from orchestrator.live.state import Figures, RedisFigures
+    from tests.harness.redis_server import RedisServer
+
+    with RedisServer(tmp_path / "redis") as redis:
+        live_config = replace(config, settings=replace(config.settings, redis_url=redis.url))
+        day = DayCounters(datetime.now(AMSTERDAM).date())
+        day.total.update({"answered": 5, "busy": 1})
+        day.by_number.update({("answered", ACME): 3, ("answered", GLOBEX): 2, ("busy", GLOBEX): 1})
+        day.by_tenant.update({("answered", "acme"): 3, ("answered", "globex"): 2, ("busy", "globex"): 1})
+        writer = RedisFigures(redis.url)
+        await writer.write(Figures(Counter({ACME: 2, GLOBEX: 4}), Counter({"acme": 2, "globex": 4}), day))
+        await writer.close()
+        async with TestClient(TestServer(create_app(live_config))) as client:
+            assert (await put_plan(client, tokens.acme, "acme", ACME_PLAN)).status == 200
+            globex_plan = plan("globex", number("0800 000 0201"))
+            assert (await put_plan(client, tokens.globex, "globex", globex_plan)).status == 200
+            resp = await client.get("/api/v1/tenants/acme/live", headers=bearer(tokens.acme))
+            body = await resp.json()
+            assert resp.status == 200, body
+            assert body["in_progress"] == 2 and body["in_progress_by_number"] == {ACME: 2}
+            assert body["today"] == {"answered": 3} and body["today_by_number"] == {ACME: {"answered": 3}}
+            assert body["updated_at"] is not None
+            assert (await client.get("/api/v1/tenants/acme/live", headers=bearer(tokens.globex))).status == 404
+            redis.stop()
+            resp = await client.get("/api/v1/tenants/acme/live", headers=bearer(tokens.acme))
+            assert resp.status == 503 and (await errors(resp))[0]["field"] == "live"

@@ -20,6 +20,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from orchestrator.api import openapi
 from orchestrator.api.app import create_app
 from tests.api.helpers import bearer, make_token, number, offline_config, plan
+from tests.harness.redis_server import RedisServer
 
 schema = schemathesis.openapi.from_dict(openapi.document())
 
@@ -52,10 +53,11 @@ class Server:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     tmp: Path = tmp_path_factory.mktemp("openapi")
-    config = offline_config(tmp)
+    redis = RedisServer(tmp / "redis")  # live figures come from a real Redis
+    config = offline_config(tmp, SVC_REDIS_URL=redis.url)
     config.settings.state_dir.mkdir(parents=True)
     token = make_token(config.settings.db_url, "acme")
-    with Server(create_app(config)) as server:
+    with redis, Server(create_app(config)) as server:
         body = plan("acme", number("0800 000 0101", blocking={"blacklist": ["0201112222"]}))
         resp = requests.put(f"{server.url}/api/v1/tenants/acme/plan", json=body, headers=bearer(token), timeout=30)
         assert resp.status_code == 200, resp.text
