@@ -260,6 +260,58 @@ def numbers(tenant: Annotated[str | None, typer.Option(help="Only this tenant's 
                 typer.echo(f"{sid.national:<16} {sid.kind.value:<24} {n.package.value:<10} {name:<12} {n.active}")
 
 
+number_app = typer.Typer(help="Service numbers: list them, show one.", no_args_is_help=True)
+app.add_typer(number_app, name="number")
+
+
+@number_app.command("list")
+def number_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant's numbers.")] = None) -> None:
+    """The configured service numbers (same as `orchestrator numbers`)."""
+    numbers(tenant)
+
+
+@number_app.command("show")
+def number_show(
+    number: Annotated[str, typer.Argument(help="The service number, in any usual form.")],
+    as_json: Annotated[bool, typer.Option("--json", help="The number's plan entry as JSON.")] = False,
+) -> None:
+    """One number: owner, kind, package, routing in force, routings, switch moments, blocking,
+    blacklist, tariff and recording policy, as stored now."""
+    from orchestrator.domain.numbers import parse_service_number
+    from orchestrator.store import repository
+
+    with errors_to_exit_codes(), Session(_engine(_settings())) as session:
+        sid = parse_service_number(number)
+        owner = repository.number_owner(session, sid.e164)
+        if owner is None:
+            raise NotFound(f"{sid.national} is not configured")
+        plan = repository.load_plan(session, owner, now=datetime.now(AMSTERDAM))
+        index = next(i for i, n in enumerate(plan.numbers) if n.number == sid.e164)
+        entry = to_document(plan)["numbers"][index]
+        if as_json:
+            typer.echo(json.dumps({"tenant": owner, "kind": sid.kind.value, "national": sid.national, **entry},
+                                  indent=2, ensure_ascii=False))
+            return
+        n = plan.numbers[index]
+        typer.echo(f"{sid.national}  ({sid.e164}, {sid.kind.value}) of tenant {owner!r}, package {n.package.value}")
+        typer.echo(f"  routing in force: {n.active}")
+        for name, dests in n.routings.items():
+            chain = " -> ".join(f"{d.number} ({d.ring_time} s)" for d in dests)
+            typer.echo(f"  routing {name}: {chain}")
+        for sw in n.switches:
+            typer.echo(f"  from {sw.at:%Y-%m-%d %H:%M}: {sw.routing}")
+        b = n.blocking
+        blocked = [w for w, on in (("withheld", b.anonymous), ("foreign", b.foreign), ("mobile", b.mobile)) if on]
+        typer.echo(f"  blocks: {', '.join(blocked) or 'nobody'}; blacklist: {len(b.blacklist)} callers")
+        if n.tariff is not None:
+            t = n.tariff
+            typer.echo(f"  tariff: {t.per_call or 0} per call + {t.per_minute or 0} per minute"
+                       + (f", at most {t.max_call_cost}" if t.max_call_cost else ""))
+        typer.echo(f"  recording: {n.recording.policy.value}")
+        if n.max_concurrent_calls:
+            typer.echo(f"  at most {n.max_concurrent_calls} calls at once")
+
+
 @app.command()
 def validate(plan_file: Annotated[Path, typer.Argument(help="YAML plan to check.")]) -> None:
     """Check a plan against the package rules without changing anything."""

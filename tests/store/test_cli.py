@@ -114,3 +114,21 @@ def test_history_lists_applies(env: Path) -> None:
     assert runner.invoke(app, ["apply", "--offline", str(write(env, tenant_plan(basis_number())))]).exit_code == 0
     result = runner.invoke(app, ["history"])
     assert result.exit_code == 0 and "acme" in result.stdout and "applied: 1 numbers, full rebuild" in result.stdout
+
+
+def test_number_show_and_json_plan_files(env: Path) -> None:
+    plan_file = env / "plan.json"
+    plan_file.write_text(json.dumps(tenant_plan(basis_number(max_concurrent_calls=3))))
+    assert runner.invoke(app, ["apply", "--offline", str(plan_file)]).exit_code == 0
+    shown = runner.invoke(app, ["number", "show", "0800 1234567"])
+    assert shown.exit_code == 0, shown.output
+    assert "of tenant 'acme', package basis" in shown.stdout
+    assert "routing main: +31205550001 (20 s) -> +31205550002 (15 s) -> +442079460001 (20 s)" in shown.stdout
+    assert "blocks: withheld" in shown.stdout and "at most 3 calls at once" in shown.stdout
+    as_json = json.loads(runner.invoke(app, ["number", "show", "+318001234567", "--json"]).stdout)
+    assert as_json["tenant"] == "acme" and as_json["routings"]["evening"] == [{"number": "+31105550001",
+                                                                               "ring_time": 20}]
+    missing = runner.invoke(app, ["number", "show", "0800 7654321"])
+    assert missing.exit_code == 2 and "not configured" in missing.output
+    listed = runner.invoke(app, ["number", "list"])
+    assert listed.exit_code == 0 and "0800" in listed.stdout
