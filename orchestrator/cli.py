@@ -35,6 +35,7 @@ from orchestrator.errors import (
 from orchestrator.live.cli import register as register_live_commands
 from orchestrator.recordings.cli import recordings_app
 from orchestrator.settings import Settings, load_settings
+from orchestrator.tables import emit
 
 app = typer.Typer(
     help="Routing orchestrator for Dutch service numbers (0800, 090x, 088, local, short and "
@@ -56,7 +57,9 @@ DEMO_PLAN = "demo-plan.yaml"
 
 
 def say(message: str) -> None:
-    typer.echo(message, err=True)
+    """Progress and errors go to stderr (coloured on a terminal); results to stdout."""
+    colour = "red" if message.startswith(("error", "Asterisk:", "The plan is invalid")) else None
+    typer.secho(message, err=True, fg=colour)
 
 
 @contextmanager
@@ -245,19 +248,22 @@ def promote(
 
 
 @app.command()
-def numbers(tenant: Annotated[str | None, typer.Option(help="Only this tenant's numbers.")] = None) -> None:
+def numbers(tenant: Annotated[str | None, typer.Option(help="Only this tenant's numbers.")] = None,
+            as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """List the configured service numbers with their kind, package and routing in force."""
     from orchestrator.domain.numbers import parse_service_number
     from orchestrator.store import repository
 
     with errors_to_exit_codes(), Session(_engine(_settings())) as session:
         names = [tenant] if tenant else repository.tenants(session)
-        typer.echo(f"{'number':<16} {'kind':<24} {'package':<10} {'tenant':<12} active routing")
+        rows = []
         for name in names:
             plan = repository.load_plan(session, name, now=datetime.now(AMSTERDAM))
             for n in plan.numbers:
                 sid = parse_service_number(n.number)
-                typer.echo(f"{sid.national:<16} {sid.kind.value:<24} {n.package.value:<10} {name:<12} {n.active}")
+                rows.append({"number": sid.national, "e164": sid.e164, "kind": sid.kind.value,
+                             "package": n.package.value, "tenant": name, "active": n.active})
+        emit(rows, ["number", "kind", "package", "tenant", "active"], as_json=as_json, title="Service numbers")
 
 
 number_app = typer.Typer(help="Service numbers: list them, show one.", no_args_is_help=True)
@@ -265,9 +271,10 @@ app.add_typer(number_app, name="number")
 
 
 @number_app.command("list")
-def number_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant's numbers.")] = None) -> None:
+def number_list(tenant: Annotated[str | None, typer.Option(help="Only this tenant's numbers.")] = None,
+                as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """The configured service numbers (same as `orchestrator numbers`)."""
-    numbers(tenant)
+    numbers(tenant, as_json)
 
 
 @number_app.command("show")
@@ -438,14 +445,19 @@ def blacklist_remove(number: str, caller: str) -> None:
 
 
 @blacklist_app.command("list")
-def blacklist_list(number: str) -> None:
+def blacklist_list(number: str,
+                   as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """Show NUMBER's blacklist."""
     from orchestrator.domain.numbers import parse_service_number
     from orchestrator.store import repository
 
     with errors_to_exit_codes(), Session(_engine(_settings())) as session:
-        for caller in repository.blacklist(session, parse_service_number(number).e164):
-            typer.echo(caller)
+        callers = repository.blacklist(session, parse_service_number(number).e164)
+        if as_json:
+            emit([{"caller": c} for c in callers], ["caller"], as_json=True)
+        else:
+            for caller in callers:
+                typer.echo(caller)
 
 
 def _blacklist_change(number: str, caller: str, *, add: bool) -> None:
@@ -467,14 +479,15 @@ def _blacklist_change(number: str, caller: str, *, add: bool) -> None:
 
 
 @app.command()
-def history(tenant: Annotated[str | None, typer.Option(help="Only this tenant's versions.")] = None) -> None:
+def history(tenant: Annotated[str | None, typer.Option(help="Only this tenant's versions.")] = None,
+            as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """Applied versions, newest first (ids for `orchestrator rollback`)."""
     from orchestrator.store import repository
 
     with errors_to_exit_codes(), Session(_engine(_settings())) as session:
-        typer.echo(f"{'id':>4}  {'applied (UTC)':<19}  {'tenant':<12} {'numbers':>7}  what")
-        for v in repository.history(session, tenant=tenant):
-            typer.echo(f"{v.id:>4}  {v.applied_at:%Y-%m-%d %H:%M:%S}  {v.tenant:<12} {v.numbers:>7}  {v.summary}")
+        rows = [{"id": v.id, "applied (UTC)": f"{v.applied_at:%Y-%m-%d %H:%M:%S}", "tenant": v.tenant,
+                 "numbers": v.numbers, "what": v.summary} for v in repository.history(session, tenant=tenant)]
+        emit(rows, ["id", "applied (UTC)", "tenant", "numbers", "what"], as_json=as_json, title="Applied versions")
 
 
 @asterisk_app.command("up")

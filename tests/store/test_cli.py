@@ -132,3 +132,12 @@ def test_number_show_and_json_plan_files(env: Path) -> None:
     assert missing.exit_code == 2 and "not configured" in missing.output
     listed = runner.invoke(app, ["number", "list"])
     assert listed.exit_code == 0 and "0800" in listed.stdout
+
+
+def test_lists_as_json_for_scripts(env: Path) -> None:
+    assert runner.invoke(app, ["apply", "--offline", str(write(env, tenant_plan(basis_number())))]).exit_code == 0
+    listed = json.loads(runner.invoke(app, ["numbers", "--json"]).stdout)
+    assert listed == [{"number": "08001234567", "e164": "+318001234567", "kind": "0800", "package": "basis",
+                       "tenant": "acme", "active": "main"}]
+    versions = json.loads(runner.invoke(app, ["history", "--json"]).stdout)
+    assert [v["tenant"] for v in versions] == ["acme"] and versions[0]["numbers"] == 1
