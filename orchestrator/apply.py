@@ -177,11 +177,15 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     state = repository.dialplan_state(session)
     on_disk = target.files.current()
     # The stored digests describe the files on disk only while nothing else wrote them.
-    incremental_ok = (not full and state is not None and on_disk is not None
-                      and state.dialplan_dir == str(on_disk) and state.generator == generator)
     tenant = document.get("tenant")
+    salt = tenant_salt(document, generator)
+    # Only number entries may differ: a change to the tenant-level part (announcements, call
+    # centres shared by its numbers) renders everything again.
+    incremental_ok = (not full and state is not None and on_disk is not None and isinstance(tenant, str)
+                      and state.dialplan_dir == str(on_disk) and state.generator == generator
+                      and repository.tenant_salt(session, tenant) == salt)
     stored = repository.number_digests(session, tenant) if incremental_ok and isinstance(tenant, str) else {}
-    delta = plan_delta(document, tenant_salt(document, generator), stored)
+    delta = plan_delta(document, salt, stored)
     plan = checked_changes(document, delta, now)
     total = len(delta.digests)
     if delta.unchanged:
@@ -191,6 +195,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         progress(f"plan of tenant {plan.tenant!r} is valid: {total} service numbers")
     before = set(repository.tenant_numbers(session, plan.tenant))
     repository.save_plan(session, plan, keep=delta.unchanged.keys(), positions=delta.changed)
+    repository.set_tenant_salt(session, plan.tenant, salt)
     repository.save_digests(session, plan.tenant,
                             {n.number: delta.digests[i] for n, i in zip(plan.numbers, delta.changed, strict=True)},
                             keep=delta.unchanged.keys())

@@ -65,7 +65,7 @@ class DialplanFiles:
         if current is None:
             raise AsteriskError("no current dialplan version to change; write a complete one")
         try:
-            names = [e.name for e in os.scandir(current) if e.name.endswith(".conf")]
+            names = [e.name for e in os.scandir(current) if e.is_file()]
         except OSError as exc:
             raise AsteriskError(f"cannot list {current}: {exc}") from exc
         keep = [n for n in names if n not in changed and n not in removed]

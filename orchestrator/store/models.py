@@ -113,6 +113,14 @@ class NumberDigest(SQLModel, table=True):
     digest: str
 
 
+class TenantDigest(SQLModel, table=True):
+    """Digest of the tenant-level part of the plan last applied (announcements, call centres, ...):
+    while it holds, only changed number entries need rendering."""
+
+    tenant: str = Field(primary_key=True)
+    salt: str
+
+
 class DialplanState(SQLModel, table=True):
     """The dialplan version the stored plans were last applied to, and the generator that wrote
     it. Only while both still hold may an apply render just the numbers that changed."""

@@ -366,9 +366,15 @@ def save_digests(session: Session, tenant: str, digests: dict[str, str], keep: C
                                                  for e, d in digests.items()])
 
 
-def forget_digests(session: Session) -> None:
-    """After a full rebuild from other sources: nothing is known to be unchanged any more."""
-    session.execute(delete(m.NumberDigest))
+def tenant_salt(session: Session, tenant: str) -> str | None:
+    row = session.get(m.TenantDigest, tenant)
+    return None if row is None else row.salt
+
+
+def set_tenant_salt(session: Session, tenant: str, salt: str) -> None:
+    row = session.get(m.TenantDigest, tenant) or m.TenantDigest(tenant=tenant, salt=salt)
+    row.salt = salt
+    session.add(row)
 
 
 def dialplan_state(session: Session) -> m.DialplanState | None:

@@ -164,3 +164,8 @@ async def test_only_changed_numbers_are_rendered_and_pushed(stack: dict[str, Any
     # A full rebuild stays available.
     assert (await apply_doc(doc, full=True)).how == "full reload"
     assert await rings(stack) == [V2]
+
+    # A tenant-level change (here the recording retention) renders every number again.
+    await apply_doc(doc | {"recording_retention": "7y"})
+    with Session(stack["engine"]) as session:
+        assert repository.history(session, tenant="safe")[0].summary == "applied: 2 numbers, full rebuild"
