@@ -29,3 +29,18 @@ def test_the_entry_may_point_at_numbers_that_were_not_rendered_again() -> None:
     files = render_dialplan(compile_plan(parse_plan(tenant_plan(basis_number())), {}))
     entry_only = {name: text for name, text in files.items() if not name.startswith("n-")}
     lint_dialplan(entry_only)  # the number's context exists in Asterisk already
+
+
+def test_one_file_per_shape_is_linted() -> None:
+    from orchestrator.asterisk.lint import representatives
+
+    numbers = [basis_number(number=f"0800 100 00{i:02d}") for i in range(20)]
+    numbers.append(basis_number(number="0800 100 0099", max_concurrent_calls=2))  # another shape
+    files = render_dialplan(compile_plan(parse_plan(tenant_plan(*numbers)), {}))
+    picked = representatives(files)
+    assert sorted(n for n in picked if n.startswith("n-")) == ["n-318001000000.conf", "n-318001000099.conf"]
+    assert picked["entry.conf"].count("exten =>") < files["entry.conf"].count("exten =>")
+    lint_dialplan(files)
+    broken = files | {"n-318001000007.conf": files["n-318001000007.conf"].replace("Dial(", "Dail(", 1)}
+    with pytest.raises(DialplanLintFailed, match="Dail"):
+        lint_dialplan(broken)  # a defect changes the shape, so it is linted
