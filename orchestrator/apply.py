@@ -19,7 +19,7 @@ from sqlmodel import Session
 from orchestrator.asterisk import incremental
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
-from orchestrator.asterisk.lint import lint_dialplan
+from orchestrator.asterisk.lint import LintCache, lint_dialplan
 from orchestrator.domain.compile import blacklist_family, compile_plan, holiday_dates
 from orchestrator.domain.digest import canonical, plan_delta, tenant_salt
 from orchestrator.domain.ir import NumberFlow
@@ -31,6 +31,7 @@ from orchestrator.store import models, repository
 
 Progress = Callable[[str], None]
 VERIFY_SAMPLE = 200  # contexts checked one by one after a reload; the entry context covers all
+LINT_CACHE = "svc-lint-clean"  # next to the version folders: shapes found clean before
 _COUNTS = re.compile(r"-= (\d+) extensions? \((\d+) priorit")
 
 
@@ -214,7 +215,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         removed = {number_file_name(e164) for e164 in gone}
         old_files = target.files.read([*files, *removed])
         written = {name: text for name, text in files.items() if old_files.get(name) != text}
-        lint_dialplan(_with_shared(written, files))
+        lint_dialplan(_with_shared(written, files), LintCache(target.files.etc_dir / LINT_CACHE))
         version = target.files.write_changes(written, removed)
         sync = [n.number for n in plan.numbers] + gone
     else:
@@ -223,7 +224,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         files = render_dialplan(flows, target.trunk, holidays)
         old_files = target.files.read_current()
         written = {name: text for name, text in files.items() if old_files.get(name) != text}
-        lint_dialplan(_with_shared(written, files))
+        lint_dialplan(_with_shared(written, files), LintCache(target.files.etc_dir / LINT_CACHE))
         version = target.files.write(files, unchanged_files=old_files)
         sync = sorted(before | {f.number.e164 for f in flows if f.tenant == plan.tenant})
     report = ApplyReport(plan.tenant, total, _count_numbers(session), version.files, version.name, version.path)

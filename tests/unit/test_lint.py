@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from orchestrator.asterisk.lint import DialplanLintFailed, lint_dialplan
@@ -44,3 +46,24 @@ def test_one_file_per_shape_is_linted() -> None:
     broken = files | {"n-318001000007.conf": files["n-318001000007.conf"].replace("Dial(", "Dail(", 1)}
     with pytest.raises(DialplanLintFailed, match="Dail"):
         lint_dialplan(broken)  # a defect changes the shape, so it is linted
+
+
+def test_a_shape_found_clean_is_not_linted_again(tmp_path: Path) -> None:
+    from orchestrator.asterisk.lint import LintCache
+
+    cache = LintCache(tmp_path / "clean")
+    files = render_dialplan(compile_plan(parse_plan(tenant_plan(basis_number())), {}))
+    lint_dialplan(files, cache)
+    assert len(cache.known()) == 1
+    other_ring_time = render_dialplan(compile_plan(parse_plan(tenant_plan(basis_number(
+        routings={"main": [{"number": "020 555 0001", "ring_time": 25}], "evening": [{"number": "010 555 0001"}]})
+    )), {}))
+    lint_dialplan(other_ring_time, cache)
+    lint_dialplan(render_dialplan(compile_plan(parse_plan(tenant_plan(basis_number(number="0800 7654321"))), {})),
+                  cache)
+    assert len(cache.known()) == 2  # a new number of the same shape: a hit; a shorter routing: a new shape
+    broken = {"n-x.conf": "[svc-x]\nexten => s,1,NoSuchApplication(1)\n"}
+    with pytest.raises(DialplanLintFailed):
+        lint_dialplan(broken, cache)
+    with pytest.raises(DialplanLintFailed):
+        lint_dialplan(broken, cache)  # findings are never cached
