@@ -105,7 +105,7 @@ def _check_written(files_on_disk: DialplanFiles, written: dict[str, str]) -> Non
     assert on_disk is not None
     for name, text in written.items():
         try:
-            back = (on_disk / name).read_text()
+            back = files_on_disk.locate(on_disk, name).read_text()
         except OSError as exc:
             raise ApplyFailed(f"cannot read back {name}: {exc}") from exc
         if back != text:

@@ -4,6 +4,12 @@
 temporary folder, synced, renamed into place, and the symlink replaced with ``os.replace`` --
 Asterisk, reading ``svc/*.conf`` at reload, sees either the whole old or the whole new set.
 Rolling back is pointing the symlink back.
+
+Number files (``n-<digits>.conf``) live in 100 buckets by their last two digits. A bucket is a
+folder under ``<etc>/svc-buckets`` that never changes once written; a version links to its
+buckets (``nb-07 -> ../../svc-buckets/nb-07-<version>``) and ``numbers.conf`` includes them.
+Changing one number writes one new bucket (hard links to the bucket's other files, the new
+file) and a version of ~100 symlinks: 10,000 numbers cost 100 links, not 10,000.
 """
 
 from __future__ import annotations
@@ -13,12 +19,22 @@ import hashlib
 import os
 import shutil
 import time
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import AsteriskError
 
 KEEP_VERSIONS = 20
+NUMBERS_FILE = "numbers.conf"  # includes the buckets; managed here, never part of a file set
+TOP = ""  # bucket key of the files at the version's top level
+
+
+def bucket_of(name: str) -> str:
+    """``nb-67`` for ``n-318001234567.conf``; TOP for every other file."""
+    if name.startswith("n-") and name.endswith(".conf") and len(name) > 9:
+        return f"nb-{name[-7:-5]}"
+    return TOP
 
 
 @dataclass(frozen=True)
@@ -34,17 +50,28 @@ class DialplanFiles:
         self.etc_dir = etc_dir
         self.link = etc_dir / "svc"
         self.versions = etc_dir / "svc-versions"
+        self.buckets = etc_dir / "svc-buckets"
 
     def current(self) -> Path | None:
         if self.link.is_symlink():
             return self.link.resolve()
         return None
 
-    def read_current(self) -> dict[str, str]:
+    @staticmethod
+    def locate(version: Path, name: str) -> Path:
+        """Where file ``name`` of a version is."""
+        bucket = bucket_of(name)
+        return version / bucket / name if bucket else version / name
+
+    def read_current(self, names: tuple[str, ...] | None = None) -> dict[str, str]:
+        """The active version's dialplan files (``*.conf``), or only the named files."""
         cur = self.current()
         if cur is None:
             return {}
-        return {p.name: p.read_text() for p in sorted(cur.glob("*.conf"))}
+        if names is not None:
+            return self.read(list(names))
+        return {name: self.locate(cur, name).read_text() for name in sorted(self._list(cur))
+                if name.endswith(".conf")}
 
     def read(self, names: list[str]) -> dict[str, str]:
         """The current version's text of the given files (those it has)."""
@@ -53,63 +80,84 @@ class DialplanFiles:
             return {}
         out = {}
         for name in names:
-            with contextlib.suppress(FileNotFoundError):
-                out[name] = (cur / name).read_text()
+            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                out[name] = self.locate(cur, name).read_text()
         return out
 
     def write_changes(self, changed: dict[str, str], removed: set[str]) -> WrittenVersion:
         """A new version that is the current one with ``changed`` files (re)written and ``removed``
-        ones left out; every other file is hard-linked, so the cost follows the change, not the
-        size of the deployment."""
+        ones left out; every other file is linked, so the cost follows the change, not the size
+        of the deployment."""
         current = self.current()
         if current is None:
             raise AsteriskError("no current dialplan version to change; write a complete one")
-        try:
-            names = [e.name for e in os.scandir(current) if e.is_file()]
-        except OSError as exc:
-            raise AsteriskError(f"cannot list {current}: {exc}") from exc
-        keep = [n for n in names if n not in changed and n not in removed]
-        return self._write(changed, current, keep, len(keep) + len(changed))
+        keep = [n for n in self._list(current) if n not in changed and n not in removed]
+        return self._write(changed, current, keep)
 
     def write(self, files: dict[str, str], unchanged_files: dict[str, str] | None = None) -> WrittenVersion:
         """Write a complete new version and make it the active one. Files whose text equals
-        ``unchanged_files`` (what the current version holds) are hard-linked, not rewritten."""
+        ``unchanged_files`` (what the current version holds) are linked, not rewritten."""
         current = self.current()
         unchanged = unchanged_files or {}
         same = [n for n, text in files.items() if current is not None and unchanged.get(n) == text]
-        return self._write({n: t for n, t in files.items() if n not in same}, current, same, len(files))
+        return self._write({n: t for n, t in files.items() if n not in same}, current, same)
 
-    def _write(self, texts: dict[str, str], link_from: Path | None, links: list[str], count: int) -> WrittenVersion:
-        """The new version: ``texts`` written, ``links`` (names in ``link_from``) hard-linked."""
+    def _list(self, version: Path) -> list[str]:
+        """Every file of a version, bucket files included, by plain name."""
+        try:
+            out: list[str] = []
+            for entry in os.scandir(version):
+                if entry.name.startswith("nb-") and entry.is_dir():
+                    out.extend(e.name for e in os.scandir(entry.path))
+                elif entry.is_file() and entry.name != NUMBERS_FILE:
+                    out.append(entry.name)
+            return out
+        except OSError as exc:
+            raise AsteriskError(f"cannot list {version}: {exc}") from exc
+
+    def _write(self, texts: dict[str, str], base: Path | None, keep: list[str]) -> WrittenVersion:
+        """The new version: ``texts`` written, ``keep`` (names in ``base``) linked from there."""
         try:
             self.versions.mkdir(parents=True, exist_ok=True)
+            self.buckets.mkdir(parents=True, exist_ok=True)
             self._adopt_plain_folder()
+            base = self.current() if base is None else base
             digest = hashlib.sha256()
             for fname in sorted(texts):  # the name says what was written, and when
                 digest.update(fname.encode() + b"\0" + texts[fname].encode() + b"\0")
-            digest.update("\0".join(sorted(links)).encode())
+            digest.update("\0".join(sorted(keep)).encode())
             name = f"{time.strftime('%Y%m%dT%H%M%S')}-{digest.hexdigest()[:10]}"
             final = self.versions / name
+            count = len(texts) + len(keep)
             if final.exists():  # same content within the same second: reuse it
                 return self._switch(final, count)
             tmp = self.versions / f".{name}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
-            if links:
-                assert link_from is not None
-                # Directory fds: 10,000 links without building 20,000 paths.
-                src_fd, dst_fd = os.open(link_from, os.O_RDONLY), os.open(tmp, os.O_RDONLY)
-                try:
-                    for fname in links:
-                        os.link(fname, fname, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
-                finally:
-                    os.close(src_fd)
-                    os.close(dst_fd)
+            new_texts: dict[str, dict[str, str]] = defaultdict(dict)
+            kept: dict[str, list[str]] = defaultdict(list)
             for fname, text in texts.items():
-                with open(tmp / fname, "w") as fh:
-                    fh.write(text)
-                    fh.flush()
-                    os.fsync(fh.fileno())
+                new_texts[bucket_of(fname)][fname] = text
+            for fname in keep:
+                kept[bucket_of(fname)].append(fname)
+            before: dict[str, int] = defaultdict(int)
+            if base is not None and keep:
+                for fname in self._list(base):
+                    before[bucket_of(fname)] += 1
+            _fill(tmp, base, kept[TOP], new_texts[TOP])
+            buckets = sorted((set(new_texts) | set(kept)) - {TOP})
+            for bucket in buckets:
+                if not new_texts[bucket] and base is not None and len(kept[bucket]) == before[bucket]:
+                    target = os.readlink(base / bucket)  # the bucket is unchanged: share it
+                else:
+                    folder = self.buckets / f"{bucket}-{name}"
+                    shutil.rmtree(folder, ignore_errors=True)
+                    folder.mkdir()
+                    _fill(folder, None if base is None else base / bucket, kept[bucket], new_texts[bucket])
+                    target = os.path.relpath(folder, final)
+                os.symlink(target, tmp / bucket)
+            includes = "".join(f'#include "svc/{b}/*.conf"\n' for b in buckets)
+            (tmp / NUMBERS_FILE).write_text(f"; the number buckets of this version (generated)\n{includes}")
             os.replace(tmp, final)
             return self._switch(final, count)
         except OSError as exc:
@@ -142,3 +190,30 @@ class DialplanFiles:
         for old in versions[:-keep]:
             if old != current:
                 shutil.rmtree(old, ignore_errors=True)
+        if not self.buckets.is_dir():
+            return
+        used = {os.path.basename(os.readlink(link.path))
+                for v in self.versions.iterdir() if v.is_dir()
+                for link in os.scandir(v) if link.name.startswith("nb-") and link.is_symlink()}
+        for folder in self.buckets.iterdir():
+            if folder.name not in used and not folder.name.startswith("."):
+                shutil.rmtree(folder, ignore_errors=True)
+
+
+def _fill(folder: Path, source: Path | None, links: list[str], texts: dict[str, str]) -> None:
+    """Hard-link ``links`` from ``source`` into ``folder`` and write ``texts`` there (synced)."""
+    if links:
+        assert source is not None
+        # Directory fds: many links without building many paths.
+        src_fd, dst_fd = os.open(source, os.O_RDONLY), os.open(folder, os.O_RDONLY)
+        try:
+            for fname in links:
+                os.link(fname, fname, src_dir_fd=src_fd, dst_dir_fd=dst_fd)
+        finally:
+            os.close(src_fd)
+            os.close(dst_fd)
+    for fname, text in texts.items():
+        with open(folder / fname, "w") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())

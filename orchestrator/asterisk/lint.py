@@ -9,6 +9,7 @@ the apply before anything is written or loaded.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import shutil
 import subprocess
@@ -17,6 +18,8 @@ import tempfile
 from pathlib import Path
 
 from orchestrator.errors import ApplyFailed
+
+log = logging.getLogger(__name__)
 
 ENTRY = "[general]\n[globals]\n"
 _CONTEXT = re.compile(r"^\[([^\]]+)\]", re.M)
@@ -98,8 +101,12 @@ class LintCache:
     def add(self, key: str) -> None:
         keys = [k for k in self.known() if k != key][-(self.KEEP - 1):] + [key]
         tmp = self.path.with_name(f".{self.path.name}.tmp")
-        tmp.write_text("\n".join(keys) + "\n")
-        tmp.replace(self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text("\n".join(keys) + "\n")
+            tmp.replace(self.path)
+        except OSError as exc:  # only a speed-up is lost: the next apply lints again
+            log.warning("cannot remember the clean lint in %s: %s", self.path, exc)
 
 
 def lint_dialplan(files: dict[str, str], cache: LintCache | None = None, timeout: float = 120.0) -> None:

@@ -211,10 +211,11 @@ class CorruptingFiles(DialplanFiles):
     """Fault injection: the written version loses a number's context (as a disk fault would), so
     the read-back before loading must fail and the previous version come back."""
 
-    def _write(self, texts: dict[str, str], link_from: Path | None, links: list[str], count: int) -> Any:
-        out = super()._write(texts, link_from, links, count)
-        (out.path / "n-318000000001.conf").unlink()
-        (out.path / "n-318000000001.conf").write_text("[svc-318000000001]\nexten => s,1,NoOp(broken)\n")
+    def _write(self, texts: dict[str, str], base: Path | None, keep: list[str]) -> Any:
+        out = super()._write(texts, base, keep)
+        path = self.locate(out.path, "n-318000000001.conf")
+        path.unlink()  # a hard link: leave the previous version's file alone
+        path.write_text("[svc-318000000001]\nexten => s,1,NoOp(broken)\n")
         return out
 
 
