@@ -5,6 +5,7 @@ keeps the last good plan."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -175,6 +176,10 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     if not isinstance(document, dict):
         raise PlanInvalid([Violation("plan", "a plan is a mapping with 'tenant' and 'numbers'")])
     generator = generator_digest()
+    holidays = holiday_dates(now.date())
+    # What the shared files (library, holiday calendar) are made of: while it holds, they are not
+    # rendered again. A new year shifts the holiday range: one full rebuild a year.
+    build = hashlib.sha256(f"{generator}\0{target.trunk}\0{','.join(sorted(holidays))}".encode()).hexdigest()
     state = repository.dialplan_state(session)
     on_disk = target.files.current()
     # The stored digests describe the files on disk only while nothing else wrote them.
@@ -183,7 +188,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     # Only number entries may differ: a change to the tenant-level part (announcements, call
     # centres shared by its numbers) renders everything again.
     incremental_ok = (not full and state is not None and on_disk is not None and isinstance(tenant, str)
-                      and state.dialplan_dir == str(on_disk) and state.generator == generator
+                      and state.dialplan_dir == str(on_disk) and state.generator == build
                       and repository.tenant_salt(session, tenant) == salt)
     stored = repository.number_digests(session, tenant) if incremental_ok and isinstance(tenant, str) else {}
     delta = plan_delta(document, salt, stored)
@@ -200,8 +205,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     repository.save_digests(session, plan.tenant,
                             {n.number: delta.digests[i] for n, i in zip(plan.numbers, delta.changed, strict=True)},
                             keep=delta.unchanged.keys())
-    holidays = holiday_dates(now.date())
-    renderer = Renderer(target.trunk)
+    renderer = Renderer(target.trunk, target.files.etc_dir / "svc-templates-compiled")
     gone = sorted(before - delta.unchanged.keys() - {n.number for n in plan.numbers})
     if incremental_ok:
         flows = compile_plan(plan, _sounds(target, plan, base_dir), holidays)
@@ -209,7 +213,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         # The entry lists every number of every tenant: only a new or a left number changes it.
         entry = (target.files.read(["entry.conf"]) if after == before
                  else renderer.entry(repository.number_ids(session)))
-        files = renderer.shared(holidays) | entry
+        files = target.files.read(list(incremental.SHARED_FILES)) | entry
         for flow in flows:
             files |= renderer.number(flow)
         removed = {number_file_name(e164) for e164 in gone}
@@ -250,7 +254,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
                                                    if incremental_ok else "full rebuild"),
         plan_json=canonical(document).decode()))
     if target.ami is not None:
-        repository.set_dialplan_state(session, str(version.path), generator)
+        repository.set_dialplan_state(session, str(version.path), build)
     session.commit()
     target.files.prune()
     return report
