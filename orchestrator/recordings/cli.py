@@ -60,7 +60,8 @@ def list_cmd(tenant: Annotated[str | None, typer.Option(help="only this tenant's
             _say("no recordings")
         for r in rows:
             typer.echo(f"{r.id:>5}  {_local(r.started_at)}  {r.tenant}  {r.service_number}  "
-                       f"from {r.caller or 'withheld'}  {r.duration_s:.1f} s  {r.policy}  key {r.key_id}  "
+                       f"from {r.caller or 'withheld'}  agent {r.agent or '?'}  {r.duration_s:.1f} s  {r.policy}  "
+                       f"key {r.key_id}  "
                        f"kept until {_local(r.retention_until)[:10]}")
 
 
@@ -136,7 +137,8 @@ def watch(interval: Annotated[float, typer.Option(help="seconds between passes")
 def keep(call_id: Annotated[str, typer.Argument(help="the call's Uniqueid (AMI / SvcRecording event)")]) -> None:
     """Keep the recording of an on_demand call in progress (else it is deleted when the call ends)."""
     with _exit_codes():
-        if store.mark_keep(_engine(load_settings()), call_id, source="cli"):
+        settings = load_settings()
+        if store.mark_keep(_engine(settings), call_id, source="cli", spool=_spool(settings)):
             _say(f"call {call_id}: recording will be kept")
         else:
             _say(f"call {call_id} was already marked")

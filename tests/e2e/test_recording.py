@@ -29,7 +29,12 @@ from tests.harness.sipp import place_call
 pytestmark = pytest.mark.e2e
 
 ANSWER, NOANSWER = "+31205550011", "+31205550003"
+# carrier (deploy/sipp/carrier.xml): 6 answers and presses *44 after 1 s; 8 presses *46 after 1.5 s;
+# 5 presses *46 after 1 s and *47 2 s later
+KEEPER, STARTER, START_STOPPER = "+31205550016", "+31205550018", "+31205550015"
 N_ALWAYS, N_NEVER, N_DEMAND, N_UNANSWERED = "+318000000701", "+318000000702", "+318000000703", "+318000000704"
+N_KEEP, N_PAUSE, N_START, N_START_STOP = "+318000000705", "+318000000706", "+318000000707", "+318000000708"
+N_TO_113 = "+318000000709"
 KEYS = parse_keys("k2:" + base64.b64encode(bytes(range(32))).decode(), "test keys")
 HOLD_S = 4.0
 
@@ -40,7 +45,9 @@ def plan() -> dict[str, Any]:
                 "recording": {"policy": policy, **extra}}
     return {"tenant": "rec", "recording_retention": "90d", "numbers": [
         n(N_ALWAYS, "always", announce="default-whisper"), n(N_NEVER, "never"), n(N_DEMAND, "on_demand"),
-        n(N_UNANSWERED, "always", dest=NOANSWER)]}
+        n(N_UNANSWERED, "always", dest=NOANSWER), n(N_KEEP, "on_demand", dest=KEEPER),
+        n(N_PAUSE, "always_with_pause"), n(N_START, "on_demand_with_start", dest=STARTER),
+        n(N_START_STOP, "on_demand_with_start", dest=START_STOPPER), n(N_TO_113, "always", dest="0800 0113")]}
 
 
 class Rec:
@@ -149,16 +156,17 @@ async def test_emergency_caller_never_recorded(rec: Rec) -> None:
 
 async def test_on_demand_kept_only_when_marked(rec: Rec) -> None:
     assert (await rec.call(N_DEMAND, hold_s=1.5)).answered
-    await rec.finished()
-    result = rec.ingest()
-    assert result.stored == [] and len(result.discarded) == 1  # nobody pressed *44: deleted
-    assert not list((rec.spool / "done").glob("*.wav"))
+    # Nobody pressed *44: Asterisk's post-process deleted it; the worker never sees it.
+    assert await rec.finished() == []
+    assert [e["Policy"] for e in rec.events.events if e.get("UserEvent") == "SvcRecording"] == ["on_demand"]
+    assert not list((rec.spool / "incoming").iterdir()), "plain audio or a side file left behind"
+    assert rec.ingest() == store.IngestResult([], [], [])
 
     rec.events.clear()  # else the first call's SvcRecording event matches below
     call = asyncio.create_task(rec.call(N_DEMAND, hold_s=3.0))
     event = await rec.events.wait_for(lambda e: e.get("UserEvent") == "SvcRecording", timeout=10)
     call_id = event["Name"].split("@")[1]
-    assert store.mark_keep(rec.engine, call_id, source="api")
+    assert store.mark_keep(rec.engine, call_id, source="api", spool=rec.spool)
     assert (await call).answered
     await rec.finished()
     result = rec.ingest()
@@ -179,3 +187,22 @@ async def test_purge_removes_exactly_the_expired(rec: Rec) -> None:
     assert [r.id for r in gone] == [first.id]
     assert not Path(first.path).exists()
     assert {r.id for r in store.list_recordings(rec.engine, "rec")} == {r.id for r in rows} - {first.id}
+
+
+async def test_on_demand_kept_by_the_agent_pressing_star44(rec: Rec, tmp_path: Path) -> None:
+    """The answering side presses *44 (real RFC 4733 events); Asterisk alone keeps the file."""
+    result = await rec.call(N_KEEP, hold_s=3.0)
+    assert result.answered
+    done = await rec.finished()
+    assert len(done) == 1 and f"@{N_KEEP[1:]}@" in done[0].name, done
+    kept = [e for e in rec.events.events if e.get("UserEvent") == "SvcRecordingKeep"]
+    assert len(kept) == 1 and kept[0]["Call"] == done[0].name.split("@")[1]
+    ingested = rec.ingest()
+    assert not ingested.failed and len(ingested.stored) == 1
+    row = ingested.stored[0]
+    assert (row.kept_by, row.agent, row.policy) == ("dtmf", KEEPER, "on_demand")
+    out = tmp_path / "kept.wav"
+    store.export(rec.engine, KEYS, row.id or 0, "rec", out)
+    stats = sox_stat(out)
+    assert abs(stats["Length (seconds)"] - 3.0) <= 0.5 and stats["RMS     amplitude"] > 0.01, stats
+    assert not list((rec.spool / "done").iterdir()) and not list((rec.spool / "incoming").iterdir())
