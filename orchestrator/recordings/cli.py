@@ -1,7 +1,8 @@
-"""``orchestrator recordings list|export|purge|ingest|watch|keep``."""
+"""``orchestrator recordings list|export|purge|ingest|watch|keep|pause|resume``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
@@ -142,3 +143,31 @@ def keep(call_id: Annotated[str, typer.Argument(help="the call's Uniqueid (AMI /
             _say(f"call {call_id}: recording will be kept")
         else:
             _say(f"call {call_id} was already marked")
+
+
+async def _pause(settings: Settings, call_id: str, paused: bool) -> float:
+    from orchestrator.asterisk.ami import Ami
+    from orchestrator.recordings.control import set_paused
+
+    ami = await Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret).connect()
+    try:
+        return await set_paused(ami, _spool(settings), call_id, paused)
+    finally:
+        ami.close()
+
+
+@recordings_app.command()
+def pause(call_id: Annotated[str, typer.Argument(help="the call's Uniqueid (AMI / SvcRecording event)")]) -> None:
+    """Pause the recording of a call in progress (always_with_pause, on_demand, on_demand_with_start):
+    the paused stretch is silent in the file and listed in the recording's pauses."""
+    with _exit_codes():
+        at = asyncio.run(_pause(load_settings(), call_id, True))
+        _say(f"call {call_id}: recording paused at {datetime.fromtimestamp(at, AMSTERDAM):%H:%M:%S.%f}"[:-3])
+
+
+@recordings_app.command()
+def resume(call_id: Annotated[str, typer.Argument(help="the call's Uniqueid (AMI / SvcRecording event)")]) -> None:
+    """Resume a paused recording."""
+    with _exit_codes():
+        at = asyncio.run(_pause(load_settings(), call_id, False))
+        _say(f"call {call_id}: recording resumed at {datetime.fromtimestamp(at, AMSTERDAM):%H:%M:%S.%f}"[:-3])

@@ -4,11 +4,14 @@ encrypts them, export decrypts them. The caller (deploy/sipp/caller_audio.xml) s
 
 from __future__ import annotations
 
+import array
 import asyncio
 import base64
+import json
 import re
 import subprocess
 import time
+import wave
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,8 +22,9 @@ from sqlmodel import Session
 
 from orchestrator.apply import apply_plan
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
-from orchestrator.errors import NotFound, RecordingKeyError, RecordingTampered
+from orchestrator.errors import NotFound, RecordingError, RecordingKeyError, RecordingTampered
 from orchestrator.recordings import store
+from orchestrator.recordings.control import set_paused
 from orchestrator.recordings.keys import parse_keys
 from orchestrator.store import repository
 from tests.e2e.events import connect
@@ -51,8 +55,8 @@ def plan() -> dict[str, Any]:
 
 
 class Rec:
-    def __init__(self, runtime: Any, engine: Any, workdir: Path, events: Any) -> None:
-        self.runtime, self.engine, self.workdir, self.events = runtime, engine, workdir, events
+    def __init__(self, runtime: Any, engine: Any, workdir: Path, events: Any, ami: Any) -> None:
+        self.runtime, self.engine, self.workdir, self.events, self.ami = runtime, engine, workdir, events, ami
         self.spool = store.spool_dir(runtime.instance_dir)
         self.store = workdir / "recordings"
 
@@ -83,9 +87,37 @@ async def rec(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFacto
     with Session(engine) as session:
         await apply_plan(parse_plan(plan()), session, target, now=datetime.now(AMSTERDAM))
     try:
-        yield Rec(runtime, engine, tmp, events)
+        yield Rec(runtime, engine, tmp, events, ami)
     finally:
         ami.close()
+
+
+def longest_silence(path: Path, window_s: float = 0.02) -> tuple[float, float]:
+    """(start, length) in seconds of the longest run of digitally silent windows (|sample| <= 2):
+    a muted MixMonitor writes zeros; the caller's speech never is that quiet for long."""
+    with wave.open(str(path)) as w:
+        rate, frames = w.getframerate(), w.readframes(w.getnframes())
+    samples = array.array("h", frames)
+    step = int(rate * window_s)
+    quiet = [max(map(abs, samples[i:i + step]), default=0) <= 2 for i in range(0, len(samples), step)]
+    best, start, run_start = (0, 0), 0, None
+    for i, q in enumerate(quiet + [False]):
+        if q and run_start is None:
+            run_start = i
+        elif not q and run_start is not None:
+            if i - run_start > best[1]:
+                best = (run_start, i - run_start)
+            run_start = None
+    start, length = best
+    return start * window_s, length * window_s
+
+
+def sox_rms(path: Path, start: float, length: float) -> float:
+    out = subprocess.run(["sox", str(path), "-n", "trim", f"{start:.3f}", f"{length:.3f}", "stat"],
+                         capture_output=True, text=True, check=True).stderr
+    m = re.search(r"^RMS\s+amplitude:\s+([\d.]+)", out, re.M)
+    assert m, out
+    return float(m.group(1))
 
 
 def sox_stat(path: Path) -> dict[str, float]:
@@ -206,3 +238,51 @@ async def test_on_demand_kept_by_the_agent_pressing_star44(rec: Rec, tmp_path: P
     stats = sox_stat(out)
     assert abs(stats["Length (seconds)"] - 3.0) <= 0.5 and stats["RMS     amplitude"] > 0.01, stats
     assert not list((rec.spool / "done").iterdir()) and not list((rec.spool / "incoming").iterdir())
+
+
+async def test_pause_leaves_a_silent_gap_of_the_paused_length(rec: Rec, tmp_path: Path) -> None:
+    """always_with_pause: the API pauses 1.5 s after answer and resumes 2 s later (AMI
+    MixMonitorMute). The file keeps the call's length; the paused stretch is digital silence of
+    the paused length, the rest is the caller's speech; the pause is in the metadata."""
+    hold, pause_after, pause_for = 6.0, 1.5, 2.0
+    rec.events.clear()  # before the task starts: wait_for must not see an earlier call's events
+    call = asyncio.create_task(rec.call(N_PAUSE, hold_s=hold))
+    event = await rec.events.wait_for(lambda e: e.get("UserEvent") == "SvcRecording", timeout=10)
+    call_id = event["Name"].split("@")[1]
+    await rec.events.wait_for(lambda e: e.get("Event") == "DialEnd" and e.get("DialStatus") == "ANSWER")
+    await asyncio.sleep(pause_after)
+    paused = await set_paused(rec.ami, rec.spool, call_id, True)
+    await asyncio.sleep(pause_for)
+    resumed = await set_paused(rec.ami, rec.spool, call_id, False)
+    assert (await call).answered
+    await rec.finished()
+    ingested = rec.ingest()
+    assert not ingested.failed and len(ingested.stored) == 1
+    row = ingested.stored[0]
+    [(p_start, p_end)] = json.loads(row.pauses_json)
+    assert abs((p_end - p_start) - (resumed - paused)) < 0.01 and abs(p_start - pause_after) <= 0.5, row.pauses_json
+    out = tmp_path / "paused.wav"
+    store.export(rec.engine, KEYS, row.id or 0, "rec", out)
+    assert abs(sox_stat(out)["Length (seconds)"] - hold) <= 0.5
+    gap_start, gap = longest_silence(out)
+    print(f"\npause {resumed - paused:.3f} s by the API clock; silent stretch in the file {gap:.3f} s at {gap_start:.2f} s "
+          f"(metadata {p_start:.3f}-{p_end:.3f} s)")
+    assert abs(gap - pause_for) <= 0.5 and abs(gap_start - p_start) <= 0.5
+    assert sox_rms(out, p_start + 0.2, (p_end - p_start) - 0.4) < 0.001, "the paused stretch is not silent"
+    assert sox_rms(out, 0.1, p_start - 0.2) > 0.01 and sox_rms(out, p_end + 0.2, hold - p_end - 0.5) > 0.01
+
+
+async def test_pause_refused_where_the_policy_has_none(rec: Rec) -> None:
+    rec.events.clear()
+    call = asyncio.create_task(rec.call(N_ALWAYS, hold_s=2.0))
+    event = await rec.events.wait_for(lambda e: e.get("UserEvent") == "SvcRecording", timeout=10)
+    await rec.events.wait_for(lambda e: e.get("Event") == "DialEnd" and e.get("DialStatus") == "ANSWER")
+    await asyncio.sleep(0.3)  # MixMonitor(b) creates its file with the first bridged audio
+    with pytest.raises(RecordingError, match="cannot be paused"):
+        await set_paused(rec.ami, rec.spool, event["Name"].split("@")[1], True)
+    assert (await call).answered
+    await rec.finished()
+    [row] = rec.ingest().stored
+    assert json.loads(row.pauses_json) == [] and row.agent == ANSWER
+    with pytest.raises(NotFound, match="no recording in progress"):  # the call is over
+        await set_paused(rec.ami, rec.spool, row.call_id, True)
