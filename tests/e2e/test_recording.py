@@ -265,8 +265,8 @@ async def test_pause_leaves_a_silent_gap_of_the_paused_length(rec: Rec, tmp_path
     store.export(rec.engine, KEYS, row.id or 0, "rec", out)
     assert abs(sox_stat(out)["Length (seconds)"] - hold) <= 0.5
     gap_start, gap = longest_silence(out)
-    print(f"\npause {resumed - paused:.3f} s by the API clock; silent stretch in the file {gap:.3f} s at {gap_start:.2f} s "
-          f"(metadata {p_start:.3f}-{p_end:.3f} s)")
+    print(f"\npause {resumed - paused:.3f} s by the API clock; silent stretch in the file {gap:.3f} s at "
+          f"{gap_start:.2f} s (metadata {p_start:.3f}-{p_end:.3f} s)")
     assert abs(gap - pause_for) <= 0.5 and abs(gap_start - p_start) <= 0.5
     assert sox_rms(out, p_start + 0.2, (p_end - p_start) - 0.4) < 0.001, "the paused stretch is not silent"
     assert sox_rms(out, 0.1, p_start - 0.2) > 0.01 and sox_rms(out, p_end + 0.2, hold - p_end - 0.5) > 0.01
