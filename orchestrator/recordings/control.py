@@ -1,11 +1,11 @@
 """Recordings in progress, over AMI: pause and resume (seed 2.3.7 "altijd met pauze"; also "op
 aanvraag" and "op aanvraag met start", which the seed lets pause too).
 
-A pause is ``MixMonitorMute`` (both directions) on the channel that holds the MixMonitor: the
-caller's channel, or for on_demand_with_start the answering channel (the agent's start code runs
-it there). Asterisk then writes silence, so the file keeps the call's length and the paused stretch
-is silent. The moment goes into the recording's side file (``pause=``/``resume=``, host clock), from
-which the worker stores the pauses as offsets in the recording's metadata."""
+A pause is ``MixMonitorMute`` (both directions) on the caller's channel, which holds every
+recording's MixMonitor (for on_demand_with_start too: the agent's start code runs there). Asterisk
+then writes silence, so the file keeps the call's length and the paused stretch is silent. The
+moment goes into the recording's side file (``pause=``/``resume=``, host clock), from which the
+worker stores the pauses as offsets in the recording's metadata."""
 
 from __future__ import annotations
 
@@ -29,17 +29,11 @@ def in_progress(spool: Path, call_id: str) -> Finished:
 
 
 async def recording_channel(ami: Any, rec: Finished) -> str:
-    """The channel whose MixMonitor writes ``rec``: the caller's (Uniqueid = call id) or, for
-    on_demand_with_start, the answering channel of that call (Linkedid = the caller's Uniqueid)."""
+    """The caller's channel (Uniqueid = the call id), whose MixMonitor writes ``rec``."""
     call = rec.call_id.split("-")[0]  # segment ids are CALLID-2, CALLID-3, ...
     resp = await ami.action({"Action": "CoreShowChannels"}, as_list=True)
     for msg in resp if isinstance(resp, list) else [resp]:
-        if msg.get("Event") != "CoreShowChannel":
-            continue
-        if rec.policy is RecordingPolicy.ON_DEMAND_WITH_START:
-            if msg.get("Linkedid") == call and msg.get("Uniqueid") != call:
-                return str(msg["Channel"])
-        elif msg.get("Uniqueid") == call:
+        if msg.get("Event") == "CoreShowChannel" and msg.get("Uniqueid") == call:
             return str(msg["Channel"])
     raise NotFound(f"call {rec.call_id} has no channel in Asterisk (it ended?)")
 

@@ -58,10 +58,12 @@ class Rec:
     def __init__(self, runtime: Any, engine: Any, workdir: Path, events: Any, ami: Any) -> None:
         self.runtime, self.engine, self.workdir, self.events, self.ami = runtime, engine, workdir, events, ami
         self.spool = store.spool_dir(runtime.instance_dir)
+        self.timed: list[tuple[float, dict[str, Any]]] = []  # (monotonic receipt time, DTMFEnd/Hangup event)
         self.store = workdir / "recordings"
 
     async def call(self, to: str, caller: str = "0201234567", hold_s: float = HOLD_S) -> Any:
         self.events.clear()
+        self.timed.clear()
         return await asyncio.to_thread(place_call, self.runtime.settings.sip_port, to, caller, hold_s=hold_s,
                                        workdir=self.workdir, scenario="caller_audio.xml")
 
@@ -86,8 +88,11 @@ async def rec(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFacto
     ami, events, target = await connect(runtime)
     with Session(engine) as session:
         await apply_plan(parse_plan(plan()), session, target, now=datetime.now(AMSTERDAM))
+    r = Rec(runtime, engine, tmp, events, ami)
+    for name in ("DTMFEnd", "Hangup"):
+        ami.on_event(name, lambda _m, msg: r.timed.append((time.monotonic(), dict(msg.items()))))
     try:
-        yield Rec(runtime, engine, tmp, events, ami)
+        yield r
     finally:
         ami.close()
 
@@ -286,3 +291,57 @@ async def test_pause_refused_where_the_policy_has_none(rec: Rec) -> None:
     assert json.loads(row.pauses_json) == [] and row.agent == ANSWER
     with pytest.raises(NotFound, match="no recording in progress"):  # the call is over
         await set_paused(rec.ami, rec.spool, row.call_id, True)
+
+
+def _moments(rec: Rec, digit: str) -> tuple[float, float]:
+    """(when the answering side's last digit ``digit`` of a code arrived, when the caller hung up)."""
+    pressed = [at for at, e in rec.timed if e.get("Event") == "DTMFEnd" and e.get("Digit") == digit
+               and e.get("Direction") == "Received"]  # only the answering side sends digits here
+    hangups = [at for at, e in rec.timed if e.get("Event") == "Hangup"]
+    assert pressed and hangups, rec.timed
+    return pressed[0], min(hangups)
+
+
+async def test_on_demand_with_start_records_from_the_agents_start_code(rec: Rec, tmp_path: Path) -> None:
+    """Nothing is recorded until the answering side presses *46 (1.5 s into the call); then the
+    file runs from the press to the end of the call."""
+    hold = 5.0
+    assert (await rec.call(N_START, hold_s=hold)).answered
+    done = await rec.finished()
+    assert len(done) == 1, done
+    [row] = rec.ingest().stored
+    pressed, ended = _moments(rec, "6")
+    expected = ended - pressed
+    out = tmp_path / "started.wav"
+    store.export(rec.engine, KEYS, row.id or 0, "rec", out)
+    stats = sox_stat(out)
+    print(f"\nstart code to hang-up {expected:.3f} s; recording {stats['Length (seconds)']:.3f} s")
+    assert abs(stats["Length (seconds)"] - expected) <= 0.5 and stats["Length (seconds)"] < hold - 1.0, stats
+    assert stats["RMS     amplitude"] > 0.01
+    assert (row.policy, row.agent, row.call_id) == ("on_demand_with_start", STARTER, done[0].name.split("@")[1])
+
+
+async def test_on_demand_with_start_stop_ends_the_recording(rec: Rec, tmp_path: Path) -> None:
+    """*46 after 1 s, *47 two seconds later: one recording of just that stretch; the call goes on."""
+    assert (await rec.call(N_START_STOP, hold_s=8.0)).answered
+    await rec.finished()
+    [row] = rec.ingest().stored
+    started, _ = _moments(rec, "6")
+    stopped, ended = _moments(rec, "7")
+    out = tmp_path / "segment.wav"
+    store.export(rec.engine, KEYS, row.id or 0, "rec", out)
+    length = sox_stat(out)["Length (seconds)"]
+    print(f"\nstart to stop code {stopped - started:.3f} s; recording {length:.3f} s; "
+          f"call went on {ended - stopped:.1f} s")
+    assert abs(length - (stopped - started)) <= 0.5 and ended - stopped > 1.5
+    assert [e["UserEvent"] for e in rec.events.events if str(e.get("UserEvent", "")).startswith("SvcRecordingSt")] == [
+        "SvcRecordingStart", "SvcRecordingStop"]
+
+
+async def test_call_to_113_is_never_recorded(rec: Rec) -> None:
+    """Routed to 0800-0113 under 'always': no MixMonitor at all (an ordinary unanswered destination
+    still leaves an empty file, see test_never_and_unanswered_leave_nothing)."""
+    await rec.call(N_TO_113, hold_s=1.0)
+    assert [e for e in rec.events.events if e.get("UserEvent") == "SvcRecording"] == []
+    assert [e["Destination"] for e in rec.events.svc(N_TO_113) if e.get("Step") == "dial"] == ["+318000113"]
+    assert await rec.finished() == [] and not list((rec.spool / "incoming").iterdir())

@@ -116,8 +116,8 @@ def test_recording_codes_are_configurable_distinct_and_rendered() -> None:
     rt = AsteriskRuntime(load_settings({**env, "SVC_RECORDING_KEEP_CODE": "#44"}))
     text = rt._fill((REPO_CONF_DIR / "features.conf").read_text(), rt.placeholders(), "features.conf")
     assert "svcreckeep => #44,self,Gosub(svc-rec-keep,s,1)" in text
-    assert "svcrecstart => *46,self,Gosub(svc-rec-startstop,start,1)" in text
-    assert "svcrecstop => *47,self,Gosub(svc-rec-startstop,stop,1)" in text
+    assert "svcrecstart => *46,peer,Gosub(svc-rec-startstop,start,1)" in text
+    assert "svcrecstop => *47,peer,Gosub(svc-rec-startstop,stop,1)" in text
     with pytest.raises(ValueError, match="must differ"):
         load_settings({**env, "SVC_RECORDING_KEEP_CODE": "*9"})
     with pytest.raises(ValueError, match="SVC_RECORDING_STOP_CODE"):
