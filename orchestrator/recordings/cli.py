@@ -13,8 +13,8 @@ from typing import Annotated, Any
 import typer
 
 from orchestrator.domain.plan import AMSTERDAM
-from orchestrator.recordings import store
-from orchestrator.recordings.keys import load_keyring
+from orchestrator.recordings import crypto, store
+from orchestrator.recordings.keys import Keyring, load_keyring
 from orchestrator.settings import Settings, load_settings
 
 recordings_app = typer.Typer(help="Call recordings: encrypted at rest, per tenant, with retention.",
@@ -92,11 +92,14 @@ def purge(dry_run: Annotated[bool, typer.Option(help="only show what would be de
         _say(f"{verb} {len(rows)} recording(s)")
 
 
-def _ingest_once(settings: Settings, engine: Any) -> store.IngestResult:
+def _ingest_once(settings: Settings, engine: Any, keyring: Keyring | None = None) -> store.IngestResult:
     result = store.ingest(engine, _spool(settings), store.store_dir(settings.state_dir),
-                          load_keyring(settings.state_dir))
+                          keyring or load_keyring(settings.state_dir))
+    plain = {w.call_id: w for w in result.plain}
     for r in result.stored:
-        _say(f"stored recording {r.id}: {r.tenant} {r.service_number} call {r.call_id} ({r.duration_s:.1f} s)")
+        w = plain.get(r.call_id)
+        window = f"; plain audio gone {w.since_closed_s * 1000:.0f} ms after the recording ended" if w else ""
+        _say(f"stored recording {r.id}: {r.tenant} {r.service_number} call {r.call_id} ({r.duration_s:.1f} s){window}")
     for f in result.discarded:
         why = "not marked to keep" if f.policy.value == "on_demand" else "empty (not answered)"
         _say(f"deleted the recording of call {f.call_id} ({f.service_number}, {f.policy.value}): {why}")
@@ -116,22 +119,34 @@ def ingest() -> None:
 
 
 @recordings_app.command()
-def watch(interval: Annotated[float, typer.Option(help="seconds between passes")] = 0.5) -> None:
-    """The recordings worker: `ingest` every INTERVAL seconds until stopped (Ctrl-C / SIGTERM)."""
+def watch(interval: Annotated[float, typer.Option(help="seconds between safety passes")] = 5.0) -> None:
+    """The recordings worker: encrypts each finished recording the moment Asterisk's post-process
+    renames it into done/ (inotify), plus a pass every INTERVAL seconds; until Ctrl-C / SIGTERM.
+
+    Why a separate process: Asterisk may run chrooted in a rootfs without Python or an AES-GCM
+    tool, so its post-process command can only move the file; this worker must run next to it."""
+    from orchestrator.recordings.inotify import DirWatch
+
     with _exit_codes():
         settings = load_settings()
         engine = _engine(settings)
-        load_keyring(settings.state_dir)  # fail now, not at the first recording
-        _say(f"watching {_spool(settings) / 'done'} every {interval} s")
+        keyring = load_keyring(settings.state_dir)  # fail now, not at the first recording
+        crypto.encrypt(b"", keyring.current, "warm-up")  # load the AES code now: the first file waits less
+        done = _spool(settings) / "done"
         stop: list[int] = []
         signal.signal(signal.SIGTERM, lambda signum, _frame: stop.append(signum))
-        try:
-            while not stop:
-                _ingest_once(settings, engine)
-                time.sleep(interval)
-        except KeyboardInterrupt:
-            pass
-        _ingest_once(settings, engine)  # what finished while stopping
+        with DirWatch(done) as changes:
+            _say(f"watching {done} (inotify; a pass every {interval} s as well)")
+            last = 0.0
+            try:
+                while not stop:
+                    # Short waits so SIGTERM (select resumes after a handler, PEP 475) stops us quickly.
+                    if changes.wait(0.5) or time.monotonic() - last >= interval:
+                        _ingest_once(settings, engine, keyring)
+                        last = time.monotonic()
+            except KeyboardInterrupt:
+                pass
+        _ingest_once(settings, engine, keyring)  # what finished while stopping
 
 
 @recordings_app.command()

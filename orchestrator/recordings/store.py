@@ -16,9 +16,10 @@ from __future__ import annotations
 import calendar
 import json
 import os
+import time
 import wave
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -146,10 +147,20 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 @dataclass(frozen=True)
+class PlainWindow:
+    """How long a stored recording's plain audio stayed on disk after Asterisk closed the file."""
+
+    call_id: str
+    since_closed_s: float  # from the last audio written (mtime) to the plain file's removal
+    since_done_s: float  # from the post-process rename into done/ (ctime) to the removal
+
+
+@dataclass(frozen=True)
 class IngestResult:
     stored: list[m.Recording]
     discarded: list[Finished]  # deleted: on_demand without a keep mark, or empty (never answered)
     failed: list[tuple[Path, str]]
+    plain: list[PlainWindow] = field(default_factory=list)
 
 
 KeepCheck = Callable[[str], str | None]  # call id -> who marked it to keep (e.g. "dtmf"), or None
@@ -161,11 +172,13 @@ def ingest(engine: Any, spool: Path, store: Path, keyring: Keyring, *,
     stored: list[m.Recording] = []
     discarded: list[Finished] = []
     failed: list[tuple[Path, str]] = []
+    plain: list[PlainWindow] = []
     done = spool / "done"
     if not done.is_dir():
-        return IngestResult(stored, discarded, failed)
+        return IngestResult(stored, discarded, failed, plain)
     for path in sorted(done.glob("*.wav")):
         try:
+            st = path.stat()
             rec = _ingest_one(engine, path, store, keyring, keep_check)
         except (RecordingError, StoreError, OSError) as exc:
             failed.append((path, str(exc)))
@@ -174,7 +187,9 @@ def ingest(engine: Any, spool: Path, store: Path, keyring: Keyring, *,
             discarded.append(rec)
         elif rec is not None:
             stored.append(rec)
-    return IngestResult(stored, discarded, failed)
+            now = time.time()
+            plain.append(PlainWindow(rec.call_id, now - st.st_mtime, now - st.st_ctime))
+    return IngestResult(stored, discarded, failed, plain)
 
 
 def _kept_by(session: Session, meta: Finished, side: dict[str, list[str]],

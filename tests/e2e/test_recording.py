@@ -8,8 +8,10 @@ import array
 import asyncio
 import base64
 import json
+import os
 import re
 import subprocess
+import sys
 import time
 import wave
 from collections.abc import AsyncIterator
@@ -39,7 +41,8 @@ KEEPER, STARTER, START_STOPPER = "+31205550016", "+31205550018", "+31205550015"
 N_ALWAYS, N_NEVER, N_DEMAND, N_UNANSWERED = "+318000000701", "+318000000702", "+318000000703", "+318000000704"
 N_KEEP, N_PAUSE, N_START, N_START_STOP = "+318000000705", "+318000000706", "+318000000707", "+318000000708"
 N_TO_113 = "+318000000709"
-KEYS = parse_keys("k2:" + base64.b64encode(bytes(range(32))).decode(), "test keys")
+KEY_LINE = "k2:" + base64.b64encode(bytes(range(32))).decode()
+KEYS = parse_keys(KEY_LINE, "test keys")
 HOLD_S = 4.0
 
 
@@ -345,3 +348,39 @@ async def test_call_to_113_is_never_recorded(rec: Rec) -> None:
     assert [e for e in rec.events.events if e.get("UserEvent") == "SvcRecording"] == []
     assert [e["Destination"] for e in rec.events.svc(N_TO_113) if e.get("Step") == "dial"] == ["+318000113"]
     assert await rec.finished() == [] and not list((rec.spool / "incoming").iterdir())
+
+
+async def test_worker_encrypts_as_soon_as_the_recording_ends(rec: Rec) -> None:
+    """`orchestrator recordings watch` (inotify on done/) stores each recording the moment
+    Asterisk's post-process renames it there: no plain audio is left shortly after hang-up."""
+    s = rec.runtime.settings
+    env = {**os.environ, "SVC_STATE_DIR": str(s.state_dir), "SVC_INSTANCE": s.instance_name,
+           "SVC_ROOTFS_CACHE": str(s.rootfs_cache), "SVC_AMI_SECRET": s.ami_secret, "SVC_ARI_SECRET": s.ari_secret,
+           "SVC_DB_URL": str(rec.engine.url), "SVC_RECORDING_KEYS": KEY_LINE}
+    log = rec.workdir / "watch.log"
+    with open(log, "w") as fh:
+        worker = subprocess.Popen([str(Path(sys.executable).with_name("orchestrator")), "recordings", "watch"],
+                                  env=env, stderr=fh, stdout=fh)
+    try:
+        deadline = time.monotonic() + 20
+        while "watching" not in log.read_text() and time.monotonic() < deadline:
+            await asyncio.sleep(0.1)
+        before = {r.id for r in store.list_recordings(rec.engine, "rec")}
+        windows = []
+        for _ in range(3):
+            assert (await rec.call(N_ALWAYS, hold_s=1.5)).answered
+            hung_up = time.monotonic()
+            while time.monotonic() - hung_up < 2.0:
+                new = [r for r in store.list_recordings(rec.engine, "rec") if r.id not in before]
+                if new and not list((rec.spool / "done").iterdir()) and not list((rec.spool / "incoming").iterdir()):
+                    break
+                await asyncio.sleep(0.01)
+            assert new, f"not stored within 2 s of hang-up: {log.read_text()}"
+            assert not list((rec.spool / "done").iterdir()) and not list((rec.spool / "incoming").iterdir())
+            before |= {r.id for r in new}
+            windows += [float(ms) for ms in re.findall(r"plain audio gone (\d+) ms", log.read_text())[len(windows):]]
+        print(f"\nplain audio on disk after the recording ended (watch log): {windows} ms")
+        assert len(windows) == 3 and max(windows) < 1000, log.read_text()
+    finally:
+        worker.terminate()
+        assert worker.wait(10) == 0, log.read_text()
