@@ -15,14 +15,14 @@ from typing import Any
 
 from orchestrator.domain.plan import RecordingPolicy
 from orchestrator.errors import NotFound, RecordingError
-from orchestrator.recordings.store import SEPARATOR, Finished, append_meta, parse_name
+from orchestrator.recordings.store import SEPARATOR, Finished, append_meta, check_call_id, parse_name
 
 PAUSABLE = {RecordingPolicy.ALWAYS_WITH_PAUSE, RecordingPolicy.ON_DEMAND, RecordingPolicy.ON_DEMAND_WITH_START}
 
 
 def in_progress(spool: Path, call_id: str) -> Finished:
     """The recording of ``call_id`` Asterisk is writing now (its name says the policy)."""
-    files = sorted((spool / "incoming").glob(f"*{SEPARATOR}{call_id}{SEPARATOR}*.wav"))
+    files = sorted((spool / "incoming").glob(f"*{SEPARATOR}{check_call_id(call_id)}{SEPARATOR}*.wav"))
     if not files:
         raise NotFound(f"no recording in progress for call {call_id}")
     return parse_name(files[-1])

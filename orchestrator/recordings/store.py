@@ -16,6 +16,7 @@ from __future__ import annotations
 import calendar
 import json
 import os
+import re
 import time
 import wave
 from collections.abc import Callable
@@ -35,6 +36,14 @@ from orchestrator.store import models as m
 from orchestrator.store import repository
 
 SEPARATOR = "@"
+CALL_ID = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}(-[0-9]{1,4})?")  # Uniqueid, or Uniqueid-N for a later segment
+
+
+def check_call_id(call_id: str) -> str:
+    """A call id from outside (CLI, API) goes into a glob and a file name: Asterisk's form only."""
+    if not CALL_ID.fullmatch(call_id):
+        raise NotFound(f"no call {call_id!r} (a call id looks like 1767225600.12)")
+    return call_id
 
 
 def spool_dir(instance_dir: Path) -> Path:
@@ -89,7 +98,7 @@ def append_meta(spool: Path, call_id: str, key: str, value: str) -> bool:
     """Add ``key=value`` to the side file of a recording IN PROGRESS; False when there is none
     (the call ended, or it is not recorded): a late mark must not leave a stray file behind."""
     incoming = spool / "incoming"
-    if not any(incoming.glob(f"*{SEPARATOR}{call_id}{SEPARATOR}*.wav")):
+    if not any(incoming.glob(f"*{SEPARATOR}{check_call_id(call_id)}{SEPARATOR}*.wav")):
         return False
     with open(incoming / f"{call_id}.meta", "a") as fh:  # O_APPEND: safe next to Asterisk's FILE() writes
         fh.write(f"{key}={value}\n")
