@@ -50,6 +50,7 @@ class Settings:
     recording_keep_code: str = "*44"
     recording_start_code: str = "*46"
     recording_stop_code: str = "*47"
+    recording_pause_code: str = "*45"  # a toggle; needs the live controller (AMI MixMonitorMute)
 
     @property
     def instance_dir(self) -> Path:
@@ -87,7 +88,9 @@ def _codes(e: Mapping[str, str]) -> dict[str, str]:
              "recording_keep_code": _dtmf_code(e.get("SVC_RECORDING_KEEP_CODE", "*44"), "SVC_RECORDING_KEEP_CODE"),
              "recording_start_code": _dtmf_code(e.get("SVC_RECORDING_START_CODE", "*46"),
                                                 "SVC_RECORDING_START_CODE"),
-             "recording_stop_code": _dtmf_code(e.get("SVC_RECORDING_STOP_CODE", "*47"), "SVC_RECORDING_STOP_CODE")}
+             "recording_stop_code": _dtmf_code(e.get("SVC_RECORDING_STOP_CODE", "*47"), "SVC_RECORDING_STOP_CODE"),
+             "recording_pause_code": _dtmf_code(e.get("SVC_RECORDING_PAUSE_CODE", "*45"),
+                                                "SVC_RECORDING_PAUSE_CODE")}
     if len(set(codes.values())) != len(codes):
         raise ValueError(f"the in-call codes must differ: {codes}")
     return codes

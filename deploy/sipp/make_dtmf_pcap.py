@@ -4,7 +4,8 @@
 * dtmf_star9.pcap: '*' '9' (active blocking);
 * dtmf_star44.pcap: '*' '4' '4' (recording: keep, on demand);
 * dtmf_star46.pcap: '*' '4' '6' (recording: start, on demand with start);
-* dtmf_start_stop.pcap: '*46', 2 s later '*47' (start, then stop).
+* dtmf_start_stop.pcap: '*46', 2 s later '*47' (start, then stop);
+* dtmf_pause_toggle.pcap: '*45', 2 s later '*45' again (pause, then resume).
 
 Debian's dtmf_2833_star.pcap and dtmf_2833_9.pcap cannot be played one after the other: they share an
 SSRC and the 9 has the lower sequence numbers and timestamp, so Asterisk drops it as old. For the
@@ -15,7 +16,8 @@ from pathlib import Path
 
 EVENTS = {**{str(d): d for d in range(10)}, "*": 10, "#": 11}
 PCAPS = {"dtmf_star9.pcap": [("*9", 0.0)], "dtmf_star44.pcap": [("*44", 0.0)],
-         "dtmf_star46.pcap": [("*46", 0.0)], "dtmf_start_stop.pcap": [("*46", 2.0), ("*47", 0.0)]}
+         "dtmf_star46.pcap": [("*46", 0.0)], "dtmf_start_stop.pcap": [("*46", 2.0), ("*47", 0.0)],
+         "dtmf_pause_toggle.pcap": [("*45", 2.0), ("*45", 0.0)]}
 
 
 def packets(presses: list[tuple[str, float]]) -> list[tuple[float, bytes]]:

@@ -212,6 +212,7 @@ class AsteriskRuntime:
             "RECORDING_KEEP_CODE": s.recording_keep_code,
             "RECORDING_START_CODE": s.recording_start_code,
             "RECORDING_STOP_CODE": s.recording_stop_code,
+            "RECORDING_PAUSE_CODE": s.recording_pause_code,
             "INSTANCE_DIR": self.asterisk_path(self.instance_dir),
         }
 

@@ -48,6 +48,9 @@ async def set_paused(ami: Any, spool: Path, call_id: str, paused: bool) -> float
     await ami.checked({"Action": "MixMonitorMute", "Channel": channel, "Direction": "both",
                        "State": "1" if paused else "0"})
     at = time.time()
+    # The agent's pause code (svc-rec-pause) toggles this variable: keep it true to the API's change.
+    await ami.checked({"Action": "Setvar", "Channel": channel, "Variable": "SVC_REC_PAUSED",
+                       "Value": "1" if paused else "0"})
     if not append_meta(spool, call_id, "pause" if paused else "resume", f"{at:.3f}"):
         raise NotFound(f"the recording of call {call_id} ended while pausing it")
     return at

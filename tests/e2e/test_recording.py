@@ -10,6 +10,7 @@ import base64
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -25,22 +26,25 @@ from sqlmodel import Session
 from orchestrator.apply import apply_plan
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.errors import NotFound, RecordingError, RecordingKeyError, RecordingTampered
+from orchestrator.live.service import LiveService
 from orchestrator.recordings import store
 from orchestrator.recordings.control import set_paused
 from orchestrator.recordings.keys import parse_keys
 from orchestrator.store import repository
 from tests.e2e.events import connect
-from tests.harness.sipp import place_call
+from tests.harness.redis_server import RedisServer
+from tests.harness.sipp import free_port, place_call
 
 pytestmark = pytest.mark.e2e
 
 ANSWER, NOANSWER = "+31205550011", "+31205550003"
 # carrier (deploy/sipp/carrier.xml): 6 answers and presses *44 after 1 s; 8 presses *46 after 1.5 s;
 # 5 presses *46 after 1 s and *47 2 s later
-KEEPER, STARTER, START_STOPPER = "+31205550016", "+31205550018", "+31205550015"
+# 9 presses *45 after 1 s and again 2 s later
+KEEPER, STARTER, START_STOPPER, PAUSER = "+31205550016", "+31205550018", "+31205550015", "+31205550019"
 N_ALWAYS, N_NEVER, N_DEMAND, N_UNANSWERED = "+318000000701", "+318000000702", "+318000000703", "+318000000704"
 N_KEEP, N_PAUSE, N_START, N_START_STOP = "+318000000705", "+318000000706", "+318000000707", "+318000000708"
-N_TO_113 = "+318000000709"
+N_TO_113, N_PAUSE_DTMF = "+318000000709", "+318000000710"
 KEY_LINE = "k2:" + base64.b64encode(bytes(range(32))).decode()
 KEYS = parse_keys(KEY_LINE, "test keys")
 HOLD_S = 4.0
@@ -54,7 +58,8 @@ def plan() -> dict[str, Any]:
         n(N_ALWAYS, "always", announce="default-whisper"), n(N_NEVER, "never"), n(N_DEMAND, "on_demand"),
         n(N_UNANSWERED, "always", dest=NOANSWER), n(N_KEEP, "on_demand", dest=KEEPER),
         n(N_PAUSE, "always_with_pause"), n(N_START, "on_demand_with_start", dest=STARTER),
-        n(N_START_STOP, "on_demand_with_start", dest=START_STOPPER), n(N_TO_113, "always", dest="0800 0113")]}
+        n(N_START_STOP, "on_demand_with_start", dest=START_STOPPER), n(N_TO_113, "always", dest="0800 0113"),
+        n(N_PAUSE_DTMF, "always_with_pause", dest=PAUSER)]}
 
 
 class Rec:
@@ -384,3 +389,37 @@ async def test_worker_encrypts_as_soon_as_the_recording_ends(rec: Rec) -> None:
     finally:
         worker.terminate()
         assert worker.wait(10) == 0, log.read_text()
+
+
+async def test_agent_pause_code_with_the_live_controller(rec: Rec, tmp_path: Path) -> None:
+    """*45 pressed by the answering side toggles the pause; the dialplan asks, the live controller
+    (orchestrator serve) mutes. The silent stretch matches the time between the two presses."""
+    with RedisServer(tmp_path / "redis") as redis:
+        settings = rec.runtime.settings.with_(redis_url=redis.url, live_port=free_port(socket.SOCK_STREAM))
+        service = LiveService(settings, engine=rec.engine)
+        await service.start()
+        try:
+            deadline = time.monotonic() + 10
+            while service.resynced_at is None and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert service.resynced_at is not None, "live controller did not log in"
+            assert (await rec.call(N_PAUSE_DTMF, hold_s=7.0)).answered
+        finally:
+            await service.stop()
+        assert service.failed_task() is None
+    fives = [at for at, e in rec.timed if e.get("Event") == "DTMFEnd" and e.get("Digit") == "5"
+             and e.get("Direction") == "Received"]
+    assert len(fives) == 2, rec.timed
+    asked = [e["Paused"] for e in rec.events.events if e.get("UserEvent") == "SvcRecordingPause"]
+    assert asked == ["1", "0"]
+    await rec.finished()
+    [row] = rec.ingest().stored
+    [(p_start, p_end)] = json.loads(row.pauses_json)
+    out = tmp_path / "dtmf-paused.wav"
+    store.export(rec.engine, KEYS, row.id or 0, "rec", out)
+    gap_start, gap = longest_silence(out)
+    between = fives[1] - fives[0]
+    print(f"\n*45 to *45 {between:.3f} s; pause in the metadata {p_end - p_start:.3f} s; silent stretch {gap:.3f} s "
+          f"at {gap_start:.2f} s (metadata {p_start:.2f} s)")
+    assert abs(gap - between) <= 0.5 and abs((p_end - p_start) - between) <= 0.5 and abs(gap_start - p_start) <= 0.5
+    assert sox_rms(out, 0.1, p_start - 0.2) > 0.01 and sox_rms(out, p_end + 0.3, 1.0) > 0.01
