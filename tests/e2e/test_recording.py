@@ -44,7 +44,7 @@ ANSWER, NOANSWER = "+31205550011", "+31205550003"
 KEEPER, STARTER, START_STOPPER, PAUSER = "+31205550016", "+31205550018", "+31205550015", "+31205550019"
 N_ALWAYS, N_NEVER, N_DEMAND, N_UNANSWERED = "+318000000701", "+318000000702", "+318000000703", "+318000000704"
 N_KEEP, N_PAUSE, N_START, N_START_STOP = "+318000000705", "+318000000706", "+318000000707", "+318000000708"
-N_TO_113, N_PAUSE_DTMF = "+318000000709", "+318000000710"
+N_TO_113, N_PAUSE_DTMF, N_START_IDLE = "+318000000709", "+318000000710", "+318000000711"
 KEY_LINE = "k2:" + base64.b64encode(bytes(range(32))).decode()
 KEYS = parse_keys(KEY_LINE, "test keys")
 HOLD_S = 4.0
@@ -59,7 +59,7 @@ def plan() -> dict[str, Any]:
         n(N_UNANSWERED, "always", dest=NOANSWER), n(N_KEEP, "on_demand", dest=KEEPER),
         n(N_PAUSE, "always_with_pause"), n(N_START, "on_demand_with_start", dest=STARTER),
         n(N_START_STOP, "on_demand_with_start", dest=START_STOPPER), n(N_TO_113, "always", dest="0800 0113"),
-        n(N_PAUSE_DTMF, "always_with_pause", dest=PAUSER)]}
+        n(N_PAUSE_DTMF, "always_with_pause", dest=PAUSER), n(N_START_IDLE, "on_demand_with_start")]}
 
 
 class Rec:
@@ -196,7 +196,8 @@ async def test_never_and_unanswered_leave_nothing(rec: Rec) -> None:
 async def test_emergency_caller_never_recorded(rec: Rec) -> None:
     for caller in ("112", "113", "08000113"):
         assert (await rec.call(N_ALWAYS, caller=caller, hold_s=1.0)).answered
-    assert await rec.finished() == []
+        assert [e for e in rec.events.events if e.get("UserEvent") == "SvcRecording"] == [], caller
+    assert await rec.finished() == [] and not list((rec.spool / "incoming").iterdir())
 
 
 async def test_on_demand_kept_only_when_marked(rec: Rec) -> None:
@@ -344,6 +345,12 @@ async def test_on_demand_with_start_stop_ends_the_recording(rec: Rec, tmp_path: 
     assert abs(length - (stopped - started)) <= 0.5 and ended - stopped > 1.5
     assert [e["UserEvent"] for e in rec.events.events if str(e.get("UserEvent", "")).startswith("SvcRecordingSt")] == [
         "SvcRecordingStart", "SvcRecordingStop"]
+
+
+async def test_on_demand_with_start_without_the_code_records_nothing(rec: Rec) -> None:
+    assert (await rec.call(N_START_IDLE, hold_s=2.0)).answered
+    assert [e["Policy"] for e in rec.events.events if e.get("UserEvent") == "SvcRecording"] == ["on_demand_with_start"]
+    assert await rec.finished() == [] and not list((rec.spool / "incoming").iterdir())
 
 
 async def test_call_to_113_is_never_recorded(rec: Rec) -> None:

@@ -13,7 +13,7 @@ from orchestrator.asterisk.runtime import REPO_CONF_DIR, AsteriskRuntime
 from orchestrator.domain.compile import compile_plan
 from orchestrator.domain.plan import parse_plan
 from orchestrator.domain.rules import check_plan
-from orchestrator.errors import PlanInvalid, RecordingKeyError, RecordingTampered
+from orchestrator.errors import NotFound, PlanInvalid, RecordingKeyError, RecordingTampered
 from orchestrator.recordings import crypto
 from orchestrator.recordings.keys import load_keyring, parse_keys
 from orchestrator.recordings.store import append_meta, parse_name, pauses_from, read_meta, retention_until
@@ -152,6 +152,9 @@ def test_side_file_only_for_a_recording_in_progress(tmp_path: Path) -> None:
     (tmp_path / "incoming" / "9@1.5@31800@x@on_demand@t.wav").write_bytes(b"")
     assert append_meta(tmp_path, "1.5", "keep", "api") and append_meta(tmp_path, "1.5", "pause", "100.5")
     assert read_meta(tmp_path / "incoming" / "1.5.meta") == {"keep": ["api"], "pause": ["100.5"]}
+    for bad in ("*", "1.5@x", "../1.5", "1.5/..", ""):  # a call id goes into a glob and a file name
+        with pytest.raises(NotFound):
+            append_meta(tmp_path, bad, "keep", "api")
 
 
 def test_pauses_are_offsets_from_the_answer() -> None:
@@ -159,3 +162,28 @@ def test_pauses_are_offsets_from_the_answer() -> None:
     assert pauses_from(meta, answered_at=100.0, seconds=8.0) == [[1.0, 3.25], [5.5, 8.0]]  # last one open
     assert pauses_from({"resume": ["101"]}, 100.0, 5.0) == []  # a resume without a pause is ignored
     assert pauses_from({"pause": ["90"], "resume": ["120"]}, 100.0, 5.0) == [[0.0, 5.0]]  # clamped
+
+
+def test_in_call_codes_only_where_the_policy_has_them() -> None:
+    policies = ["always", "always_with_pause", "on_demand", "on_demand_with_start"]
+    plan = parse_plan(tenant_plan(*(basis_number(number=f"0800 000 001{i}", recording={"policy": p})
+                                    for i, p in enumerate(policies))))
+    files = render_dialplan(compile_plan(plan, {}))
+    features = {p: next(line for line in files[f"n-31800000001{i}.conf"].splitlines() if "DYNAMIC_FEATURES" in line)
+                for i, p in enumerate(policies)}
+    assert features["always"].endswith("=svcblock)")
+    assert features["always_with_pause"].endswith("=svcblock#svcrecpause)")
+    assert features["on_demand"].endswith("=svcblock#svcreckeep#svcrecpause)")
+    assert features["on_demand_with_start"].endswith("=svcblock#svcrecstart#svcrecstop#svcrecpause)")
+    # Who answered is noted on answer (Dial option U) wherever calls are recorded.
+    assert "U(svc-rec-answered^+" in files["n-318000000010.conf"]
+
+
+def test_pause_event_from_the_dialplan() -> None:
+    from orchestrator.live import events as ev
+
+    msg = {"Event": "UserEvent", "UserEvent": "SvcRecordingPause", "Uniqueid": "2.0", "Linkedid": "2.0",
+           "Channel": "PJSIP/carrier-0", "Number": "+318000000710", "Call": "2.0-2", "Paused": "1"}
+    event = ev.parse(msg, datetime(2026, 1, 1, tzinfo=UTC))
+    assert isinstance(event, ev.RecordingPause)
+    assert (event.call_id, event.recording, event.paused) == ("2.0", "2.0-2", True)
