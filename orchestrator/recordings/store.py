@@ -185,6 +185,7 @@ def ingest(engine: Any, spool: Path, store: Path, keyring: Keyring, *,
     done = spool / "done"
     if not done.is_dir():
         return IngestResult(stored, discarded, failed, plain)
+    _drop_orphan_side_files(done)
     for path in sorted(done.glob("*.wav")):
         try:
             st = path.stat()
@@ -199,6 +200,21 @@ def ingest(engine: Any, spool: Path, store: Path, keyring: Keyring, *,
             now = time.time()
             plain.append(PlainWindow(rec.call_id, now - st.st_mtime, now - st.st_ctime))
     return IngestResult(stored, discarded, failed, plain)
+
+
+ORPHAN_AFTER_S = 60.0
+
+
+def _drop_orphan_side_files(done: Path) -> None:
+    """A side file whose recording never came (answered, but the file was never written: no audio
+    at all) would stay forever; the post-process moves the side file first, so wait a while."""
+    now = time.time()
+    for meta in done.glob("*.meta"):
+        try:
+            if not meta.with_suffix(".wav").exists() and now - meta.stat().st_mtime > ORPHAN_AFTER_S:
+                meta.unlink()
+        except FileNotFoundError:
+            pass
 
 
 def _kept_by(session: Session, meta: Finished, side: dict[str, list[str]],

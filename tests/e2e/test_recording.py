@@ -302,8 +302,11 @@ async def test_pause_refused_where_the_policy_has_none(rec: Rec) -> None:
         await set_paused(rec.ami, rec.spool, row.call_id, True)
 
 
-def _moments(rec: Rec, digit: str) -> tuple[float, float]:
+async def _moments(rec: Rec, digit: str) -> tuple[float, float]:
     """(when the answering side's last digit ``digit`` of a code arrived, when the caller hung up)."""
+    deadline = time.monotonic() + 5  # sipp may return before AMI's Hangup event has arrived (busy machine)
+    while not any(e.get("Event") == "Hangup" for _, e in rec.timed) and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
     pressed = [at for at, e in rec.timed if e.get("Event") == "DTMFEnd" and e.get("Digit") == digit
                and e.get("Direction") == "Received"]  # only the answering side sends digits here
     hangups = [at for at, e in rec.timed if e.get("Event") == "Hangup"]
@@ -319,7 +322,7 @@ async def test_on_demand_with_start_records_from_the_agents_start_code(rec: Rec,
     done = await rec.finished()
     assert len(done) == 1, done
     [row] = rec.ingest().stored
-    pressed, ended = _moments(rec, "6")
+    pressed, ended = await _moments(rec, "6")
     expected = ended - pressed
     out = tmp_path / "started.wav"
     store.export(rec.engine, KEYS, row.id or 0, "rec", out)
@@ -335,8 +338,8 @@ async def test_on_demand_with_start_stop_ends_the_recording(rec: Rec, tmp_path: 
     assert (await rec.call(N_START_STOP, hold_s=8.0)).answered
     await rec.finished()
     [row] = rec.ingest().stored
-    started, _ = _moments(rec, "6")
-    stopped, ended = _moments(rec, "7")
+    started, _ = await _moments(rec, "6")
+    stopped, ended = await _moments(rec, "7")
     out = tmp_path / "segment.wav"
     store.export(rec.engine, KEYS, row.id or 0, "rec", out)
     length = sox_stat(out)["Length (seconds)"]

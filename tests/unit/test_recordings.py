@@ -187,3 +187,19 @@ def test_pause_event_from_the_dialplan() -> None:
     event = ev.parse(msg, datetime(2026, 1, 1, tzinfo=UTC))
     assert isinstance(event, ev.RecordingPause)
     assert (event.call_id, event.recording, event.paused) == ("2.0", "2.0-2", True)
+
+
+def test_orphan_side_file_dropped_after_a_while(tmp_path: Path) -> None:
+    import os
+
+    from orchestrator.recordings.store import ingest
+
+    done = tmp_path / "spool" / "done"
+    done.mkdir(parents=True)
+    old, fresh = done / "9@1.1@31800@x@always@t.meta", done / "9@1.2@31800@x@always@t.meta"
+    old.write_text("agent=+31205550011\n")
+    fresh.write_text("agent=+31205550011\n")
+    os.utime(old, (0, 0))
+    keys = parse_keys("k1:" + base64.b64encode(bytes(32)).decode(), "t")
+    assert ingest(None, tmp_path / "spool", tmp_path / "store", keys).stored == []
+    assert not old.exists() and fresh.exists()  # the fresh one may still get its recording
