@@ -255,14 +255,17 @@ def _ingest_one(engine: Any, path: Path, store: Path, keyring: Keyring,
             # Option b writes only bridged audio and the last frame at the end of the call, so the
             # answer moment (host clock, like the pause marks) is the file's mtime minus its length.
             answered_at = path.stat().st_mtime - seconds
+            # The recording's start is that moment, not the EPOCH in the name (taken before Dial, so
+            # ring time included, and by Asterisk's clock, which tests may fake).
+            started = datetime.fromtimestamp(answered_at, UTC)
             key = keyring.current
             target = store / meta.tenant / f"{meta.call_id}.rec"
             _write_atomic(target, crypto.encrypt(data, key, meta.call_id))
             row = m.Recording(
                 call_id=meta.call_id, tenant=meta.tenant, service_number=meta.service_number, caller=meta.caller,
                 agent=next((a for a in reversed(side.get("agent", [])) if a), None),
-                started_at=meta.started_at, duration_s=round(seconds, 3), policy=meta.policy.value, key_id=key.id,
-                retention_until=retention_until(meta.started_at, repository.recording_retention(session, meta.tenant)),
+                started_at=started, duration_s=round(seconds, 3), policy=meta.policy.value, key_id=key.id,
+                retention_until=retention_until(started, repository.recording_retention(session, meta.tenant)),
                 path=str(target), size_bytes=target.stat().st_size, kept_by=kept_by,
                 pauses_json=json.dumps(pauses_from(side, answered_at, seconds)))
             session.add(row)
