@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -44,6 +45,12 @@ class Settings:
     api_max_announcement_seconds: float = 300.0  # longer recordings are refused (422)
     # Active blocking: the code the answering side presses to blacklist the caller (features.conf)
     active_block_code: str = "*9"
+    # Call recording codes the answering side presses (features.conf): keep an on_demand recording
+    # (seed: "op aanvraag", *44), start / stop an on_demand_with_start one ("op aanvraag met start").
+    recording_keep_code: str = "*44"
+    recording_start_code: str = "*46"
+    recording_stop_code: str = "*47"
+    recording_pause_code: str = "*45"  # a toggle; needs the live controller (AMI MixMonitorMute)
 
     @property
     def instance_dir(self) -> Path:
@@ -69,10 +76,24 @@ def _secret(state_dir: Path, name: str) -> str:
     return value
 
 
-def _dtmf_code(value: str) -> str:
+def _dtmf_code(value: str, name: str = "SVC_ACTIVE_BLOCK_CODE") -> str:
     if not DTMF_CODE.fullmatch(value):
-        raise ValueError(f"SVC_ACTIVE_BLOCK_CODE={value!r}: 1 to 11 of 0-9 * # A-D")
+        raise ValueError(f"{name}={value!r}: 1 to 11 of 0-9 * # A-D")
     return value
+
+
+def _codes(e: Mapping[str, str]) -> dict[str, str]:
+    """The in-call DTMF codes; each must differ from the others (one feature per code)."""
+    codes = {"active_block_code": _dtmf_code(e.get("SVC_ACTIVE_BLOCK_CODE", "*9")),
+             "recording_keep_code": _dtmf_code(e.get("SVC_RECORDING_KEEP_CODE", "*44"), "SVC_RECORDING_KEEP_CODE"),
+             "recording_start_code": _dtmf_code(e.get("SVC_RECORDING_START_CODE", "*46"),
+                                                "SVC_RECORDING_START_CODE"),
+             "recording_stop_code": _dtmf_code(e.get("SVC_RECORDING_STOP_CODE", "*47"), "SVC_RECORDING_STOP_CODE"),
+             "recording_pause_code": _dtmf_code(e.get("SVC_RECORDING_PAUSE_CODE", "*45"),
+                                                "SVC_RECORDING_PAUSE_CODE")}
+    if len(set(codes.values())) != len(codes):
+        raise ValueError(f"the in-call codes must differ: {codes}")
+    return codes
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -100,5 +121,5 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         api_port=int(e.get("SVC_API_PORT", "8080")),
         api_max_upload_bytes=int(e.get("SVC_API_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
         api_max_announcement_seconds=float(e.get("SVC_API_MAX_ANNOUNCEMENT_SECONDS", "300")),
-        active_block_code=_dtmf_code(e.get("SVC_ACTIVE_BLOCK_CODE", "*9")),
+        **_codes(e),
     )

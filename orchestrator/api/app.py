@@ -15,6 +15,7 @@ from orchestrator.api import (
     routes_live,
     routes_numbers,
     routes_plan,
+    routes_recordings,
 )
 from orchestrator.api.auth import auth_middleware
 from orchestrator.api.context import AMI, ENGINE, STATE, ApiConfig, ApiState
@@ -72,6 +73,7 @@ def create_app(config: ApiConfig) -> web.Application:
     if not config.offline:
         app.cleanup_ctx.append(_asterisk)
     app.router.add_get("/openapi.json", openapi_document)
-    for module in (routes_numbers, routes_plan, routes_blacklist, routes_announcements, routes_live):
+    for module in (routes_numbers, routes_plan, routes_blacklist, routes_announcements, routes_live,
+                   routes_recordings):
         app.router.add_routes(module.routes())
     return app

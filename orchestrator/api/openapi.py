@@ -12,6 +12,8 @@ TENANT = {"name": "tenant", "in": "path", "required": True, "schema": {"type": "
           "description": "Tenant name. Another tenant's name answers 404, like an unknown one."}
 NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "string"},
           "description": "Service number in any usual form (E.164 like +318001234567, or 08001234567)."}
+CALL = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"},
+        "description": "the caller channel's Uniqueid (AMI SvcRecording event), e.g. 1767225600.12"}
 LIMIT = {"name": "limit", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
 
@@ -103,6 +105,8 @@ _SCHEMAS: dict[str, Any] = {
     "Blacklist": _obj({"number": STR, "entries": {"type": "array", "items": _ref("BlacklistEntry")}}),
     "BlacklistAdd": _obj({"caller": {"type": "string", "description": "E.164 or national"}}),
     "BlacklistAdded": _obj({"caller": STR, "added": {"type": "boolean"}}),
+    "RecordingKept": _obj({"call_id": STR, "kept": {"type": "boolean"}, "newly_marked": {"type": "boolean"}}),
+    "RecordingPaused": _obj({"call_id": STR, "paused": {"type": "boolean"}, "at": STAMP}),
     "Version": _obj({"id": INT, "applied_at": STAMP, "tenant": STR, "numbers": INT, "files": INT,
                      "version": STR, "summary": STR}),
     "Live": _obj({
@@ -172,6 +176,17 @@ def document() -> dict[str, Any]:
         f"{t}/live": {"get": _op("Live figures of the tenant's numbers: calls in progress, today's outcomes",
                                  {"200": _json(_ref("Live"), "Figures")}, (404, 503), params=[TENANT],
                                  op_id="liveFigures")},
+        f"{t}/recordings/calls/{{call_id}}/keep": {"post": _op(
+            "Keep the on_demand recording of a call in progress (like the agent's *44)",
+            {"200": _json(_ref("RecordingKept"), "Marked")}, (404, 409, 422), params=[TENANT, CALL],
+            op_id="keepRecording")},
+        f"{t}/recordings/calls/{{call_id}}/pause": {"post": _op(
+            "Pause the recording of a call in progress (the paused stretch is silent)",
+            {"200": _json(_ref("RecordingPaused"), "Paused")}, (404, 409, 422, 503), params=[TENANT, CALL],
+            op_id="pauseRecording")},
+        f"{t}/recordings/calls/{{call_id}}/resume": {"post": _op(
+            "Resume a paused recording", {"200": _json(_ref("RecordingPaused"), "Resumed")}, (404, 409, 422, 503),
+            params=[TENANT, CALL], op_id="resumeRecording")},
         f"{t}/history": {"get": _op("Applied versions, newest first", {"200": _json(_ref("Versions"), "Versions")},
                                     (404, 422), params=[TENANT, LIMIT], op_id="history")},
         f"{t}/audit": {"get": _op("The tenant's audit log", {"200": _json(_ref("Audit"), "Newest first")},

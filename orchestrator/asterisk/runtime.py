@@ -209,6 +209,10 @@ class AsteriskRuntime:
             "CARRIER_HOST": s.carrier_host, "CARRIER_PORT": str(s.carrier_port),
             "RTP_START": str(s.rtp_start), "RTP_END": str(s.rtp_end),
             "ACTIVE_BLOCK_CODE": s.active_block_code,
+            "RECORDING_KEEP_CODE": s.recording_keep_code,
+            "RECORDING_START_CODE": s.recording_start_code,
+            "RECORDING_STOP_CODE": s.recording_stop_code,
+            "RECORDING_PAUSE_CODE": s.recording_pause_code,
             "INSTANCE_DIR": self.asterisk_path(self.instance_dir),
         }
 
@@ -227,6 +231,8 @@ class AsteriskRuntime:
             for src in sorted(REPO_CONF_DIR.glob("*.conf")):
                 text = self._fill(src.read_text(), values, src.name)
                 self._write_atomic(self.etc_dir / src.name, text, mode=0o600)
+            for src in sorted(REPO_CONF_DIR.glob("*.sh")):  # MixMonitor post-process (svc-rec-done.sh)
+                self._write_atomic(self.etc_dir / src.name, src.read_text(), mode=0o755)
             if self.chrooted:
                 self._write_hosts()
         except OSError as exc:

@@ -181,10 +181,6 @@ def check_tariff(n: ServiceNumberPlan, kind: NumberKind, path: str) -> list[Viol
 
 def check_recording(n: ServiceNumberPlan, path: str) -> list[Violation]:
     r = n.recording
-    if r.policy is RecordingPolicy.ON_DEMAND_WITH_START:
-        return [Violation(f"{path}.recording.policy",
-                          "'on_demand_with_start' is not available yet (the agent's start/stop code is not "
-                          "built); use 'on_demand' (recorded from answer, kept on *44 or via the API)")]
     if r.policy is RecordingPolicy.NEVER and r.announce is not None:
         return [Violation(f"{path}.recording.announce",
                           "announces a recording, but the policy is 'never'; drop it or choose a policy")]

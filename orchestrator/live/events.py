@@ -85,6 +85,16 @@ class ActiveBlock(CallEvent):
 
 
 @dataclass(frozen=True)
+class RecordingPause(CallEvent):
+    """``UserEvent: SvcRecordingPause`` from svc-rec-pause: the answering side pressed the pause
+    code (a toggle). Emitted on the caller's channel; ``paused`` is the state it asks for. The
+    dialplan cannot mute a MixMonitor, so the controller does (AMI MixMonitorMute)."""
+
+    recording: str  # the recording's call id: CALLID, or CALLID-N for a later on_demand_with_start segment
+    paused: bool
+
+
+@dataclass(frozen=True)
 class ChannelGone(CallEvent):
     """Asterisk's Hangup of a call-originating channel: the call is certainly over."""
 
@@ -117,6 +127,9 @@ def parse(msg: Mapping[str, Any], at: datetime) -> CallEvent | None:
     if kind == "SvcActiveBlock":
         return ActiveBlock(_get(msg, "Linkedid") or uid, at, channel, number=_get(msg, "Number"),
                            caller=_get(msg, "Caller"))
+    if kind == "SvcRecordingPause":
+        return RecordingPause(_get(msg, "Linkedid") or uid, at, channel, recording=_get(msg, "Call"),
+                              paused=_get(msg, "Paused") == "1")
     if kind == "SvcEnd":
         return CallEnded(*base, dial_status=_get(msg, "DialStatus"), node=_get(msg, "Node"))
     if kind != "SvcCall" or _get(msg, "Number") in ("", "unknown"):

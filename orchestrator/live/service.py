@@ -27,7 +27,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from orchestrator.asterisk.ami import Ami
 from orchestrator.blacklist import change_blacklist
 from orchestrator.domain.numbers import parse_service_number
-from orchestrator.errors import AsteriskError, NumberInvalid, StoreError
+from orchestrator.errors import AsteriskError, NumberInvalid, OrchestratorError, StoreError
 from orchestrator.live import events as ev
 from orchestrator.live import records
 from orchestrator.live.ari import Ari
@@ -39,7 +39,8 @@ from orchestrator.store import repository
 log = logging.getLogger("orchestrator.live")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 # Contexts a caller channel passes through that are not (yet) one number's own flow.
-_NOT_A_CALL_CONTEXT = {"svc-entry", "svc-whisper", "svc-holidays", "from-carrier", "svc-activeblock"}
+_NOT_A_CALL_CONTEXT = {"svc-entry", "svc-whisper", "svc-holidays", "from-carrier", "svc-activeblock", "svc-rec",
+                       "svc-rec-answered", "svc-rec-keep", "svc-rec-startstop", "svc-rec-pause"}
 _E164 = re.compile(r"\+[1-9][0-9]{5,14}")
 
 
@@ -193,9 +194,11 @@ class LiveService:
         event = ev.parse(message, at)
         if event is None:
             return
-        if isinstance(event, ev.ActiveBlock):
-            # Off the ordered consumer: a slow database must not hold up the figures.
-            task = asyncio.create_task(self._record_active_block(event), name="live-active-block")
+        if isinstance(event, ev.ActiveBlock | ev.RecordingPause):
+            # Off the ordered consumer: a slow database or AMI action must not hold up the figures.
+            side = (self._record_active_block(event) if isinstance(event, ev.ActiveBlock)
+                    else self._pause_recording(event))
+            task = asyncio.create_task(side, name=f"live-{type(event).__name__}")
             self._side_tasks.add(task)
             task.add_done_callback(self._side_tasks.discard)
             return
@@ -239,6 +242,22 @@ class LiveService:
         log.info("call %s ended: %s%s, %s -> %s, wait %.1f s, talk %.1f s%s", call.call_id, call.outcome.value,
                  f" ({call.reason})" if call.reason else "", call.number, call.destination or "-", call.wait_s,
                  call.talk_s, f" [{call.note}]" if call.note else "")
+
+    async def _pause_recording(self, event: ev.RecordingPause) -> None:
+        """The agent's pause code: mute (or unmute) the recording and note the moment."""
+        from orchestrator.asterisk.runtime import AsteriskRuntime
+        from orchestrator.recordings.control import set_paused
+        from orchestrator.recordings.store import spool_dir
+
+        try:
+            await set_paused(self.ami, spool_dir(AsteriskRuntime(self.settings).instance_dir), event.recording,
+                             event.paused)
+        except OrchestratorError as exc:  # logged, never fatal: the call itself goes on
+            log.error("call %s: the answering side asked to %s the recording, which failed: %s", event.call_id,
+                      "pause" if event.paused else "resume", exc)
+            return
+        log.info("call %s: recording %s %s by the answering side (DTMF)", event.call_id, event.recording,
+                 "paused" if event.paused else "resumed")
 
     async def _record_active_block(self, event: ev.ActiveBlock) -> None:
         """The dialplan already wrote AstDB (the next call is blocked without us); this adds the
@@ -422,6 +441,8 @@ def describe(event: ev.CallEvent) -> str:
         return f"channel gone (cause {event.cause})"
     if isinstance(event, ev.Decision):
         return f"{event.step}: {event.detail}"
+    if isinstance(event, ev.RecordingPause):
+        return f"answering side {'paused' if event.paused else 'resumed'} recording {event.recording}"
     if isinstance(event, ev.ActiveBlock):
         return f"answering side blocked {event.caller or 'withheld'} on {event.number}"
     return type(event).__name__

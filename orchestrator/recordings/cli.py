@@ -1,7 +1,8 @@
-"""``orchestrator recordings list|export|purge|ingest|watch|keep``."""
+"""``orchestrator recordings list|export|purge|ingest|watch|keep|pause|resume``."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
@@ -12,8 +13,8 @@ from typing import Annotated, Any
 import typer
 
 from orchestrator.domain.plan import AMSTERDAM
-from orchestrator.recordings import store
-from orchestrator.recordings.keys import load_keyring
+from orchestrator.recordings import crypto, store
+from orchestrator.recordings.keys import Keyring, load_keyring
 from orchestrator.settings import Settings, load_settings
 
 recordings_app = typer.Typer(help="Call recordings: encrypted at rest, per tenant, with retention.",
@@ -60,7 +61,8 @@ def list_cmd(tenant: Annotated[str | None, typer.Option(help="only this tenant's
             _say("no recordings")
         for r in rows:
             typer.echo(f"{r.id:>5}  {_local(r.started_at)}  {r.tenant}  {r.service_number}  "
-                       f"from {r.caller or 'withheld'}  {r.duration_s:.1f} s  {r.policy}  key {r.key_id}  "
+                       f"from {r.caller or 'withheld'}  agent {r.agent or '?'}  {r.duration_s:.1f} s  {r.policy}  "
+                       f"key {r.key_id}  "
                        f"kept until {_local(r.retention_until)[:10]}")
 
 
@@ -90,11 +92,14 @@ def purge(dry_run: Annotated[bool, typer.Option(help="only show what would be de
         _say(f"{verb} {len(rows)} recording(s)")
 
 
-def _ingest_once(settings: Settings, engine: Any) -> store.IngestResult:
+def _ingest_once(settings: Settings, engine: Any, keyring: Keyring | None = None) -> store.IngestResult:
     result = store.ingest(engine, _spool(settings), store.store_dir(settings.state_dir),
-                          load_keyring(settings.state_dir))
+                          keyring or load_keyring(settings.state_dir))
+    plain = {w.call_id: w for w in result.plain}
     for r in result.stored:
-        _say(f"stored recording {r.id}: {r.tenant} {r.service_number} call {r.call_id} ({r.duration_s:.1f} s)")
+        w = plain.get(r.call_id)
+        window = f"; plain audio gone {w.since_closed_s * 1000:.0f} ms after the recording ended" if w else ""
+        _say(f"stored recording {r.id}: {r.tenant} {r.service_number} call {r.call_id} ({r.duration_s:.1f} s){window}")
     for f in result.discarded:
         why = "not marked to keep" if f.policy.value == "on_demand" else "empty (not answered)"
         _say(f"deleted the recording of call {f.call_id} ({f.service_number}, {f.policy.value}): {why}")
@@ -114,29 +119,70 @@ def ingest() -> None:
 
 
 @recordings_app.command()
-def watch(interval: Annotated[float, typer.Option(help="seconds between passes")] = 0.5) -> None:
-    """The recordings worker: `ingest` every INTERVAL seconds until stopped (Ctrl-C / SIGTERM)."""
+def watch(interval: Annotated[float, typer.Option(help="seconds between safety passes")] = 5.0) -> None:
+    """The recordings worker: encrypts each finished recording the moment Asterisk's post-process
+    renames it into done/ (inotify), plus a pass every INTERVAL seconds; until Ctrl-C / SIGTERM.
+
+    Why a separate process: Asterisk may run chrooted in a rootfs without Python or an AES-GCM
+    tool, so its post-process command can only move the file; this worker must run next to it."""
+    from orchestrator.recordings.inotify import DirWatch
+
     with _exit_codes():
         settings = load_settings()
         engine = _engine(settings)
-        load_keyring(settings.state_dir)  # fail now, not at the first recording
-        _say(f"watching {_spool(settings) / 'done'} every {interval} s")
+        keyring = load_keyring(settings.state_dir)  # fail now, not at the first recording
+        crypto.encrypt(b"", keyring.current, "warm-up")  # load the AES code now: the first file waits less
+        done = _spool(settings) / "done"
         stop: list[int] = []
         signal.signal(signal.SIGTERM, lambda signum, _frame: stop.append(signum))
-        try:
-            while not stop:
-                _ingest_once(settings, engine)
-                time.sleep(interval)
-        except KeyboardInterrupt:
-            pass
-        _ingest_once(settings, engine)  # what finished while stopping
+        with DirWatch(done) as changes:
+            _say(f"watching {done} (inotify; a pass every {interval} s as well)")
+            last = 0.0
+            try:
+                while not stop:
+                    # Short waits so SIGTERM (select resumes after a handler, PEP 475) stops us quickly.
+                    if changes.wait(0.5) or time.monotonic() - last >= interval:
+                        _ingest_once(settings, engine, keyring)
+                        last = time.monotonic()
+            except KeyboardInterrupt:
+                pass
+        _ingest_once(settings, engine, keyring)  # what finished while stopping
 
 
 @recordings_app.command()
 def keep(call_id: Annotated[str, typer.Argument(help="the call's Uniqueid (AMI / SvcRecording event)")]) -> None:
     """Keep the recording of an on_demand call in progress (else it is deleted when the call ends)."""
     with _exit_codes():
-        if store.mark_keep(_engine(load_settings()), call_id, source="cli"):
+        settings = load_settings()
+        if store.mark_keep(_engine(settings), call_id, source="cli", spool=_spool(settings)):
             _say(f"call {call_id}: recording will be kept")
         else:
             _say(f"call {call_id} was already marked")
+
+
+async def _pause(settings: Settings, call_id: str, paused: bool) -> float:
+    from orchestrator.asterisk.ami import Ami
+    from orchestrator.recordings.control import set_paused
+
+    ami = await Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret).connect()
+    try:
+        return await set_paused(ami, _spool(settings), call_id, paused)
+    finally:
+        ami.close()
+
+
+@recordings_app.command()
+def pause(call_id: Annotated[str, typer.Argument(help="the call's Uniqueid (AMI / SvcRecording event)")]) -> None:
+    """Pause the recording of a call in progress (always_with_pause, on_demand, on_demand_with_start):
+    the paused stretch is silent in the file and listed in the recording's pauses."""
+    with _exit_codes():
+        at = asyncio.run(_pause(load_settings(), call_id, True))
+        _say(f"call {call_id}: recording paused at {datetime.fromtimestamp(at, AMSTERDAM):%H:%M:%S.%f}"[:-3])
+
+
+@recordings_app.command()
+def resume(call_id: Annotated[str, typer.Argument(help="the call's Uniqueid (AMI / SvcRecording event)")]) -> None:
+    """Resume a paused recording."""
+    with _exit_codes():
+        at = asyncio.run(_pause(load_settings(), call_id, False))
+        _say(f"call {call_id}: recording resumed at {datetime.fromtimestamp(at, AMSTERDAM):%H:%M:%S.%f}"[:-3])

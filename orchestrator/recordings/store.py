@@ -2,8 +2,9 @@
 
 Asterisk (dialplan_templates/recording.conf.j2) writes each call's recording into
 ``<instance>/var/spool/monitor/svc-rec/incoming/`` and, when the recording ends, renames it into
-``done/``. ``ingest`` takes every file in ``done/``: reads the metadata from its name and the
-duration from its WAV header, encrypts it (AES-256-GCM, current key) into
+``done/``, with the side file of what was learnt during the call (``NAME.meta``: agent, keep mark,
+pause times). ``ingest`` takes every file in ``done/``: reads the metadata from its name and side
+file and the duration from its WAV header, encrypts it (AES-256-GCM, current key) into
 ``$SVC_STATE_DIR/recordings/<tenant>/``, writes the ``Recording`` row and only then removes the
 plain file. On-demand recordings nobody marked to keep are deleted instead. ``ingest`` is
 idempotent: a crash between storing and removing leaves a plain file whose row exists; the next
@@ -15,9 +16,11 @@ from __future__ import annotations
 import calendar
 import json
 import os
+import re
+import time
 import wave
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -33,6 +36,14 @@ from orchestrator.store import models as m
 from orchestrator.store import repository
 
 SEPARATOR = "@"
+CALL_ID = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}(-[0-9]{1,4})?")  # Uniqueid, or Uniqueid-N for a later segment
+
+
+def check_call_id(call_id: str) -> str:
+    """A call id from outside (CLI, API) goes into a glob and a file name: Asterisk's form only."""
+    if not CALL_ID.fullmatch(call_id):
+        raise NotFound(f"no call {call_id!r} (a call id looks like 1767225600.12)")
+    return call_id
 
 
 def spool_dir(instance_dir: Path) -> Path:
@@ -69,6 +80,50 @@ def parse_name(path: Path) -> Finished:
         raise RecordingError(f"{path.name}: {exc}") from exc
 
 
+def read_meta(path: Path) -> dict[str, list[str]]:
+    """The side file ``key=value`` lines (svc-rec-done.sh moved it next to the recording), by key."""
+    out: dict[str, list[str]] = {}
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        return out
+    for line in text.splitlines():
+        key, sep, value = line.strip().partition("=")
+        if sep:
+            out.setdefault(key, []).append(value)
+    return out
+
+
+def append_meta(spool: Path, call_id: str, key: str, value: str) -> bool:
+    """Add ``key=value`` to the side file of a recording IN PROGRESS; False when there is none
+    (the call ended, or it is not recorded): a late mark must not leave a stray file behind."""
+    incoming = spool / "incoming"
+    if not any(incoming.glob(f"*{SEPARATOR}{check_call_id(call_id)}{SEPARATOR}*.wav")):
+        return False
+    with open(incoming / f"{call_id}.meta", "a") as fh:  # O_APPEND: safe next to Asterisk's FILE() writes
+        fh.write(f"{key}={value}\n")
+    return True
+
+
+def pauses_from(meta: dict[str, list[str]], answered_at: float, seconds: float) -> list[list[float]]:
+    """[[start_s, end_s], ...] from the start of the recording, out of the pause=/resume= host times
+    (a pause still open at the end runs to the end)."""
+    marks = sorted([(float(v), "pause") for v in meta.get("pause", [])]
+                   + [(float(v), "resume") for v in meta.get("resume", [])])
+    out: list[list[float]] = []
+    start: float | None = None
+    for at, kind in marks:
+        offset = min(max(at - answered_at, 0.0), seconds)
+        if kind == "pause" and start is None:
+            start = offset
+        elif kind == "resume" and start is not None:
+            out.append([round(start, 3), round(offset, 3)])
+            start = None
+    if start is not None:
+        out.append([round(start, 3), round(seconds, 3)])
+    return out
+
+
 def wav_seconds(data: bytes, path: Path) -> float:
     import io
 
@@ -101,10 +156,20 @@ def _write_atomic(path: Path, data: bytes) -> None:
 
 
 @dataclass(frozen=True)
+class PlainWindow:
+    """How long a stored recording's plain audio stayed on disk after Asterisk closed the file."""
+
+    call_id: str
+    since_closed_s: float  # from the last audio written (mtime) to the plain file's removal
+    since_done_s: float  # from the post-process rename into done/ (ctime) to the removal
+
+
+@dataclass(frozen=True)
 class IngestResult:
     stored: list[m.Recording]
     discarded: list[Finished]  # deleted: on_demand without a keep mark, or empty (never answered)
     failed: list[tuple[Path, str]]
+    plain: list[PlainWindow] = field(default_factory=list)
 
 
 KeepCheck = Callable[[str], str | None]  # call id -> who marked it to keep (e.g. "dtmf"), or None
@@ -116,11 +181,14 @@ def ingest(engine: Any, spool: Path, store: Path, keyring: Keyring, *,
     stored: list[m.Recording] = []
     discarded: list[Finished] = []
     failed: list[tuple[Path, str]] = []
+    plain: list[PlainWindow] = []
     done = spool / "done"
     if not done.is_dir():
-        return IngestResult(stored, discarded, failed)
+        return IngestResult(stored, discarded, failed, plain)
+    _drop_orphan_side_files(done)
     for path in sorted(done.glob("*.wav")):
         try:
+            st = path.stat()
             rec = _ingest_one(engine, path, store, keyring, keep_check)
         except (RecordingError, StoreError, OSError) as exc:
             failed.append((path, str(exc)))
@@ -129,49 +197,95 @@ def ingest(engine: Any, spool: Path, store: Path, keyring: Keyring, *,
             discarded.append(rec)
         elif rec is not None:
             stored.append(rec)
-    return IngestResult(stored, discarded, failed)
+            now = time.time()
+            plain.append(PlainWindow(rec.call_id, now - st.st_mtime, now - st.st_ctime))
+    return IngestResult(stored, discarded, failed, plain)
+
+
+ORPHAN_AFTER_S = 60.0
+
+
+def _drop_orphan_side_files(done: Path) -> None:
+    """A side file whose recording never came (answered, but the file was never written: no audio
+    at all) would stay forever; the post-process moves the side file first, so wait a while."""
+    now = time.time()
+    for meta in done.glob("*.meta"):
+        try:
+            if not meta.with_suffix(".wav").exists() and now - meta.stat().st_mtime > ORPHAN_AFTER_S:
+                meta.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def _kept_by(session: Session, meta: Finished, side: dict[str, list[str]],
+             keep_check: KeepCheck | None) -> str | None:
+    if side.get("keep"):
+        return side["keep"][0]
+    mark = session.exec(select(m.RecordingKeep).where(m.RecordingKeep.call_id == meta.call_id)).first()
+    if mark is not None:
+        return mark.source
+    return keep_check(meta.call_id) if keep_check else None
 
 
 def _ingest_one(engine: Any, path: Path, store: Path, keyring: Keyring,
                 keep_check: KeepCheck | None) -> m.Recording | Finished | None:
     meta = parse_name(path)
+    side_path = path.with_suffix(".meta")
+    side = read_meta(side_path)
     try:
         with Session(engine) as session:
             if session.exec(select(m.Recording.id).where(m.Recording.call_id == meta.call_id)).first() is not None:
                 path.unlink(missing_ok=True)  # stored before a crash; only the plain copy was left
+                side_path.unlink(missing_ok=True)
                 return None
             kept_by = None
             if meta.policy is RecordingPolicy.ON_DEMAND:
-                mark = session.exec(select(m.RecordingKeep).where(m.RecordingKeep.call_id == meta.call_id)).first()
-                kept_by = mark.source if mark is not None else (keep_check(meta.call_id) if keep_check else None)
+                kept_by = _kept_by(session, meta, side, keep_check)
                 if kept_by is None:
                     path.unlink(missing_ok=True)
+                    side_path.unlink(missing_ok=True)
                     return meta
             data = path.read_bytes()
             seconds = wav_seconds(data, path)
             if seconds == 0:
                 # MixMonitor(b) opens the file at Dial; never bridged (unanswered) = no audio at all.
                 path.unlink(missing_ok=True)
+                side_path.unlink(missing_ok=True)
                 return meta
+            # Option b writes only bridged audio and the last frame at the end of the call, so the
+            # answer moment (host clock, like the pause marks) is the file's mtime minus its length.
+            answered_at = path.stat().st_mtime - seconds
+            # The recording's start is that moment, not the EPOCH in the name (taken before Dial, so
+            # ring time included, and by Asterisk's clock, which tests may fake).
+            started = datetime.fromtimestamp(answered_at, UTC)
             key = keyring.current
             target = store / meta.tenant / f"{meta.call_id}.rec"
             _write_atomic(target, crypto.encrypt(data, key, meta.call_id))
             row = m.Recording(
                 call_id=meta.call_id, tenant=meta.tenant, service_number=meta.service_number, caller=meta.caller,
-                started_at=meta.started_at, duration_s=round(seconds, 3), policy=meta.policy.value, key_id=key.id,
-                retention_until=retention_until(meta.started_at, repository.recording_retention(session, meta.tenant)),
-                path=str(target), size_bytes=target.stat().st_size, kept_by=kept_by)
+                agent=next((a for a in reversed(side.get("agent", [])) if a), None),
+                started_at=started, duration_s=round(seconds, 3), policy=meta.policy.value, key_id=key.id,
+                retention_until=retention_until(started, repository.recording_retention(session, meta.tenant)),
+                path=str(target), size_bytes=target.stat().st_size, kept_by=kept_by,
+                pauses_json=json.dumps(pauses_from(side, answered_at, seconds)))
             session.add(row)
             session.commit()
             session.refresh(row)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot register recording {meta.call_id}: {exc}") from exc
+    except ValueError as exc:  # a garbled pause time in the side file
+        raise RecordingError(f"{side_path.name}: {exc}") from exc
     path.unlink()  # only now: the encrypted copy and its row exist
+    side_path.unlink(missing_ok=True)
     return row
 
 
-def mark_keep(engine: Any, call_id: str, source: str = "api") -> bool:
-    """Mark an on_demand call (in progress) to keep its recording; False when already marked."""
+def mark_keep(engine: Any, call_id: str, source: str = "api", spool: Path | None = None) -> bool:
+    """Mark an on_demand call (in progress) to keep its recording; False when already marked.
+    With ``spool`` the mark also goes into the recording's side file, where Asterisk's post-process
+    looks for it (without it, an on_demand recording is deleted as soon as the call ends)."""
+    if spool is not None and not append_meta(spool, call_id, "keep", source):
+        raise NotFound(f"no recording in progress for call {call_id}")
     try:
         with Session(engine) as session:
             if session.exec(select(m.RecordingKeep).where(m.RecordingKeep.call_id == call_id)).first():
@@ -242,6 +356,7 @@ def purge(engine: Any, now: datetime | None = None, *, dry_run: bool = False) ->
 
 def as_dict(row: m.Recording) -> dict[str, Any]:
     return {"id": row.id, "call_id": row.call_id, "tenant": row.tenant, "service_number": row.service_number,
-            "caller": row.caller, "started_at": row.started_at.isoformat(), "duration_s": row.duration_s,
+            "caller": row.caller, "agent": row.agent, "started_at": row.started_at.isoformat(),
+            "duration_s": row.duration_s,
             "policy": row.policy, "key_id": row.key_id, "retention_until": row.retention_until.isoformat(),
             "pauses": json.loads(row.pauses_json), "kept_by": row.kept_by, "size_bytes": row.size_bytes}

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from orchestrator.api.app import create_app
 from orchestrator.api.context import ApiConfig
+from orchestrator.recordings import store
 from tests.api.helpers import ANSWERING, bearer, make_token, number, plan, sine_wav
 from tests.e2e.events import EventLog, connect_events
 from tests.harness.sipp import place_call
@@ -79,3 +80,42 @@ async def test_plan_applied_through_the_api_routes_a_real_call_and_plays_the_upl
     audit = await (await client.get("/api/v1/tenants/e2e/audit", headers=h)).json()
     assert [e["action"] for e in audit["entries"]] == ["blacklist.remove", "blacklist.add", "plan.apply",
                                                        "announcement.upload"]
+
+
+async def test_recording_keep_and_pause_through_the_api(
+        api: tuple[TestClient, str, EventLog], runtime: Any, carrier: Any, tmp_path: Path) -> None:  # noqa: F811
+    """keep / pause / resume on a real call in progress; another tenant's or a made-up call is 404."""
+    client, token, events = api
+    h = bearer(token)
+    body = plan("e2e", number("0800 000 0911", recording={"policy": "on_demand"}))
+    resp = await client.put("/api/v1/tenants/e2e/plan", json=body, headers=h)
+    assert resp.status == 200, await resp.text()
+    spool = store.spool_dir(runtime.instance_dir)
+    events.clear()
+    call = asyncio.create_task(asyncio.to_thread(place_call, runtime.settings.sip_port, "+318000000911",
+                                                 "0201234567", hold_s=3.0, workdir=tmp_path / "calls",
+                                                 scenario="caller_audio.xml"))
+    event = await events.wait_for(lambda e: e.get("UserEvent") == "SvcRecording", timeout=10)
+    call_id = event["Name"].split("@")[1]
+    await events.wait_for(lambda e: e.get("Event") == "DialEnd" and e.get("DialStatus") == "ANSWER")
+    await asyncio.sleep(0.5)  # MixMonitor(b) creates the file with the first bridged audio
+    base = f"/api/v1/tenants/e2e/recordings/calls/{call_id}"
+    resp = await client.post(f"{base}/keep", headers=h)
+    assert resp.status == 200 and (await resp.json())["kept"] is True, await resp.text()
+    assert (await client.post(f"{base}/pause", headers=h)).status == 200
+    assert (await client.post(f"{base}/resume", headers=h)).status == 200
+    other = make_token(f"sqlite:///{tmp_path / 'api.db'}", "other")  # the fixture's database
+    assert (await client.post(f"/api/v1/tenants/other/recordings/calls/{call_id}/keep",
+                              headers=bearer(other))).status == 404
+    assert (await client.post("/api/v1/tenants/e2e/recordings/calls/*/keep", headers=h)).status == 404
+    assert (await call).answered
+    deadline = asyncio.get_running_loop().time() + 5
+    while not list((spool / "done").glob(f"*@{call_id}@*.wav")) and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.1)
+    [kept] = list((spool / "done").glob(f"*@{call_id}@*.wav"))  # kept: not deleted at hang-up
+    meta = store.read_meta(kept.with_suffix(".meta"))
+    assert meta["keep"] == ["api"] and len(meta["pause"]) == 1 and len(meta["resume"]) == 1
+    kept.unlink()
+    kept.with_suffix(".meta").unlink()
+    audit = await (await client.get("/api/v1/tenants/e2e/audit", headers=h)).json()
+    assert [e["action"] for e in audit["entries"]][:3] == ["recording.resume", "recording.pause", "recording.keep"]

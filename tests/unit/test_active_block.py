@@ -14,7 +14,7 @@ ENV = {"SVC_AMI_SECRET": "x", "SVC_ARI_SECRET": "y", "SVC_STATE_DIR": "/tmp/svc-
 def test_code_is_configurable_and_rendered_into_features_conf() -> None:
     settings = load_settings({**ENV, "SVC_ACTIVE_BLOCK_CODE": "#77"})
     rt = AsteriskRuntime(settings)
-    text = rt._fill((REPO_CONF_DIR / "features.conf").read_text(), {"ACTIVE_BLOCK_CODE": "#77"}, "features.conf")
+    text = rt._fill((REPO_CONF_DIR / "features.conf").read_text(), rt.placeholders(), "features.conf")
     assert "svcblock => #77,self,Gosub(svc-activeblock,s,1)" in text
     assert settings.active_block_code == "#77" and load_settings(ENV).active_block_code == "*9"
 
