@@ -167,7 +167,7 @@ def write(r: dict[str, Any], out_dir: Path, workdir: Path | None = None) -> None
     hot = _hot(r)
     if hot:
         lines += ["", "## Where the Python time goes (pyinstrument; shares of the profiled run)", "",
-                  "By step: the functions `apply_plan` calls, with everything below them. By library: self time "
+                  "By step: the functions `apply_document` calls, with everything below them. By library: self time "
                   "(C functions counted for their caller; waiting = the event loop idle, mostly on Asterisk). "
                   "Full profiles: `profiles/` in the run's folder.", ""] + hot
     if r.get("errors"):
