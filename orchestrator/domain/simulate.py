@@ -29,6 +29,7 @@ from orchestrator.domain.ir import (
     BlockCheck,
     BlockReason,
     Busy,
+    CallCentreStep,
     ConcurrencyLimit,
     Dial,
     Hangup,
@@ -174,6 +175,12 @@ def simulate(flow: NumberFlow, scenario: CallScenario) -> SimulationResult:
                 index, result.split_state[node.state_family] = node.pick(counters)
                 result.steps.append({"step": "split", "node": node.id, "split": node.name, "exit": index + 1})
                 node_id = node.shares[index][1]
+            case CallCentreStep():
+                # What happens inside a queue depends on live agents: the simulation stops here.
+                result.steps.append({"step": node.kind, "node": node.id, "routing": node.routing,
+                                     "name": node.name, "skill": node.skill or None})
+                result.outcome = f"to {node.kind} {node.name}"
+                node_id = None
             case Hangup():
                 result.steps.append({"step": "hangup", "node": node.id, "detail": node.reason})
                 result.outcome = node.reason
