@@ -18,16 +18,20 @@ from sqlmodel import Session
 from orchestrator.asterisk import incremental
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.callcentre import control
 from orchestrator.domain.compile import compile_plan, holiday_dates
+from orchestrator.domain.compile_queues import compile_call_centre
 from orchestrator.domain.ir import NumberFlow
+from orchestrator.domain.ir_queues import CallCentre
 from orchestrator.domain.plan import TenantPlan, parse_plan
 from orchestrator.domain.rules import validate_plan
 from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError
-from orchestrator.render import render_dialplan
+from orchestrator.render import MOH_FILE, QUEUES_FILE, render_call_centres, render_dialplan
 from orchestrator.store import models, repository
 
 Progress = Callable[[str], None]
 VERIFY_SAMPLE = 200  # contexts checked one by one after a reload; the entry context covers all
+CONFIG_FILES = (QUEUES_FILE, MOH_FILE)  # generated configuration next to the dialplan
 _COUNTS = re.compile(r"-= (\d+) extensions? \((\d+) priorit")
 
 
@@ -135,6 +139,27 @@ async def push(ami: Ami, old_files: dict[str, str], files: dict[str, str], flows
     return "incremental", seconds, checked
 
 
+def compile_centres(target: ApplyTarget, plans: list[TenantPlan]) -> list[CallCentre]:
+    from orchestrator.sounds import resolve_sounds
+
+    return [compile_call_centre(p, resolve_sounds(p, target.sounds_dir, target.asterisk_path, import_files=False),
+                                target.trunk) for p in plans]
+
+
+async def push_call_centres(ami: Ami, old: dict[str, str], new: dict[str, str], centres: list[CallCentre],
+                            tenant: str, progress: Progress) -> None:
+    """Reload queues (waiting callers stay) when their configuration changed, check the tenant's
+    queues exist, and put agents' pauses back from AstDB."""
+    if old == new:
+        return
+    await control.reload_queues(ami, music=old.get(MOH_FILE) != new.get(MOH_FILE))
+    mine = [c for c in centres if c.tenant == tenant]
+    names = [q.name for c in mine for qf in c.queues for q in qf.queues.values()]
+    checked = await control.verify_queues(ami, names)
+    restored = sum([await control.restore_agent_states(ami, c) for c in mine])
+    progress(f"queues reloaded; verified {checked} queues, restored {restored} agent pauses")
+
+
 async def reload_dialplan(ami: Ami) -> float:
     started = time.monotonic()
     out = await ami.command("dialplan reload")
@@ -191,9 +216,12 @@ async def _load(plan: TenantPlan, session: Session, target: ApplyTarget, *, now:
     repository.save_plan(session, plan)
     plans = repository.load_all_plans(session)
     flows = compile_all(target, plans, now.date(), base_dir, import_for=plan.tenant)
-    files = render_dialplan(flows, target.trunk)
+    centres = compile_centres(target, plans)
+    cc_files, cc_config = render_call_centres(centres, target.trunk)
+    files = render_dialplan(flows, target.trunk) | cc_files
     old_files = target.files.read_current()
-    version = target.files.write(files, unchanged_files=old_files)
+    old_config = target.files.read_current(CONFIG_FILES)
+    version = target.files.write(files | cc_config, unchanged_files=old_files)
     report = ApplyReport(plan.tenant, len(plan.numbers), len(flows), len(files), version.name, version.path)
     progress(f"wrote {len(files)} dialplan files ({len(flows)} numbers in all) to {version.path}")
     if target.ami is None:
@@ -206,6 +234,7 @@ async def _load(plan: TenantPlan, session: Session, target: ApplyTarget, *, now:
             progress(f"Asterisk took the dialplan ({report.how}) in {report.reload_seconds * 1000:.0f} ms; "
                      f"verified {report.verified_contexts} contexts")
             report.blacklist_entries = await sync_blacklists(target.ami, session, flows, plan.tenant)
+            await push_call_centres(target.ami, old_config, cc_config, centres, plan.tenant, progress)
         except OrchestratorError as exc:
             session.rollback()
             await _restore(target, version.previous, session, plan.tenant, now.date(), progress)
@@ -225,6 +254,7 @@ async def _restore(target: ApplyTarget, previous: Path | None, session: Session,
     target.files.point_to(previous)
     progress(f"rolling back to {previous.name}")
     await reload_dialplan(target.ami)
+    await control.reload_queues(target.ami, music=True)
     plans = repository.load_all_plans(session)
     flows = compile_all(target, plans, today)
     await sync_blacklists(target.ami, session, flows, tenant)

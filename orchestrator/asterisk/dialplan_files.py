@@ -39,11 +39,13 @@ class DialplanFiles:
             return self.link.resolve()
         return None
 
-    def read_current(self) -> dict[str, str]:
+    def read_current(self, names: tuple[str, ...] | None = None) -> dict[str, str]:
+        """The active version's dialplan files (``*.conf``), or the named other files in it."""
         cur = self.current()
         if cur is None:
             return {}
-        return {p.name: p.read_text() for p in sorted(cur.glob("*.conf"))}
+        paths = sorted(cur.glob("*.conf")) if names is None else [cur / n for n in names if (cur / n).exists()]
+        return {p.name: p.read_text() for p in paths}
 
     def write(self, files: dict[str, str], unchanged_files: dict[str, str] | None = None) -> WrittenVersion:
         """Write a complete new version and make it the active one. Files whose text equals
