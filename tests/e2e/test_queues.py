@@ -53,7 +53,8 @@ def cc_plan() -> dict[str, Any]:
         queues[strategy] = {"strategy": strategy, "agents": names, "ring_time": 10, "max_wait": 30}
         route(g + 1, f"queue:{strategy}")
     agents["nora"] = {"number": NEVER_ANSWERS}
-    queues["slow"] = {"agents": ["nora"], "max_wait": 12, "comfort": "comfort", "comfort_every": 5,
+    # Music on hold from the plan (a playlist class), interrupted every 5 s by the comfort message.
+    queues["slow"] = {"agents": ["nora"], "max_wait": 12, "comfort": "comfort", "comfort_every": 5, "music": "music",
                       "timeout": OVERFLOW, "ring_time": 5}
     route(10, "queue:slow")
     queues["tiny"] = {"agents": ["nora"], "max_waiting": 2, "max_wait": 60, "full": FULL_EXIT}
@@ -69,7 +70,8 @@ def cc_plan() -> dict[str, Any]:
     agents["nina"] = {"number": agent_number(7, 1)}
     queues["nightq"] = {"tier": "premium", "agents": ["nina"], "ring_time": 10, "night": {"to": NIGHT}}
     route(40, "queue:nightq")
-    return {"tenant": TENANT, "announcements": {"comfort": {"sound": "queue-periodic-announce"}},
+    return {"tenant": TENANT, "announcements": {"comfort": {"sound": "beep"},
+                                                    "music": {"sound": "queue-thereare"}},
             "agents": agents, "queues": queues, "numbers": numbers}
 
 
@@ -147,20 +149,30 @@ async def test_distribution_strategies_twelve_calls_three_agents(centre: Centre)
 
 
 async def test_overflow_after_max_wait_with_periodic_messages(centre: Centre) -> None:
+    # app_queue plays comfort messages only to callers waiting their turn, not while it rings an
+    # agent for them: so the only agent is unavailable (paused with a reason) during this call.
+    await control.set_agent_state(centre.ami, TENANT, "nora", "unavailable", "lunch")
     since = len(centre.events.events)
     centre.carrier.clear()
-    # Asterisk answers before the queue: the caller stays 16 s, past the 12 s maximum wait.
-    r = await centre.call(number_of(10), hold_s=16.0)
+    try:
+        # Asterisk answers before the queue: the caller stays 16 s, past the 12 s maximum wait.
+        r = await centre.call(number_of(10), hold_s=16.0)
+    finally:
+        await control.set_agent_state(centre.ami, TENANT, "nora", "available")
     assert r.answered
-    invites = centre.carrier.invites()
-    assert NEVER_ANSWERS in invites and invites[-1] == OVERFLOW
+    assert centre.carrier.invites() == [OVERFLOW]  # the unavailable agent was never rung
     events = centre.events.events[since:]
     statuses = [e.get("Status") for e in events if e.get("UserEvent") == "SvcCall" and e.get("Step") == "queued"]
     assert statuses == ["TIMEOUT"]
     left = [e for e in events if e.get("Event") == "QueueCallerLeave" and e.get("Queue") == "cc.slow"]
     assert left
-    comfort = [e for e in events if e.get("Event") == "MusicOnHoldStop"]
-    assert len(comfort) >= 2, "MOH was not interrupted by periodic comfort messages"
+    # app_queue stops the music for each comfort message (every 5 s) and starts it again after.
+    channel = left[0]["Channel"]
+    starts = [e for e in events if e.get("Event") == "MusicOnHoldStart" and e.get("Channel") == channel]
+    assert starts and starts[0]["Class"] == "svc-cc-music"
+    assert len(starts) >= 3, f"music started {len(starts)} times in 12 s: no periodic comfort messages"
+    log = Path(centre.runtime.log_file).read_text(errors="replace")
+    assert f"<{channel}> Playing 'beep" in log
 
 
 async def test_queue_full_goes_to_full_exit(centre: Centre) -> None:
