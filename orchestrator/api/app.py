@@ -8,7 +8,14 @@ from typing import Any
 
 from aiohttp import web
 
-from orchestrator.api import openapi, routes_announcements, routes_blacklist, routes_numbers, routes_plan
+from orchestrator.api import (
+    openapi,
+    routes_announcements,
+    routes_blacklist,
+    routes_callcentre,
+    routes_numbers,
+    routes_plan,
+)
 from orchestrator.api.auth import auth_middleware
 from orchestrator.api.context import AMI, ENGINE, STATE, ApiConfig, ApiState
 from orchestrator.api.errors import Handler, InputInvalid, error_middleware
@@ -65,6 +72,6 @@ def create_app(config: ApiConfig) -> web.Application:
     if not config.offline:
         app.cleanup_ctx.append(_asterisk)
     app.router.add_get("/openapi.json", openapi_document)
-    for module in (routes_numbers, routes_plan, routes_blacklist, routes_announcements):
+    for module in (routes_numbers, routes_plan, routes_blacklist, routes_announcements, routes_callcentre):
         app.router.add_routes(module.routes())
     return app

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from orchestrator.callcentre import supervisor
-from tests.e2e.queue_stack import TENANT, Centre, agent_number, centre, number_of
+from tests.e2e.queue_stack import NIGHT, TENANT, Centre, agent_number, centre, number_of
 
 __all__ = ["centre"]
 pytestmark = pytest.mark.e2e
@@ -107,3 +107,44 @@ async def test_move_waiting_caller_and_raise_priority(centre: Centre) -> None:
     with pytest.raises(Exception, match="no caller"):
         await supervisor.move_call(centre.ami, "other-tenant", channel, "wrap")
     assert (await call).answered
+
+
+async def test_api_agent_state_night_and_tenant_isolation(centre: Centre, tmp_path: Path) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from orchestrator.api.app import create_app
+    from orchestrator.api.context import ApiConfig
+    from tests.api.helpers import bearer, make_token
+
+    url = str(centre.engine.url)
+    rt = centre.runtime
+    config = ApiConfig(settings=rt.settings.with_(db_url=url), etc_dir=rt.etc_dir, sounds_dir=rt.sounds_dir,
+                       uploads_dir=tmp_path / "uploads", asterisk_path=rt.asterisk_path)
+    mine, other = bearer(make_token(url, TENANT)), bearer(make_token(url, "someone-else"))
+    base = f"/api/v1/tenants/{TENANT}"
+    async with TestClient(TestServer(create_app(config))) as client:
+        resp = await client.put(f"{base}/agents/liz/state", json={"state": "unavailable", "reason": "coffee"},
+                                headers=mine)
+        assert resp.status == 200, await resp.text()
+        agents = {a["agent"]: a for a in (await (await client.get(f"{base}/agents", headers=mine)).json())["agents"]}
+        assert agents["liz"]["state"] == "unavailable" and agents["liz"]["reason"] == "coffee"
+        assert await first_agent(centre, number_of(50)) == "max"
+        resp = await client.put(f"{base}/agents/liz/state", json={"state": "available"}, headers=mine)
+        assert resp.status == 200
+        assert await first_agent(centre, number_of(50)) == "liz"
+        # Another tenant's token sees none of it: 404, and nothing changes.
+        for method, path, body in (("put", f"{base}/agents/liz/state", {"state": "logged-out"}),
+                                   ("get", f"{base}/agents", None),
+                                   ("put", f"{base}/queues/nightq/night", {"mode": "on"})):
+            resp = await client.request(method, path, json=body, headers=other)
+            assert resp.status == 404, (path, await resp.text())
+        assert await centre.ami.db_get(f"svc-agent/{TENANT}", "liz") == "available"
+        resp = await client.put(f"{base}/queues/nightq/night", json={"mode": "on"}, headers=mine)
+        assert resp.status == 200
+        centre.carrier.clear()
+        assert (await centre.call(number_of(40), hold_s=1.0)).answered
+        assert centre.carrier.invites() == [NIGHT]
+        resp = await client.put(f"{base}/queues/nightq/night", json={"mode": "auto"}, headers=mine)
+        assert resp.status == 200
+        resp = await client.put(f"{base}/queues/nosuch/night", json={"mode": "on"}, headers=mine)
+        assert resp.status == 404
