@@ -71,7 +71,17 @@ def cc_plan() -> dict[str, Any]:
     agents["max"] = {"number": agent_number(8, 2)}
     queues["live"] = {"strategy": "fixed", "agents": ["liz", "max"], "ring_time": 10}
     route(50, "queue:live")
-    return {"tenant": TENANT, "announcements": {"comfort": {"sound": "beep"},
+    hunts: dict[str, Any] = {}
+    for k in range(1, 4):
+        agents[f"hc{k}"] = {"number": agent_number(9, k)}
+    hunts["hcirc"] = {"strategy": "circular", "agents": ["hc1", "hc2", "hc3"]}
+    route(60, "hunt:hcirc")
+    hunts["huni"] = {"strategy": "uniform", "agents": ["hc1", "hc2", "hc3"]}
+    route(61, "hunt:huni")
+    hunts["hfix"] = {"strategy": "fixed", "agents": ["nora"], "ring_time": 5, "no_answer": OVERFLOW,
+                     "night": {"to": NIGHT}}
+    route(62, "hunt:hfix")
+    return {"tenant": TENANT, "hunt_groups": hunts, "announcements": {"comfort": {"sound": "beep"},
                                                     "music": {"sound": "queue-thereare"}},
             "agents": agents, "queues": queues, "numbers": numbers}
 
