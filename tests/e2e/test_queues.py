@@ -137,3 +137,32 @@ async def test_night_service_switches_without_reload(centre: Centre) -> None:
     assert (await centre.call(number_of(40), hold_s=1.0)).answered
     assert centre.carrier.invites() == [agent_number(7, 1)]
     assert centre.files.current() == version  # no new dialplan version, no reload
+
+
+async def test_apply_during_a_waiting_call_keeps_the_caller_waiting(centre: Centre) -> None:
+    from datetime import datetime
+
+    from sqlmodel import Session
+
+    from orchestrator.apply import ApplyTarget, apply_plan
+    from orchestrator.domain.plan import AMSTERDAM, parse_plan
+    from tests.e2e.queue_stack import cc_plan
+
+    since = len(centre.events.events)
+    call = asyncio.create_task(centre.call(number_of(11), hold_s=8.0))  # 'tiny': nobody answers
+    join = await centre.wait(since, lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Queue") == "cc.tiny")
+    changed = cc_plan()
+    changed["queues"]["tiny"]["ring_time"] = 20  # in queues.inc: the queues are reloaded
+    target = ApplyTarget(centre.files, centre.runtime.sounds_dir, centre.runtime.asterisk_path, centre.ami)
+    notes: list[str] = []
+    with Session(centre.engine) as session:
+        await apply_plan(parse_plan(changed), session, target, now=datetime.now(AMSTERDAM), progress=notes.append)
+    assert any(n.startswith("queues reloaded") for n in notes), notes
+    result = await call
+    assert result.answered and result.duration_s >= 7.5  # the caller stayed until hanging up
+    leave = [e for e in centre.events.events[since:] if e.get("Event") in ("QueueCallerLeave", "QueueCallerAbandon")
+             and e.get("Channel") == join["Channel"]]
+    # Left by hanging up (Asterisk sends Abandon, then Leave), not by the reload.
+    assert [e["Event"] for e in leave] == ["QueueCallerAbandon", "QueueCallerLeave"]
+    with Session(centre.engine) as session:  # back to the module's plan for the other tests
+        await apply_plan(parse_plan(cc_plan()), session, target, now=datetime.now(AMSTERDAM))
