@@ -65,7 +65,8 @@ def cc_plan() -> dict[str, Any]:
     queues["help"] = {"strategy": "fixed", "agents": ["eve", "dan"], "ring_time": 10}
     route(30, "queue:help/billing")
     agents["nina"] = {"number": agent_number(7, 1)}
-    queues["nightq"] = {"tier": "premium", "agents": ["nina"], "ring_time": 10, "night": {"to": NIGHT}}
+    queues["nightq"] = {"tier": "premium", "agents": ["nina"], "ring_time": 10,
+                        "night": {"to": NIGHT, "week": {"sun": [{"start": "03:00", "end": "04:00"}]}}}
     route(40, "queue:nightq")
     agents["liz"] = {"number": agent_number(8, 1)}
     agents["max"] = {"number": agent_number(8, 2)}

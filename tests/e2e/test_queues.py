@@ -166,3 +166,25 @@ async def test_apply_during_a_waiting_call_keeps_the_caller_waiting(centre: Cent
     assert [e["Event"] for e in leave] == ["QueueCallerAbandon", "QueueCallerLeave"]
     with Session(centre.engine) as session:  # back to the module's plan for the other tests
         await apply_plan(parse_plan(cc_plan()), session, target, now=datetime.now(AMSTERDAM))
+
+
+async def test_night_service_by_schedule_and_manual_day_override(centre: Centre) -> None:
+    from datetime import datetime, timedelta
+
+    from orchestrator.domain.plan import AMSTERDAM
+
+    now = datetime.now(AMSTERDAM)
+    sunday = (now + timedelta(days=(6 - now.weekday()) % 7 or 7)).replace(hour=3, minute=30, second=0)
+    rt = centre.runtime
+    try:
+        await asyncio.to_thread(rt.set_clock_offset, int(sunday.timestamp() - now.timestamp()))
+        centre.carrier.clear()
+        assert (await centre.call(number_of(40), hold_s=1.0)).answered
+        assert centre.carrier.invites() == [NIGHT]  # inside the weekly night span
+        await control.set_night(centre.ami, TENANT, "queue", "nightq", "off")  # day service by hand
+        centre.carrier.clear()
+        assert (await centre.call(number_of(40), hold_s=1.0)).answered
+        assert centre.carrier.invites() == [agent_number(7, 1)]
+    finally:
+        await control.set_night(centre.ami, TENANT, "queue", "nightq", "auto")
+        await asyncio.to_thread(rt.set_clock_offset, 0)

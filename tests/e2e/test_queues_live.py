@@ -70,6 +70,22 @@ async def test_agent_state_over_the_cli(centre: Centre) -> None:
     assert r.returncode == 2 and "no agent 'nobody'" in r.stderr
 
 
+@pytest.mark.parametrize("mode", ["whisper", "barge"])
+async def test_supervisor_whisper_and_barge_join_the_agents_call(centre: Centre, mode: str) -> None:
+    since = len(centre.events.events)
+    call = asyncio.create_task(centre.call(number_of(50), hold_s=6.0))
+    connect = await centre.wait(
+        since, lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == f"{TENANT}.live")
+    await supervisor.spy(centre.ami, TENANT, connect["MemberName"], SUPERVISOR, mode)
+    spy = await centre.wait(since, lambda e: e.get("Event") == "ChanSpyStart", timeout=10)
+    assert spy["SpyeeChannel"].startswith("PJSIP/carrier-")  # the agent's own leg
+    shown = await centre.ami.command(f"core show channel {spy['SpyerChannel']}")
+    options = "qwEg" if mode == "whisper" else "qBEg"
+    assert "Application: ChanSpy" in shown
+    assert f"Data: ,{options}({TENANT}.{connect['MemberName']})" in shown, shown
+    assert (await call).answered
+
+
 async def test_supervisor_listens_in_silently(centre: Centre) -> None:
     since = len(centre.events.events)
     call = asyncio.create_task(centre.call(number_of(50), hold_s=8.0))
