@@ -102,7 +102,7 @@ _SCHEMAS: dict[str, Any] = {
         "calls_in_progress": {"type": "integer", "minimum": 0, "maximum": 100000}}, required=[]),
     "Simulation": _obj({
         "number": STR, "caller": STR, "at": STR,
-        "outcome": {"type": "string", "enum": ["answered", "blocked", "busy", "unanswered"]},
+        "outcome": {"type": "string", "enum": ["answered", "blocked", "busy", "unanswered", "queue", "hunt"]},
         "reason": NSTR, "answered_by": NSTR, "destinations": {"type": "array", "items": STR},
         "steps": {"type": "array", "items": {"type": "object", "required": ["step"], "properties": {"step": STR}}}}),
     "BlacklistEntry": _obj({"caller": STR, "source": STR, "added_at": STAMP}),

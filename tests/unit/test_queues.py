@@ -112,7 +112,7 @@ def test_routing_to_a_queue_in_dialplan_and_simulator() -> None:
     text = render_dialplan([flow])["n-318001234567.conf"]
     assert "Gosub(svcq-acme,support,1(billing))" in text
     result = simulate(flow, CallScenario(caller="0201234567", at=NOW))
-    assert result.outcome == "to queue support"
+    assert (result.outcome, result.reason) == ("queue", "support")
     dialplan, _config = render_call_centres([compile_call_centre(p, {})])
     assert set(dialplan) == {"cc-acme.conf", "agentcodes.conf"}
     assert 'GotoIf($["${SVC_CALLER}" = "+31201110001"]?a1)' in dialplan["agentcodes.conf"]
