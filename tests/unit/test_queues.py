@@ -123,3 +123,15 @@ def test_tenant_without_call_centres_generates_nothing_new() -> None:
     dialplan, config = render_call_centres([compile_call_centre(p, {})])
     assert dialplan == {}
     assert "[" not in config["queues.inc"]
+
+
+def test_plan_diff_names_call_centre_changes() -> None:
+    from orchestrator.domain.diff import diff_plans, render_changes
+
+    changed = plan()
+    changed["queues"]["support"]["strategy"] = "circular"
+    changed["agents"]["dan"] = {"number": "020 111 0009"}
+    del changed["agents"]["bob"]
+    changed["queues"]["support"]["agents"] = ["ann", "cat"]
+    text = render_changes(diff_plans(parse_plan(plan()), parse_plan(changed)))
+    assert text.splitlines() == ["agent dan added", "agent bob removed", "queue support changed"]
