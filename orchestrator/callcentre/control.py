@@ -69,13 +69,19 @@ async def set_agent_state(ami: Ami, tenant: str, agent: str, state: str, reason:
 
 async def restore_agent_states(ami: Ami, centre: CallCentre) -> int:
     """After a queue reload: put back the pauses AstDB holds (new members start available)."""
+    return await restore_states(ami, centre.tenant, [a.name for a in centre.agents])
+
+
+async def restore_states(ami: Ami, tenant: str, agents: list[str]) -> int:
+    """Pauses from AstDB back into app_queue (after a reload or an Asterisk restart: static
+    members come back available)."""
     count = 0
-    for a in centre.agents:
-        value = await ami.db_get(f"{AGENT_FAMILY}/{centre.tenant}", a.name)
-        if value and value != AVAILABLE:
-            state, _, reason = value.partition(":")
+    for name in agents:
+        value = await ami.db_get(f"{AGENT_FAMILY}/{tenant}", name)
+        state, _, reason = (value or "").partition(":")
+        if state in (LOGGED_OUT, "unavailable"):
             try:
-                await set_agent_state(ami, centre.tenant, a.name, state, reason)
+                await set_agent_state(ami, tenant, name, state, reason)
                 count += 1
             except NotFound:
                 continue  # an agent in no queue (only in hunt groups) has nothing to pause

@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.blacklist import change_blacklist
+from orchestrator.callcentre.control import restore_states
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import AsteriskError, NumberInvalid, StoreError
 from orchestrator.live import events as ev
@@ -204,6 +205,10 @@ class LiveService:
             return {f"{p.tenant}.{name}": q.service_level
                     for p in repository.load_all_plans(session) for name, q in p.queues.items()}
 
+    def _agents(self) -> dict[str, list[str]]:
+        with Session(self.engine) as session:
+            return {p.tenant: list(p.agents) for p in repository.load_all_plans(session) if p.agents}
+
     async def _resync_queues(self) -> None:
         """Seed the queue figures from app_queue's own view (after a login: events were missed)."""
         listing = await self.ami.action({"Action": "QueueStatus"}, as_list=True)
@@ -336,8 +341,11 @@ class LiveService:
             if await self._adopt(c, now):
                 adopted += 1
         try:
+            if why == "login":  # Asterisk may have restarted: its static members came back available
+                for tenant, agents in (await asyncio.to_thread(self._agents)).items():
+                    await restore_states(self.ami, tenant, agents)
             await self._resync_queues()
-        except AsteriskError as exc:
+        except (AsteriskError, StoreError) as exc:
             log.error("re-sync of queue figures (%s) failed: %s", why, exc)
         self.resynced_at = time.monotonic()
         self.metrics.resyncs.labels(why).inc()

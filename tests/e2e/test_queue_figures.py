@@ -110,3 +110,15 @@ async def test_figures_answered_abandoned_waiting_and_agents(live: Any, runtime:
 
 async def _is(get: Callable[[], Any], key: str, value: str) -> bool:
     return bool((await get()).get(key) == value)
+
+
+async def test_login_resync_puts_agent_pauses_back_from_astdb(live: Any) -> None:
+    service, _client, _redis, _tmp = live
+    await control.set_agent_state(service.ami, "fig", "ben", "unavailable", "training")
+    # What an Asterisk restart does to a static member: back to available, AstDB still knows better.
+    await service.ami.checked({"Action": "QueuePause", "Interface": "Local/ben@svca-fig", "Paused": "false"})
+    assert {s.agent: s.state for s in await control.agent_states(service.ami, "fig")}["ben"] == "available"
+    await service._resync("login")
+    states = {s.agent: s for s in await control.agent_states(service.ami, "fig")}
+    assert (states["ben"].state, states["ben"].reason) == ("unavailable", "training")
+    await control.set_agent_state(service.ami, "fig", "ben", "available")
