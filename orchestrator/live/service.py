@@ -27,11 +27,10 @@ from sqlmodel import Session
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.blacklist import change_blacklist
-from orchestrator.callcentre.control import restore_states
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import AsteriskError, NumberInvalid, StoreError
 from orchestrator.live import events as ev
-from orchestrator.live import records
+from orchestrator.live import queue_sync, records
 from orchestrator.live.ari import Ari
 from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCall
 from orchestrator.live.queue_figures import QUEUE_EVENTS, QueueBook
@@ -145,7 +144,7 @@ class LiveService:
         self.ami.on_event("Hangup", self._on_ami_event)
         for name in QUEUE_EVENTS:
             self.ami.on_event(name, self._on_ami_event)
-        self.queues.service_levels = await asyncio.to_thread(self._service_levels)
+        self.queues.service_levels = await asyncio.to_thread(queue_sync.service_levels, self.engine)
         self.ami.start()
         for name, coro in (("consume", self._consume()), ("records", self.writer.run()),
                            ("redis", self.redis.run()), ("watchdog", self._watchdog()),
@@ -198,29 +197,6 @@ class LiveService:
                 await self._resync(item.why)
             else:
                 await self._handle(*item)
-
-    def _service_levels(self) -> dict[str, int]:
-        """Per plan queue, the seconds within which an answer counts for the service level."""
-        with Session(self.engine) as session:
-            return {f"{p.tenant}.{name}": q.service_level
-                    for p in repository.load_all_plans(session) for name, q in p.queues.items()}
-
-    def _agents(self) -> dict[str, list[str]]:
-        with Session(self.engine) as session:
-            return {p.tenant: list(p.agents) for p in repository.load_all_plans(session) if p.agents}
-
-    async def _resync_queues(self) -> None:
-        """Seed the queue figures from app_queue's own view (after a login: events were missed)."""
-        listing = await self.ami.action({"Action": "QueueStatus"}, as_list=True)
-        now = time.time()
-        self.queues = QueueBook(self.queues.service_levels)
-        for m in listing if isinstance(listing, list) else [listing]:
-            if m.get("Event") == "QueueMember":
-                self.queues.handle({**dict(m), "Event": "QueueMemberStatus",
-                                    "MemberName": m.get("Name")}, now)
-            elif m.get("Event") == "QueueEntry":
-                self.queues.handle({"Event": "QueueCallerJoin", "Queue": m.get("Queue"),
-                                    "Channel": m.get("Channel")}, now - float(m.get("Wait", 0) or 0))
 
     async def _handle(self, message: Message, at: datetime) -> None:
         if message.get("Event") in QUEUE_EVENTS:
@@ -288,7 +264,6 @@ class LiveService:
             log.error("call %s: active block with unusable number %r / caller %r ignored", event.call_id,
                       event.number, event.caller)
             return
-        from sqlmodel import Session
         try:
             with Session(self.engine) as session:
                 added = await change_blacklist(session, self.ami, number, event.caller, add=True, source="dtmf")
@@ -342,9 +317,8 @@ class LiveService:
                 adopted += 1
         try:
             if why == "login":  # Asterisk may have restarted: its static members came back available
-                for tenant, agents in (await asyncio.to_thread(self._agents)).items():
-                    await restore_states(self.ami, tenant, agents)
-            await self._resync_queues()
+                await queue_sync.restore_pauses(self.ami, await asyncio.to_thread(queue_sync.agents, self.engine))
+            self.queues = await queue_sync.seed(self.ami, self.queues)
         except (AsteriskError, StoreError) as exc:
             log.error("re-sync of queue figures (%s) failed: %s", why, exc)
         self.resynced_at = time.monotonic()

@@ -20,6 +20,7 @@ from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.callcentre import control
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
+from orchestrator.live import queue_sync
 from orchestrator.live.cli import format_status
 from orchestrator.live.service import LiveService
 from orchestrator.live.state import read_figures
@@ -63,7 +64,7 @@ async def live(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFact
             target = ApplyTarget(target.files, target.sounds_dir, target.asterisk_path, service.ami)
             with Session(engine) as session:
                 await apply_plan(parse_plan(plan()), session, target, now=datetime.now(AMSTERDAM))
-            service.queues.service_levels = service._service_levels()
+            service.queues.service_levels = queue_sync.service_levels(engine)
             client = aioredis.Redis.from_url(redis.url, decode_responses=True)
             yield service, client, redis, tmp
             await client.aclose()
@@ -113,12 +114,15 @@ async def _is(get: Callable[[], Any], key: str, value: str) -> bool:
 
 
 async def test_login_resync_puts_agent_pauses_back_from_astdb(live: Any) -> None:
-    service, _client, _redis, _tmp = live
+    service, client, _redis, _tmp = live
     await control.set_agent_state(service.ami, "fig", "ben", "unavailable", "training")
     # What an Asterisk restart does to a static member: back to available, AstDB still knows better.
     await service.ami.checked({"Action": "QueuePause", "Interface": "Local/ben@svca-fig", "Paused": "false"})
     assert {s.agent: s.state for s in await control.agent_states(service.ami, "fig")}["ben"] == "available"
+    answered = (await client.hgetall(f"svc:live:queue:{QUEUE}"))["answered"]
     await service._resync("login")
+    await asyncio.sleep(1.5)  # the next publication
+    assert (await client.hgetall(f"svc:live:queue:{QUEUE}"))["answered"] == answered  # counts kept
     states = {s.agent: s for s in await control.agent_states(service.ami, "fig")}
     assert (states["ben"].state, states["ben"].reason) == ("unavailable", "training")
     await control.set_agent_state(service.ami, "fig", "ben", "available")
