@@ -135,3 +135,21 @@ def test_plan_diff_names_call_centre_changes() -> None:
     changed["queues"]["support"]["agents"] = ["ann", "cat"]
     text = render_changes(diff_plans(parse_plan(plan()), parse_plan(changed)))
     assert text.splitlines() == ["agent dan added", "agent bob removed", "queue support changed"]
+
+
+def test_waiting_announcements_and_music_generated() -> None:
+    p = parse_plan(plan(announcements={"hold": {"sound": "queue-periodic-announce"},
+                                       "tune": {"file": "tune.wav"}},
+                        queues={"q": {"agents": ["ann"], "announce_position": True, "announce_every": 45,
+                                      "comfort": "hold", "comfort_every": 20, "music": "tune",
+                                      "welcome": "hold", "max_wait": 120}}, numbers=[]))
+    cc = compile_call_centre(p, {"hold": "queue-periodic-announce", "tune": "/srv/sounds/acme/tune"})
+    dialplan, config = render_call_centres([cc])
+    section = config["queues.inc"].split("[acme.q]")[1]
+    for line in ("announce-position = yes", "announce-holdtime = no", "announce-frequency = 45",
+                 "periodic-announce = queue-periodic-announce", "periodic-announce-frequency = 20",
+                 "musicclass = svc-acme-tune"):
+        assert line in section
+    assert "[svc-acme-tune]\nmode = playlist\nentry = /srv/sounds/acme/tune\n" in config["moh.inc"]
+    flow = dialplan["cc-acme.conf"]
+    assert flow.index("Answer()") < flow.index("Playback(queue-periodic-announce)") < flow.index(",120)")
