@@ -21,18 +21,30 @@ from orchestrator.asterisk import incremental
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.asterisk.lint import LintCache, lint_dialplan
+from orchestrator.callcentre import control
 from orchestrator.domain.compile import blacklist_family, compile_plan, holiday_dates
+from orchestrator.domain.compile_queues import compile_call_centre
 from orchestrator.domain.digest import canonical, plan_delta, tenant_salt
 from orchestrator.domain.ir import NumberFlow
+from orchestrator.domain.ir_queues import CallCentre
 from orchestrator.domain.partial import checked_changes
 from orchestrator.domain.plan import TenantPlan, to_document
 from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError, PlanInvalid, Violation
-from orchestrator.render import Renderer, generator_digest, number_file_name, render_dialplan
+from orchestrator.render import (
+    MOH_FILE,
+    QUEUES_FILE,
+    Renderer,
+    generator_digest,
+    number_file_name,
+    render_call_centres,
+    render_dialplan,
+)
 from orchestrator.store import models, repository
 
 Progress = Callable[[str], None]
 VERIFY_SAMPLE = 200  # contexts checked one by one after a reload; the entry context covers all
 LINT_CACHE = "svc-lint-clean"  # next to the version folders: shapes found clean before
+CONFIG_FILES = (QUEUES_FILE, MOH_FILE)  # generated configuration next to the dialplan
 _COUNTS = re.compile(r"-= (\d+) extensions? \((\d+) priorit")
 
 
@@ -140,6 +152,27 @@ async def push(ami: Ami, old_files: dict[str, str], files: dict[str, str], flows
     return "incremental", seconds, checked
 
 
+def compile_centres(target: ApplyTarget, plans: list[TenantPlan]) -> list[CallCentre]:
+    from orchestrator.sounds import resolve_sounds
+
+    return [compile_call_centre(p, resolve_sounds(p, target.sounds_dir, target.asterisk_path, import_files=False),
+                                target.trunk) for p in plans]
+
+
+async def push_call_centres(ami: Ami, old: dict[str, str], new: dict[str, str], centres: list[CallCentre],
+                            tenant: str, progress: Progress) -> None:
+    """Reload queues (waiting callers stay) when their configuration changed, check the tenant's
+    queues exist, and put agents' pauses back from AstDB."""
+    if old == new:
+        return
+    await control.reload_queues(ami, music=old.get(MOH_FILE) != new.get(MOH_FILE))
+    mine = [c for c in centres if c.tenant == tenant]
+    names = [q.name for c in mine for qf in c.queues for q in qf.queues.values()]
+    checked = await control.verify_queues(ami, names)
+    restored = sum([await control.restore_agent_states(ami, c) for c in mine])
+    progress(f"queues reloaded; verified {checked} queues, restored {restored} agent pauses")
+
+
 async def reload_dialplan(ami: Ami) -> float:
     started = time.monotonic()
     out = await ami.command("dialplan reload")
@@ -213,7 +246,8 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         # The entry lists every number of every tenant: only a new or a left number changes it.
         entry = (target.files.read(["entry.conf"]) if after == before
                  else renderer.entry(repository.number_ids(session)))
-        files = target.files.read(list(incremental.SHARED_FILES)) | entry
+        # The tenant's call centre is unchanged (tenant-level part), but numbers jump into it.
+        files = target.files.read([*incremental.SHARED_FILES, f"cc-{plan.tenant}.conf"]) | entry
         for flow in flows:
             files |= renderer.number(flow)
         removed = {number_file_name(e164) for e164 in gone}
@@ -222,14 +256,20 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         lint_dialplan(_with_shared(written, files), LintCache(target.files.etc_dir / LINT_CACHE))
         version = target.files.write_changes(written, removed)
         sync = [n.number for n in plan.numbers] + gone
+        centres: list[CallCentre] = []
+        old_config: dict[str, str] = {}
+        cc_config: dict[str, str] = {}
     else:
-        flows = compile_all(target, repository.load_all_plans(session), now.date(), base_dir,
-                            import_for=plan.tenant)
-        files = render_dialplan(flows, target.trunk, holidays)
+        plans = repository.load_all_plans(session)
+        flows = compile_all(target, plans, now.date(), base_dir, import_for=plan.tenant)
+        centres = compile_centres(target, plans)
+        cc_files, cc_config = render_call_centres(centres, target.trunk)
+        files = render_dialplan(flows, target.trunk, holidays) | cc_files
         old_files = target.files.read_current()
+        old_config = target.files.read_current(CONFIG_FILES)
         written = {name: text for name, text in files.items() if old_files.get(name) != text}
         lint_dialplan(_with_shared(written, files), LintCache(target.files.etc_dir / LINT_CACHE))
-        version = target.files.write(files, unchanged_files=old_files)
+        version = target.files.write(files | cc_config, unchanged_files=old_files | old_config)
         sync = sorted(before | {f.number.e164 for f in flows if f.tenant == plan.tenant})
     report = ApplyReport(plan.tenant, total, _count_numbers(session), version.files, version.name, version.path)
     progress(f"wrote {len(written)} changed dialplan files of {version.files} ({report.total_numbers} numbers "
@@ -244,6 +284,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
             progress(f"Asterisk took the dialplan ({report.how}) in {report.reload_seconds * 1000:.0f} ms; "
                      f"verified {report.verified_contexts} contexts")
             report.blacklist_entries = await sync_blacklists(target.ami, session, sync)
+            await push_call_centres(target.ami, old_config, cc_config, centres, plan.tenant, progress)
         except OrchestratorError as exc:
             session.rollback()
             await _restore(target, version.previous, session, sync, progress)
@@ -264,7 +305,8 @@ def _with_shared(written: dict[str, str], files: dict[str, str]) -> dict[str, st
     """What to lint: the files about to be written, with the shared ones they call into."""
     if not written:
         return {}
-    return written | {name: files[name] for name in incremental.SHARED_FILES if name in files}
+    return written | {name: text for name, text in files.items()
+                      if name in incremental.SHARED_FILES or name.startswith("cc-")}
 
 
 def _sounds(target: ApplyTarget, plan: TenantPlan, base_dir: Path | None) -> dict[str, str]:
@@ -305,4 +347,5 @@ async def _restore(target: ApplyTarget, previous: Path | None, session: Session,
     target.files.point_to(previous)
     progress(f"rolling back to {previous.name}")
     await reload_dialplan(target.ami)
+    await control.reload_queues(target.ami, music=True)
     await sync_blacklists(target.ami, session, numbers)

@@ -22,6 +22,7 @@ import yaml
 from sqlmodel import Session
 
 from orchestrator.api.cli import api_app
+from orchestrator.callcentre.cli import agent_app, queue_app
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan, to_document
 from orchestrator.errors import (
     AsteriskError,
@@ -52,6 +53,8 @@ app.add_typer(blacklist_app, name="blacklist")
 register_live_commands(app)  # serve, status (orchestrator/live)
 app.add_typer(api_app, name="api")  # REST API and its tokens (orchestrator/api)
 app.add_typer(recordings_app, name="recordings")  # call recordings (orchestrator/recordings)
+app.add_typer(agent_app, name="agent")  # call-centre agents (orchestrator/callcentre)
+app.add_typer(queue_app, name="queue")  # queues, night service, supervisor
 
 DEMO_PLAN = "demo-plan.yaml"
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 
 from orchestrator.domain.ir import NumberFlow
+from orchestrator.domain.ir_queues import CallCentre
 from orchestrator.domain.numbers import ServiceNumberId
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "dialplan_templates"
@@ -111,3 +112,31 @@ def generator_digest() -> str:
     for path in sources:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
+
+
+# Not dialplan: written into the same versioned folder, but included by queues.conf and
+# musiconhold.conf (extensions.conf includes svc/*.conf, hence the other extension).
+QUEUES_FILE = "queues.inc"
+MOH_FILE = "moh.inc"
+
+
+def render_call_centres(centres: Iterable[CallCentre], trunk: str = "carrier") -> tuple[dict[str, str], dict[str, str]]:
+    """(dialplan files, queue/MOH configuration files). Tenants without call centres add no file
+    to the dialplan, so their generated output stays as it was."""
+    env = _environment()
+    centres = sorted((c for c in centres if not c.empty), key=lambda c: c.tenant)
+    dialplan = {f"cc-{c.tenant}.conf": env.get_template("callcentre.conf.j2").render(cc=c, trunk=trunk)
+                for c in centres}
+    by_number: dict[str, list[tuple[str, str, str]]] = {}
+    for c in centres:
+        for a in c.agents:
+            if a.number:
+                by_number.setdefault(a.number, []).append((c.tenant, a.name, a.interface))
+    if by_number:
+        dialplan["agentcodes.conf"] = env.get_template("agentcodes.conf.j2").render(
+            agents_by_number=sorted(by_number.items()))
+    config = {
+        QUEUES_FILE: env.get_template("queues.inc.j2").render(centres=centres),
+        MOH_FILE: env.get_template("moh.inc.j2").render(centres=centres),
+    }
+    return dialplan, config

@@ -12,6 +12,7 @@ from orchestrator.api import (
     openapi,
     routes_announcements,
     routes_blacklist,
+    routes_callcentre,
     routes_live,
     routes_numbers,
     routes_plan,
@@ -74,6 +75,6 @@ def create_app(config: ApiConfig) -> web.Application:
         app.cleanup_ctx.append(_asterisk)
     app.router.add_get("/openapi.json", openapi_document)
     for module in (routes_numbers, routes_plan, routes_blacklist, routes_announcements, routes_live,
-                   routes_recordings):
+                   routes_recordings, routes_callcentre):
         app.router.add_routes(module.routes())
     return app

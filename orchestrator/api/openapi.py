@@ -14,6 +14,9 @@ NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "
           "description": "Service number in any usual form (E.164 like +318001234567, or 08001234567)."}
 CALL = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"},
         "description": "the caller channel's Uniqueid (AMI SvcRecording event), e.g. 1767225600.12"}
+AGENT = {"name": "agent", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Agent name"}
+NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
+        "description": "Queue or hunt group name"}
 LIMIT = {"name": "limit", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
 
@@ -82,6 +85,9 @@ _SCHEMAS: dict[str, Any] = {
                                                                  "routings": {"type": "object"}}}},
             "recording_retention": {"type": "string", "pattern": "^[1-9][0-9]{0,3}[dy]$",
                                     "description": "How long new call recordings are kept: 90d, 7y"},
+            "agents": {"type": "object", "description": "Call-centre agents: number or endpoint, skills, wrapup"},
+            "queues": {"type": "object", "description": "Queues: tier, strategy, agents, exits, waiting, night"},
+            "hunt_groups": {"type": "object", "description": "Hunt groups: strategy, agents, no_answer, night"},
         },
     },
     "Validated": _obj({"valid": {"type": "boolean"}, "tenant": STR, "numbers": INT}),
@@ -98,7 +104,7 @@ _SCHEMAS: dict[str, Any] = {
         "calls_in_progress": {"type": "integer", "minimum": 0, "maximum": 100000}}, required=[]),
     "Simulation": _obj({
         "number": STR, "caller": STR, "at": STR,
-        "outcome": {"type": "string", "enum": ["answered", "blocked", "busy", "unanswered"]},
+        "outcome": {"type": "string", "enum": ["answered", "blocked", "busy", "unanswered", "queue", "hunt"]},
         "reason": NSTR, "answered_by": NSTR, "destinations": {"type": "array", "items": STR},
         "steps": {"type": "array", "items": {"type": "object", "required": ["step"], "properties": {"step": STR}}}}),
     "BlacklistEntry": _obj({"caller": STR, "source": STR, "added_at": STAMP}),
@@ -124,6 +130,25 @@ _SCHEMAS: dict[str, Any] = {
         "seconds": {"type": "number"}, "created_at": STAMP,
         "used_by": {"type": "array", "items": STR, "description": "Plan fields referencing it; non-empty = in use"}}),
     "Announcements": _obj({"announcements": {"type": "array", "items": _ref("Announcement")}}),
+    "AgentState": _obj({"agent": STR, "state": STR, "reason": STR, "queues": {"type": "array", "items": STR}}),
+    "Agents": _obj({"agents": {"type": "array", "items": _ref("AgentState")}}),
+    "AgentStateSet": _obj({"state": {"type": "string", "enum": ["available", "logged-out", "unavailable"]},
+                           "reason": {"type": "string", "pattern": "^[A-Za-z0-9 _-]{0,40}$"}}, required=["state"]),
+    "AgentStateDone": _obj({"agent": STR, "state": STR, "reason": STR}),
+    "WaitingCall": _obj({"queue": STR, "skill": STR, "channel": STR, "caller": STR, "position": INT,
+                         "wait": INT, "priority": INT}),
+    "Waiting": _obj({"calls": {"type": "array", "items": _ref("WaitingCall")}}),
+    "Night": _obj({"mode": {"type": "string", "enum": ["on", "off", "auto"]}}),
+    "NightDone": {"type": "object", "properties": {"night": STR}, "required": ["night"]},
+    "Call": _obj({"channel": {"type": "string", "pattern": "^[A-Za-z0-9/@.;_+-]{1,120}$"}}),
+    "CallMoved": _obj({"channel": STR, "queue": STR}),
+    "Priority": _obj({"channel": {"type": "string", "pattern": "^[A-Za-z0-9/@.;_+-]{1,120}$"},
+                      "priority": {"type": "integer", "minimum": 0, "maximum": 100}}),
+    "PrioritySet": _obj({"channel": STR, "priority": INT}),
+    "Spy": _obj({"supervisor": {"type": "string", "pattern": "^(\\+?[0-9]{6,15}|PJSIP/[A-Za-z0-9_-]{1,40})$",
+                                "description": "Phone number (rung via the carrier) or PJSIP/endpoint"},
+                 "mode": {"type": "string", "enum": ["listen", "whisper", "barge"]}}, required=["supervisor"]),
+    "SpyStarted": _obj({"agent": STR, "supervisor": STR, "mode": STR}),
     "Upload": {"type": "object", "required": ["name", "file"], "properties": {
         "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,39}$"},
         "file": {"type": "string", "format": "binary", "description": "WAV or MP3"}}},
@@ -206,6 +231,36 @@ def document() -> dict[str, Any]:
                           params=[TENANT, {"name": "name", "in": "path", "required": True, "schema": STR}],
                           op_id="deleteAnnouncement"),
         },
+        f"{t}/agents": {"get": _op("Agents of the tenant's queues and their state now",
+                                   {"200": _json(_ref("Agents"), "Agents")}, (404, 503), params=[TENANT],
+                                   op_id="listAgents")},
+        f"{t}/agents/{{agent}}/state": {"put": _op(
+            "Log an agent in (available), out, or make them unavailable with a reason (live)",
+            {"200": _json(_ref("AgentStateDone"), "Changed in every queue of the agent")}, (400, 404, 422, 503),
+            params=[TENANT, AGENT], body=_body("AgentStateSet"), op_id="setAgentState")},
+        f"{t}/agents/{{agent}}/spy": {"post": _op(
+            "Ring a supervisor who then listens in on / whispers to / barges into the agent's call",
+            {"202": _json(_ref("SpyStarted"), "Supervisor is being rung")}, (400, 404, 422, 503),
+            params=[TENANT, AGENT], body=_body("Spy"), op_id="spyAgent")},
+        f"{t}/queues/waiting": {"get": _op("Callers waiting now in the tenant's queues",
+                                           {"200": _json(_ref("Waiting"), "Waiting callers")}, (404, 503),
+                                           params=[TENANT], op_id="listWaiting")},
+        f"{t}/queues/waiting/priority": {"put": _op(
+            "Give a waiting caller a priority (higher is served first)",
+            {"200": _json(_ref("PrioritySet"), "Set")}, (400, 404, 422, 503), params=[TENANT],
+            body=_body("Priority"), op_id="setPriority")},
+        f"{t}/queues/{{name}}/night": {"put": _op(
+            "Night service of a queue by hand: on, off, or auto (its schedule); no reload",
+            {"200": _json(_ref("NightDone"), "Switched")}, (400, 404, 422, 503), params=[TENANT, NAME],
+            body=_body("Night"), op_id="queueNight")},
+        f"{t}/queues/{{name}}/calls": {"post": _op(
+            "Move a waiting caller (channel from /queues/waiting) into this queue",
+            {"200": _json(_ref("CallMoved"), "Moved")}, (400, 404, 422, 503), params=[TENANT, NAME],
+            body=_body("Call"), op_id="moveCall")},
+        f"{t}/hunt-groups/{{name}}/night": {"put": _op(
+            "Night service of a hunt group by hand: on, off, or auto; no reload",
+            {"200": _json(_ref("NightDone"), "Switched")}, (400, 404, 422, 503), params=[TENANT, NAME],
+            body=_body("Night"), op_id="huntNight")},
         "/openapi.json": {"get": {"summary": "This document", "operationId": "openapi", "security": [],
                                   "responses": {"200": {"description": "OpenAPI 3 document",
                                                         "content": {JSON: {"schema": {"type": "object"}}}}}}},

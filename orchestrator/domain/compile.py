@@ -6,10 +6,12 @@ import hashlib
 from collections.abc import Mapping
 from datetime import date
 
+from orchestrator.domain.fields import queue_ref
 from orchestrator.domain.ir import (
     BlockCheck,
     BlockReason,
     Busy,
+    CallCentreStep,
     ConcurrencyLimit,
     Dial,
     Hangup,
@@ -170,6 +172,10 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
         r = routing_index[name]
         for j, d in enumerate(dests, start=1):
             failed = f"r{r}d{j + 1}" if j < len(dests) else end
+            ref = queue_ref(d.number)
+            if ref is not None:
+                nodes.append(CallCentreStep(f"r{r}d{j}", name, ref[0], ref[1], ref[2] or "", failed))
+                continue
             rec = None if d.number in NEVER_RECORDED else recording
             nodes.append(Dial(f"r{r}d{j}", name, d.number, d.ring_time, whisper, failed, limit, warning,
                               rec, announce if rec else None))

@@ -134,7 +134,24 @@ def diff_plans(old: TenantPlan | None, new: TenantPlan) -> list[NumberChange]:
         changes.append(NumberChange(number, "removed"))
     if old is not None and old.announcements != new.announcements:
         changes.append(NumberChange("", "announcements", ["announcements of the tenant change"]))
+    changes.extend(_call_centre_changes(old, new))
     return changes
+
+
+def _call_centre_changes(old: TenantPlan | None, new: TenantPlan) -> list[NumberChange]:
+    """Agents, queues and hunt groups (tenant-wide): which ones are added, changed, removed."""
+    details = []
+    for label, before, after in (("agent", old.agents if old else {}, new.agents),
+                                 ("queue", old.queues if old else {}, new.queues),
+                                 ("hunt group", old.hunt_groups if old else {}, new.hunt_groups)):
+        for name in sorted(after.keys() - before.keys()):
+            details.append(f"{label} {name} added")
+        for name in sorted(before.keys() & after.keys()):
+            if before[name] != after[name]:
+                details.append(f"{label} {name} changed")
+        for name in sorted(before.keys() - after.keys()):
+            details.append(f"{label} {name} removed")
+    return [NumberChange("", "tenant", details)] if details else []
 
 
 def changed_numbers(old: TenantPlan | None, new: TenantPlan) -> set[str]:
@@ -146,7 +163,7 @@ def render_changes(changes: list[NumberChange]) -> str:
         return "No changes."
     lines = []
     for c in changes:
-        if c.kind == "announcements":
+        if c.kind in ("announcements", "tenant"):  # tenant-wide: no number to title
             lines.extend(c.details)
             continue
         lines.append(c.title())

@@ -102,6 +102,19 @@ class Dial:
 
 
 @dataclass(frozen=True)
+class CallCentreStep:
+    """Hand the call to a queue or hunt group of the tenant (its own exits apply); when it gives
+    up without an exit of its own, go on to ``failed``."""
+
+    id: str
+    routing: str
+    kind: str  # "queue" | "hunt"
+    name: str
+    skill: str  # "" = no skill needed
+    failed: str
+
+
+@dataclass(frozen=True)
 class Hangup:
     id: str
     reason: str  # "unanswered": every destination was tried
@@ -173,7 +186,7 @@ class Split:
 
 
 Node = (BlockCheck | Reject | ConcurrencyLimit | Busy | Play | Switch | Dial | Hangup
-        | RegionSwitch | WeekRoster | Split)
+        | RegionSwitch | WeekRoster | Split | CallCentreStep)
 
 
 @dataclass(frozen=True)

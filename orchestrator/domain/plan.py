@@ -9,36 +9,38 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     ValidationError,
     field_validator,
 )
 
-from orchestrator.domain.numbers import parse_caller, parse_destination, parse_service_number
+from orchestrator.domain.fields import (
+    NAME_PATTERN,
+    WEEKDAYS,
+    Clock,
+    DestinationNumber,
+    Model,
+    Name,
+    Weekday,
+    minutes,
+)
+from orchestrator.domain.numbers import parse_caller, parse_service_number
+from orchestrator.domain.queues import Agent, HuntGroup, Queue
 from orchestrator.errors import NumberInvalid, PlanInvalid, Violation
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"  # safe inside dialplan labels and file names
+__all__ = ["NAME_PATTERN", "WEEKDAYS", "Clock", "DestinationNumber", "Name", "Weekday", "minutes"]
 
 
 class Package(StrEnum):
     BASIS = "basis"
     STANDAARD = "standaard"
     PREMIUM = "premium"
-
-
-def _destination(value: str) -> str:
-    try:
-        return parse_destination(value)
-    except NumberInvalid as exc:
-        raise ValueError(str(exc)) from exc
 
 
 def _caller(value: str) -> str:
@@ -55,17 +57,14 @@ def _service_number(value: str) -> str:
         raise ValueError(str(exc)) from exc
 
 
-DestinationNumber = Annotated[str, AfterValidator(_destination)]
 CallerNumber = Annotated[str, AfterValidator(_caller)]
-Name = Annotated[str, Field(pattern=NAME_PATTERN)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+_Model = Model
 
 
 class Destination(_Model):
-    """One number to ring, and for how long before overflowing to the next."""
+    """One number to ring, and for how long before overflowing to the next. ``number`` may also be
+    ``queue:NAME`` / ``queue:NAME/SKILL`` / ``hunt:NAME``: a call centre of the tenant (then
+    ``ring_time`` is unused: the queue's own waiting and exits apply)."""
 
     number: DestinationNumber
     ring_time: int = Field(default=20, ge=5, le=300, description="seconds")
@@ -126,26 +125,6 @@ def _region(value: str) -> str:
     except NumberInvalid as exc:
         raise ValueError(str(exc)) from exc
     return value.strip()
-
-
-def _clock(value: str) -> str:
-    try:
-        hours, minutes = (int(x) for x in value.split(":"))
-    except ValueError as exc:
-        raise ValueError("write times as HH:MM") from exc
-    if not (0 <= hours <= 24 and 0 <= minutes < 60) or (hours == 24 and minutes):
-        raise ValueError(f"{value!r} is not a time of day (00:00 to 24:00)")
-    return f"{hours:02d}:{minutes:02d}"
-
-
-Clock = Annotated[str, AfterValidator(_clock)]
-Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def minutes(clock: str) -> int:
-    hours, mins = clock.split(":")
-    return int(hours) * 60 + int(mins)
 
 
 class RegionExit(_Model):
@@ -251,6 +230,10 @@ class TenantPlan(_Model):
     # How long this tenant's call recordings are kept: days ("90d") or years ("7y"). A change
     # applies to recordings made from then on (seed 2.3.7.1).
     recording_retention: str = Field(default="90d", pattern=RETENTION_PATTERN)
+    # Call centres (issue 6): tenant-wide, so one agent can serve several queues and hunt groups.
+    agents: dict[Name, Agent] = Field(default_factory=dict)
+    queues: dict[Name, Queue] = Field(default_factory=dict)
+    hunt_groups: dict[Name, HuntGroup] = Field(default_factory=dict)
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from orchestrator.domain import tariffs
 from orchestrator.domain.numbers import NumberKind, parse_service_number
 from orchestrator.domain.plan import Package, RecordingPolicy, ServiceNumberPlan, TenantPlan, minutes
+from orchestrator.domain.queue_rules import check_call_centres
 from orchestrator.errors import PlanInvalid, Violation
 
 
@@ -288,6 +289,7 @@ def check_plan(plan: TenantPlan, now: datetime) -> list[Violation]:
         if (a.sound is None) == (a.file is None):
             v.append(Violation(f"announcements.{name}", "give exactly one of 'sound' or 'file'"))
     v.extend(check_retention(plan.recording_retention))
+    v.extend(check_call_centres(plan, announcements))
     seen: dict[str, int] = {}
     for i, n in enumerate(plan.numbers):
         path = f"numbers[{i}]"

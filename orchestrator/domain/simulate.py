@@ -4,7 +4,7 @@ The dialplan renderer reads the same IR, and a differential test checks that rea
 what this predicts. The JSON form (``SimulationResult.to_json``) is a stable interface:
 
     {"number": "+318001234567", "caller": "+31201234567", "at": "2026-12-24T17:30:00+01:00",
-     "outcome": "answered" | "blocked" | "busy" | "unanswered",
+     "outcome": "answered" | "blocked" | "busy" | "unanswered" | "queue" | "hunt",
      "reason": null | "anonymous" | "blacklist" | "foreign" | "mobile" | "limit",
      "answered_by": "+31205550001" | null,
      "destinations": ["+31205550003", "+31205550001"],     # every destination rung, in order
@@ -29,6 +29,7 @@ from orchestrator.domain.ir import (
     BlockCheck,
     BlockReason,
     Busy,
+    CallCentreStep,
     ConcurrencyLimit,
     Dial,
     Hangup,
@@ -174,6 +175,12 @@ def simulate(flow: NumberFlow, scenario: CallScenario) -> SimulationResult:
                 index, result.split_state[node.state_family] = node.pick(counters)
                 result.steps.append({"step": "split", "node": node.id, "split": node.name, "exit": index + 1})
                 node_id = node.shares[index][1]
+            case CallCentreStep():
+                # What happens inside a queue depends on live agents: the simulation stops here.
+                result.steps.append({"step": node.kind, "node": node.id, "routing": node.routing,
+                                     "name": node.name, "skill": node.skill or None})
+                result.outcome, result.reason = node.kind, node.name  # handed to that call centre
+                node_id = None
             case Hangup():
                 result.steps.append({"step": "hangup", "node": node.id, "detail": node.reason})
                 result.outcome = node.reason

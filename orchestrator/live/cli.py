@@ -77,6 +77,13 @@ def format_status(figures: dict[str, dict[str, str]], day: str) -> str:
     tenants = figures["tenant"]
     if tenants:
         lines.append("in progress per tenant: " + ", ".join(f"{t} {v}" for t, v in sorted(tenants.items())))
+    for key in sorted(k for k in figures if k.startswith("queue:")):
+        q = figures[key]
+        lines.append(f"queue {key[6:]}: {q.get('waiting', '0')} waiting (longest {q.get('longest_wait_s', '0')} s), "
+                     f"answered {q.get('answered', '0')}, abandoned {q.get('abandoned', '0')}, "
+                     f"service level {q.get('service_level_pct', '100.0')} %; agents "
+                     + ", ".join(f"{s} {q.get('agents_' + s.replace('-', '_'), '0')}"
+                                 for s in ("available", "busy", "wrap-up", "unavailable", "logged-out")))
     updated = figures["meta"].get("updated_at")
     if updated:
         lines.append(f"updated {datetime.fromtimestamp(float(updated), AMSTERDAM):%H:%M:%S}")

@@ -23,15 +23,17 @@ from zoneinfo import ZoneInfo
 from panoramisk import Manager
 from panoramisk.message import Message
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from sqlmodel import Session
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.blacklist import change_blacklist
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import AsteriskError, NumberInvalid, OrchestratorError, StoreError
 from orchestrator.live import events as ev
-from orchestrator.live import records
+from orchestrator.live import queue_sync, records
 from orchestrator.live.ari import Ari
 from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCall
+from orchestrator.live.queue_figures import QUEUE_EVENTS, QueueBook
 from orchestrator.live.state import Figures, RedisFigures
 from orchestrator.settings import Settings
 from orchestrator.store import repository
@@ -55,7 +57,9 @@ class LiveAmi(Ami):
         super().__init__(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret,
                          # Only the classes the controller reads: "dialplan" (Newexten, VarSet on
                          # every priority) was most of the AMI traffic per call (benchmarks, #9).
-                         timeout=5.0, events="call,user,system")
+                         # "agent": app_queue's events (callers joining, agents connecting, member
+                         # state) for the call-centre figures.
+                         timeout=5.0, events="call,user,system,agent")
         self.logged_in = False
         self.logins = 0
         self._login_cb, self._disconnect_cb = on_login, on_disconnect
@@ -130,6 +134,7 @@ class LiveService:
         self._owners: dict[str, str] = {}  # number -> tenant, for calls adopted on re-sync
         self._gauge_numbers: set[str] = set()
         self._side_tasks: set[asyncio.Task[None]] = set()  # blacklist records of active blocking
+        self.queues = QueueBook()  # call-centre figures (app_queue events)
 
     # --- lifetime ----------------------------------------------------------------------------
 
@@ -138,10 +143,14 @@ class LiveService:
         self.ami.on_event("UserEvent", self._on_ami_event)
         self.ami.on_event("DialEnd", self._on_ami_event)
         self.ami.on_event("Hangup", self._on_ami_event)
+        for name in QUEUE_EVENTS:
+            self.ami.on_event(name, self._on_ami_event)
+        self.queues.service_levels = await asyncio.to_thread(queue_sync.service_levels, self.engine)
         self.ami.start()
         for name, coro in (("consume", self._consume()), ("records", self.writer.run()),
                            ("redis", self.redis.run()), ("watchdog", self._watchdog()),
-                           ("periodic-resync", self._periodic_resync()), ("ari", self.ari.run())):
+                           ("periodic-resync", self._periodic_resync()), ("ari", self.ari.run()),
+                           ("queue-tick", self._queue_tick())):
             self._tasks.append(asyncio.create_task(coro, name=f"live-{name}"))
         self._publish()
         log.info("live controller started (AMI %s:%s, Redis %s)", self.settings.bind_host,
@@ -191,6 +200,10 @@ class LiveService:
                 await self._handle(*item)
 
     async def _handle(self, message: Message, at: datetime) -> None:
+        if message.get("Event") in QUEUE_EVENTS:
+            if self.queues.handle(dict(message), at.timestamp()):
+                self._publish(since=at.timestamp())
+            return
         event = ev.parse(message, at)
         if event is None:
             return
@@ -270,7 +283,6 @@ class LiveService:
             log.error("call %s: active block with unusable number %r / caller %r ignored", event.call_id,
                       event.number, event.caller)
             return
-        from sqlmodel import Session
         try:
             with Session(self.engine) as session:
                 added = await change_blacklist(session, self.ami, number, event.caller, add=True, source="dtmf")
@@ -282,6 +294,13 @@ class LiveService:
                  "blacklisted" if added else "was already blacklisted", number)
 
     # --- re-sync -----------------------------------------------------------------------------
+
+    async def _queue_tick(self) -> None:
+        # Longest wait and wrap-up grow without any event: republish each second while it matters.
+        while True:
+            await asyncio.sleep(1.0)
+            if any(q.waiting or q.members for q in self.queues.queues.values()):
+                self._publish()
 
     async def _periodic_resync(self) -> None:
         # A safety net: a missed Hangup (or a bug) cannot leave a ghost call for long.
@@ -315,6 +334,12 @@ class LiveService:
         for c in channels:
             if await self._adopt(c, now):
                 adopted += 1
+        try:
+            if why == "login":  # Asterisk may have restarted: its static members came back available
+                await queue_sync.restore_pauses(self.ami, await asyncio.to_thread(queue_sync.agents, self.engine))
+            self.queues = await queue_sync.seed(self.ami, self.queues)
+        except (AsteriskError, StoreError) as exc:
+            log.error("re-sync of queue figures (%s) failed: %s", why, exc)
         self.resynced_at = time.monotonic()
         self.metrics.resyncs.labels(why).inc()
         log.info("re-sync (%s): %d channel(s) in Asterisk, %d call(s) in progress, %d vanished, %d adopted",
@@ -379,7 +404,7 @@ class LiveService:
 
     def figures(self) -> Figures:
         by_number, by_tenant = self.book.in_progress()
-        return Figures(by_number, by_tenant, self.day)
+        return Figures(by_number, by_tenant, self.day, self.queues.snapshot(time.time()))
 
     def _publish(self, since: float | None = None) -> None:
         figures = self.figures()

@@ -9,6 +9,9 @@ Keys (prefix ``svc:live``):
   ``in_progress:number``  hash  E.164 -> calls in progress
   ``in_progress:tenant``  hash  tenant -> calls in progress
   ``day:<YYYY-MM-DD>``    hash  ``<outcome>``, ``<outcome>:number:<E.164>``, ``<outcome>:tenant:<t>``
+  ``queue:<tenant>.<queue>``  hash  waiting, longest_wait_s, answered, abandoned,
+                              service_level_pct, agents_<state> (call centres)
+  ``queues``              set   the queue names above
   ``updated_at``          string  epoch seconds of the last write
 """
 
@@ -19,7 +22,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -43,6 +46,7 @@ class Figures:
     in_progress_by_number: Counter[str]
     in_progress_by_tenant: Counter[str]
     day: DayCounters
+    queues: dict[str, dict[str, int | float]] = field(default_factory=dict)  # see queue_figures.py
 
 
 def _hash_ops(pipe: Any, key: str, values: dict[str, int]) -> None:
@@ -84,6 +88,12 @@ class RedisFigures:
                 day_key = f"{PREFIX}:day:{figures.day.day.isoformat()}"
                 _hash_ops(pipe, day_key, figures.day.fields())
                 pipe.expire(day_key, DAY_TTL_S)
+                for name, values in figures.queues.items():
+                    pipe.delete(f"{PREFIX}:queue:{name}")
+                    pipe.hset(f"{PREFIX}:queue:{name}", mapping={k: str(v) for k, v in values.items()})
+                pipe.delete(f"{PREFIX}:queues")
+                if figures.queues:
+                    pipe.sadd(f"{PREFIX}:queues", *figures.queues)
                 pipe.set(f"{PREFIX}:updated_at", f"{time.time():.3f}")
                 await pipe.execute()
         except (RedisError, OSError) as exc:
@@ -124,6 +134,10 @@ class RedisFigures:
         await self._client.aclose()
 
 
+def _text(value: str | bytes) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
 async def read_figures(url: str, day: str) -> dict[str, dict[str, str]]:
     """The published figures, for ``orchestrator status``."""
     client = aioredis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2, decode_responses=True)
@@ -135,6 +149,8 @@ async def read_figures(url: str, day: str) -> dict[str, dict[str, str]]:
             "tenant": text(await client.hgetall(f"{PREFIX}:in_progress:tenant")),
             "day": text(await client.hgetall(f"{PREFIX}:day:{day}")),
             "meta": {"updated_at": str(await client.get(f"{PREFIX}:updated_at") or "")},
+            **{f"queue:{q}": text(await client.hgetall(f"{PREFIX}:queue:{q}"))
+               for q in sorted(_text(x) for x in await client.smembers(f"{PREFIX}:queues"))},
         }
     except (RedisError, OSError) as exc:
         raise RedisUnavailable(f"cannot read live figures from Redis at {url}: {exc}") from exc

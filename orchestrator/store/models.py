@@ -247,3 +247,12 @@ class RecordingKeep(SQLModel, table=True):
     call_id: str = Field(unique=True, index=True)
     source: str = "api"
     at: datetime = Field(default_factory=_now)
+
+
+class TenantCallCentre(SQLModel, table=True):
+    """The plan's agents, queues and hunt groups as JSON: they are read and written as a whole,
+    and a table of their own leaves existing databases as they were (create_all adds it)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(unique=True, index=True)
+    plan_json: str  # {"agents": …, "queues": …, "hunt_groups": …}

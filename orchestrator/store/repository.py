@@ -147,6 +147,7 @@ def save_plan(session: Session, plan: p.TenantPlan, *, keep: Collection[str] = (
     except SQLAlchemyError as exc:
         raise StoreError(f"could not store the plan of {plan.tenant!r}: {exc}") from exc
     _save_recording(session, plan, kept)
+    _save_call_centre(session, plan)
     try:
         session.flush()
     except SQLAlchemyError as exc:
@@ -249,7 +250,19 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
     }
     return p.parse_plan({"tenant": tenant.name, "test_number": tenant.test_number,
                          "announcements": announcements, "numbers": out_numbers,
-                         "recording_retention": retention})
+                         "recording_retention": retention, **_load_call_centre(session, tenant.name)})
+
+
+def _save_call_centre(session: Session, plan: p.TenantPlan) -> None:
+    session.execute(delete(m.TenantCallCentre).where(col(m.TenantCallCentre.tenant) == plan.tenant))
+    if plan.agents or plan.queues or plan.hunt_groups:
+        data = plan.model_dump(mode="json", include={"agents", "queues", "hunt_groups"})
+        session.add(m.TenantCallCentre(tenant=plan.tenant, plan_json=json.dumps(data, sort_keys=True)))
+
+
+def _load_call_centre(session: Session, tenant: str) -> dict[str, Any]:
+    row = session.exec(select(m.TenantCallCentre).where(m.TenantCallCentre.tenant == tenant)).first()
+    return json.loads(row.plan_json) if row is not None else {}
 
 
 def _save_recording(session: Session, plan: p.TenantPlan, kept: set[str]) -> None:

@@ -15,6 +15,7 @@ import requests
 import schemathesis
 from aiohttp import web
 from hypothesis import HealthCheck, settings
+from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from orchestrator.api import openapi
@@ -23,6 +24,8 @@ from tests.api.helpers import bearer, make_token, number, offline_config, plan
 from tests.harness.redis_server import RedisServer
 
 schema = schemathesis.openapi.from_dict(openapi.document())
+LIVE_ONLY = {"listAgents", "setAgentState", "spyAgent", "listWaiting", "setPriority", "queueNight", "moveCall",
+             "huntNight"}
 
 
 class Server:
@@ -85,4 +88,8 @@ def test_api_conforms_to_its_openapi_document(case: schemathesis.Case, served: t
     # numbers, which plans keep the package rules, or which bytes are audio, so schema-valid
     # requests are rightly refused with 404/422. Every other check (5xx, status codes, content
     # types, response schemas, invalid input rejected, auth enforced, 405 + Allow) runs.
-    case.call_and_validate(base_url=url, headers=bearer(token), excluded_checks=[positive_data_acceptance])
+    excluded = [positive_data_acceptance]
+    if case.operation.definition.raw.get("operationId") in LIVE_ONLY:
+        # Call-centre control is live state in Asterisk: offline it answers its documented 503.
+        excluded.append(not_a_server_error)
+    case.call_and_validate(base_url=url, headers=bearer(token), excluded_checks=excluded)

@@ -75,8 +75,16 @@ def test_every_field_round_trips(engine) -> None:
                            recording={"policy": "on_demand", "announce": "hi"},
                            tariff={"per_call": "0.20", "per_minute": "1.00", "max_call_cost": "10.00",
                                    "max_duration": 300, "warning_before": 20, "announcement": "hi"})
+    call_centre = {  # issue 6: stored as one JSON document per tenant
+        "agents": {"ann": {"number": "020 111 0001", "skills": {"billing": 4}, "wrapup": 15},
+                   "cat": {"endpoint": "cat-desk"}},
+        "queues": {"support": {"tier": "premium", "strategy": "uniform", "agents": ["ann", "cat"], "max_waiting": 100,
+                               "full": "queue:support/billing", "comfort": "hi", "announce_position": True,
+                               "night": {"to": "hunt:sales", "week": {"sun": [{"start": "00:00", "end": "24:00"}]}}}},
+        "hunt_groups": {"sales": {"strategy": "circular", "agents": ["cat"], "no_answer": "020 555 0009"}},
+    }
     plan = parse_plan(tenant_plan(standaard_number(), premium, announcements={"hi": {"sound": "hello-world"}},
-                                  test_number="088 999 0000", recording_retention="7y"))
+                                  test_number="088 999 0000", recording_retention="7y", **call_centre))
     with Session(engine) as s:
         repo.save_plan(s, plan)
         s.commit()
@@ -88,4 +96,4 @@ def test_every_field_round_trips(engine) -> None:
         "max_concurrent_calls", "tariff", "allow_foreign", "start", "regions", "rosters", "splits", "recording"}, (
         "a new plan field: store it in store/repository.py and extend this test")
     assert set(type(plan).model_fields) == {"tenant", "test_number", "announcements", "numbers",
-                                           "recording_retention"}
+                                           "recording_retention", "agents", "queues", "hunt_groups"}

@@ -32,7 +32,28 @@ def standaard() -> dict[str, str]:
     return render_dialplan(compile_plan(plan, {}, HOLIDAYS))
 
 
-PLANS = {"demo": demo, "standaard": standaard}
+def callcentre() -> dict[str, str]:
+    """Queues, hunt groups and agents (issue 6): dialplan plus the queue and MOH configuration."""
+    from orchestrator.domain.compile_queues import compile_call_centre
+    from orchestrator.render import render_call_centres
+    from tests.unit.test_queues import plan as cc_plan
+
+    data = cc_plan(hunt_groups={"sales": {"agents": ["ann", "bob"], "strategy": "uniform", "no_answer": "020 555 0003",
+                                          "night": {"to": "020 555 0009", "week": {"sat": [{"start": "00:00",
+                                                                                            "end": "24:00"}]}}}})
+    data["queues"]["support"].update(tier="premium", music="hold", comfort="hold", timeout="hunt:sales",
+                                     full="020 555 0003", night={"to": "020 555 0009"})
+    data["announcements"] = {"hold": {"sound": "queue-periodic-announce"}}
+    plan = parse_plan(data)
+    from orchestrator.domain.rules import check_plan
+    from tests.plans import NOW
+
+    assert check_plan(plan, NOW) == []
+    dialplan, config = render_call_centres([compile_call_centre(plan, {"hold": "queue-periodic-announce"})])
+    return render_dialplan(compile_plan(plan, {}, HOLIDAYS)) | dialplan | config
+
+
+PLANS = {"demo": demo, "standaard": standaard, "callcentre": callcentre}
 
 
 @pytest.mark.parametrize("name", PLANS)
@@ -44,12 +65,12 @@ def test_dialplan_matches_golden_files(name: str) -> None:
         golden.mkdir(parents=True)
         for fname, text in files.items():
             (golden / fname).write_text(text)
-    expected = {p.name: p.read_text() for p in golden.glob("*.conf")}
+    expected = {p.name: p.read_text() for p in golden.iterdir() if p.is_file()}
     assert files == expected
 
 
 def test_rendering_is_deterministic() -> None:
-    assert demo() == demo() and standaard() == standaard()
+    assert demo() == demo() and standaard() == standaard() and callcentre() == callcentre()
 
 
 @pytest.mark.parametrize("name", PLANS)
@@ -58,6 +79,8 @@ def test_asterisklint_accepts_generated_dialplan(name: str, tmp_path: Path) -> N
     svc.mkdir()
     includes = []
     for fname, text in PLANS[name]().items():
+        if not fname.endswith(".conf"):
+            continue  # queues.inc / moh.inc are not dialplan
         (svc / fname).write_text(text)
         includes.append(f'#include "svc/{fname}"')
     (tmp_path / "extensions.conf").write_text(

@@ -1,0 +1,146 @@
+"""``orchestrator agent …`` and ``orchestrator queue …``: live call-centre control (no reload)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlmodel import Session
+
+from orchestrator.callcentre import control, supervisor
+from orchestrator.settings import Settings, load_settings
+
+agent_app = typer.Typer(help="Call-centre agents: log in / out, unavailable with a reason, list.",
+                        no_args_is_help=True)
+queue_app = typer.Typer(help="Queues and hunt groups: waiting calls, night service, supervisor actions.",
+                        no_args_is_help=True)
+Tenant = Annotated[str, typer.Option("--tenant", "-t", help="The tenant whose call centre this is.")]
+T = TypeVar("T")
+
+
+def _exit_codes() -> Any:
+    from orchestrator.cli import errors_to_exit_codes
+
+    return errors_to_exit_codes()
+
+
+def _run(use: Callable[[Any], Awaitable[T]]) -> T:
+    from orchestrator.asterisk.ami import Ami
+
+    s = load_settings()
+
+    async def main() -> T:
+        async with Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret) as ami:
+            return await use(ami)
+
+    return asyncio.run(main())
+
+
+def _plan(settings: Settings, tenant: str) -> Any:
+    from orchestrator.store import repository
+
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    with Session(repository.make_engine(settings.db_url)) as session:
+        return repository.load_plan(session, tenant)
+
+
+def check_agent(tenant: str, agent: str) -> None:
+    from orchestrator.errors import NotFound
+
+    if agent not in _plan(load_settings(), tenant).agents:
+        raise NotFound(f"tenant {tenant!r} has no agent {agent!r}")
+
+
+def check_group(tenant: str, kind: str, name: str) -> None:
+    from orchestrator.errors import NotFound
+
+    plan = _plan(load_settings(), tenant)
+    if name not in (plan.queues if kind == "queue" else plan.hunt_groups):
+        raise NotFound(f"tenant {tenant!r} has no {kind} {name!r}")
+
+
+def _state(tenant: str, agent: str, state: str, reason: str = "") -> None:
+    with _exit_codes():
+        check_agent(tenant, agent)
+        _run(lambda ami: control.set_agent_state(ami, tenant, agent, state, reason))
+        typer.echo(f"{agent}: {state}{' (' + reason + ')' if reason else ''}", err=True)
+
+
+@agent_app.command("login")
+def agent_login(agent: str, tenant: Tenant) -> None:
+    """Log AGENT in: available for calls in every queue they serve."""
+    _state(tenant, agent, control.AVAILABLE)
+
+
+@agent_app.command("logout")
+def agent_logout(agent: str, tenant: Tenant) -> None:
+    """Log AGENT out of every queue they serve."""
+    _state(tenant, agent, control.LOGGED_OUT)
+
+
+@agent_app.command("pause")
+def agent_pause(agent: str, tenant: Tenant,
+                reason: Annotated[str, typer.Option(help="Why (shown to supervisors).")] = "break") -> None:
+    """Make AGENT unavailable, with a reason; `agent login` makes them available again."""
+    _state(tenant, agent, "unavailable", reason)
+
+
+@agent_app.command("list")
+def agent_list(tenant: Tenant) -> None:
+    """Agents of the tenant's queues and their state now (available, busy, wrap-up, …)."""
+    with _exit_codes():
+        states = _run(lambda ami: control.agent_states(ami, tenant))
+        for s in states:
+            reason = f" ({s.reason})" if s.reason else ""
+            typer.echo(f"{s.agent:<16} {s.state + reason:<24} {', '.join(s.queues)}")
+
+
+@queue_app.command("show")
+def queue_show(tenant: Tenant) -> None:
+    """Callers waiting now in the tenant's queues."""
+    with _exit_codes():
+        calls = _run(lambda ami: supervisor.waiting_calls(ami, tenant))
+        for c in calls:
+            skill = f"/{c.skill}" if c.skill else ""
+            typer.echo(f"{c.queue + skill:<20} #{c.position:<3} {c.wait:>5} s  prio {c.priority}  "
+                       f"{c.caller:<14} {c.channel}")
+        if not calls:
+            typer.echo("nobody is waiting", err=True)
+
+
+@queue_app.command("night")
+def queue_night(name: str, mode: Annotated[str, typer.Argument(help="on, off or auto (the schedule)")],
+                tenant: Tenant, hunt: Annotated[bool, typer.Option(help="NAME is a hunt group.")] = False) -> None:
+    """Switch night service of a queue (or hunt group) by hand; the next call follows it."""
+    kind = "hunt" if hunt else "queue"
+    with _exit_codes():
+        check_group(tenant, kind, name)
+        _run(lambda ami: control.set_night(ami, tenant, kind, name, mode))
+        typer.echo(f"night service of {kind} {name}: {mode}", err=True)
+
+
+@queue_app.command("move")
+def queue_move(channel: str, to_queue: str, tenant: Tenant) -> None:
+    """Move a waiting caller (CHANNEL, see `queue show`) to another queue of the tenant."""
+    with _exit_codes():
+        check_group(tenant, "queue", to_queue)
+        _run(lambda ami: supervisor.move_call(ami, tenant, channel, to_queue))
+
+
+@queue_app.command("priority")
+def queue_priority(channel: str, priority: int, tenant: Tenant) -> None:
+    """Give a waiting caller a priority (higher is served first)."""
+    with _exit_codes():
+        _run(lambda ami: supervisor.set_priority(ami, tenant, channel, priority))
+
+
+@queue_app.command("spy")
+def queue_spy(agent: str, tenant: Tenant,
+              supervisor_phone: Annotated[str, typer.Option("--supervisor", help="Number or PJSIP/endpoint to ring.")],
+              mode: Annotated[str, typer.Option(help="listen, whisper or barge")] = "listen") -> None:
+    """Ring the supervisor, then listen in on (whisper to, barge into) AGENT's call."""
+    with _exit_codes():
+        check_agent(tenant, agent)
+        _run(lambda ami: supervisor.spy(ami, tenant, agent, supervisor_phone, mode))

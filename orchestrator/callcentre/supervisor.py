@@ -1,0 +1,81 @@
+"""What a supervisor does to live calls: listen in, whisper, barge in; see who waits; move a
+waiting caller to another queue; raise a waiting caller's priority. All over AMI.
+
+Listening uses ChanSpy with a spy group: every call to an agent carries SPYGROUP
+``<tenant>.<agent>`` on the agent's own leg (a pre-dial handler in ``svca-<tenant>``), which
+survives the Local channel being optimised away once the call is answered."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from orchestrator.asterisk.ami import Ami
+from orchestrator.domain.ir_queues import queue_context
+from orchestrator.errors import AsteriskError, NotFound
+
+SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}  # q: no beep or name to anyone
+
+
+@dataclass(frozen=True)
+class WaitingCall:
+    queue: str  # plan queue name
+    skill: str
+    channel: str
+    caller: str
+    position: int
+    wait: int  # seconds
+    priority: int
+
+
+def spy_group(tenant: str, agent: str) -> str:
+    return f"{tenant}.{agent}"
+
+
+async def waiting_calls(ami: Ami, tenant: str) -> list[WaitingCall]:
+    resp = await ami.action({"Action": "QueueStatus"}, as_list=True)
+    out = []
+    for msg in resp if isinstance(resp, list) else [resp]:
+        queue = str(msg.get("Queue", ""))
+        if msg.get("Event") != "QueueEntry" or not queue.startswith(f"{tenant}."):
+            continue
+        parts = queue.split(".")
+        out.append(WaitingCall(parts[1], parts[2] if len(parts) > 2 else "", str(msg.get("Channel")),
+                               str(msg.get("CallerIDNum", "")), int(msg.get("Position", 0)),
+                               int(msg.get("Wait", 0)), int(msg.get("Priority", 0) or 0)))
+    return out
+
+
+async def _find(ami: Ami, tenant: str, channel: str) -> WaitingCall:
+    for call in await waiting_calls(ami, tenant):
+        if call.channel == channel:
+            return call
+    raise NotFound(f"no caller {channel!r} waits in a queue of tenant {tenant!r}")
+
+
+async def move_call(ami: Ami, tenant: str, channel: str, to_queue: str) -> None:
+    """Take a waiting caller out of its queue and put it in ``to_queue`` (of the same tenant)."""
+    await _find(ami, tenant, channel)
+    await ami.checked({"Action": "Redirect", "Channel": channel, "Context": queue_context(tenant),
+                       "Exten": f"{to_queue}.moved", "Priority": "1"})
+
+
+async def set_priority(ami: Ami, tenant: str, channel: str, priority: int) -> None:
+    """Higher priority callers are served first (app_queue's QUEUE_PRIO)."""
+    call = await _find(ami, tenant, channel)
+    queue = f"{tenant}.{call.queue}" + (f".{call.skill}" if call.skill else "")
+    await ami.checked({"Action": "QueueChangePriorityCaller", "Queue": queue, "Caller": channel,
+                       "Priority": str(priority)})
+
+
+async def spy(ami: Ami, tenant: str, agent: str, supervisor: str, mode: str, trunk: str = "carrier") -> None:
+    """Ring the supervisor's phone; when answered it listens to (or whispers to, or joins) the
+    agent's current call. The caller hears nothing of it unless the mode is barge."""
+    if mode not in SPY_OPTIONS:
+        raise ValueError(f"mode is one of {', '.join(SPY_OPTIONS)}, not {mode!r}")
+    channel = supervisor if "/" in supervisor else f"PJSIP/{supervisor}@{trunk}"
+    resp = await ami.action({
+        "Action": "Originate", "Channel": channel, "Application": "ChanSpy",
+        "Data": f",{SPY_OPTIONS[mode]}Eg({spy_group(tenant, agent)})", "Async": "true",
+        "CallerID": f"spy <{agent}>", "Timeout": "30000"}, as_list=False)
+    if not resp.success:
+        raise AsteriskError(f"Originate for the supervisor failed: {resp.get('Message')}")

@@ -1,0 +1,124 @@
+"""Rules for call centres: tier limits, references between agents, queues, hunt groups and
+routings, and exits that must not loop. Every violation at once, each with its field path."""
+
+from __future__ import annotations
+
+from orchestrator.domain.fields import minutes, queue_ref
+from orchestrator.domain.plan import TenantPlan
+from orchestrator.domain.queues import Night, Tier
+from orchestrator.errors import Violation
+
+# Call Center Instap / Standaard / Premium (seed 002): waiting callers at most.
+TIER_MAX_WAITING: dict[Tier, int] = {Tier.BASIC: 25, Tier.STANDARD: 50, Tier.PREMIUM: 525}
+MAX_SKILL_LEVEL = 10
+
+
+def max_waiting(tier: Tier, configured: int | None) -> int:
+    return configured if configured is not None else TIER_MAX_WAITING[tier]
+
+
+def _check_night(night: Night, path: str) -> list[Violation]:
+    v = []
+    for day, spans in night.week.items():
+        for i, span in enumerate(spans):
+            if minutes(span.start) >= minutes(span.end):
+                v.append(Violation(f"{path}.week.{day}[{i}]", f"starts at {span.start}, not before its end {span.end}"))
+    return v
+
+
+def check_call_centres(plan: TenantPlan, announcements: set[str]) -> list[Violation]:
+
+    v: list[Violation] = []
+    skills_of: dict[str, set[str]] = {}  # queue -> skills its agents have
+
+    for name, agent in plan.agents.items():
+        path = f"agents.{name}"
+        if (agent.number is None) == (agent.endpoint is None):
+            v.append(Violation(path, "give exactly one of 'number' or 'endpoint'"))
+        if agent.number is not None and queue_ref(agent.number):
+            v.append(Violation(f"{path}.number", "an agent is a phone number, not a queue or hunt group"))
+        for skill, level in agent.skills.items():
+            if not 1 <= level <= MAX_SKILL_LEVEL:
+                v.append(Violation(f"{path}.skills.{skill}", f"levels run from 1 to {MAX_SKILL_LEVEL}, not {level}"))
+
+    def members(path: str, names: list[str]) -> None:
+        seen: set[str] = set()
+        for i, a in enumerate(names):
+            if a not in plan.agents:
+                v.append(Violation(f"{path}[{i}]", f"agent {a!r} is not defined in this plan"))
+            if a in seen:
+                v.append(Violation(f"{path}[{i}]", f"agent {a!r} is listed twice"))
+            seen.add(a)
+
+    def sound(path: str, name: str | None) -> None:
+        if name is not None and name not in announcements:
+            v.append(Violation(path, f"announcement {name!r} is not defined in this plan"))
+
+    for name, q in plan.queues.items():
+        path = f"queues.{name}"
+        members(f"{path}.agents", q.agents)
+        skills_of[name] = {s for a in q.agents if a in plan.agents for s in plan.agents[a].skills}
+        limit = TIER_MAX_WAITING[q.tier]
+        if q.max_waiting is not None and q.max_waiting > limit:
+            v.append(Violation(f"{path}.max_waiting", f"the {q.tier} tier allows at most {limit} waiting callers, "
+                                                      f"this asks for {q.max_waiting}"))
+        if q.night is not None and q.tier is not Tier.PREMIUM:
+            v.append(Violation(f"{path}.night", f"night service on a queue is in the premium tier, not {q.tier}"))
+        if q.night is not None:
+            v.extend(_check_night(q.night, f"{path}.night"))
+        for field in ("welcome", "music", "comfort"):
+            sound(f"{path}.{field}", getattr(q, field))
+    for name, h in plan.hunt_groups.items():
+        path = f"hunt_groups.{name}"
+        members(f"{path}.agents", h.agents)
+        if h.night is not None:
+            v.extend(_check_night(h.night, f"{path}.night"))
+
+    def ref(path: str, target: str | None) -> None:
+        parsed = queue_ref(target) if target else None
+        if parsed is None:
+            return
+        kind, name, skill = parsed
+        group = plan.queues if kind == "queue" else plan.hunt_groups
+        if name not in group:
+            v.append(Violation(path, f"{kind} {name!r} is not defined in this plan"))
+        elif skill is not None and skill not in skills_of.get(name, set()):
+            v.append(Violation(path, f"no agent of queue {name!r} has skill {skill!r}; such calls would never be "
+                                     f"answered"))
+
+    exits: dict[str, list[str]] = {}  # "queue:x" -> call centres its exits lead to
+    for name, q in plan.queues.items():
+        for field, target in (("full", q.full), ("timeout", q.timeout),
+                              ("night.to", q.night.to if q.night else None)):
+            ref(f"queues.{name}.{field}", target)
+            if target and (parsed := queue_ref(target)):
+                exits.setdefault(f"queue:{name}", []).append(f"{parsed[0]}:{parsed[1]}")
+    for name, h in plan.hunt_groups.items():
+        for field, target in (("no_answer", h.no_answer), ("night.to", h.night.to if h.night else None)):
+            ref(f"hunt_groups.{name}.{field}", target)
+            if target and (parsed := queue_ref(target)):
+                exits.setdefault(f"hunt:{name}", []).append(f"{parsed[0]}:{parsed[1]}")
+    for i, n in enumerate(plan.numbers):
+        for routing, dests in n.routings.items():
+            for j, d in enumerate(dests):
+                ref(f"numbers[{i}].routings.{routing}[{j}].number", d.number)
+    v.extend(_loops(exits))
+    return v
+
+
+def _loops(exits: dict[str, list[str]]) -> list[Violation]:
+    """A caller must never go round in circles between full / overflowing call centres."""
+    v: list[Violation] = []
+    for start in sorted(exits):
+        stack, seen = list(exits[start]), set()
+        while stack:
+            node = stack.pop()
+            if node == start:
+                kind, name = start.split(":")
+                group = "queues" if kind == "queue" else "hunt_groups"
+                v.append(Violation(f"{group}.{name}", "its exits lead back to itself (a caller would loop)"))
+                break
+            if node not in seen:
+                seen.add(node)
+                stack.extend(exits.get(node, []))
+    return v

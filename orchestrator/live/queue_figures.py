@@ -1,0 +1,109 @@
+"""Live call-centre figures from app_queue's AMI events (class ``agent``). Pure: events in,
+figures out; the live controller feeds it and publishes ``snapshot()`` to Redis.
+
+Figures per plan queue (``<tenant>.<queue>``; a queue's skill queues count towards it): callers
+waiting now, the longest wait, agents per state, answered and abandoned calls, and the service
+level (share of answered calls answered within the queue's ``service_level`` seconds)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+QUEUE_EVENTS = frozenset({"QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentConnect",
+                          "QueueMemberStatus", "QueueMemberPause", "QueueMemberAdded", "QueueMemberRemoved"})
+AGENT_STATES = ("available", "busy", "wrap-up", "unavailable", "logged-out")
+
+
+def plan_queue(asterisk_queue: str) -> str:
+    """``tenant.queue[.skill]`` → ``tenant.queue``."""
+    return ".".join(asterisk_queue.split(".")[:2])
+
+
+@dataclass
+class _Member:
+    in_call: bool = False
+    paused: bool = False
+    reason: str = ""
+    last_call: float = 0.0
+    wrapup: int = 0
+
+
+@dataclass
+class _Queue:
+    waiting: dict[str, float] = field(default_factory=dict)  # caller channel -> joined at (epoch)
+    answered: int = 0
+    abandoned: int = 0
+    within: int = 0  # answered within the service level
+    members: dict[str, _Member] = field(default_factory=dict)  # agent -> state (over its skill queues)
+
+
+class QueueBook:
+    def __init__(self, service_levels: dict[str, int] | None = None, default_level: int = 20) -> None:
+        self.service_levels = dict(service_levels or {})  # plan queue -> seconds
+        self.default_level = default_level
+        self.queues: dict[str, _Queue] = {}
+
+    def _q(self, name: str) -> _Queue:
+        return self.queues.setdefault(plan_queue(name), _Queue())
+
+    def handle(self, e: dict[str, Any], at: float) -> bool:
+        """Apply one AMI event (its fields as a dict) seen at epoch ``at``; True if figures changed."""
+        kind = e.get("Event")
+        if kind not in QUEUE_EVENTS or "Queue" not in e or "." not in str(e["Queue"]):
+            return False
+        q = self._q(str(e["Queue"]))
+        channel = str(e.get("Channel", ""))
+        if kind == "QueueCallerJoin":
+            q.waiting.setdefault(channel, at)
+        elif kind == "QueueCallerLeave":
+            q.waiting.pop(channel, None)
+        elif kind == "QueueCallerAbandon":
+            q.waiting.pop(channel, None)
+            q.abandoned += 1
+        elif kind == "AgentConnect":
+            q.waiting.pop(channel, None)
+            q.answered += 1
+            level = self.service_levels.get(plan_queue(str(e["Queue"])), self.default_level)
+            if int(e.get("HoldTime", 0) or 0) <= level:
+                q.within += 1
+        else:
+            name = str(e.get("MemberName") or e.get("Interface"))
+            if kind == "QueueMemberRemoved":
+                q.members.pop(name, None)
+                return True
+            m = q.members.setdefault(name, _Member())
+            if "InCall" in e:
+                m.in_call = e.get("InCall") == "1"
+            if "Paused" in e:
+                m.paused = e.get("Paused") == "1"
+                m.reason = str(e.get("PausedReason", "")) if m.paused else ""
+            if e.get("LastCall"):
+                m.last_call = float(e["LastCall"])
+            if e.get("Wrapuptime") is not None:
+                m.wrapup = int(e.get("Wrapuptime") or 0)
+        return True
+
+    @staticmethod
+    def _state(m: _Member, now: float) -> str:
+        if m.paused:
+            return "logged-out" if m.reason == "logged-out" else "unavailable"
+        if m.in_call:
+            return "busy"
+        if m.wrapup and m.last_call and now < m.last_call + m.wrapup:
+            return "wrap-up"
+        return "available"
+
+    def snapshot(self, now: float) -> dict[str, dict[str, int | float]]:
+        out: dict[str, dict[str, int | float]] = {}
+        for name, q in sorted(self.queues.items()):
+            states = Counter(self._state(m, now) for m in q.members.values())
+            longest = max((now - t for t in q.waiting.values()), default=0.0)
+            out[name] = {
+                "waiting": len(q.waiting), "longest_wait_s": round(longest, 1),
+                "answered": q.answered, "abandoned": q.abandoned,
+                "service_level_pct": round(100.0 * q.within / q.answered, 1) if q.answered else 100.0,
+                **{f"agents_{s.replace('-', '_')}": states.get(s, 0) for s in AGENT_STATES},
+            }
+        return out

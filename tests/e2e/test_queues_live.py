@@ -1,0 +1,166 @@
+"""Live call-centre control end to end: agent state by DTMF code from the agent's phone and by
+the CLI, supervisor listen-in, moving a waiting caller and raising its priority."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from orchestrator.callcentre import supervisor
+from tests.e2e.queue_stack import NIGHT, TENANT, Centre, agent_number, centre, number_of
+
+__all__ = ["centre"]
+pytestmark = pytest.mark.e2e
+SUPERVISOR = "+31205550091"  # ends in 1: the carrier answers for the supervisor
+
+
+def national(e164: str) -> str:
+    return "0" + e164[3:]
+
+
+async def first_agent(c: Centre, number: str) -> str:
+    since = len(c.events.events)
+    assert (await c.call(number, hold_s=1.0)).answered
+    await asyncio.sleep(0.6)
+    return c.answered("live", since)[0]
+
+
+async def test_agent_codes_from_the_agents_phone(centre: Centre) -> None:
+    liz = national(agent_number(8, 1))
+    assert await first_agent(centre, number_of(50)) == "liz"
+    since = len(centre.events.events)
+    assert (await centre.call("*56", caller=liz, hold_s=0.5)).answered  # log out
+    await centre.wait(since, lambda e: e.get("UserEvent") == "SvcAgent" and e.get("State") == "logged-out")
+    assert await first_agent(centre, number_of(50)) == "max"
+    since = len(centre.events.events)
+    assert (await centre.call("*55", caller=liz, hold_s=0.5)).answered  # log in again
+    await centre.wait(since, lambda e: e.get("UserEvent") == "SvcAgent" and e.get("State") == "available")
+    assert await first_agent(centre, number_of(50)) == "liz"
+    value = await centre.ami.db_get(f"svc-agent/{TENANT}", "liz")
+    assert value == "available"
+
+
+def cli(runtime: Any, engine_url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    s = runtime.settings
+    env = {**os.environ, "SVC_STATE_DIR": str(s.state_dir), "SVC_INSTANCE": s.instance_name,
+           "SVC_BIND_HOST": s.bind_host, "SVC_AMI_PORT": str(s.ami_port), "SVC_AMI_USER": s.ami_user,
+           "SVC_AMI_SECRET": s.ami_secret, "SVC_DB_URL": engine_url}
+    exe = Path(sys.executable).parent / "orchestrator"  # the installed console script
+    return subprocess.run([str(exe), *args], env=env, capture_output=True,
+                          text=True, timeout=60, check=False)
+
+
+async def test_agent_state_over_the_cli(centre: Centre) -> None:
+    url = str(centre.engine.url)
+    r = await asyncio.to_thread(cli, centre.runtime, url, "agent", "pause", "liz", "-t", TENANT, "--reason", "lunch")
+    assert r.returncode == 0, r.stderr
+    r = await asyncio.to_thread(cli, centre.runtime, url, "agent", "list", "-t", TENANT)
+    assert any(line.split()[:3] == ["liz", "unavailable", "(lunch)"] for line in r.stdout.splitlines()), r.stdout
+    assert await first_agent(centre, number_of(50)) == "max"
+    r = await asyncio.to_thread(cli, centre.runtime, url, "agent", "login", "liz", "-t", TENANT)
+    assert r.returncode == 0, r.stderr
+    assert await first_agent(centre, number_of(50)) == "liz"
+    r = await asyncio.to_thread(cli, centre.runtime, url, "agent", "logout", "nobody", "-t", TENANT)
+    assert r.returncode == 2 and "no agent 'nobody'" in r.stderr
+
+
+@pytest.mark.parametrize("mode", ["whisper", "barge"])
+async def test_supervisor_whisper_and_barge_join_the_agents_call(centre: Centre, mode: str) -> None:
+    since = len(centre.events.events)
+    call = asyncio.create_task(centre.call(number_of(50), hold_s=6.0))
+    connect = await centre.wait(
+        since, lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == f"{TENANT}.live")
+    await supervisor.spy(centre.ami, TENANT, connect["MemberName"], SUPERVISOR, mode)
+    spy = await centre.wait(since, lambda e: e.get("Event") == "ChanSpyStart", timeout=10)
+    assert spy["SpyeeChannel"].startswith("PJSIP/carrier-")  # the agent's own leg
+    shown = await centre.ami.command(f"core show channel {spy['SpyerChannel']}")
+    options = "qwEg" if mode == "whisper" else "qBEg"
+    assert "Application: ChanSpy" in shown
+    assert f"Data: ,{options}({TENANT}.{connect['MemberName']})" in shown, shown
+    assert (await call).answered
+
+
+async def test_supervisor_listens_in_silently(centre: Centre) -> None:
+    since = len(centre.events.events)
+    call = asyncio.create_task(centre.call(number_of(50), hold_s=8.0))
+    connect = await centre.wait(
+        since, lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == f"{TENANT}.live")
+    caller_channel = connect["Channel"]
+    dials = [e for e in centre.events.events[since:] if e.get("Event") == "DialBegin"]
+    legs = [e["DestChannel"] for e in dials if e.get("DialString", "").startswith(agent_number(8, 1))]
+    assert legs, [(e.get("DialString"), e.get("DestChannel")) for e in dials]
+    agent_leg = legs[0]
+    await supervisor.spy(centre.ami, TENANT, connect["MemberName"], SUPERVISOR, "listen")
+    spy = await centre.wait(since, lambda e: e.get("Event") == "ChanSpyStart", timeout=10)
+    assert spy["SpyeeChannel"] == agent_leg  # a spy channel on the agent's call
+    assert spy["SpyerChannel"].startswith("PJSIP/carrier-")
+    # The caller was told nothing: no application ran on the caller's channel after the spy came.
+    started = centre.events.events.index(spy)
+    assert not [e for e in centre.events.events[started:]
+                if e.get("Channel") == caller_channel and e.get("Event") == "Newexten"
+                and e.get("Application") in ("Playback", "ChanSpy")]
+    assert (await call).answered
+
+
+async def test_move_waiting_caller_and_raise_priority(centre: Centre) -> None:
+    since = len(centre.events.events)
+    call = asyncio.create_task(centre.call(number_of(11), hold_s=12.0))  # 'tiny': nobody answers
+    join = await centre.wait(
+        since, lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Queue") == f"{TENANT}.tiny")
+    channel = join["Channel"]
+    await supervisor.set_priority(centre.ami, TENANT, channel, 7)
+    waiting = {w.channel: w for w in await supervisor.waiting_calls(centre.ami, TENANT)}
+    assert waiting[channel].priority == 7 and waiting[channel].queue == "tiny"
+    await supervisor.move_call(centre.ami, TENANT, channel, "wrap")
+    moved = await centre.wait(since, lambda e: e.get("Event") == "AgentConnect" and e.get("Channel") == channel)
+    assert moved["Queue"] == f"{TENANT}.wrap"
+    with pytest.raises(Exception, match="no caller"):
+        await supervisor.move_call(centre.ami, "other-tenant", channel, "wrap")
+    assert (await call).answered
+
+
+async def test_api_agent_state_night_and_tenant_isolation(centre: Centre, tmp_path: Path) -> None:
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from orchestrator.api.app import create_app
+    from orchestrator.api.context import ApiConfig
+    from tests.api.helpers import bearer, make_token
+
+    url = str(centre.engine.url)
+    rt = centre.runtime
+    config = ApiConfig(settings=rt.settings.with_(db_url=url), etc_dir=rt.etc_dir, sounds_dir=rt.sounds_dir,
+                       uploads_dir=tmp_path / "uploads", asterisk_path=rt.asterisk_path)
+    mine, other = bearer(make_token(url, TENANT)), bearer(make_token(url, "someone-else"))
+    base = f"/api/v1/tenants/{TENANT}"
+    async with TestClient(TestServer(create_app(config))) as client:
+        resp = await client.put(f"{base}/agents/liz/state", json={"state": "unavailable", "reason": "coffee"},
+                                headers=mine)
+        assert resp.status == 200, await resp.text()
+        agents = {a["agent"]: a for a in (await (await client.get(f"{base}/agents", headers=mine)).json())["agents"]}
+        assert agents["liz"]["state"] == "unavailable" and agents["liz"]["reason"] == "coffee"
+        assert await first_agent(centre, number_of(50)) == "max"
+        resp = await client.put(f"{base}/agents/liz/state", json={"state": "available"}, headers=mine)
+        assert resp.status == 200
+        assert await first_agent(centre, number_of(50)) == "liz"
+        # Another tenant's token sees none of it: 404, and nothing changes.
+        for method, path, body in (("put", f"{base}/agents/liz/state", {"state": "logged-out"}),
+                                   ("get", f"{base}/agents", None),
+                                   ("put", f"{base}/queues/nightq/night", {"mode": "on"})):
+            resp = await client.request(method, path, json=body, headers=other)
+            assert resp.status == 404, (path, await resp.text())
+        assert await centre.ami.db_get(f"svc-agent/{TENANT}", "liz") == "available"
+        resp = await client.put(f"{base}/queues/nightq/night", json={"mode": "on"}, headers=mine)
+        assert resp.status == 200
+        centre.carrier.clear()
+        assert (await centre.call(number_of(40), hold_s=1.0)).answered
+        assert centre.carrier.invites() == [NIGHT]
+        resp = await client.put(f"{base}/queues/nightq/night", json={"mode": "auto"}, headers=mine)
+        assert resp.status == 200
+        resp = await client.put(f"{base}/queues/nosuch/night", json={"mode": "on"}, headers=mine)
+        assert resp.status == 404
