@@ -280,7 +280,10 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         try:
             _check_written(target.files, written)
             report.how, report.reload_seconds, report.verified_contexts = await push(
-                target.ami, old_files, files, flows, plan.tenant, progress, full=full)
+                target.ami, old_files, files, flows, plan.tenant, progress,
+                # A new generator may spell a pattern differently; Asterisk sees the same
+                # extension, which an AMI remove step would then take away: reload it all.
+                full=full or state is None or state.generator != build)
             progress(f"Asterisk took the dialplan ({report.how}) in {report.reload_seconds * 1000:.0f} ms; "
                      f"verified {report.verified_contexts} contexts")
             report.blacklist_entries = await sync_blacklists(target.ami, session, sync)
