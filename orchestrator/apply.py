@@ -126,13 +126,13 @@ def _check_written(files_on_disk: DialplanFiles, written: dict[str, str]) -> Non
 
 
 async def push(ami: Ami, old_files: dict[str, str], files: dict[str, str], flows: list[NumberFlow],
-               tenant: str, progress: Progress, *, full: bool = False) -> tuple[str, float, int]:
+               tenant: str, progress: Progress, *, full: str | None = None) -> tuple[str, float, int]:
     """Load the new files into Asterisk: only the changed contexts over AMI when possible, else (or
-    when ``full``) a full reload. Returns (how, seconds, contexts verified)."""
+    when ``full`` gives a reason) a full reload. Returns (how, seconds, contexts verified)."""
     started = time.monotonic()
     try:
         if full:
-            raise incremental.NeedsFullReload("a full rebuild was asked for")
+            raise incremental.NeedsFullReload(full)
         update = incremental.plan_update(old_files, files)
     except incremental.NeedsFullReload as why:
         progress(f"full reload ({why})")
@@ -280,10 +280,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         try:
             _check_written(target.files, written)
             report.how, report.reload_seconds, report.verified_contexts = await push(
-                target.ami, old_files, files, flows, plan.tenant, progress,
-                # A new generator may spell a pattern differently; Asterisk sees the same
-                # extension, which an AMI remove step would then take away: reload it all.
-                full=full or state is None or state.generator != build)
+                target.ami, old_files, files, flows, plan.tenant, progress, full=_reload_all(full, state, build))
             progress(f"Asterisk took the dialplan ({report.how}) in {report.reload_seconds * 1000:.0f} ms; "
                      f"verified {report.verified_contexts} contexts")
             report.blacklist_entries = await sync_blacklists(target.ami, session, sync)
@@ -302,6 +299,19 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     session.commit()
     target.files.prune()
     return report
+
+
+def _reload_all(full: bool, state: models.DialplanState | None, build: str) -> str | None:
+    """Why the whole dialplan is reloaded rather than pushed context by context, if it is."""
+    if full:
+        return "--full was asked for"
+    if state is None:
+        return "first apply this database sees"
+    # A new generator may spell a pattern differently; Asterisk sees the same extension, which
+    # an AMI remove step would then take away.
+    if state.generator != build:
+        return "new generator, or a new year of holidays"
+    return None
 
 
 def _with_shared(written: dict[str, str], files: dict[str, str]) -> dict[str, str]:
