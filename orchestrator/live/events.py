@@ -148,3 +148,30 @@ def parse(msg: Mapping[str, Any], at: datetime) -> CallEvent | None:
         return DialFinished(*base, destination=_get(msg, "Destination"), status=_get(msg, "Status"))
     detail = {"play": "Purpose", "end": "Reason"}.get(step, "Exit")
     return Decision(*base, step=step, detail=_get(msg, detail))
+
+
+def describe(event: CallEvent) -> str:
+    """One readable line per decision, for the log."""
+    if isinstance(event, CallStarted):
+        return f"started: {event.number} (tenant {event.tenant}) from {event.caller or 'withheld'}"
+    if isinstance(event, CallBlocked):
+        return f"blocked: {event.reason}"
+    if isinstance(event, CallBusy):
+        return f"busy: {event.reason}"
+    if isinstance(event, DialStarted):
+        return f"dialling {event.destination} (routing {event.routing})"
+    if isinstance(event, DialFinished):
+        return f"{event.destination}: {event.status}"
+    if isinstance(event, CallAnswered):
+        return f"answered ({event.dest_channel})"
+    if isinstance(event, CallEnded):
+        return f"hung up (dial status {event.dial_status or '-'}, at {event.node or '-'})"
+    if isinstance(event, ChannelGone):
+        return f"channel gone (cause {event.cause})"
+    if isinstance(event, Decision):
+        return f"{event.step}: {event.detail}"
+    if isinstance(event, RecordingPause):
+        return f"answering side {'paused' if event.paused else 'resumed'} recording {event.recording}"
+    if isinstance(event, ActiveBlock):
+        return f"answering side blocked {event.caller or 'withheld'} on {event.number}"
+    return type(event).__name__

@@ -220,7 +220,7 @@ class LiveService:
         if not known and not isinstance(event, ev.CallStarted):
             return  # an event of a call not followed (an unknown number, or a late Hangup)
         call = self.book.calls.get(event.call_id)
-        log.info("call %s %s", event.call_id, describe(event))
+        log.info("call %s %s", event.call_id, ev.describe(event))
         if isinstance(event, ev.CallAnswered) and call is not None:
             await self._learn_max_duration(call)
         if finished is not None:
@@ -444,30 +444,3 @@ def _hms(text: str) -> timedelta:
     except ValueError:
         return timedelta(0)
     return timedelta(hours=h, minutes=m, seconds=s)
-
-
-def describe(event: ev.CallEvent) -> str:
-    """One readable line per decision, for the log."""
-    if isinstance(event, ev.CallStarted):
-        return f"started: {event.number} (tenant {event.tenant}) from {event.caller or 'withheld'}"
-    if isinstance(event, ev.CallBlocked):
-        return f"blocked: {event.reason}"
-    if isinstance(event, ev.CallBusy):
-        return f"busy: {event.reason}"
-    if isinstance(event, ev.DialStarted):
-        return f"dialling {event.destination} (routing {event.routing})"
-    if isinstance(event, ev.DialFinished):
-        return f"{event.destination}: {event.status}"
-    if isinstance(event, ev.CallAnswered):
-        return f"answered ({event.dest_channel})"
-    if isinstance(event, ev.CallEnded):
-        return f"hung up (dial status {event.dial_status or '-'}, at {event.node or '-'})"
-    if isinstance(event, ev.ChannelGone):
-        return f"channel gone (cause {event.cause})"
-    if isinstance(event, ev.Decision):
-        return f"{event.step}: {event.detail}"
-    if isinstance(event, ev.RecordingPause):
-        return f"answering side {'paused' if event.paused else 'resumed'} recording {event.recording}"
-    if isinstance(event, ev.ActiveBlock):
-        return f"answering side blocked {event.caller or 'withheld'} on {event.number}"
-    return type(event).__name__
