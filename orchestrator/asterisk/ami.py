@@ -46,7 +46,8 @@ class Ami:
         self._logged_in = loop.create_future()
         self._manager.connect()
         try:
-            await asyncio.wait_for(self._logged_in, self.timeout)
+            async with asyncio.timeout(self.timeout):  # not wait_for: see orchestrator/aio.py
+                await self._logged_in
         except TimeoutError as exc:
             self.close()
             raise AsteriskUnavailable(
@@ -73,7 +74,8 @@ class Ami:
     async def action(self, fields: dict[str, Any], *, as_list: bool | None = None) -> Any:
         try:
             future = self._manager.send_action(fields, as_list=as_list)
-            result = await asyncio.wait_for(future, self.timeout)
+            async with asyncio.timeout(self.timeout):  # not wait_for: see orchestrator/aio.py
+                result = await future
         except TimeoutError as exc:
             raise AsteriskError(f"AMI {fields.get('Action')} got no answer in {self.timeout:.0f} s") from exc
         except (ConnectionError, OSError) as exc:

@@ -39,7 +39,8 @@ async def serve_until_stopped(settings: Settings) -> None:
             "health and metrics on http://%s:%d/health, /metrics", settings.bind_host, settings.live_port)
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await stop.wait()
             failed = service.failed_task()
             if failed is not None:  # a bug killed a part of the service: stop loudly, let systemd restart
                 raise failed

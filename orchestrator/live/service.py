@@ -25,6 +25,7 @@ from panoramisk.message import Message
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlmodel import Session
 
+from orchestrator.aio import cancel_and_wait
 from orchestrator.asterisk.ami import Ami
 from orchestrator.blacklist import change_blacklist
 from orchestrator.domain.numbers import parse_service_number
@@ -157,13 +158,10 @@ class LiveService:
                  self.settings.ami_port, self.settings.redis_url)
 
     async def stop(self) -> None:
-        for task in list(self._side_tasks):
-            task.cancel()
-        for task in self._tasks:
-            task.cancel()
-        results = await asyncio.gather(*self._tasks, return_exceptions=True)
-        for task, result in zip(self._tasks, results, strict=True):
-            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+        tasks = [*self._side_tasks, *self._tasks]
+        results = await cancel_and_wait(tasks)
+        for task, result in zip(tasks, results, strict=True):
+            if result is not None:
                 log.error("task %s had failed: %r", task.get_name(), result)
         self._tasks.clear()
         self.ami.close()
