@@ -51,19 +51,28 @@ def _local(dt: datetime) -> str:
 @recordings_app.command("list")
 def list_cmd(tenant: Annotated[str | None, typer.Option(help="only this tenant's recordings")] = None,
              as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
-    """Recordings (metadata only; the audio stays encrypted). Times are Europe/Amsterdam."""
+    """Recordings (metadata only; the audio stays encrypted). Times are Europe/Amsterdam; pauses
+    are the silent stretches in seconds from the start of the recording."""
+    from orchestrator.tables import emit
+
     with _exit_codes():
         rows = store.list_recordings(_engine(load_settings()), tenant)
         if as_json:
-            typer.echo(json.dumps([store.as_dict(r) for r in rows], indent=2))
+            emit([store.as_dict(r) for r in rows], [], as_json=True)
             return
         if not rows:
             _say("no recordings")
-        for r in rows:
-            typer.echo(f"{r.id:>5}  {_local(r.started_at)}  {r.tenant}  {r.service_number}  "
-                       f"from {r.caller or 'withheld'}  agent {r.agent or '?'}  {r.duration_s:.1f} s  {r.policy}  "
-                       f"key {r.key_id}  "
-                       f"kept until {_local(r.retention_until)[:10]}")
+            return
+        emit([_row(r) for r in rows], ["id", "started", "tenant", "number", "caller", "agent", "seconds", "policy",
+                                       "pauses", "kept by", "key", "kept until"], as_json=False, title="Recordings")
+
+
+def _row(r: Any) -> dict[str, Any]:
+    pauses = json.loads(r.pauses_json)
+    return {"id": r.id, "started": _local(r.started_at), "tenant": r.tenant, "number": r.service_number,
+            "caller": r.caller or "withheld", "agent": r.agent or "?", "seconds": f"{r.duration_s:.1f}",
+            "policy": r.policy, "pauses": " ".join(f"{a:.1f}-{b:.1f}" for a, b in pauses) or "-",
+            "kept by": r.kept_by or "-", "key": r.key_id, "kept until": _local(r.retention_until)[:10]}
 
 
 @recordings_app.command()

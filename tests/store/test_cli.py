@@ -141,3 +141,32 @@ def test_lists_as_json_for_scripts(env: Path) -> None:
                        "tenant": "acme", "active": "main"}]
     versions = json.loads(runner.invoke(app, ["history", "--json"]).stdout)
     assert [v["tenant"] for v in versions] == ["acme"] and versions[0]["numbers"] == 1
+
+
+def test_recordings_list_shows_pauses_and_who_kept_it(env: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from sqlmodel import Session
+
+    from orchestrator.settings import load_settings
+    from orchestrator.store import models
+    from orchestrator.store.repository import make_engine
+
+    assert "no recordings" in runner.invoke(app, ["recordings", "list"]).output
+    settings = load_settings()
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    started = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    with Session(make_engine(settings.db_url)) as session:
+        session.add(models.Recording(call_id="1700000000.7", tenant="acme", service_number="+318001234567",
+                                     caller="", agent="+31205550001", started_at=started, duration_s=42.04,
+                                     policy="always_with_pause", key_id="k1", path="/x.enc", size_bytes=10,
+                                     retention_until=started + timedelta(days=30),
+                                     pauses_json="[[3.02, 5.5], [10.0, 12.25]]", kept_by=None))
+        session.commit()
+    listed = runner.invoke(app, ["recordings", "list"])
+    assert listed.exit_code == 0, listed.output
+    line = listed.stdout.splitlines()[1]
+    assert "2026-11-24 10:30:00" in line  # Amsterdam time
+    assert "withheld" in line and "42.0" in line and "3.0-5.5 10.0-12.2" in line
+    as_json = json.loads(runner.invoke(app, ["recordings", "list", "--json"]).stdout)
+    assert as_json[0]["pauses"] == [[3.02, 5.5], [10.0, 12.25]] and as_json[0]["kept_by"] is None
