@@ -35,6 +35,10 @@ class CallBody(BaseModel):
     channel: str = Field(pattern=r"^[A-Za-z0-9/@.;_+-]{1,120}$")
 
 
+class MoveBody(CallBody):
+    skill: str | None = Field(default=None, pattern=NAME_PATTERN, description="wait for an agent with this skill")
+
+
 class PriorityBody(CallBody):
     priority: int = Field(ge=0, le=100)
 
@@ -110,11 +114,13 @@ async def hunt_night(request: web.Request) -> web.Response:
 
 async def move_call(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
-    name = _name(request, "name", set(_plan(request, tenant).queues), "queue")
-    body = await views.read_body(request, CallBody)
-    await supervisor.move_call(context.ami(request), tenant, body.channel, name)
-    _audit(request, tenant, "queue.move", f"{body.channel} -> {name}")
-    return web.json_response({"channel": body.channel, "queue": name})
+    plan = _plan(request, tenant)
+    name = _name(request, "name", set(plan.queues), "queue")
+    body = await views.read_body(request, MoveBody)
+    _, skill = supervisor.move_target(plan, f"{name}/{body.skill}" if body.skill else name)
+    await supervisor.move_call(context.ami(request), tenant, body.channel, name, skill)
+    _audit(request, tenant, "queue.move", f"{body.channel} -> {name}{'/' + skill if skill else ''}")
+    return web.json_response({"channel": body.channel, "queue": name, "skill": skill or None})
 
 
 async def set_priority(request: web.Request) -> web.Response:

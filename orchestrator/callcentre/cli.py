@@ -122,11 +122,15 @@ def queue_night(name: str, mode: Annotated[str, typer.Argument(help="on, off or 
 
 
 @queue_app.command("move")
-def queue_move(channel: str, to_queue: str, tenant: Tenant) -> None:
-    """Move a waiting caller (CHANNEL, see `queue show`) to another queue of the tenant."""
+def queue_move(channel: Annotated[str, typer.Argument(help="the waiting caller's channel (`queue show`)")],
+               to_queue: Annotated[str, typer.Argument(help="QUEUE, or QUEUE/SKILL to wait for an agent "
+                                                              "with that skill")],
+               tenant: Tenant) -> None:
+    """Move a waiting caller to another queue of the tenant (or to one of its skill queues)."""
     with _exit_codes():
-        check_group(tenant, "queue", to_queue)
-        _run(lambda ami: supervisor.move_call(ami, tenant, channel, to_queue))
+        name, skill = supervisor.move_target(_plan(load_settings(), tenant), to_queue)
+        _run(lambda ami: supervisor.move_call(ami, tenant, channel, name, skill))
+        typer.echo(f"{channel} now waits in {name}{'/' + skill if skill else ''}", err=True)
 
 
 @queue_app.command("priority")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.domain.ir_queues import queue_context
+from orchestrator.domain.plan import TenantPlan
 from orchestrator.errors import AsteriskError, NotFound
 
 SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}  # q: no beep or name to anyone
@@ -52,11 +53,24 @@ async def _find(ami: Ami, tenant: str, channel: str) -> WaitingCall:
     raise NotFound(f"no caller {channel!r} waits in a queue of tenant {tenant!r}")
 
 
-async def move_call(ami: Ami, tenant: str, channel: str, to_queue: str) -> None:
-    """Take a waiting caller out of its queue and put it in ``to_queue`` (of the same tenant)."""
+def move_target(plan: TenantPlan, target: str) -> tuple[str, str]:
+    """``queue`` or ``queue/skill`` (as in a routing step) checked against the plan: (queue, skill)."""
+    name, _, skill = target.partition("/")
+    queue = plan.queues.get(name)
+    if queue is None:
+        raise NotFound(f"tenant {plan.tenant!r} has no queue {name!r}")
+    if skill and not any(skill in plan.agents[a].skills for a in queue.agents):
+        raise NotFound(f"queue {name!r} of tenant {plan.tenant!r} has no agent with skill {skill!r}")
+    return name, skill
+
+
+async def move_call(ami: Ami, tenant: str, channel: str, to_queue: str, skill: str = "") -> None:
+    """Take a waiting caller out of its queue and put it in ``to_queue`` (of the same tenant),
+    waiting for an agent with ``skill`` when given. Check both with ``move_target`` first: the
+    extension is the generated one of that queue (and skill), never built from caller input."""
     await _find(ami, tenant, channel)
     await ami.checked({"Action": "Redirect", "Channel": channel, "Context": queue_context(tenant),
-                       "Exten": f"{to_queue}.moved", "Priority": "1"})
+                       "Exten": f"{to_queue}.{skill}.moved" if skill else f"{to_queue}.moved", "Priority": "1"})
 
 
 async def set_priority(ami: Ami, tenant: str, channel: str, priority: int) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from orchestrator.callcentre import supervisor
-from tests.e2e.queue_stack import NIGHT, TENANT, Centre, agent_number, centre, number_of
+from orchestrator.domain.plan import parse_plan
+from tests.e2e.queue_stack import NIGHT, TENANT, Centre, agent_number, cc_plan, centre, number_of
 
 __all__ = ["centre"]
 pytestmark = pytest.mark.e2e
@@ -122,6 +123,19 @@ async def test_move_waiting_caller_and_raise_priority(centre: Centre) -> None:
     assert moved["Queue"] == f"{TENANT}.wrap"
     with pytest.raises(Exception, match="no caller"):
         await supervisor.move_call(centre.ami, "other-tenant", channel, "wrap")
+    assert (await call).answered
+
+
+async def test_move_waiting_caller_to_a_skill(centre: Centre) -> None:
+    """Moved to help/billing, the caller waits in the billing queue: dan (billing) gets it, not eve."""
+    since = len(centre.events.events)
+    call = asyncio.create_task(centre.call(number_of(11), hold_s=8.0))
+    join = await centre.wait(
+        since, lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Queue") == f"{TENANT}.tiny")
+    name, skill = supervisor.move_target(parse_plan(cc_plan()), "help/billing")
+    await supervisor.move_call(centre.ami, TENANT, join["Channel"], name, skill)
+    moved = await centre.wait(since, lambda e: e.get("Event") == "AgentConnect" and e.get("Channel") == join["Channel"])
+    assert (moved["Queue"], moved["MemberName"]) == (f"{TENANT}.help.billing", "dan")
     assert (await call).answered
 
 

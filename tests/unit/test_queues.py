@@ -153,3 +153,18 @@ def test_waiting_announcements_and_music_generated() -> None:
     assert "[svc-acme-tune]\nmode = playlist\nentry = /srv/sounds/acme/tune\n" in config["moh.inc"]
     flow = dialplan["cc-acme.conf"]
     assert flow.index("Answer()") < flow.index("Playback(queue-periodic-announce)") < flow.index(",120)")
+
+
+def test_move_target_is_checked_against_the_plan() -> None:
+    from orchestrator.callcentre.supervisor import move_target
+    from orchestrator.errors import NotFound
+
+    p = parse_plan(plan())
+    assert move_target(p, "support") == ("support", "")
+    assert move_target(p, "support/billing") == ("support", "billing")
+    with pytest.raises(NotFound, match="no queue 'sales'"):
+        move_target(p, "sales/billing")
+    with pytest.raises(NotFound, match="no agent with skill 'french'"):
+        move_target(p, "support/french")
+    with pytest.raises(NotFound, match="no agent with skill"):
+        move_target(p, "support/billing,1")  # caller-style junk never reaches the Redirect
