@@ -233,6 +233,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     else:
         progress(f"plan of tenant {plan.tenant!r} is valid: {total} service numbers")
     before = set(repository.tenant_numbers(session, plan.tenant))
+    centre_changed = repository.stored_call_centre(session, plan.tenant) != repository.call_centre_json(plan)
     repository.save_plan(session, plan, keep=delta.unchanged.keys(), positions=delta.changed)
     repository.set_tenant_salt(session, plan.tenant, salt)
     repository.save_digests(session, plan.tenant,
@@ -246,19 +247,29 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         # The entry lists every number of every tenant: only a new or a left number changes it.
         entry = (target.files.read(["entry.conf"]) if after == before
                  else renderer.entry(repository.number_ids(session)))
-        # The tenant's call centre is unchanged (tenant-level part), but numbers jump into it.
         files = target.files.read([*incremental.SHARED_FILES, f"cc-{plan.tenant}.conf"]) | entry
-        for flow in flows:
-            files |= renderer.number(flow)
         removed = {number_file_name(e164) for e164 in gone}
-        old_files = target.files.read([*files, *removed])
-        written = {name: text for name, text in files.items() if old_files.get(name) != text}
-        lint_dialplan(_with_shared(written, files), LintCache(target.files.etc_dir / LINT_CACHE))
-        version = target.files.write_changes(written, removed)
-        sync = [n.number for n in plan.numbers] + gone
         centres: list[CallCentre] = []
         old_config: dict[str, str] = {}
         cc_config: dict[str, str] = {}
+        if centre_changed:
+            # Agents, strategies, limits or schedules changed, not the queue and skill names the
+            # numbers jump to (those are in the salt): render the call centres, not the numbers.
+            centres = compile_centres(target, repository.load_call_centre_plans(session))
+            cc_files, cc_config = render_call_centres(centres, target.trunk)
+            stale = target.files.read([f"cc-{plan.tenant}.conf", "agentcodes.conf"]).keys() - cc_files.keys()
+            files = {n: t for n, t in files.items() if n not in stale} | cc_files
+            removed |= stale
+            old_config = target.files.read_current(CONFIG_FILES)
+            progress("call centre changed: rendering the call centres again, not the numbers")
+        for flow in flows:
+            files |= renderer.number(flow)
+        old_files = target.files.read([*files, *removed])
+        written = {name: text for name, text in files.items() if old_files.get(name) != text}
+        lint_dialplan(_with_shared(written, files), LintCache(target.files.etc_dir / LINT_CACHE))
+        config = {name: text for name, text in cc_config.items() if old_config.get(name) != text}
+        version = target.files.write_changes(written | config, removed)
+        sync = [n.number for n in plan.numbers] + gone
     else:
         plans = repository.load_all_plans(session)
         flows = compile_all(target, plans, now.date(), base_dir, import_for=plan.tenant)
@@ -292,6 +303,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     repository.record_version(session, models.AppliedVersion(
         tenant=plan.tenant, numbers=total, files=version.files, dialplan_dir=str(version.path),
         summary=f"{summary}: {total} numbers, " + (f"{len(plan.numbers)} of them new or changed"
+                                                   + (", call centre changed" if centre_changed else "")
                                                    if incremental_ok else "full rebuild"),
         plan_json=canonical(document).decode()))
     if target.ami is not None:

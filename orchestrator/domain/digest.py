@@ -29,10 +29,46 @@ def canonical(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
 
 
+CALL_CENTRE_KEYS = ("agents", "queues", "hunt_groups")
+
+
+def call_centre_signature(document: Mapping[str, Any]) -> Any:
+    """What a number's dialplan and checks take from the call centre: the names of the queues
+    (with the skills their agents have) and of the hunt groups. Numbers only jump into
+    ``svcq-<tenant>,<queue>,1(<skill>)``; agents, strategies, limits and schedules live in the
+    call-centre file. A part that is not shaped as expected is taken whole (parsing reports it)."""
+    agents, queues, hunts = (document.get(k) or {} for k in CALL_CENTRE_KEYS)
+    if not (isinstance(agents, dict) and isinstance(queues, dict) and isinstance(hunts, dict)):
+        return {k: document.get(k) for k in CALL_CENTRE_KEYS}
+    skills: dict[str, Any] = {}
+    for name, queue in queues.items():
+        members = queue.get("agents") if isinstance(queue, dict) else None
+        if not isinstance(members, list) or not all(isinstance(a, str) for a in members):
+            return {k: document.get(k) for k in CALL_CENTRE_KEYS}
+        have: set[str] = set()
+        for a in members:
+            agent = agents.get(a)
+            agent_skills = agent.get("skills") if isinstance(agent, dict) else None
+            if isinstance(agent_skills, dict):
+                have.update(str(k) for k in agent_skills)
+            elif agent is None or agent_skills is not None:
+                have.add(f"\0{a}")  # unknown agent or odd skills: the signature must move with it
+        skills[str(name)] = sorted(have)
+    return {"queues": skills, "hunt_groups": sorted(str(h) for h in hunts)}
+
+
+def call_centre_digest(document: Mapping[str, Any]) -> str:
+    """Digest of the whole call-centre part: when only this changes, only the call centre is
+    rendered again (not the tenant's numbers)."""
+    return hashlib.sha256(canonical({k: document.get(k) for k in CALL_CENTRE_KEYS})).hexdigest()
+
+
 def tenant_salt(document: Mapping[str, Any], generator: str, extra: str = "") -> str:
-    """Digest of everything in the document but its numbers, plus what generates the dialplan.
-    ``extra`` carries what the document only names (e.g. the state of announcement files)."""
-    rest = {k: v for k, v in document.items() if k != "numbers"}
+    """Digest of everything in the document but its numbers and the call centre's inside, plus
+    what generates the dialplan. ``extra`` carries what the document only names (e.g. the state
+    of announcement files)."""
+    rest = {k: v for k, v in document.items() if k != "numbers" and k not in CALL_CENTRE_KEYS}
+    rest["call_centre"] = call_centre_signature(document)
     return hashlib.sha256(f"{generator}\0{extra}\0".encode() + canonical(rest)).hexdigest()
 
 

@@ -253,16 +253,42 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
                          "recording_retention": retention, **_load_call_centre(session, tenant.name)})
 
 
+def call_centre_json(plan: p.TenantPlan) -> str | None:
+    """How a plan's call centre is stored (None: it has none)."""
+    if not (plan.agents or plan.queues or plan.hunt_groups):
+        return None
+    return json.dumps(plan.model_dump(mode="json", include={"agents", "queues", "hunt_groups"}), sort_keys=True)
+
+
+def stored_call_centre(session: Session, tenant: str) -> str | None:
+    row = session.exec(select(m.TenantCallCentre).where(m.TenantCallCentre.tenant == tenant)).first()
+    return row.plan_json if row is not None else None
+
+
 def _save_call_centre(session: Session, plan: p.TenantPlan) -> None:
     session.execute(delete(m.TenantCallCentre).where(col(m.TenantCallCentre.tenant) == plan.tenant))
-    if plan.agents or plan.queues or plan.hunt_groups:
-        data = plan.model_dump(mode="json", include={"agents", "queues", "hunt_groups"})
-        session.add(m.TenantCallCentre(tenant=plan.tenant, plan_json=json.dumps(data, sort_keys=True)))
+    data = call_centre_json(plan)
+    if data is not None:
+        session.add(m.TenantCallCentre(tenant=plan.tenant, plan_json=data))
 
 
 def _load_call_centre(session: Session, tenant: str) -> dict[str, Any]:
-    row = session.exec(select(m.TenantCallCentre).where(m.TenantCallCentre.tenant == tenant)).first()
-    return json.loads(row.plan_json) if row is not None else {}
+    data = stored_call_centre(session, tenant)
+    return json.loads(data) if data is not None else {}
+
+
+def load_call_centre_plans(session: Session) -> list[p.TenantPlan]:
+    """Every tenant's plan without its numbers: what the call centres are compiled from, at a
+    cost that does not grow with the number of service numbers."""
+    out = []
+    for row in session.exec(select(m.TenantCallCentre).order_by(col(m.TenantCallCentre.tenant))):
+        tenant = _tenant(session, row.tenant)
+        announcements = {
+            a.name: {"sound": a.sound, "file": a.file, "text": a.text}
+            for a in session.exec(select(m.Announcement).where(m.Announcement.tenant_id == tenant.id))}
+        out.append(p.parse_plan({"tenant": row.tenant, "announcements": announcements, "numbers": [],
+                                 **json.loads(row.plan_json)}))
+    return out
 
 
 def _save_recording(session: Session, plan: p.TenantPlan, kept: set[str]) -> None:

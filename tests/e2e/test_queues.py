@@ -160,6 +160,8 @@ async def test_apply_during_a_waiting_call_keeps_the_caller_waiting(centre: Cent
     assert any(n.startswith("queues reloaded") for n in notes), notes
     result = await call
     assert result.answered and result.duration_s >= 7.5  # the caller stayed until hanging up
+    # sipp is done before Asterisk's last events reach us on a loaded machine: wait for them.
+    await centre.wait(since, lambda e: e.get("Event") == "QueueCallerLeave" and e.get("Channel") == join["Channel"])
     leave = [e for e in centre.events.events[since:] if e.get("Event") in ("QueueCallerLeave", "QueueCallerAbandon")
              and e.get("Channel") == join["Channel"]]
     # Left by hanging up (Asterisk sends Abandon, then Leave), not by the reload.

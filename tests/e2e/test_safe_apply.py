@@ -177,3 +177,62 @@ async def test_only_changed_numbers_are_rendered_and_pushed(stack: dict[str, Any
     await apply_doc(doc | {"recording_retention": "7y"})
     with Session(stack["engine"]) as session:
         assert repository.history(session, tenant="safe")[0].summary == "applied: 2 numbers, full rebuild"
+
+
+async def test_call_centre_change_renders_the_call_centre_not_the_numbers(stack: dict[str, Any]) -> None:
+    """Agents, strategy and limits live in the call-centre file: changing them leaves every number
+    file alone (hard-linked), pushes the call centre and reloads the queues; the next call follows."""
+    from orchestrator.apply import apply_document
+
+    async def apply_doc(doc: dict[str, Any]) -> Any:
+        with Session(stack["engine"]) as session:
+            return await apply_document(doc, session, stack["target"], now=datetime.now(AMSTERDAM))
+
+    async def answered_by() -> list[str]:
+        stack["carrier"].clear()
+        result = await asyncio.to_thread(place_call, stack["runtime"].settings.sip_port, "08003000001",
+                                         "0201234567", hold_s=2.0, workdir=stack["tmp"])
+        assert result.final_code == 200
+        return stack["carrier"].invites()
+
+    doc = {"tenant": "safe", "agents": {"ann": {"number": V1}, "bob": {"number": V2}},
+           "queues": {"desk": {"agents": ["ann"], "strategy": "fixed", "ring_time": 5}},
+           "numbers": [{"number": f"0800 300 000{i}", "routings": {"main": [{"number": "queue:desk"}]},
+                        "active": "main"} for i in (1, 2)]}
+    await apply_doc(doc)
+    assert await answered_by() == [V1]
+    files = stack["target"].files
+    before = files.current()
+    doc["queues"]["desk"]["agents"] = ["bob"]
+    reloads = reload_time(stack)
+    report = await apply_doc(doc)
+    assert report.how == "unchanged"  # queue members are queue configuration, not dialplan
+    assert reload_time(stack) == reloads
+    now = files.current()
+    for name in ("n-318003000001.conf", "n-318003000002.conf", "entry.conf", "cc-safe.conf"):
+        assert files.locate(now, name).stat().st_ino == files.locate(before, name).stat().st_ino
+    members = [[ln for ln in files.locate(v, "queues.inc").read_text().splitlines() if ln.startswith("member")]
+               for v in (before, now)]
+    assert [m.split(",")[2] for m in members[0]] == ["ann"] and [m.split(",")[2] for m in members[1]] == ["bob"]
+    with Session(stack["engine"]) as session:
+        summary = repository.history(session, tenant="safe")[0].summary
+    assert summary == "applied: 2 numbers, 0 of them new or changed, call centre changed"
+    assert await answered_by() == [V2]
+    # The longest wait is in the call-centre dialplan (Queue()'s timeout): pushed without a reload.
+    doc["queues"]["desk"]["max_wait"] = 45
+    assert (await apply_doc(doc)).how == "incremental"
+    assert reload_time(stack) == reloads
+    later = files.current()
+    assert "Queue(${SVC_Q},,,,45)" in files.locate(later, "cc-safe.conf").read_text()
+    number_file = "n-318003000001.conf"
+    assert files.locate(later, number_file).stat().st_ino == files.locate(before, number_file).stat().st_ino
+    assert "Queue(${SVC_Q},,,,45)" in stack["runtime"].rx("dialplan show desk@svcq-safe")
+    assert await answered_by() == [V2]
+    # A queue the numbers jump to is renamed: that is their business too, so they render again.
+    doc["queues"] = {"front": doc["queues"]["desk"]}
+    doc["numbers"][0]["routings"]["main"] = [{"number": "queue:front"}]
+    doc["numbers"][1]["routings"]["main"] = [{"number": "queue:front"}]
+    await apply_doc(doc)
+    with Session(stack["engine"]) as session:
+        assert repository.history(session, tenant="safe")[0].summary == "applied: 2 numbers, full rebuild"
+    assert await answered_by() == [V2]

@@ -76,3 +76,30 @@ def test_errors_name_the_place_in_the_whole_document() -> None:
     fields = sorted(v.field for v in caught.value.violations)
     assert fields[0] == "numbers[1].number" and fields[1].startswith("numbers[2].active")
     assert not any(f.startswith("numbers[0]") for f in fields)
+
+
+def test_call_centre_inside_is_not_the_numbers_business() -> None:
+    """Numbers only jump to queue (and skill) and hunt-group names: the rest of the call centre
+    stays out of their digest, the names and skills are in it."""
+    from orchestrator.domain.digest import call_centre_digest
+
+    base = {"tenant": "acme", "numbers": [],
+            "agents": {"ann": {"number": "0201110001", "skills": {"billing": 3}}, "bob": {"number": "0201110002"}},
+            "queues": {"desk": {"agents": ["ann"], "strategy": "fixed"}},
+            "hunt_groups": {"sales": {"agents": ["bob"]}}}
+
+    def salt(doc: dict) -> str:
+        return tenant_salt(doc, "gen")
+
+    same = {**base, "queues": {"desk": {"agents": ["ann", "bob"], "strategy": "ringall", "max_wait": 40}},
+            "agents": {**base["agents"], "bob": {"number": "0201110003", "wrapup": 5}},
+            "hunt_groups": {"sales": {"agents": ["ann"], "strategy": "circular"}}}
+    assert salt(same) == salt(base)
+    assert call_centre_digest(same) != call_centre_digest(base)
+    renamed = {**base, "queues": {"front": base["queues"]["desk"]}}
+    new_skill = {**base, "agents": {**base["agents"], "ann": {"number": "0201110001", "skills": {"french": 3}}}}
+    no_hunt = {**base, "hunt_groups": {}}
+    ghost = {**base, "queues": {"desk": {"agents": ["ann", "ghost"]}}}
+    salts = {salt(d) for d in (base, renamed, new_skill, no_hunt, ghost)}
+    assert len(salts) == 5
+    assert salt({**base, "queues": "not a mapping"}) != salt(base)
