@@ -11,6 +11,8 @@ Measures, in this order:
   one change  one number's ring time changed, the file applied again: end to end (only that number
               is parsed, checked and rendered; see orchestrator/domain/digest.py), and the
               Asterisk part alone
+  call centre the queue's agents and longest wait changed: end to end (the call centre is
+              rendered and pushed, the queues reloaded; no number is rendered again)
   yaml        how long reading the same plan as YAML takes (why large deployments use JSON)
   reload      a plain `dialplan reload` of the very same files (Asterisk's own load time)
   memory      VmRSS / VmHWM of this process, and Asterisk's VmRSS, after all of the above
@@ -51,7 +53,11 @@ def many_numbers(n: int) -> dict[str, Any]:
         num = copy.deepcopy(template)
         num["number"] = f"0800{1000000 + i:07d}"
         numbers.append(num)
-    return {"tenant": "bulk", "numbers": numbers}
+    # A small call centre the first number routes to: its change is measured on its own.
+    numbers[0]["routings"]["main"] = [{"number": "queue:desk"}]
+    return {"tenant": "bulk", "numbers": numbers,
+            "agents": {"ann": {"number": "020 555 0001"}, "bob": {"number": "020 555 0002"}},
+            "queues": {"desk": {"agents": ["ann"], "max_wait": 30}}}
 
 
 def _stages(raw: dict[str, Any], target: ApplyTarget, now: datetime) -> dict[str, float]:
@@ -109,6 +115,11 @@ async def main(n: int, db_url: str, out: Path, profile_dir: Path | None) -> None
         changed["numbers"][n // 2]["routings"]["main"][0]["ring_time"] = 25
         one_s, report = await _apply(changed, engine, target, now, plan_file)
         result["one_change"] = {"seconds": one_s, "how": report.how, "asterisk_s": report.reload_seconds}
+
+        centre = copy.deepcopy(changed)
+        centre["queues"]["desk"] |= {"agents": ["ann", "bob"], "max_wait": 45}
+        centre_s, report = await _apply(centre, engine, target, now, plan_file)
+        result["centre_change"] = {"seconds": centre_s, "how": report.how, "asterisk_s": report.reload_seconds}
 
         reload_s = await reload_dialplan(ami)
         result["plain_reload_s"] = reload_s

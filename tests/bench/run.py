@@ -187,7 +187,8 @@ class Runner:
             r["worker_wall_s"] = time.monotonic() - started
             _log(f"  {n}: compile {r['stages']['total']:.1f} s, full apply {r['full']['seconds']:.1f} s "
                  f"({r['full']['how']}), one change {r['one_change']['seconds'] * 1000:.0f} ms "
-                 f"({r['one_change']['how']}), plain reload {r['plain_reload_s']:.2f} s, "
+                 f"({r['one_change']['how']}), call centre change {r['centre_change']['seconds'] * 1000:.0f} ms "
+                 f"({r['centre_change']['how']}), plain reload {r['plain_reload_s']:.2f} s, "
                  f"RSS {r['hwm_kb'] / 1024:.0f} MB, Asterisk {r['asterisk_rss_kb'] / 1024:.0f} MB")
             out.append(r)
             self.stack.current_files = None  # the worker replaced the dialplan
