@@ -321,11 +321,12 @@ def _reload_all(full: bool, state: models.DialplanState | None, build: str) -> s
 
 
 def _with_shared(written: dict[str, str], files: dict[str, str]) -> dict[str, str]:
-    """What to lint: the files about to be written, with the shared ones they call into."""
+    """What to lint: the files about to be written, with the shared ones they call into (the
+    agent phones' context in cc-<tenant>.conf calls svc-agent-state in agentcodes.conf)."""
     if not written:
         return {}
     return written | {name: text for name, text in files.items()
-                      if name in incremental.SHARED_FILES or name.startswith("cc-")}
+                      if name in incremental.SHARED_FILES or name.startswith("cc-") or name == "agentcodes.conf"}
 
 
 def _sounds(target: ApplyTarget, plan: TenantPlan, base_dir: Path | None) -> dict[str, str]:
