@@ -21,7 +21,7 @@ from orchestrator.asterisk import incremental
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.asterisk.lint import LintCache, lint_dialplan
-from orchestrator.callcentre import control
+from orchestrator.callcentre import control, phones
 from orchestrator.domain.compile import blacklist_family, compile_plan, holiday_dates
 from orchestrator.domain.compile_queues import compile_call_centre
 from orchestrator.domain.digest import canonical, plan_delta, tenant_salt
@@ -32,6 +32,7 @@ from orchestrator.domain.plan import TenantPlan, to_document
 from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError, PlanInvalid, Violation
 from orchestrator.render import (
     MOH_FILE,
+    PJSIP_FILE,
     QUEUES_FILE,
     Renderer,
     generator_digest,
@@ -44,7 +45,7 @@ from orchestrator.store import models, repository
 Progress = Callable[[str], None]
 VERIFY_SAMPLE = 200  # contexts checked one by one after a reload; the entry context covers all
 LINT_CACHE = "svc-lint-clean"  # next to the version folders: shapes found clean before
-CONFIG_FILES = (QUEUES_FILE, MOH_FILE)  # generated configuration next to the dialplan
+CONFIG_FILES = (QUEUES_FILE, MOH_FILE, PJSIP_FILE)  # generated configuration next to the dialplan
 _COUNTS = re.compile(r"-= (\d+) extensions? \((\d+) priorit")
 
 
@@ -66,13 +67,15 @@ class ApplyReport:
 @dataclass(frozen=True)
 class ApplyTarget:
     """Where and how to apply: the dialplan folder, the sounds folder, and Asterisk (or None to
-    only write files, e.g. before Asterisk's first start)."""
+    only write files, e.g. before Asterisk's first start). ``secrets_dir`` keeps the agent phones'
+    passwords (Settings.secrets_dir); plans with endpoint agents need it."""
 
     files: DialplanFiles
     sounds_dir: Path
     asterisk_path: Callable[[Path], str]
     ami: Ami | None
     trunk: str = "carrier"
+    secrets_dir: Path | None = None
 
 
 def compile_all(target: ApplyTarget, plans: list[TenantPlan], today: date,
@@ -161,9 +164,11 @@ def compile_centres(target: ApplyTarget, plans: list[TenantPlan]) -> list[CallCe
 
 async def push_call_centres(ami: Ami, old: dict[str, str], new: dict[str, str], centres: list[CallCentre],
                             tenant: str, progress: Progress) -> None:
-    """Reload queues (waiting callers stay) when their configuration changed, check the tenant's
-    queues exist, and put agents' pauses back from AstDB."""
-    if old == new:
+    """Reload PJSIP when the agent phones changed (first: queues watch their state), reload queues
+    (waiting callers stay) when their configuration changed, check the tenant's queues exist, and
+    put agents' pauses back from AstDB."""
+    await phones.push(ami, old, new, centres, progress)
+    if all(old.get(name) == new.get(name) for name in (QUEUES_FILE, MOH_FILE)):
         return
     await control.reload_queues(ami, music=old.get(MOH_FILE) != new.get(MOH_FILE))
     mine = [c for c in centres if c.tenant == tenant]
@@ -275,6 +280,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         flows = compile_all(target, plans, now.date(), base_dir, import_for=plan.tenant)
         centres = compile_centres(target, plans)
         cc_files, cc_config = render_call_centres(centres, target.trunk)
+        cc_config |= phones.config(centres, target.secrets_dir)
         files = render_dialplan(flows, target.trunk, holidays) | cc_files
         old_files = target.files.read_current()
         old_config = target.files.read_current(CONFIG_FILES)
@@ -327,11 +333,12 @@ def _reload_all(full: bool, state: models.DialplanState | None, build: str) -> s
 
 
 def _with_shared(written: dict[str, str], files: dict[str, str]) -> dict[str, str]:
-    """What to lint: the files about to be written, with the shared ones they call into."""
+    """What to lint: the files about to be written, with the shared ones they call into (the
+    agent phones' context in cc-<tenant>.conf calls svc-agent-state in agentcodes.conf)."""
     if not written:
         return {}
     return written | {name: text for name, text in files.items()
-                      if name in incremental.SHARED_FILES or name.startswith("cc-")}
+                      if name in incremental.SHARED_FILES or name.startswith("cc-") or name == "agentcodes.conf"}
 
 
 def _sounds(target: ApplyTarget, plan: TenantPlan, base_dir: Path | None) -> dict[str, str]:
@@ -372,5 +379,6 @@ async def _restore(target: ApplyTarget, previous: Path | None, session: Session,
     target.files.point_to(previous)
     progress(f"rolling back to {previous.name}")
     await reload_dialplan(target.ami)
+    await phones.reload(target.ami)
     await control.reload_queues(target.ami, music=True)
     await sync_blacklists(target.ami, session, numbers)

@@ -140,7 +140,8 @@ async def _target(settings: Settings, offline: bool) -> tuple[Any, Any]:
 
     runtime = _runtime(settings)
     ami = None if offline else await _ami(settings).connect()
-    return ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami), ami
+    return ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami,
+                       secrets_dir=settings.secrets_dir), ami
 
 
 async def _with_asterisk(settings: Settings, use: Callable[[Session, Any], Awaitable[Any]],

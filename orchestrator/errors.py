@@ -52,6 +52,10 @@ class ApplyFailed(AsteriskError):
     """A dialplan could not be loaded or verified; the previous dialplan is active again."""
 
 
+class SecretError(OrchestratorError):
+    """A generated secret (e.g. an agent phone's SIP password) cannot be read or kept."""
+
+
 class StoreError(OrchestratorError):
     """The database refused or failed an operation."""
 

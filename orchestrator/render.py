@@ -8,14 +8,14 @@ a later incremental apply rewrite just the numbers that changed.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
 
 from orchestrator.domain.ir import NumberFlow
-from orchestrator.domain.ir_queues import CallCentre
+from orchestrator.domain.ir_queues import SIP_REALM, CallCentre, phone_context
 from orchestrator.domain.numbers import ServiceNumberId
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "dialplan_templates"
@@ -114,10 +114,11 @@ def generator_digest() -> str:
     return h.hexdigest()
 
 
-# Not dialplan: written into the same versioned folder, but included by queues.conf and
-# musiconhold.conf (extensions.conf includes svc/*.conf, hence the other extension).
+# Not dialplan: written into the same versioned folder, but included by queues.conf,
+# musiconhold.conf and pjsip.conf (extensions.conf includes svc/*.conf, hence the other extension).
 QUEUES_FILE = "queues.inc"
 MOH_FILE = "moh.inc"
+PJSIP_FILE = "pjsip.inc"  # the agent phones
 
 
 def render_call_centres(centres: Iterable[CallCentre], trunk: str = "carrier") -> tuple[dict[str, str], dict[str, str]]:
@@ -132,7 +133,8 @@ def render_call_centres(centres: Iterable[CallCentre], trunk: str = "carrier") -
         for a in c.agents:
             if a.number:
                 by_number.setdefault(a.number, []).append((c.tenant, a.name, a.interface))
-    if by_number:
+    # svc-agent-state (in agentcodes.conf) serves the phones' state codes too.
+    if by_number or any(a.endpoint for c in centres for a in c.agents):
         dialplan["agentcodes.conf"] = env.get_template("agentcodes.conf.j2").render(
             agents_by_number=sorted(by_number.items()))
     config = {
@@ -140,3 +142,22 @@ def render_call_centres(centres: Iterable[CallCentre], trunk: str = "carrier") -
         MOH_FILE: env.get_template("moh.inc.j2").render(centres=centres),
     }
     return dialplan, config
+
+
+@dataclass(frozen=True)
+class PhoneSection:
+    tenant: str
+    agent: str
+    name: str  # PJSIP endpoint, aor and auth: <tenant>.<endpoint>
+    context: str
+    realm: str
+    digest: str  # MD5 of name:realm:password
+
+
+def render_agent_phones(centres: Iterable[CallCentre], digests: Mapping[str, str]) -> str:
+    """The PJSIP objects of every endpoint agent of every tenant. ``digests`` maps endpoint names
+    to the MD5 digest of ``name:realm:password``, so no password reaches the generated file."""
+    phones = [PhoneSection(c.tenant, a.name, a.endpoint, phone_context(c.tenant), SIP_REALM, digests[a.endpoint])
+              for c in sorted(centres, key=lambda c: c.tenant)
+              for a in sorted(c.agents, key=lambda a: a.endpoint or "") if a.endpoint]
+    return _environment().get_template("pjsip.inc.j2").render(phones=phones)

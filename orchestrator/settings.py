@@ -1,11 +1,13 @@
 """Settings from the environment, with loopback-only defaults.
 
 Credentials never default to stock values: when ``SVC_AMI_SECRET`` / ``SVC_ARI_SECRET`` are not
-set, a random secret is generated once and kept (mode 0600) in the state folder.
+set, a random secret is generated once and kept (mode 0600) in the state folder's ``secrets``
+(as are the agent phones' SIP passwords, orchestrator/callcentre/phone_secrets.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -56,6 +58,11 @@ class Settings:
     def instance_dir(self) -> Path:
         return self.state_dir / "asterisk" / self.instance_name
 
+    @property
+    def secrets_dir(self) -> Path:
+        """Generated secrets, one file each (0600) in a 0700 folder."""
+        return self.state_dir / "secrets"
+
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
@@ -65,15 +72,26 @@ def _secret(state_dir: Path, name: str) -> str:
     env = os.environ.get(name)
     if env:
         return env
-    path = state_dir / "secrets" / name
+    return kept_secret(state_dir / "secrets" / name)
+
+
+def kept_secret(path: Path) -> str:
+    """The secret in ``path``; the first call generates it (mode 0600, folder 0700). Raises OSError."""
     if path.exists():
         return path.read_text().strip()
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    value = secrets.token_urlsafe(24)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(value + "\n")
-    return value
+    # Written aside, then linked into place: a concurrent reader never sees a half-written file,
+    # and when two processes race, the first link wins and both return that secret.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(24) + "\n")
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path.read_text().strip()
 
 
 def _dtmf_code(value: str, name: str = "SVC_ACTIVE_BLOCK_CODE") -> str:

@@ -72,4 +72,5 @@ def ami(request: web.Request) -> Ami:
 
 def apply_target(request: web.Request) -> ApplyTarget:
     c = config(request)
-    return ApplyTarget(DialplanFiles(c.etc_dir), c.sounds_dir, c.asterisk_path, request.app.get(AMI))
+    return ApplyTarget(DialplanFiles(c.etc_dir), c.sounds_dir, c.asterisk_path, request.app.get(AMI),
+                       secrets_dir=c.settings.secrets_dir)

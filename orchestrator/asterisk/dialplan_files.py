@@ -24,8 +24,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import AsteriskError
+from orchestrator.render import PJSIP_FILE
 
 KEEP_VERSIONS = 20
+# Readable by the owner only, like the static files holding the AMI/ARI secrets: the agent phones'
+# password digests are as good as the passwords against this Asterisk.
+PRIVATE_FILES = frozenset({PJSIP_FILE})
 NUMBERS_FILE = "numbers.conf"  # includes the buckets; managed here, never part of a file set
 TOP = ""  # bucket key of the files at the version's top level
 
@@ -213,7 +217,8 @@ def _fill(folder: Path, source: Path | None, links: list[str], texts: dict[str, 
             os.close(src_fd)
             os.close(dst_fd)
     for fname, text in texts.items():
-        with open(folder / fname, "w") as fh:
+        mode = 0o600 if fname in PRIVATE_FILES else 0o666  # the latter less the umask, as open() does
+        with open(os.open(folder / fname, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())

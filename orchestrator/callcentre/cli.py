@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
@@ -95,6 +96,34 @@ def agent_list(tenant: Tenant) -> None:
         for s in states:
             reason = f" ({s.reason})" if s.reason else ""
             typer.echo(f"{s.agent:<16} {s.state + reason:<24} {', '.join(s.queues)}")
+
+
+@agent_app.command("credentials")
+def agent_credentials(agent: str, tenant: Tenant,
+                      as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False) -> None:
+    """SIP account of AGENT's phone (an endpoint agent), to provision it: shows the password.
+
+    The password is generated on the first apply (or here, if asked before) and stays the same."""
+    from orchestrator.callcentre.phone_secrets import PhoneSecrets
+    from orchestrator.domain.ir_queues import SIP_REALM, agent_endpoint
+    from orchestrator.errors import NotFound
+
+    with _exit_codes():
+        s = load_settings()
+        found = _plan(s, tenant).agents.get(agent)
+        if found is None:
+            raise NotFound(f"tenant {tenant!r} has no agent {agent!r}")
+        if found.endpoint is None:
+            raise NotFound(f"agent {agent!r} of tenant {tenant!r} is a phone number, not a SIP phone")
+        name = agent_endpoint(tenant, found.endpoint)
+        account = {"tenant": tenant, "agent": agent, "username": name, "auth_username": name,
+                   "password": PhoneSecrets(s.secrets_dir).password(name), "realm": SIP_REALM,
+                   "registrar": f"sip:{s.bind_host}:{s.sip_port}", "transport": "udp"}
+        if as_json:
+            typer.echo(json.dumps(account, indent=2))
+            return
+        for key, value in account.items():
+            typer.echo(f"{key:<14} {value}")
 
 
 @queue_app.command("show")

@@ -19,6 +19,7 @@ from orchestrator.domain.ir_queues import (
     MohClass,
     NightService,
     QueueFlow,
+    agent_endpoint,
     agent_interface,
     asterisk_queue_name,
     night_family,
@@ -52,14 +53,16 @@ def moh_class(tenant: str, announcement: str) -> str:
 def compile_call_centre(plan: TenantPlan, sounds: Mapping[str, str], trunk: str = "carrier") -> CallCentre:
     """``sounds`` maps announcement names to what Playback takes (as for the numbers)."""
     t = plan.tenant
+    phones = {name: agent_endpoint(t, a.endpoint) for name, a in plan.agents.items() if a.endpoint}
     agents = tuple(
-        AgentLine(name, f"PJSIP/{a.number}@{trunk}" if a.number else f"PJSIP/{a.endpoint}", a.number,
-                  agent_interface(t, name))
+        AgentLine(name, f"PJSIP/{a.number}@{trunk}" if a.number else f"PJSIP/{phones[name]}", a.number,
+                  agent_interface(t, name), phones.get(name))
         for name, a in plan.agents.items())
 
     def member(name: str, penalty: int) -> Member:
-        a = plan.agents[name]
-        return Member(name, agent_interface(t, name), f"PJSIP/{a.endpoint}" if a.endpoint else "", penalty, a.wrapup)
+        # A phone's device state (unregistered, busy) keeps app_queue from ringing it in vain.
+        state = f"PJSIP/{phones[name]}" if name in phones else ""
+        return Member(name, agent_interface(t, name), state, penalty, plan.agents[name].wrapup)
 
     queues: list[QueueFlow] = []
     moh: dict[str, MohClass] = {}

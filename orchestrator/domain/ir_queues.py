@@ -4,12 +4,17 @@ Pure data, one ``CallCentre`` per tenant.
 Naming (dots never occur in plan names, so every name parses back):
 - Asterisk queue ``<tenant>.<queue>``, and ``<tenant>.<queue>.<skill>`` for calls needing a skill;
 - agent ``<agent>`` in context ``svca-<tenant>`` (queue member ``Local/<agent>@svca-<tenant>``);
-- queue flows in ``svcq-<tenant>``, hunt groups in ``svch-<tenant>`` (extension = the name).
+- queue flows in ``svcq-<tenant>``, hunt groups in ``svch-<tenant>`` (extension = the name);
+- an endpoint agent's phone is PJSIP endpoint ``<tenant>.<endpoint>`` (auth, aor and endpoint of
+  that name), calling into ``svce-<tenant>``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+# Digest realm of the agent phones: the stored digest of a password is bound to it.
+SIP_REALM = "svcnum"
 
 # Plan strategies → app_queue strategies. 'linear' rings static members in their listed order.
 APP_QUEUE_STRATEGY = {"ringall": "ringall", "fixed": "linear", "circular": "rrmemory", "uniform": "fewestcalls"}
@@ -91,6 +96,7 @@ class AgentLine:
     dial: str  # what the agent context dials: PJSIP/<number>@<trunk> or PJSIP/<endpoint>
     number: str | None  # E.164 when the agent is a phone number (may use the DTMF state codes)
     interface: str
+    endpoint: str | None = None  # PJSIP endpoint <tenant>.<endpoint> when the agent has a SIP phone
 
 
 @dataclass(frozen=True)
@@ -126,6 +132,17 @@ def agent_context(tenant: str) -> str:
 
 def agent_interface(tenant: str, agent: str) -> str:
     return f"Local/{agent}@{agent_context(tenant)}"
+
+
+def phone_context(tenant: str) -> str:
+    """Where calls from the tenant's agent phones go: only the agent state codes."""
+    return f"svce-{tenant}"
+
+
+def agent_endpoint(tenant: str, endpoint: str) -> str:
+    """The PJSIP name of an agent's phone. Neither part can hold a dot, so the name parses back
+    and two tenants (or a tenant and the carrier trunk) never share one."""
+    return f"{tenant}.{endpoint}"
 
 
 def asterisk_queue_name(tenant: str, queue: str, skill: str | None = None) -> str:

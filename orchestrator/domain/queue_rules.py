@@ -31,10 +31,17 @@ def check_call_centres(plan: TenantPlan, announcements: set[str]) -> list[Violat
     v: list[Violation] = []
     skills_of: dict[str, set[str]] = {}  # queue -> skills its agents have
 
+    phones: dict[str, str] = {}  # endpoint, lower case -> the agent who has it
     for name, agent in plan.agents.items():
         path = f"agents.{name}"
         if (agent.number is None) == (agent.endpoint is None):
             v.append(Violation(path, "give exactly one of 'number' or 'endpoint'"))
+        if agent.endpoint is not None:
+            # One phone, one agent: its registration and its state codes say who it is. Case
+            # apart is still the same phone to a person provisioning it.
+            other = phones.setdefault(agent.endpoint.lower(), name)
+            if other != name:
+                v.append(Violation(f"{path}.endpoint", f"endpoint {agent.endpoint!r} is already agent {other!r}'s"))
         if agent.number is not None and queue_ref(agent.number):
             v.append(Violation(f"{path}.number", "an agent is a phone number, not a queue or hunt group"))
         for skill, level in agent.skills.items():

@@ -58,22 +58,24 @@ def _parse_invite_responses(trace: str) -> list[int]:
 
 
 def place_call(sip_port: int, number: str, caller: str, *, hold_s: float = 1.0, anonymous: bool = False,
-               workdir: Path, timeout: float = 60.0, host: str = HOST, scenario: str | None = None) -> CallResult:
+               workdir: Path, timeout: float = 60.0, host: str = HOST, scenario: str | None = None,
+               local_ip: str = HOST) -> CallResult:
     """One call from ``caller`` to ``number``; blocks until it is over. Any final code is fine.
     ``scenario``: another caller scenario in deploy/sipp (e.g. ``caller_dtmf.xml``: presses *9).
+    ``local_ip``: send from another loopback address (127.0.0.2 is not the carrier's).
 
     free_port() races with parallel sipps; a sipp that could not bind exits before sending its
     INVITE (no response at all), so it is started again with fresh ports."""
     for _attempt in range(3):
         result = _place_call_once(sip_port, number, caller, hold_s=hold_s, anonymous=anonymous,
-                                  workdir=workdir, timeout=timeout, host=host, scenario=scenario)
+                                  workdir=workdir, timeout=timeout, host=host, scenario=scenario, local_ip=local_ip)
         if result.responses or result.returncode == 0:
             return result
     return result
 
 
 def _place_call_once(sip_port: int, number: str, caller: str, *, hold_s: float, anonymous: bool,
-                     workdir: Path, timeout: float, host: str, scenario: str | None) -> CallResult:
+                     workdir: Path, timeout: float, host: str, scenario: str | None, local_ip: str) -> CallResult:
     workdir.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:10]
     msg_file = workdir / f"call-{tag}-messages.log"
@@ -81,7 +83,7 @@ def _place_call_once(sip_port: int, number: str, caller: str, *, hold_s: float, 
     cmd = [
         SIPP, f"{host}:{sip_port}", "-sf", str(scenario_file), "-s", _digits(number),
         "-key", "caller", _digits(caller) if not anonymous or caller != "anonymous" else "anonymous",
-        "-i", HOST, "-p", str(free_port()), "-mp", str(free_port()), "-cp", str(free_port()),
+        "-i", local_ip, "-p", str(free_port()), "-mp", str(free_port()), "-cp", str(free_port()),
         "-m", "1", "-l", "1", "-d", str(int(hold_s * 1000)),
         "-timeout", f"{int(timeout)}s", "-timeout_error",
         "-trace_msg", "-message_file", str(msg_file), "-nostdin",

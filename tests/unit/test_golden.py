@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from orchestrator.callcentre.phone_secrets import sip_digest
 from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.plan import parse_plan
-from orchestrator.render import render_dialplan
+from orchestrator.render import PJSIP_FILE, render_agent_phones, render_dialplan
 from tests.plans import standaard_number, tenant_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,8 +50,12 @@ def callcentre() -> dict[str, str]:
     from tests.plans import NOW
 
     assert check_plan(plan, NOW) == []
-    dialplan, config = render_call_centres([compile_call_centre(plan, {"hold": "queue-periodic-announce"})])
-    return render_dialplan(compile_plan(plan, {}, HOLIDAYS)) | dialplan | config
+    centre = compile_call_centre(plan, {"hold": "queue-periodic-announce"})
+    dialplan, config = render_call_centres([centre])
+    # The agent phones (pjsip.inc) with a fixed password: only its digest may appear.
+    phones = render_agent_phones([centre], {"acme.cat-desk": sip_digest("acme.cat-desk", "golden-password")})
+    assert "golden-password" not in phones
+    return render_dialplan(compile_plan(plan, {}, HOLIDAYS)) | dialplan | config | {PJSIP_FILE: phones}
 
 
 PLANS = {"demo": demo, "standaard": standaard, "callcentre": callcentre}
@@ -80,7 +85,7 @@ def test_asterisklint_accepts_generated_dialplan(name: str, tmp_path: Path) -> N
     includes = []
     for fname, text in PLANS[name]().items():
         if not fname.endswith(".conf"):
-            continue  # queues.inc / moh.inc are not dialplan
+            continue  # queues.inc / moh.inc / pjsip.inc are not dialplan
         (svc / fname).write_text(text)
         includes.append(f'#include "svc/{fname}"')
     (tmp_path / "extensions.conf").write_text(

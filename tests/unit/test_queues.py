@@ -101,7 +101,7 @@ def test_generated_queues_strategies_skills_and_wrapup() -> None:
     skill = text.split("[acme.fixed.billing]")[1].split("\n[")[0]
     members = [line for line in skill.splitlines() if line.startswith("member")]
     # Only skilled agents, the best first (penalty 10 - level); bob's wrap-up is per member.
-    assert members == ["member => Local/cat@svca-acme,1,cat,PJSIP/cat-desk,no,0",
+    assert members == ["member => Local/cat@svca-acme,1,cat,PJSIP/acme.cat-desk,no,0",
                        "member => Local/ann@svca-acme,7,ann,,no,0"]
     assert "member => Local/bob@svca-acme,0,bob,,no,10" in text
 

@@ -1,0 +1,210 @@
+"""Agents that are SIP phones, end to end (real Asterisk 22, sipp; tests/harness/sip_phone.py): the
+phone registers with digest auth as its PJSIP endpoint ``<tenant>.<endpoint>``, from loopback like
+the carrier; queue calls reach it and it talks; it rings together with a phone-number agent in a
+ringall queue; it changes its state with *55 / *56 / *57. A wrong password, a carrier call naming
+the phone, and "From: carrier" from another address are refused. Adding a phone reloads PJSIP
+without dropping the call in progress or the registration."""
+
+from __future__ import annotations
+
+import asyncio
+import stat
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from orchestrator.apply import ApplyTarget, apply_plan
+from orchestrator.asterisk.ami import Ami
+from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.callcentre.phone_secrets import PhoneSecrets
+from orchestrator.domain.plan import AMSTERDAM, parse_plan
+from orchestrator.store import repository
+from tests.e2e.events import EventLog
+from tests.harness.sip_phone import Phone
+from tests.harness.sipp import CallResult, free_port, place_call
+
+pytestmark = pytest.mark.e2e
+
+TENANT = "ph"
+PHONE = "ph.desk7"  # the agent 'desk' has endpoint 'desk7'
+SOLO, BOTH = "08000000401", "08000000402"
+NEVER_ANSWERS = "+31201119993"  # the carrier lets it ring for ever (last digit 3)
+CALLER = "0201234567"
+
+
+def phone_plan(*, second_phone: bool = False) -> dict[str, Any]:
+    agents: dict[str, Any] = {"desk": {"endpoint": "desk7"}, "nora": {"number": NEVER_ANSWERS}}
+    if second_phone:
+        agents["eve"] = {"endpoint": "desk8"}
+    queues = {"solo": {"agents": ["desk"], "ring_time": 10, "max_wait": 30},
+              "both": {"strategy": "ringall", "agents": ["desk", "nora"], "ring_time": 10, "max_wait": 30}}
+    numbers = [{"number": n, "routings": {"main": [{"number": f"queue:{q}"}]}, "active": "main"}
+               for n, q in ((SOLO, "solo"), (BOTH, "both"))]
+    return {"tenant": TENANT, "agents": agents, "queues": queues, "numbers": numbers}
+
+
+@dataclass
+class Stack:
+    runtime: Any
+    carrier: Any
+    ami: Ami
+    events: EventLog
+    target: ApplyTarget
+    engine: Engine
+    phone: Phone
+    workdir: Path
+    progress: list[str] = field(default_factory=list)
+
+    async def apply(self, data: dict[str, Any]) -> None:
+        with Session(self.engine) as session:
+            await apply_plan(parse_plan(data), session, self.target, now=datetime.now(AMSTERDAM),
+                             progress=self.progress.append)
+
+    async def call(self, to: str, hold_s: float = 1.5, caller: str = CALLER, local_ip: str = "127.0.0.1") -> CallResult:
+        return await asyncio.to_thread(place_call, self.runtime.settings.sip_port, to, caller, workdir=self.workdir,
+                                       hold_s=hold_s, timeout=60, local_ip=local_ip)
+
+    async def wait(self, since: int, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15.0
+                   ) -> dict[str, Any]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            for e in self.events.events[since:]:
+                if predicate(e):
+                    return e
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"no matching AMI event within {timeout} s")
+
+    def queue_events(self, kind: str, queue: str, since: int) -> list[str]:
+        return [e["MemberName"] for e in self.events.events[since:]
+                if e.get("Event") == kind and e.get("Queue") == f"{TENANT}.{queue}"]
+
+    async def rtp_count(self, channel: str, what: str) -> int:
+        resp = await self.ami.action({"Action": "Getvar", "Channel": channel, "Variable": f"CHANNEL(rtcp,{what})"},
+                                     as_list=False)
+        return int(resp.get("Value") or 0)
+
+
+@pytest.fixture(scope="module")
+async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
+    tmp = tmp_path_factory.mktemp("phones")
+    s = runtime.settings
+    log = EventLog()
+    ami = Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret, events=True)
+    ami.on_event("*", log.record)
+    await ami.connect()
+    target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami,
+                         secrets_dir=s.secrets_dir)
+    engine = repository.make_engine(f"sqlite:///{tmp / 'phones.db'}")
+    password = PhoneSecrets(s.secrets_dir).password(PHONE)
+    phone = Phone(s.sip_port, PHONE, password, tmp)
+    st = Stack(runtime, carrier, ami, log, target, engine, phone, tmp)
+    await st.apply(phone_plan())
+    assert await asyncio.to_thread(phone.register) == [401, 200]  # challenged, then registered
+    phone.start()
+    try:
+        yield st
+    finally:
+        phone.stop()
+        ami.close()
+
+
+async def test_phone_registers_as_its_endpoint_though_it_shares_the_carriers_address(stack: Stack) -> None:
+    # With endpoint_identifier_order = ip first, this REGISTER from 127.0.0.1 would be the carrier's.
+    out = await stack.ami.command(f"pjsip show aor {PHONE}")
+    assert f"{PHONE}/sip:{PHONE}@127.0.0.1:{stack.phone.port}" in out
+    assert "Avail" in out or "NonQual" in out
+    # The password was generated for this instance: owner-only, never in a log or the apply's output.
+    secret = stack.runtime.settings.secrets_dir / "agent-phones" / PHONE
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600
+    password = stack.phone.password
+    assert password not in "\n".join(stack.progress)
+    assert password not in Path(stack.runtime.log_file).read_text(errors="replace")
+    assert password not in (stack.runtime.etc_dir / "svc" / "pjsip.inc").read_text()
+
+
+async def test_wrong_password_is_refused_and_the_phone_stays_registered(stack: Stack) -> None:
+    codes = await asyncio.to_thread(stack.phone.register, "not-the-password", port=free_port())
+    assert codes[0] == 401 and codes[-1] in (401, 403) and 200 not in codes, codes
+    out = await stack.ami.command(f"pjsip show aor {PHONE}")
+    assert f"127.0.0.1:{stack.phone.port}" in out  # remove_existing did not hand the slot to the impostor
+
+
+async def test_queue_call_reaches_the_registered_phone_which_talks(stack: Stack) -> None:
+    since, before = len(stack.events.events), len(stack.phone.invites())
+    call = asyncio.create_task(stack.call(SOLO, hold_s=5.0))
+    connect = await stack.wait(since, lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == "ph.solo")
+    assert connect["MemberName"] == "desk"
+    await asyncio.sleep(3.0)  # the phone plays G.711 from its answer on (50 packets a second)
+    leg = next(e["Channel"] for e in stack.events.events[since:] if e.get("Event") == "Newchannel"
+               and e.get("Channel", "").startswith(f"PJSIP/{PHONE}-"))
+    heard_from_phone = await stack.rtp_count(leg, "rxcount")
+    sent_to_caller = await stack.rtp_count(connect["Channel"], "txcount")
+    result = await call
+    assert result.answered and result.returncode == 0
+    assert heard_from_phone > 50, f"Asterisk got {heard_from_phone} RTP packets from the phone"
+    assert sent_to_caller > 50, f"the caller got {sent_to_caller} RTP packets"
+    assert [user for user, _caller in stack.phone.invites()[before:]] == [PHONE]
+    assert stack.phone.invites()[-1][1] == CALLER  # the phone shows who calls
+
+
+async def test_ringall_rings_the_phone_and_the_number_agent(stack: Stack) -> None:
+    since, before = len(stack.events.events), len(stack.phone.invites())
+    stack.carrier.clear()
+    result = await stack.call(BOTH, hold_s=1.5)
+    assert result.answered
+    await asyncio.sleep(0.5)
+    assert sorted(stack.queue_events("AgentCalled", "both", since)) == ["desk", "nora"]
+    assert NEVER_ANSWERS in stack.carrier.invites()  # nora's phone number, via the carrier
+    assert len(stack.phone.invites()) == before + 1  # and desk's SIP phone, at the same time
+    assert stack.queue_events("AgentConnect", "both", since) == ["desk"]
+
+
+async def test_phone_changes_its_agents_state_with_the_codes(stack: Stack) -> None:
+    try:
+        for code, stored, paused in (("*56", "logged-out", True), ("*57", "unavailable:phone", True),
+                                     ("*55", "available", False)):
+            codes = await asyncio.to_thread(stack.phone.dial, code)
+            assert codes[-1] == 200 and 401 in codes, (code, codes)  # challenged, then answered
+            assert await stack.ami.db_get(f"svc-agent/{TENANT}", "desk") == stored
+            member = next(line for line in (await stack.ami.command("queue show ph.solo")).splitlines()
+                          if "desk" in line)
+            assert ("paused" in member) == paused, (code, member)
+    finally:
+        await stack.ami.command("queue unpause member Local/desk@svca-ph")
+
+
+async def test_carrier_calls_naming_a_phone_or_the_carrier_are_challenged(stack: Stack) -> None:
+    since = len(stack.events.events)
+    named_like_phone = await stack.call(SOLO, caller=PHONE)  # From user = the phone, from the carrier
+    assert not named_like_phone.answered and named_like_phone.final_code == 401
+    # The carrier is its address, not its name: "From: carrier" from 127.0.0.2 finds no endpoint.
+    elsewhere = await stack.call(SOLO, caller="carrier", local_ip="127.0.0.2")
+    assert not elsewhere.answered and elsewhere.final_code == 401
+    assert not [e for e in stack.events.events[since:] if e.get("Event") == "QueueCallerJoin"]
+    assert (await stack.call(SOLO)).answered  # an ordinary caller from the carrier still gets through
+
+
+async def test_adding_a_phone_reloads_pjsip_without_dropping_the_call_or_the_registration(stack: Stack) -> None:
+    since = len(stack.events.events)
+    call = asyncio.create_task(stack.call(SOLO, hold_s=8.0))
+    await stack.wait(since, lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == "ph.solo")
+    stack.progress.clear()
+    await stack.apply(phone_plan(second_phone=True))
+    assert "PJSIP reloaded; verified 2 agent phones" in stack.progress
+    assert "Unable to find" not in await stack.ami.command("pjsip show endpoint ph.desk8")
+    result = await call
+    assert result.answered and result.returncode == 0 and result.duration_s >= 8.0  # the caller hung up
+    ends = [e for e in stack.events.events[since:] if e.get("Event") == "Hangup"
+            and e.get("Channel", "").startswith(f"PJSIP/{PHONE}-")]
+    assert [e["Cause"] for e in ends] == ["16"]  # normal clearing, after the caller's BYE
+    # The phone is still registered: the next call reaches it without a new REGISTER.
+    before = len(stack.phone.invites())
+    assert (await stack.call(SOLO)).answered
+    assert len(stack.phone.invites()) == before + 1
+    assert PhoneSecrets(stack.runtime.settings.secrets_dir).password(PHONE) == stack.phone.password

@@ -1,0 +1,96 @@
+"""An agent's SIP phone played by sipp. It REGISTERs with digest auth as its PJSIP endpoint from its
+own port (deploy/sipp/agent_register.xml); then a long-running sipp on that same port answers every
+call Asterisk sends to the registered contact, with audio (agent_phone.xml). It can also dial the
+agent state codes *55 / *56 / *57, answering Asterisk's challenge (agent_code.xml)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+import uuid
+from pathlib import Path
+from types import TracebackType
+
+from tests.harness.sipp import HOST, SCENARIOS, SIPP, free_port
+
+
+def responses(trace: str, method: str) -> list[int]:
+    """Status codes of the responses to ``method`` in a sipp message trace, in order."""
+    codes = []
+    for block in trace.split("message received")[1:]:
+        m = re.search(r"^\s*SIP/2\.0 (\d{3})", block.split("\n", 2)[-1], re.M)
+        if m and re.search(rf"^CSeq:\s*\d+ {method}", block, re.M | re.I):
+            codes.append(int(m.group(1)))
+    return codes
+
+
+class Phone:
+    def __init__(self, asterisk_port: int, username: str, password: str, workdir: Path) -> None:
+        self.asterisk_port, self.username, self.password = asterisk_port, username, password
+        self.workdir = workdir
+        self.port = free_port()  # the phone's SIP port: registered as its contact, answered on
+        self.log_file = workdir / f"phone-{self.port}-invites.log"
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    def _uac(self, scenario: str, service: str, *, password: str, port: int, extra: list[str],
+             timeout: float = 20.0) -> str:
+        """One run of a UAC scenario; returns its message trace."""
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        msg_file = self.workdir / f"{scenario}-{uuid.uuid4().hex[:8]}-messages.log"
+        cmd = [SIPP, f"{HOST}:{self.asterisk_port}", "-sf", str(SCENARIOS / scenario), "-s", service,
+               "-key", "user", self.username, "-au", self.username, "-ap", password, *extra,
+               "-i", HOST, "-p", str(port), "-mp", str(free_port()), "-cp", str(free_port()),
+               "-m", "1", "-l", "1", "-timeout", f"{int(timeout)}s", "-timeout_error",
+               "-trace_msg", "-message_file", str(msg_file), "-nostdin"]
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout + 10,
+                       check=False, cwd=self.workdir)
+        return msg_file.read_text(errors="replace") if msg_file.exists() else ""
+
+    def register(self, password: str | None = None, *, port: int | None = None, expires: int = 300) -> list[int]:
+        """REGISTER responses in order: [401, 200] when registered. Only while the answering sipp is
+        stopped (same port), unless another ``port`` is given."""
+        trace = self._uac("agent_register.xml", self.username, password=password or self.password,
+                          port=port or self.port, extra=["-key", "expires", str(expires)])
+        return responses(trace, "REGISTER")
+
+    def dial(self, code: str, password: str | None = None) -> list[int]:
+        """INVITE responses of a call to ``code`` from this phone (from another port: the answering
+        sipp keeps its own)."""
+        trace = self._uac("agent_code.xml", code, password=password or self.password, port=free_port(), extra=[])
+        return responses(trace, "INVITE")
+
+    def start(self) -> Phone:
+        """Answer calls on the registered port."""
+        cmd = [SIPP, "-sf", str(SCENARIOS / "agent_phone.xml"), "-i", HOST, "-p", str(self.port),
+               "-mp", str(free_port()), "-cp", str(free_port()), "-trace_logs", "-log_file", str(self.log_file),
+               "-nostdin", "-max_recv_loops", "10000"]
+        with open(self.workdir / f"phone-{self.port}-screen.log", "wb") as screen:
+            self._proc = subprocess.Popen(cmd, stdout=screen, stderr=subprocess.STDOUT, cwd=self.workdir)
+        time.sleep(0.3)  # bound before the first call: sipp binds at once, long before Asterisk dials
+        if self._proc.poll() is not None:
+            raise RuntimeError(f"phone sipp exited with {self._proc.returncode}")
+        return self
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        self._proc = None
+
+    def invites(self) -> list[tuple[str, str]]:
+        """(dialled user, caller) of every INVITE the phone answered."""
+        try:
+            return re.findall(r"^INVITE (\S+) FROM (\S+)", self.log_file.read_text(errors="replace"), re.M)
+        except OSError:
+            return []
+
+    def __enter__(self) -> Phone:
+        return self.start()
+
+    def __exit__(self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
