@@ -261,7 +261,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
             # Agents, strategies, limits or schedules changed, not the queue and skill names the
             # numbers jump to (those are in the salt): render the call centres, not the numbers.
             centres = compile_centres(target, repository.load_call_centre_plans(session))
-            cc_files, cc_config = render_call_centres(centres, target.trunk)
+            cc_files, cc_config = _render_centres(target, centres)
             stale = target.files.read([f"cc-{plan.tenant}.conf", "agentcodes.conf"]).keys() - cc_files.keys()
             files = {n: t for n, t in files.items() if n not in stale} | cc_files
             removed |= stale
@@ -279,8 +279,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         plans = repository.load_all_plans(session)
         flows = compile_all(target, plans, now.date(), base_dir, import_for=plan.tenant)
         centres = compile_centres(target, plans)
-        cc_files, cc_config = render_call_centres(centres, target.trunk)
-        cc_config |= phones.config(centres, target.secrets_dir)
+        cc_files, cc_config = _render_centres(target, centres)
         files = render_dialplan(flows, target.trunk, holidays) | cc_files
         old_files = target.files.read_current()
         old_config = target.files.read_current(CONFIG_FILES)
@@ -317,6 +316,12 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     session.commit()
     target.files.prune()
     return report
+
+
+def _render_centres(target: ApplyTarget, centres: list[CallCentre]) -> tuple[dict[str, str], dict[str, str]]:
+    """(dialplan files, configuration files) of every tenant's call centre and agent phones."""
+    files, config = render_call_centres(centres, target.trunk)
+    return files, config | phones.config(centres, target.secrets_dir)
 
 
 def _reload_all(full: bool, state: models.DialplanState | None, build: str) -> str | None:
