@@ -53,6 +53,9 @@ class Settings:
     recording_start_code: str = "*46"
     recording_stop_code: str = "*47"
     recording_pause_code: str = "*45"  # a toggle; needs the live controller (AMI MixMonitorMute)
+    # The recording spool on tmpfs (MB; 0 = on disk): plain audio of calls in progress stays in RAM.
+    # 8 kHz 16-bit mono is ~1 MB a minute per call.
+    recording_spool_mb: int = 512
 
     @property
     def instance_dir(self) -> Path:
@@ -139,5 +142,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         api_port=int(e.get("SVC_API_PORT", "8080")),
         api_max_upload_bytes=int(e.get("SVC_API_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
         api_max_announcement_seconds=float(e.get("SVC_API_MAX_ANNOUNCEMENT_SECONDS", "300")),
+        recording_spool_mb=int(e.get("SVC_RECORDING_SPOOL_MB", "512")),
         **_codes(e),
     )

@@ -55,6 +55,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskRuntim
         yield rt
     finally:
         rt.down()
+        rt.release_spool()
         if rt.chrooted:  # the instance lives inside the shared rootfs: leave nothing behind
             shutil.rmtree(rt.instance_dir, ignore_errors=True)
 

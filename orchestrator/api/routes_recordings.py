@@ -11,6 +11,7 @@ from aiohttp import web
 from orchestrator.api import context
 from orchestrator.api.auth import principal, tenant_of
 from orchestrator.api.errors import Conflict
+from orchestrator.asterisk.spool import spool_dir
 from orchestrator.errors import NotFound, RecordingError
 from orchestrator.recordings import store
 from orchestrator.recordings.control import in_progress, set_paused
@@ -18,7 +19,7 @@ from orchestrator.store import api_repository
 
 
 def _spool(request: web.Request) -> Path:
-    return store.spool_dir(context.config(request).etc_dir.parent)  # etc_dir is <instance>/etc
+    return spool_dir(context.config(request).etc_dir.parent)  # etc_dir is <instance>/etc
 
 
 def _owned_call(request: web.Request) -> tuple[str, str, Path]:

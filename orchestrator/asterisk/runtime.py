@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from orchestrator.asterisk import spool
 from orchestrator.errors import AsteriskError, AsteriskUnavailable
 from orchestrator.settings import Settings
 
@@ -311,6 +312,7 @@ class AsteriskRuntime:
             # gets the preload, not the host's chroot(8).
             cmd[-3:-3] = ["/usr/bin/env", f"LD_PRELOAD={LIBFAKETIME}", f"FAKETIME_TIMESTAMP_FILE={seen}",
                           "FAKETIME_CACHE_DURATION=1", "DONT_FAKE_MONOTONIC=1"]
+        self._spool_to_ram()
         started = time.monotonic()
         startup_log = self.instance_dir / "var" / "log" / "startup.log"
         try:
@@ -324,6 +326,18 @@ class AsteriskRuntime:
             raise AsteriskError(f"Asterisk exited with {proc.returncode} at start:\n{self._log_tail(startup_log)}")
         self._wait_booted(started)
         self.progress(f"Asterisk is up in {time.monotonic() - started:.1f} s (pid {self._pid()})")
+
+    def _spool_to_ram(self) -> None:
+        where = spool.ensure_in_ram(spool.spool_dir(self.instance_dir), self.settings.recording_spool_mb)
+        if where.in_ram:
+            self.progress(f"recording spool in RAM: {where.describe()}")
+        else:
+            self.progress(f"warning: recording spool {where.describe()}; plain audio of calls in progress "
+                          f"is written to disk until the recordings worker encrypts it")
+
+    def release_spool(self) -> bool:
+        """Unmount the recording spool's tmpfs (its content is lost): for removing an instance."""
+        return spool.release(spool.spool_dir(self.instance_dir))
 
     def _wait_booted(self, started: float) -> None:
         deadline = started + BOOT_TIMEOUT
@@ -375,6 +389,9 @@ class AsteriskRuntime:
                 deadline = time.monotonic() + 3
         for stale in (self._pid_file, self.instance_dir / "var" / "run" / "asterisk.ctl"):
             stale.unlink(missing_ok=True)
+        # An empty RAM spool goes with Asterisk (the next `up` mounts it again); one with
+        # recordings the worker has not taken yet stays.
+        spool.release(spool.spool_dir(self.instance_dir), only_if_empty=True)
 
     def status(self) -> dict[str, Any]:
         s = self.settings
@@ -389,6 +406,7 @@ class AsteriskRuntime:
             "ami": f"{s.bind_host}:{s.ami_port}",
             "http": f"{s.bind_host}:{s.http_port}",
             "uptime_s": None,
+            "recordings": spool.state(spool.spool_dir(self.instance_dir)).describe(),
         }
         if pid is not None:
             with contextlib.suppress(AsteriskError):

@@ -257,8 +257,8 @@ class LiveService:
     async def _pause_recording(self, event: ev.RecordingPause) -> None:
         """The agent's pause code: mute (or unmute) the recording and note the moment."""
         from orchestrator.asterisk.runtime import AsteriskRuntime
+        from orchestrator.asterisk.spool import spool_dir
         from orchestrator.recordings.control import set_paused
-        from orchestrator.recordings.store import spool_dir
 
         try:
             await set_paused(self.ami, spool_dir(AsteriskRuntime(self.settings).instance_dir), event.recording,

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from orchestrator.asterisk.spool import spool_dir
 from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.recordings import crypto, store
 from orchestrator.recordings.keys import Keyring, load_keyring
@@ -31,7 +32,7 @@ def _engine(settings: Settings) -> Any:
 def _spool(settings: Settings) -> Path:
     from orchestrator.asterisk.runtime import AsteriskRuntime
 
-    return store.spool_dir(AsteriskRuntime(settings).instance_dir)
+    return spool_dir(AsteriskRuntime(settings).instance_dir)
 
 
 def _say(message: str) -> None:

@@ -46,11 +46,6 @@ def check_call_id(call_id: str) -> str:
     return call_id
 
 
-def spool_dir(instance_dir: Path) -> Path:
-    """Asterisk's recording folder of one instance (host path; ${ASTSPOOLDIR}/monitor/svc-rec)."""
-    return instance_dir / "var" / "spool" / "monitor" / "svc-rec"
-
-
 def store_dir(state_dir: Path) -> Path:
     return state_dir / "recordings"
 

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from orchestrator.api.app import create_app
 from orchestrator.api.context import ApiConfig
+from orchestrator.asterisk.spool import spool_dir
 from orchestrator.recordings import store
 from tests.api.helpers import ANSWERING, bearer, make_token, number, plan, sine_wav
 from tests.e2e.events import EventLog, connect_events
@@ -90,7 +91,7 @@ async def test_recording_keep_and_pause_through_the_api(
     body = plan("e2e", number("0800 000 0911", recording={"policy": "on_demand"}))
     resp = await client.put("/api/v1/tenants/e2e/plan", json=body, headers=h)
     assert resp.status == 200, await resp.text()
-    spool = store.spool_dir(runtime.instance_dir)
+    spool = spool_dir(runtime.instance_dir)
     events.clear()
     call = asyncio.create_task(asyncio.to_thread(place_call, runtime.settings.sip_port, "+318000000911",
                                                  "0201234567", hold_s=3.0, workdir=tmp_path / "calls",

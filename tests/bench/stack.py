@@ -193,6 +193,7 @@ class Stack:
         self.stop_carrier()
         with contextlib.suppress(Exception):
             self.runtime.down()
+            self.runtime.release_spool()
         if self.runtime.chrooted:
             shutil.rmtree(self.runtime.instance_dir, ignore_errors=True)
 

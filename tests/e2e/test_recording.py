@@ -24,6 +24,7 @@ import pytest
 from sqlmodel import Session
 
 from orchestrator.apply import apply_plan
+from orchestrator.asterisk.spool import spool_dir
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.errors import NotFound, RecordingError, RecordingKeyError, RecordingTampered
 from orchestrator.live.service import LiveService
@@ -65,7 +66,7 @@ def plan() -> dict[str, Any]:
 class Rec:
     def __init__(self, runtime: Any, engine: Any, workdir: Path, events: Any, ami: Any) -> None:
         self.runtime, self.engine, self.workdir, self.events, self.ami = runtime, engine, workdir, events, ami
-        self.spool = store.spool_dir(runtime.instance_dir)
+        self.spool = spool_dir(runtime.instance_dir)
         self.timed: list[tuple[float, dict[str, Any]]] = []  # (monotonic receipt time, DTMFEnd/Hangup event)
         self.store = workdir / "recordings"
 

@@ -161,3 +161,33 @@ def test_up_is_idempotent(runtime: AsteriskRuntime) -> None:
     pid = runtime.status()["pid"]
     runtime.up()
     assert runtime.status()["pid"] == pid
+
+
+def test_recording_spool_is_in_ram(runtime: AsteriskRuntime) -> None:
+    """Plain audio of calls in progress never reaches a disk: the spool (incoming/ and done/, one
+    mount so the post-process's mv stays a rename) is a tmpfs, mounted before Asterisk started."""
+    from orchestrator.asterisk import spool
+
+    where = spool.spool_dir(runtime.instance_dir)
+    mounts = subprocess.run(["findmnt", "-n", "-o", "FSTYPE,OPTIONS", "--target", str(where)],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert mounts[0] == "tmpfs" and "noexec" in mounts[1] and "mode=700" in mounts[1], mounts
+    assert runtime.status()["recordings"].startswith("tmpfs (size ")
+    # A second `up` (Asterisk already running) leaves the mount alone; a folder with recordings
+    # not yet taken by the worker is never hidden under a new mount.
+    runtime.up()
+    assert spool.state(where).in_ram
+    elsewhere = runtime.instance_dir / "var" / "spool" / "spare"
+    (elsewhere / "done").mkdir(parents=True, exist_ok=True)
+    (elsewhere / "done" / "a.wav").write_bytes(b"RIFF")
+    kept = spool.ensure_in_ram(elsewhere, 16)
+    assert not kept.in_ram and "not yet taken" in kept.why
+    assert spool.ensure_in_ram(elsewhere, 0).why == "SVC_RECORDING_SPOOL_MB=0"
+    # What `asterisk down` does: an empty RAM spool goes, one with a waiting recording stays.
+    (elsewhere / "done" / "a.wav").unlink()
+    assert spool.ensure_in_ram(elsewhere, 16).in_ram
+    (elsewhere / "done").mkdir()
+    (elsewhere / "done" / "b.wav").write_bytes(b"RIFF")
+    assert not spool.release(elsewhere, only_if_empty=True) and spool.state(elsewhere).in_ram
+    (elsewhere / "done" / "b.wav").unlink()
+    assert spool.release(elsewhere, only_if_empty=True) and not spool.state(elsewhere).in_ram
