@@ -149,8 +149,9 @@ _SCHEMAS: dict[str, Any] = {
     "Priority": _obj({"channel": {"type": "string", "pattern": "^[A-Za-z0-9/@.;_+-]{1,120}$"},
                       "priority": {"type": "integer", "minimum": 0, "maximum": 100}}),
     "PrioritySet": _obj({"channel": STR, "priority": INT}),
-    "Spy": _obj({"supervisor": {"type": "string", "pattern": "^(\\+?[0-9]{6,15}|PJSIP/[A-Za-z0-9_-]{1,40})$",
-                                "description": "Phone number (rung via the carrier) or PJSIP/endpoint"},
+    "Spy": _obj({"supervisor": {"type": "string", "pattern": "^(\\+?[0-9]{6,15}|[a-z0-9][a-z0-9_-]{0,39})$",
+                                "description": "Phone number (rung via the carrier; no 0906/0909/112) or the "
+                                               "endpoint name of one of the tenant's agent phones"},
                  "mode": {"type": "string", "enum": ["listen", "whisper", "barge"]}}, required=["supervisor"]),
     "SpyStarted": _obj({"agent": STR, "supervisor": STR, "mode": STR}),
     "Upload": {"type": "object", "required": ["name", "file"], "properties": {

@@ -45,7 +45,7 @@ class PriorityBody(CallBody):
 
 class SpyBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    supervisor: str = Field(pattern=r"^(\+?[0-9]{6,15}|PJSIP/[A-Za-z0-9_-]{1,40})$")
+    supervisor: str = Field(pattern=r"^(\+?[0-9]{6,15}|[a-z0-9][a-z0-9_-]{0,39})$")
     mode: Literal["listen", "whisper", "barge"] = "listen"
 
 
@@ -133,9 +133,11 @@ async def set_priority(request: web.Request) -> web.Response:
 
 async def spy(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
-    agent = _name(request, "agent", set(_plan(request, tenant).agents), "agent")
+    plan = _plan(request, tenant)
+    agent = _name(request, "agent", set(plan.agents), "agent")
     body = await views.read_body(request, SpyBody)
-    await supervisor.spy(context.ami(request), tenant, agent, body.supervisor, body.mode)
+    channel = supervisor.supervisor_channel(plan, body.supervisor)
+    await supervisor.spy(context.ami(request), tenant, agent, channel, body.mode)
     _audit(request, tenant, f"spy.{body.mode}", f"{agent} by {body.supervisor}")
     return web.json_response({"agent": agent, "supervisor": body.supervisor, "mode": body.mode}, status=202)
 

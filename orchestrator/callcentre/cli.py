@@ -171,9 +171,11 @@ def queue_priority(channel: str, priority: int, tenant: Tenant) -> None:
 
 @queue_app.command("spy")
 def queue_spy(agent: str, tenant: Tenant,
-              supervisor_phone: Annotated[str, typer.Option("--supervisor", help="Number or PJSIP/endpoint to ring.")],
+              supervisor_phone: Annotated[str, typer.Option(
+                  "--supervisor", help="Phone number, or the endpoint name of one of the tenant's agent phones.")],
               mode: Annotated[str, typer.Option(help="listen, whisper or barge")] = "listen") -> None:
     """Ring the supervisor, then listen in on (whisper to, barge into) AGENT's call."""
     with _exit_codes():
         check_agent(tenant, agent)
-        _run(lambda ami: supervisor.spy(ami, tenant, agent, supervisor_phone, mode))
+        channel = supervisor.supervisor_channel(_plan(load_settings(), tenant), supervisor_phone)
+        _run(lambda ami: supervisor.spy(ami, tenant, agent, channel, mode))

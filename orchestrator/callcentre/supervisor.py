@@ -10,9 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from orchestrator.asterisk.ami import Ami
-from orchestrator.domain.ir_queues import queue_context
+from orchestrator.domain.ir_queues import agent_endpoint, queue_context
+from orchestrator.domain.numbers import parse_destination
 from orchestrator.domain.plan import TenantPlan
-from orchestrator.errors import AsteriskError, NotFound
+from orchestrator.errors import AsteriskError, NotFound, NumberInvalid
 
 SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}  # q: no beep or name to anyone
 
@@ -81,12 +82,27 @@ async def set_priority(ami: Ami, tenant: str, channel: str, priority: int) -> No
                        "Priority": str(priority)})
 
 
-async def spy(ami: Ami, tenant: str, agent: str, supervisor: str, mode: str, trunk: str = "carrier") -> None:
-    """Ring the supervisor's phone; when answered it listens to (or whispers to, or joins) the
-    agent's current call. The caller hears nothing of it unless the mode is barge."""
+def supervisor_channel(plan: TenantPlan, supervisor: str, trunk: str = "carrier") -> str:
+    """What to ring for the supervisor: one of the tenant's own agent phones (by its endpoint
+    name in the plan), or a phone number rung via the trunk. Never a channel string from
+    outside: that could ring another tenant's phone, and a number must be one a routing may
+    dial too (no 0906/0909/112: the spy call is paid by the operator)."""
+    phones = {a.endpoint for a in plan.agents.values() if a.endpoint}
+    if supervisor in phones:
+        return f"PJSIP/{agent_endpoint(plan.tenant, supervisor)}"
+    try:
+        return f"PJSIP/{parse_destination(supervisor)}@{trunk}"
+    except NumberInvalid as exc:
+        raise NumberInvalid(f"the supervisor is a phone number or one of tenant {plan.tenant!r}'s agent phones "
+                            f"({', '.join(sorted(phones)) or 'it has none'}): {exc}") from exc
+
+
+async def spy(ami: Ami, tenant: str, agent: str, channel: str, mode: str) -> None:
+    """Ring the supervisor's ``channel`` (from ``supervisor_channel``); when answered it listens to
+    (or whispers to, or joins) the agent's current call. The caller hears nothing of it unless
+    the mode is barge."""
     if mode not in SPY_OPTIONS:
         raise ValueError(f"mode is one of {', '.join(SPY_OPTIONS)}, not {mode!r}")
-    channel = supervisor if "/" in supervisor else f"PJSIP/{supervisor}@{trunk}"
     resp = await ami.action({
         "Action": "Originate", "Channel": channel, "Application": "ChanSpy",
         "Data": f",{SPY_OPTIONS[mode]}Eg({spy_group(tenant, agent)})", "Async": "true",

@@ -77,7 +77,7 @@ async def test_supervisor_whisper_and_barge_join_the_agents_call(centre: Centre,
     call = asyncio.create_task(centre.call(number_of(50), hold_s=6.0))
     connect = await centre.wait(
         since, lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == f"{TENANT}.live")
-    await supervisor.spy(centre.ami, TENANT, connect["MemberName"], SUPERVISOR, mode)
+    await supervisor.spy(centre.ami, TENANT, connect["MemberName"], f"PJSIP/{SUPERVISOR}@carrier", mode)
     spy = await centre.wait(since, lambda e: e.get("Event") == "ChanSpyStart", timeout=10)
     assert spy["SpyeeChannel"].startswith("PJSIP/carrier-")  # the agent's own leg
     shown = await centre.ami.command(f"core show channel {spy['SpyerChannel']}")
@@ -97,7 +97,9 @@ async def test_supervisor_listens_in_silently(centre: Centre) -> None:
     legs = [e["DestChannel"] for e in dials if e.get("DialString", "").startswith(agent_number(8, 1))]
     assert legs, [(e.get("DialString"), e.get("DestChannel")) for e in dials]
     agent_leg = legs[0]
-    await supervisor.spy(centre.ami, TENANT, connect["MemberName"], SUPERVISOR, "listen")
+    channel = supervisor.supervisor_channel(parse_plan(cc_plan()), SUPERVISOR)
+    assert channel == f"PJSIP/{SUPERVISOR}@carrier"
+    await supervisor.spy(centre.ami, TENANT, connect["MemberName"], channel, "listen")
     spy = await centre.wait(since, lambda e: e.get("Event") == "ChanSpyStart", timeout=10)
     assert spy["SpyeeChannel"] == agent_leg  # a spy channel on the agent's call
     assert spy["SpyerChannel"].startswith("PJSIP/carrier-")
@@ -178,3 +180,7 @@ async def test_api_agent_state_night_and_tenant_isolation(centre: Centre, tmp_pa
         assert resp.status == 200
         resp = await client.put(f"{base}/queues/nosuch/night", json={"mode": "on"}, headers=mine)
         assert resp.status == 404
+        # The supervisor's phone: never a premium number, never a channel typed in by the client.
+        for who in ("09061234567", "112", "PJSIP/carrier", "other-tenant.desk", "nosuch-phone"):
+            resp = await client.post(f"{base}/agents/liz/spy", json={"supervisor": who}, headers=mine)
+            assert resp.status == 422, (who, await resp.text())

@@ -168,3 +168,15 @@ def test_move_target_is_checked_against_the_plan() -> None:
         move_target(p, "support/french")
     with pytest.raises(NotFound, match="no agent with skill"):
         move_target(p, "support/billing,1")  # caller-style junk never reaches the Redirect
+
+
+def test_supervisor_rings_a_number_or_the_tenants_own_phone() -> None:
+    from orchestrator.callcentre.supervisor import supervisor_channel
+    from orchestrator.errors import NumberInvalid
+
+    p = parse_plan(plan())
+    assert supervisor_channel(p, "cat-desk") == "PJSIP/acme.cat-desk"  # the agent phone of this tenant
+    assert supervisor_channel(p, "020 555 0001") == "PJSIP/+31205550001@carrier"
+    for bad in ("0906 1234567", "112", "other.cat-desk", "PJSIP/carrier", "bob-desk"):
+        with pytest.raises(NumberInvalid, match="agent phones"):
+            supervisor_channel(p, bad)
