@@ -132,7 +132,7 @@ async def main(n: int, db_url: str, out: Path, profile_dir: Path | None) -> None
             from pyinstrument import Profiler
 
             profile_dir.mkdir(parents=True, exist_ok=True)
-            again = copy.deepcopy(raw)
+            again = copy.deepcopy(centre)  # from the last applied document: only this number differs
             again["numbers"][n // 3]["routings"]["main"][0]["ring_time"] = 30
             profiler = Profiler(interval=0.002, async_mode="enabled")
             profiler.start()
