@@ -133,10 +133,12 @@ def render_call_centres(centres: Iterable[CallCentre], trunk: str = "carrier") -
         for a in c.agents:
             if a.number:
                 by_number.setdefault(a.number, []).append((c.tenant, a.name, a.interface))
+    members = sorted({(c.tenant, m.agent, m.interface) for c in centres for qf in c.queues
+                      for q in qf.queues.values() for m in q.members})
     # svc-agent-state (in agentcodes.conf) serves the phones' state codes too.
-    if by_number or any(a.endpoint for c in centres for a in c.agents):
+    if by_number or members or any(a.endpoint for c in centres for a in c.agents):
         dialplan["agentcodes.conf"] = env.get_template("agentcodes.conf.j2").render(
-            agents_by_number=sorted(by_number.items()))
+            agents_by_number=sorted(by_number.items()), queue_members=members)
     config = {
         QUEUES_FILE: env.get_template("queues.inc.j2").render(centres=centres),
         MOH_FILE: env.get_template("moh.inc.j2").render(centres=centres),

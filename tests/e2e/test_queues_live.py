@@ -184,3 +184,30 @@ async def test_api_agent_state_night_and_tenant_isolation(centre: Centre, tmp_pa
         for who in ("09061234567", "112", "PJSIP/carrier", "other-tenant.desk", "nosuch-phone"):
             resp = await client.post(f"{base}/agents/liz/spy", json={"supervisor": who}, headers=mine)
             assert resp.status == 422, (who, await resp.text())
+
+
+async def test_agent_pauses_survive_an_asterisk_restart_without_the_orchestrator(centre: Centre) -> None:
+    """Queue members come back from queues.conf available; Asterisk itself puts the pauses AstDB
+    holds back at start (cli.conf startup_commands → svc-agent-restore), with no orchestrator
+    process running. Last in this module: it restarts the shared Asterisk."""
+    from orchestrator.asterisk.ami import Ami
+    from orchestrator.callcentre import control
+
+    await control.set_agent_state(centre.ami, TENANT, "liz", "logged-out")
+    await control.set_agent_state(centre.ami, TENANT, "max", "unavailable", "training")
+    rt = centre.runtime
+    rt.down()
+    rt.up(faketime_file=rt.clock_file)
+    s = rt.settings
+    async with Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret) as fresh:
+        deadline = asyncio.get_running_loop().time() + 10
+        while True:  # the startup command runs right after boot; give it a moment
+            states = {a.agent: a for a in await control.agent_states(fresh, TENANT)}
+            if states["liz"].state != "available" or asyncio.get_running_loop().time() > deadline:
+                break
+            await asyncio.sleep(0.2)
+        assert (states["liz"].state, states["max"].state, states["max"].reason) == \
+            ("logged-out", "unavailable", "training")
+        assert states["eve"].state == "available"  # never paused: stays available
+        for agent in ("liz", "max"):
+            await control.set_agent_state(fresh, TENANT, agent, "available")
