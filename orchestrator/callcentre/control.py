@@ -7,17 +7,20 @@ call by itself."""
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.domain.ir_queues import CallCentre, agent_interface, night_family
-from orchestrator.errors import AsteriskError, NotFound
+from orchestrator.errors import AsteriskError, NotFound, PlanInvalid, Violation
 
 AGENT_FAMILY = "svc-agent"
 LOGGED_OUT = "logged-out"
 AVAILABLE = "available"
+# A reason goes into AstDB and, after a restart, into PauseQueueMember's arguments (svc-agent-restore).
+REASON = re.compile(r"[A-Za-z0-9 _-]{0,40}")
 
 
 @dataclass(frozen=True)
@@ -49,10 +52,17 @@ def _state_value(state: str, reason: str) -> str:
     return f"unavailable:{reason}" if state == "unavailable" else state
 
 
+def check_reason(reason: str) -> str:
+    if not REASON.fullmatch(reason):
+        raise PlanInvalid([Violation("reason", f"at most 40 letters, digits, spaces, '_' or '-', not {reason!r}")])
+    return reason
+
+
 async def set_agent_state(ami: Ami, tenant: str, agent: str, state: str, reason: str = "") -> None:
     """available (log in), logged-out, or unavailable with a reason; in every queue of the agent."""
     if state not in (AVAILABLE, LOGGED_OUT, "unavailable"):
         raise ValueError(f"unknown agent state {state!r}")
+    check_reason(reason)
     paused = state != AVAILABLE
     why = LOGGED_OUT if state == LOGGED_OUT else (reason or "unavailable")
     fields = {"Action": "QueuePause", "Interface": agent_interface(tenant, agent),

@@ -180,3 +180,13 @@ def test_supervisor_rings_a_number_or_the_tenants_own_phone() -> None:
     for bad in ("0906 1234567", "112", "other.cat-desk", "PJSIP/carrier", "bob-desk"):
         with pytest.raises(NumberInvalid, match="agent phones"):
             supervisor_channel(p, bad)
+
+
+def test_agent_pause_reason_is_checked() -> None:
+    """A reason lands in AstDB and, after a restart, in PauseQueueMember's arguments."""
+    from orchestrator.callcentre.control import check_reason
+
+    assert check_reason("lunch break_2") == "lunch break_2"
+    for bad in ("lunch,break", "a" * 41, "x)", "${EXTEN}"):
+        with pytest.raises(PlanInvalid, match="reason"):
+            check_reason(bad)
