@@ -217,6 +217,8 @@ def chart(r: dict[str, Any], path: Path) -> None:
         ax.plot(ns, [ap["full"]["seconds"] for ap in applies], "o-", label="full generate + apply")
         ax.plot(ns, [ap["stages"]["total"] for ap in applies], "o--", label="compile (Python)")
         ax.plot(ns, [ap["one_change"]["seconds"] for ap in applies], "o-", label="one number changed")
+        if all("centre_change" in ap for ap in applies):
+            ax.plot(ns, [ap["centre_change"]["seconds"] for ap in applies], "s--", label="call centre changed")
         ax.axhline(0.2, color="red", lw=0.8, ls=":", label="200 ms target")
         ax.set_xscale("log")
         ax.set_yscale("log")
