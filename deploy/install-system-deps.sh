@@ -13,6 +13,7 @@ command -v debootstrap >/dev/null || need+=(debootstrap)    # gets Asterisk 22 f
 command -v espeak-ng >/dev/null || need+=(espeak-ng)        # Dutch tariff prompts (090x)
 dpkg -s libsox-fmt-mp3 >/dev/null 2>&1 || need+=(libsox-fmt-mp3)  # MP3 announcements (sox)
 command -v ss >/dev/null || need+=(iproute2)
+command -v systemd-analyze >/dev/null || need+=(systemd)    # checks the generated service units
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -48,7 +48,9 @@ app = typer.Typer(
 asterisk_app = typer.Typer(help="Run the local Asterisk 22 (loopback only).", no_args_is_help=True)
 blacklist_app = typer.Typer(help="A service number's blacklist (live: no dialplan reload).",
                             no_args_is_help=True)
+deploy_app = typer.Typer(help="Run it in production: generated service units.", no_args_is_help=True)
 app.add_typer(asterisk_app, name="asterisk")
+app.add_typer(deploy_app, name="deploy")
 app.add_typer(blacklist_app, name="blacklist")
 register_live_commands(app)  # serve, status (orchestrator/live)
 app.add_typer(api_app, name="api")  # REST API and its tokens (orchestrator/api)
@@ -521,6 +523,35 @@ def asterisk_status() -> None:
         _print_status(status)
         if not status.get("running"):
             raise typer.Exit(1)
+
+
+@deploy_app.command("systemd")
+def deploy_systemd(
+    out: Annotated[Path, typer.Option(help="Where to write the unit files.")] = Path("deploy-units"),
+    env_file: Annotated[Path, typer.Option(help="The environment file the units read.")] = Path(
+        "/etc/svcnum/svcnum.env"),
+    replace_env: Annotated[bool, typer.Option(help="Overwrite an existing environment file.")] = False,
+) -> None:
+    """Write systemd units for Asterisk, the live controller, the REST API and the recordings
+    worker, pointing at this installation (its virtualenv, SVC_STATE_DIR), and an environment file
+    with this shell's SVC_* settings (0600; kept if it exists)."""
+    import os
+    import sys
+
+    from orchestrator import deploy
+
+    with errors_to_exit_codes():
+        settings = _settings()
+        rt = _runtime(settings)
+        where = deploy.Installation(Path(sys.executable).parent, env_file.resolve(), settings.state_dir,
+                                    rt.pid_file)
+        written = deploy.write(deploy.render_units(where), out, where.env_file,
+                               deploy.env_file_text(os.environ, settings.state_dir), replace_env=replace_env)
+        for path in written:
+            say(f"wrote {path}")
+        units = " ".join(deploy.UNITS)
+        typer.echo(f"install with:\n  cp {out}/*.service /etc/systemd/system/ && systemctl daemon-reload\n"
+                   f"  systemctl enable --now {units}")
 
 
 def _print_status(status: dict[str, Any]) -> None:

@@ -128,7 +128,7 @@ class AsteriskRuntime:
         return self.instance_dir / "var" / "run" / "faketime"
 
     @property
-    def _pid_file(self) -> Path:
+    def pid_file(self) -> Path:
         return self.instance_dir / "var" / "run" / "asterisk.pid"
 
     @property
@@ -270,7 +270,7 @@ class AsteriskRuntime:
     def _pid(self) -> int | None:
         """The pid of this instance's running Asterisk, or None."""
         try:
-            pid = int(self._pid_file.read_text().strip())
+            pid = int(self.pid_file.read_text().strip())
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
             status = Path(f"/proc/{pid}/status").read_text()
         except (OSError, ValueError):
@@ -299,7 +299,7 @@ class AsteriskRuntime:
             return
         if not self._conf_file.exists():
             self.prepare()
-        for stale in (self._pid_file, self.instance_dir / "var" / "run" / "asterisk.ctl", self._clock_record):
+        for stale in (self.pid_file, self.instance_dir / "var" / "run" / "asterisk.ctl", self._clock_record):
             stale.unlink(missing_ok=True)
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
         cmd = self._asterisk_cmd()
@@ -348,7 +348,7 @@ class AsteriskRuntime:
                     self.rx("core waitfullybooted", timeout=max(1.0, deadline - time.monotonic()))
                     booted = True
                 except AsteriskError:
-                    pid_written = self._pid_file.exists()
+                    pid_written = self.pid_file.exists()
                     if pid_written and self._pid() is None:
                         break  # it died
             if booted:
@@ -387,7 +387,7 @@ class AsteriskRuntime:
                 with contextlib.suppress(ProcessLookupError):
                     os.kill(pid, sig)
                 deadline = time.monotonic() + 3
-        for stale in (self._pid_file, self.instance_dir / "var" / "run" / "asterisk.ctl"):
+        for stale in (self.pid_file, self.instance_dir / "var" / "run" / "asterisk.ctl"):
             stale.unlink(missing_ok=True)
         # An empty RAM spool goes with Asterisk (the next `up` mounts it again); one with
         # recordings the worker has not taken yet stays.
