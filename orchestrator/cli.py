@@ -141,7 +141,7 @@ async def _target(settings: Settings, offline: bool) -> tuple[Any, Any]:
     runtime = _runtime(settings)
     ami = None if offline else await _ami(settings).connect()
     return ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami,
-                       secrets_dir=settings.secrets_dir), ami
+                       secrets_dir=settings.secrets_dir, phone_qualify_s=settings.phone_qualify_s), ami
 
 
 async def _with_asterisk(settings: Settings, use: Callable[[Session, Any], Awaitable[Any]],

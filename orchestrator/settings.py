@@ -18,6 +18,9 @@ from pathlib import Path
 DEFAULT_ROOTFS_CACHE = Path("/var/cache/svcnum")
 # A DTMF feature code as features.conf takes it: keypad symbols only, at most 11 (FEATURE_MAX_LEN).
 DTMF_CODE = re.compile(r"[0-9*#A-D]{1,11}")
+# Seconds between qualify OPTIONS to each agent phone: a phone that stops answering gets no queue
+# calls from at most this (plus the qualify timeout) after it vanished.
+DEFAULT_PHONE_QUALIFY_S = 30
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class Settings:
     # The recording spool on tmpfs (MB; 0 = on disk): plain audio of calls in progress stays in RAM.
     # 8 kHz 16-bit mono is ~1 MB a minute per call.
     recording_spool_mb: int = 512
+    # Agent phones: seconds between qualify OPTIONS (rendered into pjsip.inc on apply).
+    phone_qualify_s: int = DEFAULT_PHONE_QUALIFY_S
 
     @property
     def instance_dir(self) -> Path:
@@ -103,6 +108,13 @@ def _dtmf_code(value: str, name: str = "SVC_ACTIVE_BLOCK_CODE") -> str:
     return value
 
 
+def _qualify(value: str) -> int:
+    seconds = int(value)
+    if not 1 <= seconds <= 3600:
+        raise ValueError(f"SVC_PHONE_QUALIFY_SECONDS={value!r}: 1 to 3600 seconds")
+    return seconds
+
+
 def _codes(e: Mapping[str, str]) -> dict[str, str]:
     """The in-call DTMF codes; each must differ from the others (one feature per code)."""
     codes = {"active_block_code": _dtmf_code(e.get("SVC_ACTIVE_BLOCK_CODE", "*9")),
@@ -143,5 +155,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         api_max_upload_bytes=int(e.get("SVC_API_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
         api_max_announcement_seconds=float(e.get("SVC_API_MAX_ANNOUNCEMENT_SECONDS", "300")),
         recording_spool_mb=int(e.get("SVC_RECORDING_SPOOL_MB", "512")),
+        phone_qualify_s=_qualify(e.get("SVC_PHONE_QUALIFY_SECONDS", str(DEFAULT_PHONE_QUALIFY_S))),
         **_codes(e),
     )
