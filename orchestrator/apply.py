@@ -329,6 +329,37 @@ def _render_centres(target: ApplyTarget, centres: list[CallCentre]) -> tuple[dic
     return files, config | phones.config(centres, target.secrets_dir, target.phone_qualify_s)
 
 
+async def apply_phones(session: Session, target: ApplyTarget, progress: Progress = lambda _s: None) -> str:
+    """Render the agent phones of every stored plan again (after a password rotation) as a new
+    version of the files and reload PJSIP; the dialplan is not touched. When Asterisk refuses, the
+    previous version is active again (ApplyFailed). Returns "unchanged", "files only" or "reloaded"."""
+    centres = compile_centres(target, repository.load_call_centre_plans(session))
+    new = phones.config(centres, target.secrets_dir, target.phone_qualify_s)
+    old = target.files.read_current((PJSIP_FILE,))
+    if old == new:
+        return "unchanged"
+    version = target.files.write_changes(new, set())
+    progress(f"wrote {PJSIP_FILE} to {version.path}")
+    if target.ami is None:
+        target.files.prune()
+        return "files only"
+    try:
+        await phones.push(target.ami, old, new, centres, progress)
+    except OrchestratorError as exc:
+        if version.previous is not None:
+            target.files.point_to(version.previous)
+            await phones.reload(target.ami)
+        raise ApplyFailed(f"{exc}; the previous agent phones are active again") from exc
+    # The stored digests describe the dialplan in the new version as well (only pjsip.inc differs):
+    # the next apply may still push changed numbers alone.
+    state = repository.dialplan_state(session)
+    if state is not None and state.dialplan_dir == str(version.previous):
+        repository.set_dialplan_state(session, str(version.path), state.generator)
+        session.commit()
+    target.files.prune()
+    return "reloaded"
+
+
 def _reload_all(full: bool, state: models.DialplanState | None, build: str) -> str | None:
     """Why the whole dialplan is reloaded rather than pushed context by context, if it is."""
     if full:

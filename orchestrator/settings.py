@@ -83,6 +83,11 @@ def _secret(state_dir: Path, name: str) -> str:
     return kept_secret(state_dir / "secrets" / name)
 
 
+def new_secret() -> str:
+    """A random secret: 24 bytes, URL-safe (no character a SIP phone or a shell mangles)."""
+    return secrets.token_urlsafe(24)
+
+
 def kept_secret(path: Path) -> str:
     """The secret in ``path``; the first call generates it (mode 0600, folder 0700). Raises OSError."""
     if path.exists():
@@ -94,7 +99,7 @@ def kept_secret(path: Path) -> str:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(24) + "\n")
+            fh.write(new_secret() + "\n")
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
     finally:

@@ -100,6 +100,18 @@ def test_qualify_period_setting() -> None:
             load_settings(env | {"SVC_PHONE_QUALIFY_SECONDS": bad})
 
 
+def test_rotation_replaces_the_password_privately_and_can_put_it_back(tmp_path: Path) -> None:
+    store = PhoneSecrets(tmp_path / "secrets")
+    old = store.password("acme.desk")
+    new = store.rotate("acme.desk")
+    assert new != old and len(new) >= 24 and store.password("acme.desk") == new
+    path = tmp_path / "secrets" / "agent-phones" / "acme.desk"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["acme.desk"]  # no temp file left
+    store.keep("acme.desk", old)
+    assert PhoneSecrets(tmp_path / "secrets").password("acme.desk") == old
+
+
 def test_digest_is_rfc2617_ha1() -> None:
     # The example in Asterisk's pjsip.conf.sample: echo -n "fred:asterisk:mypass" | openssl dgst -md5
     assert sip_digest("fred", "mypass", realm="asterisk") == "43a8d9be3da524f9a59ca0593d7b1b5d"
