@@ -5,7 +5,7 @@ ringall queue; it changes its state with *55 / *56 / *57. A wrong password, a ca
 the phone, and "From: carrier" from another address are refused. Adding a phone reloads PJSIP
 without dropping the call in progress or the registration. Asterisk qualifies the phone every
 QUALIFY_S seconds: one that stops answering is Unavailable and skipped by the queues until it is
-back; a changed qualify period reaches Asterisk with the next apply."""
+back. A password rotated through the API refuses the old password and takes the new one."""
 
 from __future__ import annotations
 
@@ -19,9 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from orchestrator.api.app import create_app
+from orchestrator.api.context import ApiConfig
 from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
@@ -29,6 +32,7 @@ from orchestrator.callcentre.phone_secrets import PhoneSecrets
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.render import QUALIFY_TIMEOUT_S
 from orchestrator.store import repository
+from tests.api.helpers import bearer, make_token
 from tests.e2e.events import EventLog
 from tests.harness.sip_phone import Phone
 from tests.harness.sipp import CallResult, free_port, place_call
@@ -299,6 +303,44 @@ async def test_a_phone_that_stops_answering_is_skipped_until_it_is_back(stack: S
     assert (await stack.call(PAIR)).answered
     assert stack.queue_events("AgentConnect", "pair", since) == ["desk"]
     assert len(stack.phone.invites()) == before + 1
+
+
+async def test_rotated_password_through_the_api_refuses_the_old_one(stack: Stack, tmp_path: Path) -> None:
+    s = stack.runtime.settings.with_(db_url=str(stack.engine.url), phone_qualify_s=QUALIFY_S)
+    config = ApiConfig(settings=s, etc_dir=stack.runtime.etc_dir, sounds_dir=stack.runtime.sounds_dir,
+                       uploads_dir=tmp_path / "uploads", asterisk_path=stack.runtime.asterisk_path)
+    token = make_token(s.db_url, TENANT)
+    old = stack.phone.password
+    async with TestClient(TestServer(create_app(config))) as client:
+        resp = await client.post(f"/api/v1/tenants/{TENANT}/agents/desk/credentials/rotate", headers=bearer(token))
+        assert resp.status == 200, await resp.text()
+        account = await resp.json()
+    new = account["password"]
+    assert new != old and account["endpoint"] == PHONE
+    assert account["registrar"] == f"{s.bind_host}:{s.sip_port}"
+    assert new not in Path(stack.runtime.log_file).read_text(errors="replace")
+    # The registration made with the old password stays (until it expires or the phone registers).
+    assert f"127.0.0.1:{stack.phone.port}" in await stack.ami.command(f"pjsip show aor {PHONE}")
+
+    refused = await asyncio.to_thread(stack.phone.register, old, port=free_port())
+    assert refused == [401, 401]  # challenged, then refused with a new challenge
+
+    stack.phone.stop()  # the phone is provisioned with the new password and registers from its port
+    try:
+        assert await asyncio.to_thread(stack.phone.register, new) == [401, 200]
+    finally:
+        stack.phone.password = new
+        stack.phone.start()
+    await stack.until_contact("Avail")
+    before = len(stack.phone.invites())
+    assert (await stack.call(SOLO)).answered
+    assert len(stack.phone.invites()) == before + 1
+    # The next apply keeps the new password and stays incremental (the rotation moved the stored
+    # dialplan state to the version it wrote).
+    stack.progress.clear()
+    await stack.apply(stack.applied)
+    assert any("as applied before" in line for line in stack.progress), stack.progress
+    assert not any("PJSIP reloaded" in line for line in stack.progress), stack.progress
 
 
 async def test_a_changed_qualify_period_reaches_asterisk_on_the_next_apply(stack: Stack) -> None:
