@@ -40,6 +40,7 @@ from orchestrator.render import (
     render_call_centres,
     render_dialplan,
 )
+from orchestrator.settings import DEFAULT_PHONE_QUALIFY_S
 from orchestrator.store import models, repository
 
 Progress = Callable[[str], None]
@@ -68,7 +69,8 @@ class ApplyReport:
 class ApplyTarget:
     """Where and how to apply: the dialplan folder, the sounds folder, and Asterisk (or None to
     only write files, e.g. before Asterisk's first start). ``secrets_dir`` keeps the agent phones'
-    passwords (Settings.secrets_dir); plans with endpoint agents need it."""
+    passwords (Settings.secrets_dir); plans with endpoint agents need it. ``phone_qualify_s``:
+    Settings.phone_qualify_s, rendered into the phones' AORs."""
 
     files: DialplanFiles
     sounds_dir: Path
@@ -76,6 +78,7 @@ class ApplyTarget:
     ami: Ami | None
     trunk: str = "carrier"
     secrets_dir: Path | None = None
+    phone_qualify_s: int = DEFAULT_PHONE_QUALIFY_S
 
 
 def compile_all(target: ApplyTarget, plans: list[TenantPlan], today: date,
@@ -216,8 +219,10 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     generator = generator_digest()
     holidays = holiday_dates(now.date())
     # What the shared files (library, holiday calendar) are made of: while it holds, they are not
-    # rendered again. A new year shifts the holiday range: one full rebuild a year.
-    build = hashlib.sha256(f"{generator}\0{target.trunk}\0{','.join(sorted(holidays))}".encode()).hexdigest()
+    # rendered again. A new year shifts the holiday range: one full rebuild a year. Settings rendered
+    # into files an incremental apply leaves alone (trunk, the phones' qualify period) count too.
+    build = hashlib.sha256(f"{generator}\0{target.trunk}\0{','.join(sorted(holidays))}\0"
+                           f"{target.phone_qualify_s}".encode()).hexdigest()
     state = repository.dialplan_state(session)
     on_disk = target.files.current()
     # The stored digests describe the files on disk only while nothing else wrote them.
@@ -321,7 +326,38 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
 def _render_centres(target: ApplyTarget, centres: list[CallCentre]) -> tuple[dict[str, str], dict[str, str]]:
     """(dialplan files, configuration files) of every tenant's call centre and agent phones."""
     files, config = render_call_centres(centres, target.trunk)
-    return files, config | phones.config(centres, target.secrets_dir)
+    return files, config | phones.config(centres, target.secrets_dir, target.phone_qualify_s)
+
+
+async def apply_phones(session: Session, target: ApplyTarget, progress: Progress = lambda _s: None) -> str:
+    """Render the agent phones of every stored plan again (after a password rotation) as a new
+    version of the files and reload PJSIP; the dialplan is not touched. When Asterisk refuses, the
+    previous version is active again (ApplyFailed). Returns "unchanged", "files only" or "reloaded"."""
+    centres = compile_centres(target, repository.load_call_centre_plans(session))
+    new = phones.config(centres, target.secrets_dir, target.phone_qualify_s)
+    old = target.files.read_current((PJSIP_FILE,))
+    if old == new:
+        return "unchanged"
+    version = target.files.write_changes(new, set())
+    progress(f"wrote {PJSIP_FILE} to {version.path}")
+    if target.ami is None:
+        target.files.prune()
+        return "files only"
+    try:
+        await phones.push(target.ami, old, new, centres, progress)
+    except OrchestratorError as exc:
+        if version.previous is not None:
+            target.files.point_to(version.previous)
+            await phones.reload(target.ami)
+        raise ApplyFailed(f"{exc}; the previous agent phones are active again") from exc
+    # The stored digests describe the dialplan in the new version as well (only pjsip.inc differs):
+    # the next apply may still push changed numbers alone.
+    state = repository.dialplan_state(session)
+    if state is not None and state.dialplan_dir == str(version.previous):
+        repository.set_dialplan_state(session, str(version.path), state.generator)
+        session.commit()
+    target.files.prune()
+    return "reloaded"
 
 
 def _reload_all(full: bool, state: models.DialplanState | None, build: str) -> str | None:
@@ -333,7 +369,7 @@ def _reload_all(full: bool, state: models.DialplanState | None, build: str) -> s
     # A new generator may spell a pattern differently; Asterisk sees the same extension, which
     # an AMI remove step would then take away.
     if state.generator != build:
-        return "new generator, or a new year of holidays"
+        return "new generator, a new year of holidays, or a changed setting"
     return None
 
 

@@ -143,11 +143,11 @@ async def _target(settings: Settings, offline: bool) -> tuple[Any, Any]:
     runtime = _runtime(settings)
     ami = None if offline else await _ami(settings).connect()
     return ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami,
-                       secrets_dir=settings.secrets_dir), ami
+                       secrets_dir=settings.secrets_dir, phone_qualify_s=settings.phone_qualify_s), ami
 
 
-async def _with_asterisk(settings: Settings, use: Callable[[Session, Any], Awaitable[Any]],
-                         offline: bool = False) -> Any:
+async def with_asterisk(settings: Settings, use: Callable[[Session, Any], Awaitable[Any]],
+                        offline: bool = False) -> Any:
     """Run a use case with a database session and an apply target; the AMI link is closed after."""
     target, ami = await _target(settings, offline)
     try:
@@ -161,7 +161,7 @@ async def _with_asterisk(settings: Settings, use: Callable[[Session, Any], Await
 async def _apply(settings: Settings, document: Any, base_dir: Path, offline: bool, full: bool = False) -> Any:
     from orchestrator.apply import apply_document
 
-    return await _with_asterisk(settings, lambda session, target: apply_document(
+    return await with_asterisk(settings, lambda session, target: apply_document(
         document, session, target, now=datetime.now(AMSTERDAM), base_dir=base_dir, progress=say,
         full=full), offline)
 
@@ -216,7 +216,7 @@ def rollback(
     from orchestrator.apply import rollback as do_rollback
 
     with errors_to_exit_codes():
-        report = asyncio.run(_with_asterisk(_settings(), lambda session, target: do_rollback(
+        report = asyncio.run(with_asterisk(_settings(), lambda session, target: do_rollback(
             version, tenant, session, target, now=datetime.now(AMSTERDAM), progress=say)))
         say(f"rolled back: tenant {report.tenant!r} runs version {report.version} again")
 
@@ -234,7 +234,7 @@ def try_command(
 
     with errors_to_exit_codes():
         draft = read_plan_file(plan_file)
-        asyncio.run(_with_asterisk(_settings(), lambda session, target: try_draft(
+        asyncio.run(with_asterisk(_settings(), lambda session, target: try_draft(
             draft, number, session, target, now=datetime.now(AMSTERDAM), progress=say)))
         say(f"call {draft.test_number} to hear the draft; `orchestrator promote {number}` puts it live")
 
@@ -248,7 +248,7 @@ def promote(
     from orchestrator.drafts import promote as do_promote
 
     with errors_to_exit_codes():
-        asyncio.run(_with_asterisk(_settings(), lambda session, target: do_promote(
+        asyncio.run(with_asterisk(_settings(), lambda session, target: do_promote(
             tenant, number, session, target, now=datetime.now(AMSTERDAM), progress=say)))
         say(f"{number} now runs the routing that was on the test number")
 

@@ -156,10 +156,17 @@ class PhoneSection:
     digest: str  # MD5 of name:realm:password
 
 
-def render_agent_phones(centres: Iterable[CallCentre], digests: Mapping[str, str]) -> str:
+# PJSIP's default qualify timeout; a shorter qualify period (tests) gets half its length instead.
+QUALIFY_TIMEOUT_S = 3.0
+
+
+def render_agent_phones(centres: Iterable[CallCentre], digests: Mapping[str, str], qualify_s: int) -> str:
     """The PJSIP objects of every endpoint agent of every tenant. ``digests`` maps endpoint names
-    to the MD5 digest of ``name:realm:password``, so no password reaches the generated file."""
+    to the MD5 digest of ``name:realm:password``, so no password reaches the generated file.
+    Every ``qualify_s`` seconds Asterisk sends each phone an OPTIONS; unanswered, the phone's
+    endpoint turns Unavailable and app_queue (state interface ``PJSIP/<name>``) stops ringing it."""
     phones = [PhoneSection(c.tenant, a.name, a.endpoint, phone_context(c.tenant), SIP_REALM, digests[a.endpoint])
               for c in sorted(centres, key=lambda c: c.tenant)
               for a in sorted(c.agents, key=lambda a: a.endpoint or "") if a.endpoint]
-    return _environment().get_template("pjsip.inc.j2").render(phones=phones)
+    return _environment().get_template("pjsip.inc.j2").render(
+        phones=phones, qualify_frequency=qualify_s, qualify_timeout=min(QUALIFY_TIMEOUT_S, qualify_s / 2))

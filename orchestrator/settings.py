@@ -18,6 +18,9 @@ from pathlib import Path
 DEFAULT_ROOTFS_CACHE = Path("/var/cache/svcnum")
 # A DTMF feature code as features.conf takes it: keypad symbols only, at most 11 (FEATURE_MAX_LEN).
 DTMF_CODE = re.compile(r"[0-9*#A-D]{1,11}")
+# Seconds between qualify OPTIONS to each agent phone: a phone that stops answering gets no queue
+# calls from at most this (plus the qualify timeout) after it vanished.
+DEFAULT_PHONE_QUALIFY_S = 30
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,8 @@ class Settings:
     # The recording spool on tmpfs (MB; 0 = on disk): plain audio of calls in progress stays in RAM.
     # 8 kHz 16-bit mono is ~1 MB a minute per call.
     recording_spool_mb: int = 512
+    # Agent phones: seconds between qualify OPTIONS (rendered into pjsip.inc on apply).
+    phone_qualify_s: int = DEFAULT_PHONE_QUALIFY_S
 
     @property
     def instance_dir(self) -> Path:
@@ -78,6 +83,11 @@ def _secret(state_dir: Path, name: str) -> str:
     return kept_secret(state_dir / "secrets" / name)
 
 
+def new_secret() -> str:
+    """A random secret: 24 bytes, URL-safe (no character a SIP phone or a shell mangles)."""
+    return secrets.token_urlsafe(24)
+
+
 def kept_secret(path: Path) -> str:
     """The secret in ``path``; the first call generates it (mode 0600, folder 0700). Raises OSError."""
     if path.exists():
@@ -89,7 +99,7 @@ def kept_secret(path: Path) -> str:
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(24) + "\n")
+            fh.write(new_secret() + "\n")
         with contextlib.suppress(FileExistsError):
             os.link(tmp, path)
     finally:
@@ -101,6 +111,13 @@ def _dtmf_code(value: str, name: str = "SVC_ACTIVE_BLOCK_CODE") -> str:
     if not DTMF_CODE.fullmatch(value):
         raise ValueError(f"{name}={value!r}: 1 to 11 of 0-9 * # A-D")
     return value
+
+
+def _qualify(value: str) -> int:
+    seconds = int(value)
+    if not 1 <= seconds <= 3600:
+        raise ValueError(f"SVC_PHONE_QUALIFY_SECONDS={value!r}: 1 to 3600 seconds")
+    return seconds
 
 
 def _codes(e: Mapping[str, str]) -> dict[str, str]:
@@ -143,5 +160,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         api_max_upload_bytes=int(e.get("SVC_API_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),
         api_max_announcement_seconds=float(e.get("SVC_API_MAX_ANNOUNCEMENT_SECONDS", "300")),
         recording_spool_mb=int(e.get("SVC_RECORDING_SPOOL_MB", "512")),
+        phone_qualify_s=_qualify(e.get("SVC_PHONE_QUALIFY_SECONDS", str(DEFAULT_PHONE_QUALIFY_S))),
         **_codes(e),
     )

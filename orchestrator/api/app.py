@@ -15,6 +15,7 @@ from orchestrator.api import (
     routes_callcentre,
     routes_live,
     routes_numbers,
+    routes_phones,
     routes_plan,
     routes_recordings,
 )
@@ -75,6 +76,6 @@ def create_app(config: ApiConfig) -> web.Application:
         app.cleanup_ctx.append(_asterisk)
     app.router.add_get("/openapi.json", openapi_document)
     for module in (routes_numbers, routes_plan, routes_blacklist, routes_announcements, routes_live,
-                   routes_recordings, routes_callcentre):
+                   routes_recordings, routes_callcentre, routes_phones):
         app.router.add_routes(module.routes())
     return app

@@ -73,4 +73,4 @@ def ami(request: web.Request) -> Ami:
 def apply_target(request: web.Request) -> ApplyTarget:
     c = config(request)
     return ApplyTarget(DialplanFiles(c.etc_dir), c.sounds_dir, c.asterisk_path, request.app.get(AMI),
-                       secrets_dir=c.settings.secrets_dir)
+                       secrets_dir=c.settings.secrets_dir, phone_qualify_s=c.settings.phone_qualify_s)

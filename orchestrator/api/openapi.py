@@ -154,6 +154,13 @@ _SCHEMAS: dict[str, Any] = {
                                                "endpoint name of one of the tenant's agent phones"},
                  "mode": {"type": "string", "enum": ["listen", "whisper", "barge"]}}, required=["supervisor"]),
     "SpyStarted": _obj({"agent": STR, "supervisor": STR, "mode": STR}),
+    "PhoneAccount": _obj({
+        "tenant": STR, "agent": STR,
+        "endpoint": {"type": "string", "description": "PJSIP endpoint, aor and auth: <tenant>.<endpoint>"},
+        "username": {"type": "string", "description": "SIP and auth username (= endpoint)"},
+        "password": STR, "realm": STR,
+        "registrar": {"type": "string", "description": "host:port of Asterisk's SIP"},
+        "transport": {"type": "string", "enum": ["udp"]}}),
     "Upload": {"type": "object", "required": ["name", "file"], "properties": {
         "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,39}$"},
         "file": {"type": "string", "format": "binary", "description": "WAV or MP3"}}},
@@ -247,6 +254,16 @@ def document() -> dict[str, Any]:
             "Ring a supervisor who then listens in on / whispers to / barges into the agent's call",
             {"202": _json(_ref("SpyStarted"), "Supervisor is being rung")}, (400, 404, 422, 503),
             params=[TENANT, AGENT], body=_body("Spy"), op_id="spyAgent")},
+        f"{t}/agents/{{agent}}/credentials": {"get": _op(
+            "SIP account of an endpoint agent's phone, to provision it (shows the password; audit-logged "
+            "without it). An agent that is a phone number answers 404",
+            {"200": _json(_ref("PhoneAccount"), "The account")}, (404,), params=[TENANT, AGENT],
+            op_id="agentCredentials")},
+        f"{t}/agents/{{agent}}/credentials/rotate": {"post": _op(
+            "Give the phone a new password and reload PJSIP: the old one is refused from now on "
+            "(a phone registered with it stays registered until its registration expires)",
+            {"200": _json(_ref("PhoneAccount"), "The account with the new password")}, (404, 503),
+            params=[TENANT, AGENT], op_id="rotateAgentCredentials")},
         f"{t}/queues/waiting": {"get": _op("Callers waiting now in the tenant's queues",
                                            {"200": _json(_ref("Waiting"), "Waiting callers")}, (404, 503),
                                            params=[TENANT], op_id="listWaiting")},

@@ -100,30 +100,39 @@ def agent_list(tenant: Tenant) -> None:
 
 @agent_app.command("credentials")
 def agent_credentials(agent: str, tenant: Tenant,
-                      as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False) -> None:
+                      as_json: Annotated[bool, typer.Option("--json", help="One JSON object.")] = False,
+                      rotate: Annotated[bool, typer.Option(help="Give the phone a new password first and load it "
+                                                                "into Asterisk; the old one is refused from then on.")]
+                      = False,
+                      offline: Annotated[bool, typer.Option(help="With --rotate: only write the files; "
+                                                                 "Asterisk reads them when it starts.")] = False,
+                      ) -> None:
     """SIP account of AGENT's phone (an endpoint agent), to provision it: shows the password.
 
-    The password is generated on the first apply (or here, if asked before) and stays the same."""
-    from orchestrator.callcentre.phone_secrets import PhoneSecrets
-    from orchestrator.domain.ir_queues import SIP_REALM, agent_endpoint
-    from orchestrator.errors import NotFound
+    The password is generated on the first apply (or here, if asked before) and stays the same until
+    --rotate. A phone registered with the old password stays registered until its registration expires."""
+    from orchestrator.callcentre import credentials
 
     with _exit_codes():
         s = load_settings()
-        found = _plan(s, tenant).agents.get(agent)
-        if found is None:
-            raise NotFound(f"tenant {tenant!r} has no agent {agent!r}")
-        if found.endpoint is None:
-            raise NotFound(f"agent {agent!r} of tenant {tenant!r} is a phone number, not a SIP phone")
-        name = agent_endpoint(tenant, found.endpoint)
-        account = {"tenant": tenant, "agent": agent, "username": name, "auth_username": name,
-                   "password": PhoneSecrets(s.secrets_dir).password(name), "realm": SIP_REALM,
-                   "registrar": f"sip:{s.bind_host}:{s.sip_port}", "transport": "udp"}
+        plan = _plan(s, tenant)
+        account = _rotate(s, plan, agent, offline) if rotate else credentials.account(plan, agent, s)
         if as_json:
-            typer.echo(json.dumps(account, indent=2))
+            typer.echo(json.dumps(account.to_dict(), indent=2))
             return
-        for key, value in account.items():
+        for key, value in account.to_dict().items():
             typer.echo(f"{key:<14} {value}")
+
+
+def _rotate(settings: Settings, plan: Any, agent: str, offline: bool) -> Any:
+    from orchestrator.callcentre import credentials
+    from orchestrator.cli import say, with_asterisk
+
+    credentials.phone_endpoint(plan, agent)  # an unknown or phone-number agent fails before AMI is asked
+    account = asyncio.run(with_asterisk(settings, lambda session, target: credentials.rotate(
+        session, plan, agent, settings, target, progress=say), offline))
+    typer.echo(f"{agent}: new password{' written (Asterisk not reloaded)' if offline else ' in force'}", err=True)
+    return account
 
 
 @queue_app.command("show")

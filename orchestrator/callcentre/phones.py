@@ -24,15 +24,15 @@ def endpoints(centres: Iterable[CallCentre]) -> set[str]:
     return {a.endpoint for c in centres for a in c.agents if a.endpoint}
 
 
-def config(centres: list[CallCentre], secrets_dir: Path | None) -> dict[str, str]:
+def config(centres: list[CallCentre], secrets_dir: Path | None, qualify_s: int) -> dict[str, str]:
     """``{pjsip.inc: text}`` for every tenant's phones; a phone new to this instance gets its password now."""
     names = endpoints(centres)
     if not names:
-        return {PJSIP_FILE: render_agent_phones(centres, {})}
+        return {PJSIP_FILE: render_agent_phones(centres, {}, qualify_s)}
     if secrets_dir is None:
         raise SecretError("the plans have endpoint agents, but this apply has no secrets folder for their passwords")
     store = PhoneSecrets(secrets_dir)
-    return {PJSIP_FILE: render_agent_phones(centres, {name: store.digest(name) for name in sorted(names)})}
+    return {PJSIP_FILE: render_agent_phones(centres, {name: store.digest(name) for name in sorted(names)}, qualify_s)}
 
 
 async def push(ami: Ami, old: dict[str, str], new: dict[str, str], centres: list[CallCentre],

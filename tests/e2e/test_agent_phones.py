@@ -3,28 +3,36 @@ phone registers with digest auth as its PJSIP endpoint ``<tenant>.<endpoint>``, 
 the carrier; queue calls reach it and it talks; it rings together with a phone-number agent in a
 ringall queue; it changes its state with *55 / *56 / *57. A wrong password, a carrier call naming
 the phone, and "From: carrier" from another address are refused. Adding a phone reloads PJSIP
-without dropping the call in progress or the registration."""
+without dropping the call in progress or the registration. Asterisk qualifies the phone every
+QUALIFY_S seconds: one that stops answering is Unavailable and skipped by the queues until it is
+back. A password rotated through the API refuses the old password and takes the new one."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import stat
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from orchestrator.api.app import create_app
+from orchestrator.api.context import ApiConfig
 from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.callcentre.phone_secrets import PhoneSecrets
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
+from orchestrator.render import QUALIFY_TIMEOUT_S
 from orchestrator.store import repository
+from tests.api.helpers import bearer, make_token
 from tests.e2e.events import EventLog
 from tests.harness.sip_phone import Phone
 from tests.harness.sipp import CallResult, free_port, place_call
@@ -33,19 +41,27 @@ pytestmark = pytest.mark.e2e
 
 TENANT = "ph"
 PHONE = "ph.desk7"  # the agent 'desk' has endpoint 'desk7'
-SOLO, BOTH = "08000000401", "08000000402"
+SOLO, BOTH, PAIR = "08000000401", "08000000402", "08000000403"
 NEVER_ANSWERS = "+31201119993"  # the carrier lets it ring for ever (last digit 3)
+ANSWERS = "+31201119991"  # the carrier answers at once (last digit 1)
 CALLER = "0201234567"
+QUALIFY_S = 2  # SVC_PHONE_QUALIFY_SECONDS for these tests (production: 30)
+# Phone gone -> Unreachable: at most one qualify period, then the qualify timeout; plus slack for
+# AMI and scheduling on a busy machine.
+QUALIFY_BOUND_S = QUALIFY_S + min(QUALIFY_TIMEOUT_S, QUALIFY_S / 2) + 2.0
 
 
 def phone_plan(*, second_phone: bool = False) -> dict[str, Any]:
-    agents: dict[str, Any] = {"desk": {"endpoint": "desk7"}, "nora": {"number": NEVER_ANSWERS}}
+    agents: dict[str, Any] = {"desk": {"endpoint": "desk7"}, "nora": {"number": NEVER_ANSWERS},
+                              "ann": {"number": ANSWERS}}
     if second_phone:
         agents["eve"] = {"endpoint": "desk8"}
     queues = {"solo": {"agents": ["desk"], "ring_time": 10, "max_wait": 30},
-              "both": {"strategy": "ringall", "agents": ["desk", "nora"], "ring_time": 10, "max_wait": 30}}
+              "both": {"strategy": "ringall", "agents": ["desk", "nora"], "ring_time": 10, "max_wait": 30},
+              # fixed: the phone first, the number agent only when the phone cannot take the call
+              "pair": {"strategy": "fixed", "agents": ["desk", "ann"], "ring_time": 10, "max_wait": 30}}
     numbers = [{"number": n, "routings": {"main": [{"number": f"queue:{q}"}]}, "active": "main"}
-               for n, q in ((SOLO, "solo"), (BOTH, "both"))]
+               for n, q in ((SOLO, "solo"), (BOTH, "both"), (PAIR, "pair"))]
     return {"tenant": TENANT, "agents": agents, "queues": queues, "numbers": numbers}
 
 
@@ -60,8 +76,10 @@ class Stack:
     phone: Phone
     workdir: Path
     progress: list[str] = field(default_factory=list)
+    applied: dict[str, Any] = field(default_factory=dict)  # the plan last applied
 
     async def apply(self, data: dict[str, Any]) -> None:
+        self.applied = data
         with Session(self.engine) as session:
             await apply_plan(parse_plan(data), session, self.target, now=datetime.now(AMSTERDAM),
                              progress=self.progress.append)
@@ -84,6 +102,28 @@ class Stack:
         return [e["MemberName"] for e in self.events.events[since:]
                 if e.get("Event") == kind and e.get("Queue") == f"{TENANT}.{queue}"]
 
+    async def contact_status(self) -> str:
+        """The phone's contact status in ``pjsip show contacts`` (Avail, Unavail, NonQual, …)."""
+        out = await self.ami.command("pjsip show contacts")
+        m = re.search(rf"Contact:\s+{re.escape(PHONE)}/\S+\s+\S+\s+(\w+)", out)
+        return m.group(1) if m else "none"
+
+    async def qualify_frequency(self) -> int:
+        """What Asterisk runs for the phone's AOR."""
+        m = re.search(r"qualify_frequency\s*:\s*(\d+)", await self.ami.command(f"pjsip show aor {PHONE}"))
+        assert m is not None
+        return int(m.group(1))
+
+    async def until_contact(self, status: str, timeout: float = QUALIFY_BOUND_S) -> float:
+        """Seconds until the phone's contact has ``status``."""
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        while (seen := await self.contact_status()) != status:
+            if loop.time() - started > timeout:
+                raise AssertionError(f"contact still {seen}, not {status}, after {timeout} s")
+            await asyncio.sleep(0.1)
+        return loop.time() - started
+
     async def rtp_count(self, channel: str, what: str) -> int:
         resp = await self.ami.action({"Action": "Getvar", "Channel": channel, "Variable": f"CHANNEL(rtcp,{what})"},
                                      as_list=False)
@@ -99,7 +139,7 @@ async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFac
     ami.on_event("*", log.record)
     await ami.connect()
     target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami,
-                         secrets_dir=s.secrets_dir)
+                         secrets_dir=s.secrets_dir, phone_qualify_s=QUALIFY_S)
     engine = repository.make_engine(f"sqlite:///{tmp / 'phones.db'}")
     password = PhoneSecrets(s.secrets_dir).password(PHONE)
     phone = Phone(s.sip_port, PHONE, password, tmp)
@@ -107,6 +147,7 @@ async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFac
     await st.apply(phone_plan())
     assert await asyncio.to_thread(phone.register) == [401, 200]  # challenged, then registered
     phone.start()
+    await st.until_contact("Avail")  # qualified: it answers Asterisk's OPTIONS
     try:
         yield st
     finally:
@@ -208,3 +249,112 @@ async def test_adding_a_phone_reloads_pjsip_without_dropping_the_call_or_the_reg
     assert (await stack.call(SOLO)).answered
     assert len(stack.phone.invites()) == before + 1
     assert PhoneSecrets(stack.runtime.settings.secrets_dir).password(PHONE) == stack.phone.password
+
+
+NOT_INUSE, UNAVAILABLE = "1", "5"  # Asterisk device states in QueueMemberStatus
+
+
+def _is(event: str, **fields: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda e: e.get("Event") == event and all(e.get(k) == v for k, v in fields.items())
+
+
+async def test_a_phone_that_stops_answering_is_skipped_until_it_is_back(stack: Stack) -> None:
+    loop = asyncio.get_running_loop()
+    await stack.until_contact("Avail")
+    since = len(stack.events.events)
+    assert (await stack.call(PAIR)).answered
+    assert stack.queue_events("AgentConnect", "pair", since) == ["desk"]  # alive, the phone comes first
+
+    # The phone's sipp ends without unregistering: the contact stays, Asterisk's OPTIONS go unanswered.
+    since, gone = len(stack.events.events), loop.time()
+    stack.phone.stop()
+    await stack.wait(since, _is("ContactStatus", AOR=PHONE, ContactStatus="Unreachable"), timeout=QUALIFY_BOUND_S)
+    unreachable_s = loop.time() - gone
+    # app_queue follows the endpoint's device state (the member's state interface): 5 = unavailable.
+    await stack.wait(since, _is("QueueMemberStatus", Queue="ph.pair", MemberName="desk", Status=UNAVAILABLE),
+                     timeout=1.0)
+    unavailable_s = loop.time() - gone
+    assert await stack.contact_status() == "Unavail"
+    member = next(line for line in (await stack.ami.command("queue show ph.pair")).splitlines() if "desk" in line)
+    assert "Unavailable" in member, member
+    print(f"\nphone gone -> contact Unreachable {unreachable_s:.2f} s, queue member unavailable {unavailable_s:.2f} s "
+          f"(qualify every {QUALIFY_S} s, bound {QUALIFY_BOUND_S:.1f} s)")
+
+    # The next call goes to the number agent at once: the dead phone is not rung first.
+    since = len(stack.events.events)
+    started = loop.time()
+    result = await stack.call(PAIR)
+    assert result.answered
+    assert stack.queue_events("AgentCalled", "pair", since) == ["ann"]
+    assert stack.queue_events("AgentConnect", "pair", since) == ["ann"]
+    assert not [e for e in stack.events.events[since:] if e.get("Event") == "Newchannel"
+                and e.get("Channel", "").startswith(f"PJSIP/{PHONE}-")]
+    print(f"call while the phone is gone answered by ann, call took {loop.time() - started:.2f} s")
+
+    # The phone registers again and answers: available, and the fixed queue rings it first again.
+    since, back = len(stack.events.events), loop.time()
+    assert await asyncio.to_thread(stack.phone.register) == [401, 200]
+    stack.phone.start()
+    await stack.wait(since, _is("QueueMemberStatus", Queue="ph.pair", MemberName="desk", Status=NOT_INUSE),
+                     timeout=QUALIFY_BOUND_S)
+    print(f"phone back -> queue member available {loop.time() - back:.2f} s after it started registering again")
+    await stack.until_contact("Avail")
+    since, before = len(stack.events.events), len(stack.phone.invites())
+    assert (await stack.call(PAIR)).answered
+    assert stack.queue_events("AgentConnect", "pair", since) == ["desk"]
+    assert len(stack.phone.invites()) == before + 1
+
+
+async def test_rotated_password_through_the_api_refuses_the_old_one(stack: Stack, tmp_path: Path) -> None:
+    s = stack.runtime.settings.with_(db_url=str(stack.engine.url), phone_qualify_s=QUALIFY_S)
+    config = ApiConfig(settings=s, etc_dir=stack.runtime.etc_dir, sounds_dir=stack.runtime.sounds_dir,
+                       uploads_dir=tmp_path / "uploads", asterisk_path=stack.runtime.asterisk_path)
+    token = make_token(s.db_url, TENANT)
+    old = stack.phone.password
+    async with TestClient(TestServer(create_app(config))) as client:
+        resp = await client.post(f"/api/v1/tenants/{TENANT}/agents/desk/credentials/rotate", headers=bearer(token))
+        assert resp.status == 200, await resp.text()
+        account = await resp.json()
+    new = account["password"]
+    assert new != old and account["endpoint"] == PHONE
+    assert account["registrar"] == f"{s.bind_host}:{s.sip_port}"
+    assert new not in Path(stack.runtime.log_file).read_text(errors="replace")
+    # The registration made with the old password stays (until it expires or the phone registers).
+    assert f"127.0.0.1:{stack.phone.port}" in await stack.ami.command(f"pjsip show aor {PHONE}")
+
+    refused = await asyncio.to_thread(stack.phone.register, old, port=free_port())
+    assert refused == [401, 401]  # challenged, then refused with a new challenge
+
+    stack.phone.stop()  # the phone is provisioned with the new password and registers from its port
+    try:
+        assert await asyncio.to_thread(stack.phone.register, new) == [401, 200]
+    finally:
+        stack.phone.password = new
+        stack.phone.start()
+    await stack.until_contact("Avail")
+    before = len(stack.phone.invites())
+    assert (await stack.call(SOLO)).answered
+    assert len(stack.phone.invites()) == before + 1
+    # The next apply keeps the new password and stays incremental (the rotation moved the stored
+    # dialplan state to the version it wrote).
+    stack.progress.clear()
+    await stack.apply(stack.applied)
+    assert any("as applied before" in line for line in stack.progress), stack.progress
+    assert not any("PJSIP reloaded" in line for line in stack.progress), stack.progress
+
+
+async def test_a_changed_qualify_period_reaches_asterisk_on_the_next_apply(stack: Stack) -> None:
+    original = stack.target
+    try:
+        # Only pjsip.inc would change, which an incremental apply leaves alone: the setting counts
+        # as part of the build, so this apply renders everything.
+        stack.target = replace(original, phone_qualify_s=QUALIFY_S + 1)
+        stack.progress.clear()
+        await stack.apply(stack.applied)
+        assert any("or a changed setting" in line for line in stack.progress), stack.progress
+        assert "PJSIP reloaded; verified 2 agent phones" in stack.progress
+        assert await stack.qualify_frequency() == QUALIFY_S + 1
+    finally:
+        stack.target = original
+        await stack.apply(stack.applied)
+    assert await stack.qualify_frequency() == QUALIFY_S

@@ -1,7 +1,9 @@
 """An agent's SIP phone played by sipp. It REGISTERs with digest auth as its PJSIP endpoint from its
 own port (deploy/sipp/agent_register.xml); then a long-running sipp on that same port answers every
-call Asterisk sends to the registered contact, with audio (agent_phone.xml). It can also dial the
-agent state codes *55 / *56 / *57, answering Asterisk's challenge (agent_code.xml)."""
+call Asterisk sends to the registered contact, with audio, and Asterisk's qualify OPTIONS with 200
+(agent_phone.xml). ``stop()`` ends it without unregistering, like a phone that lost power or network:
+its OPTIONS go unanswered. It can also dial the agent state codes *55 / *56 / *57, answering
+Asterisk's challenge (agent_code.xml)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """`orchestrator agent credentials`: an endpoint agent's SIP account for provisioning its phone,
 against a real SQLite database (apply --offline, no Asterisk). The password is generated once,
-kept 0600 in the state folder's secrets, and shown nowhere else."""
+kept 0600 in the state folder's secrets, and shown nowhere else; --rotate replaces it and writes
+pjsip.inc again (with Asterisk: tests/e2e/test_agent_phones.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from orchestrator.callcentre.phone_secrets import sip_digest
 from orchestrator.cli import app
 
 runner = CliRunner()
@@ -53,8 +55,8 @@ def test_credentials_stable_across_applies_and_never_in_plan_or_apply_output(env
     assert shown.exit_code == 0, shown.output
     account = json.loads(shown.stdout)
     password = account.pop("password")
-    assert account == {"tenant": "acme", "agent": "cat", "username": "acme.cat-desk", "auth_username": "acme.cat-desk",
-                       "realm": "svcnum", "registrar": "sip:127.0.0.1:5099", "transport": "udp"}
+    assert account == {"tenant": "acme", "agent": "cat", "endpoint": "acme.cat-desk", "username": "acme.cat-desk",
+                       "realm": "svcnum", "registrar": "127.0.0.1:5099", "transport": "udp"}
     secret = env / "state" / "secrets" / "agent-phones" / "acme.cat-desk"
     assert secret.read_text().strip() == password and stat.S_IMODE(secret.stat().st_mode) == 0o600
 
@@ -76,3 +78,19 @@ def test_credentials_of_a_number_agent_or_unknown_agent_exit_2(env: Path) -> Non
     assert number.exit_code == 2 and "phone number, not a SIP phone" in number.output
     unknown = credentials("zed", "-t", "acme")
     assert unknown.exit_code == 2 and "no agent 'zed'" in unknown.output
+
+
+def test_rotate_offline_writes_a_new_password_and_pjsip_inc(env: Path) -> None:
+    assert runner.invoke(app, ["apply", "--offline", str(write(env, cc_plan()))]).exit_code == 0
+    old = json.loads(credentials("cat", "-t", "acme", "--json").stdout)["password"]
+    (pjsip_inc,) = env.rglob("svc/pjsip.inc")
+    assert sip_digest("acme.cat-desk", old) in pjsip_inc.read_text()
+    rotated = credentials("cat", "-t", "acme", "--rotate", "--offline", "--json")
+    assert rotated.exit_code == 0, rotated.output
+    new = json.loads(rotated.stdout)["password"]
+    assert new != old and json.loads(credentials("cat", "-t", "acme", "--json").stdout)["password"] == new
+    text = pjsip_inc.read_text()  # the svc link now points at a new version
+    assert sip_digest("acme.cat-desk", new) in text and sip_digest("acme.cat-desk", old) not in text
+    assert new not in text and new not in rotated.stderr
+    number = credentials("ann", "-t", "acme", "--rotate", "--offline")
+    assert number.exit_code == 2 and "phone number, not a SIP phone" in number.output

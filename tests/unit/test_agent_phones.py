@@ -18,6 +18,7 @@ from orchestrator.domain.ir_queues import CallCentre
 from orchestrator.domain.plan import parse_plan
 from orchestrator.errors import AsteriskError, SecretError
 from orchestrator.render import PJSIP_FILE, render_agent_phones, render_call_centres
+from orchestrator.settings import DEFAULT_PHONE_QUALIFY_S, load_settings
 from tests.unit.test_queues import errors, plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +54,7 @@ def test_two_tenants_never_share_a_phone_name() -> None:
     one, two = centre("a-b", ann="c"), centre("a", bob="b-c")
     same1, same2 = centre("acme", ann="desk"), centre("beta", ann="desk")
     everyone = [one, two, same1, same2]
-    text = render_agent_phones(everyone, fake_digests(*everyone))
+    text = render_agent_phones(everyone, fake_digests(*everyone), 30)
     names = [name for name, template in sections(text) if template == "svc-agent-phone"]
     assert sorted(names) == ["a-b.c", "a.b-c", "acme.desk", "beta.desk"]
     for template in ("svc-agent-auth", "svc-agent-aor"):
@@ -72,14 +73,43 @@ def test_same_endpoint_twice_in_one_tenant_is_refused() -> None:
 
 def test_pjsip_inc_holds_digests_not_passwords(tmp_path: Path) -> None:
     cc = centre("acme", ann="desk1", bob="desk2")
-    text = phones.config([cc], tmp_path)[PJSIP_FILE]
+    text = phones.config([cc], tmp_path, 30)[PJSIP_FILE]
     store = PhoneSecrets(tmp_path)
     for name in ("acme.desk1", "acme.desk2"):
         password = store.password(name)
         assert password not in text
         assert f"[{name}](svc-agent-auth)\nusername = {name}\nrealm = svcnum\n" \
                f"password_digest = MD5:{sip_digest(name, password)}\n" in text
-    assert phones.config([cc], tmp_path) == {PJSIP_FILE: text}  # passwords are kept: same file again
+    assert phones.config([cc], tmp_path, 30) == {PJSIP_FILE: text}  # passwords are kept: same file again
+
+
+def test_phones_are_qualified_every_configured_period() -> None:
+    cc = centre("acme", ann="desk1")
+    aor = render_agent_phones([cc], fake_digests(cc), 30).split("[acme.desk1](svc-agent-aor)\n")[1].split("\n\n")[0]
+    assert aor == "qualify_frequency = 30\nqualify_timeout = 3.0"  # production: PJSIP's default timeout
+    short = render_agent_phones([cc], fake_digests(cc), 2)
+    assert "qualify_frequency = 2\nqualify_timeout = 1.0\n" in short  # a short period: half of it
+
+
+def test_qualify_period_setting() -> None:
+    env = {"SVC_AMI_SECRET": "x", "SVC_ARI_SECRET": "x"}
+    assert load_settings(env).phone_qualify_s == DEFAULT_PHONE_QUALIFY_S == 30
+    assert load_settings(env | {"SVC_PHONE_QUALIFY_SECONDS": "2"}).phone_qualify_s == 2
+    for bad in ("0", "-5", "3601"):
+        with pytest.raises(ValueError, match="SVC_PHONE_QUALIFY_SECONDS"):
+            load_settings(env | {"SVC_PHONE_QUALIFY_SECONDS": bad})
+
+
+def test_rotation_replaces_the_password_privately_and_can_put_it_back(tmp_path: Path) -> None:
+    store = PhoneSecrets(tmp_path / "secrets")
+    old = store.password("acme.desk")
+    new = store.rotate("acme.desk")
+    assert new != old and len(new) >= 24 and store.password("acme.desk") == new
+    path = tmp_path / "secrets" / "agent-phones" / "acme.desk"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["acme.desk"]  # no temp file left
+    store.keep("acme.desk", old)
+    assert PhoneSecrets(tmp_path / "secrets").password("acme.desk") == old
 
 
 def test_digest_is_rfc2617_ha1() -> None:
@@ -101,10 +131,10 @@ def test_passwords_random_per_phone_kept_private_and_stable(tmp_path: Path) -> N
 def test_no_phones_needs_no_secrets_but_phones_do() -> None:
     numbers_only = compile_call_centre(parse_plan(plan(agents={"ann": {"number": "020 111 0001"}},
                                                        queues={"q": {"agents": ["ann"]}}, numbers=[])), {})
-    text = phones.config([numbers_only], None)[PJSIP_FILE]
+    text = phones.config([numbers_only], None, 30)[PJSIP_FILE]
     assert sections(text) == [] and text.startswith("; Agent phones")
     with pytest.raises(SecretError):
-        phones.config([centre("acme", ann="desk")], None)
+        phones.config([centre("acme", ann="desk")], None, 30)
 
 
 def test_phones_get_the_state_codes_context() -> None:

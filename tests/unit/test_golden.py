@@ -17,6 +17,7 @@ from orchestrator.callcentre.phone_secrets import sip_digest
 from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.plan import parse_plan
 from orchestrator.render import PJSIP_FILE, render_agent_phones, render_dialplan
+from orchestrator.settings import DEFAULT_PHONE_QUALIFY_S
 from tests.plans import standaard_number, tenant_plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,7 +54,8 @@ def callcentre() -> dict[str, str]:
     centre = compile_call_centre(plan, {"hold": "queue-periodic-announce"})
     dialplan, config = render_call_centres([centre])
     # The agent phones (pjsip.inc) with a fixed password: only its digest may appear.
-    phones = render_agent_phones([centre], {"acme.cat-desk": sip_digest("acme.cat-desk", "golden-password")})
+    phones = render_agent_phones([centre], {"acme.cat-desk": sip_digest("acme.cat-desk", "golden-password")},
+                                 DEFAULT_PHONE_QUALIFY_S)
     assert "golden-password" not in phones
     return render_dialplan(compile_plan(plan, {}, HOLIDAYS)) | dialplan | config | {PJSIP_FILE: phones}
 
