@@ -15,6 +15,7 @@ file) and a version of ~100 symlinks: 10,000 numbers cost 100 links, not 10,000.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import shutil
@@ -32,6 +33,12 @@ KEEP_VERSIONS = 20
 PRIVATE_FILES = frozenset({PJSIP_FILE})
 NUMBERS_FILE = "numbers.conf"  # includes the buckets; managed here, never part of a file set
 TOP = ""  # bucket key of the files at the version's top level
+
+
+@functools.lru_cache(maxsize=256)
+def _has_buckets(version: Path) -> bool:
+    # Every version written with buckets has the numbers file; versions are immutable, so ask once.
+    return (version / NUMBERS_FILE).exists()
 
 
 def bucket_of(name: str) -> str:
@@ -63,9 +70,9 @@ class DialplanFiles:
 
     @staticmethod
     def locate(version: Path, name: str) -> Path:
-        """Where file ``name`` of a version is."""
+        """Where file ``name`` of a version is (flat in versions written before the buckets)."""
         bucket = bucket_of(name)
-        return version / bucket / name if bucket else version / name
+        return version / bucket / name if bucket and _has_buckets(version) else version / name
 
     def read_current(self, names: tuple[str, ...] | None = None) -> dict[str, str]:
         """The active version's dialplan files (``*.conf``), or only the named files."""
@@ -126,6 +133,10 @@ class DialplanFiles:
             self.buckets.mkdir(parents=True, exist_ok=True)
             self._adopt_plain_folder()
             base = self.current() if base is None else base
+            if base is not None and keep and not _has_buckets(base):
+                # A version from before the buckets (flat): its kept files are written anew, once.
+                texts = {**{f: self.locate(base, f).read_text() for f in keep}, **texts}
+                keep = []
             digest = hashlib.sha256()
             for fname in sorted(texts):  # the name says what was written, and when
                 digest.update(fname.encode() + b"\0" + texts[fname].encode() + b"\0")
