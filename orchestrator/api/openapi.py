@@ -90,6 +90,10 @@ _SCHEMAS: dict[str, Any] = {
             "hunt_groups": {"type": "object", "description": "Hunt groups: strategy, agents, no_answer, night"},
         },
     },
+    "NumberEntry": {"type": "object", "required": ["number", "routings", "active"],
+                    "description": "One entry of a plan's `numbers` (README's plan format); `number` must be "
+                                   "the URL's",
+                    "properties": {"number": STR, "active": STR, "routings": {"type": "object"}}},
     "Validated": _obj({"valid": {"type": "boolean"}, "tenant": STR, "numbers": INT}),
     "ApplyReport": _obj({
         "tenant": STR, "version": STR, "numbers": INT, "total_numbers": INT, "files": INT,
@@ -180,9 +184,19 @@ def document() -> dict[str, Any]:
                                      (403, 422), params=[LIMIT], op_id="listAudit")},
         f"{t}/numbers": {"get": _op("The tenant's service numbers", {"200": _json(_ref("Numbers"), "Numbers")},
                                     (404,), params=[TENANT], op_id="listNumbers")},
-        f"{t}{n}": {"get": _op("One service number and its part of the plan",
-                               {"200": _json(_ref("NumberDetail"), "The number")}, (404, 422),
-                               params=[TENANT, NUMBER], op_id="showNumber")},
+        f"{t}{n}": {
+            "get": _op("One service number and its part of the plan",
+                       {"200": _json(_ref("NumberDetail"), "The number")}, (404, 422),
+                       params=[TENANT, NUMBER], op_id="showNumber"),
+            "put": _op("Replace (or add) this number's entry of the plan and apply it; only this number is "
+                       "checked and rendered again. Errors name fields of the entry.",
+                       {"200": _json(_ref("ApplyReport"), "Changed"), "201": _json(_ref("ApplyReport"), "Added")},
+                       (400, 404, 422, 503), params=[TENANT, NUMBER], body=_body("NumberEntry"),
+                       op_id="putNumber"),
+            "delete": _op("Take this number out of the plan and apply that (calls to it are unallocated)",
+                          {"200": _json(_ref("ApplyReport"), "Removed")}, (404, 422, 503),
+                          params=[TENANT, NUMBER], op_id="deleteNumber"),
+        },
         f"{t}/plan": {
             "get": _op("The tenant's plan as it stands (passed switch moments folded in)",
                        {"200": _json(_ref("Plan"), "The plan; PUT accepts it back")}, (404,),

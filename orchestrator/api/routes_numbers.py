@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from orchestrator import number_changes
 from orchestrator.api import context, views
 from orchestrator.api.auth import principal, require_admin, tenant_of
 from orchestrator.api.errors import InputInvalid
-from orchestrator.api.routes_plan import owned_number, service_number, stored_plan, upload_paths
+from orchestrator.api.routes_plan import audited_apply, owned_number, service_number, stored_plan, upload_paths
 from orchestrator.errors import Violation
 from orchestrator.store import api_repository, repository
 
@@ -49,6 +50,34 @@ async def show_number(request: web.Request) -> web.Response:
     return web.json_response(views.number_detail(plan.numbers[index], document, index))
 
 
+async def put_number(request: web.Request) -> web.Response:
+    """Replace (or add) one number's entry of the tenant's plan and apply it."""
+    tenant = tenant_of(request)
+    e164 = service_number(request)
+    entry = await views.read_json(request)
+    now = context.config(request).now()
+    async with context.state(request).change_lock:
+        with context.session(request) as session:
+            report, added = await audited_apply(
+                request, session, tenant, "number.put", {"number": e164},
+                lambda: number_changes.put_number(session, context.apply_target(request), tenant, e164, entry,
+                                                  now=now))
+    return web.json_response(views.apply_report(report), status=201 if added else 200)
+
+
+async def delete_number(request: web.Request) -> web.Response:
+    """Take one number out of the tenant's plan and apply that: calls to it are unallocated."""
+    tenant = tenant_of(request)
+    e164 = service_number(request)
+    now = context.config(request).now()
+    async with context.state(request).change_lock:
+        with context.session(request) as session:
+            report = await audited_apply(
+                request, session, tenant, "number.delete", {"number": e164},
+                lambda: number_changes.delete_number(session, context.apply_target(request), tenant, e164, now=now))
+    return web.json_response(views.apply_report(report))
+
+
 async def history(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     with context.session(request) as session:
@@ -77,6 +106,8 @@ def routes() -> list[web.RouteDef]:
         web.get("/api/v1/audit", all_audit),
         web.get(f"{base}/numbers", list_numbers),
         web.get(f"{base}/numbers/{{number}}", show_number),
+        web.put(f"{base}/numbers/{{number}}", put_number),
+        web.delete(f"{base}/numbers/{{number}}", delete_number),
         web.get(f"{base}/history", history),
         web.get(f"{base}/audit", tenant_audit),
     ]

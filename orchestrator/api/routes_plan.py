@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +23,8 @@ from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
 from orchestrator.errors import ApplyFailed, NotFound, NumberInvalid, PlanInvalid, Violation
 from orchestrator.simulation import simulate_stored
 from orchestrator.store import api_repository, repository
+
+T = TypeVar("T")
 
 
 def stored_plan(session: Session, tenant: str, now: datetime) -> TenantPlan:
@@ -93,7 +96,6 @@ async def validate(request: web.Request) -> web.Response:
 
 async def put_plan(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
-    who = principal(request)
     data = await views.read_json(request)
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
     now = context.config(request).now()
@@ -101,18 +103,25 @@ async def put_plan(request: web.Request) -> web.Response:
         with context.session(request) as session:
             plan = checked_plan(session, tenant, data, now)
             detail = {"numbers": len(plan.numbers), "sha256": digest}
-            # Added before apply_plan commits, so the entry is committed with the plan (or not at all).
-            api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant,
-                                 action="plan.apply", detail=detail)
-            try:
-                report = await apply_plan(plan, session, context.apply_target(request), now=now)
-            except ApplyFailed as exc:
-                session.rollback()
-                api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant,
-                                     action="plan.apply", outcome="failed", detail={**detail, "error": str(exc)})
-                session.commit()
-                raise
+            report = await audited_apply(request, session, tenant, "plan.apply", detail,
+                                         lambda: apply_plan(plan, session, context.apply_target(request), now=now))
     return web.json_response(views.apply_report(report))
+
+
+async def audited_apply(request: web.Request, session: Session, tenant: str, action: str, detail: dict[str, Any],
+                        run: Callable[[], Awaitable[T]]) -> T:
+    """Run an apply with its audit entry: added before the apply commits, so it is committed with
+    the plan (or not at all); a failed apply is audited as failed."""
+    who = principal(request)
+    api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant, action=action, detail=detail)
+    try:
+        return await run()
+    except ApplyFailed as exc:
+        session.rollback()
+        api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant, action=action,
+                             outcome="failed", detail={**detail, "error": str(exc)})
+        session.commit()
+        raise
 
 
 class SimulateRequest(BaseModel):

@@ -366,3 +366,45 @@ async def test_live_figures_show_only_the_tenants_own_numbers(tmp_path: Path, to
             redis.stop()
             resp = await client.get("/api/v1/tenants/acme/live", headers=bearer(tokens.acme))
             assert resp.status == 503 and (await errors(resp))[0]["field"] == "live"
+
+
+# --- one number at a time -------------------------------------------------------------------------
+
+
+async def test_one_number_changed_added_and_removed_without_the_whole_plan(client: TestClient, tokens: Tokens) -> None:
+    h = bearer(tokens.acme)
+    assert (await put_plan(client, tokens.acme, "acme", ACME_PLAN)).status == 200
+    changed = number("0800 000 0101", dest="+31205550021", max_concurrent_calls=2)
+    resp = await client.put(f"/api/v1/tenants/acme/numbers/{ACME}", json=changed, headers=h)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["total_numbers"] == 2
+    shown = await (await client.get(f"/api/v1/tenants/acme/numbers/{ACME}", headers=h)).json()
+    assert shown["plan"]["routings"]["main"][0]["number"] == "+31205550021"
+    assert shown["plan"]["max_concurrent_calls"] == 2
+    # A new number is added at the end (201); the others are untouched.
+    resp = await client.put("/api/v1/tenants/acme/numbers/+318000000103", json=number("0800 000 0103"), headers=h)
+    assert resp.status == 201
+    listed = await (await client.get("/api/v1/tenants/acme/numbers", headers=h)).json()
+    assert [n["number"] for n in listed["numbers"]] == [ACME, "+318000000102", "+318000000103"]
+    # Errors name the entry's own fields, and nothing changes.
+    bad = number("0800 000 0101", dest="0906 123 4567")
+    resp = await client.put(f"/api/v1/tenants/acme/numbers/{ACME}", json=bad, headers=h)
+    assert resp.status == 422
+    assert [e["field"] for e in await errors(resp)] == ["routings.main[0].number"]
+    resp = await client.put(f"/api/v1/tenants/acme/numbers/{ACME}", json=number("0800 000 0102"), headers=h)
+    assert resp.status == 422 and "the URL" in json.dumps(await errors(resp))
+    # Another tenant's number cannot be taken or removed through one's own URL.
+    assert (await put_plan(client, tokens.globex, "globex", plan("globex", number("0800 000 0201")))).status == 200
+    resp = await client.put(f"/api/v1/tenants/acme/numbers/{GLOBEX}", json=number("0800 000 0201"), headers=h)
+    assert resp.status == 422 and "not available" in json.dumps(await errors(resp))
+    assert (await client.delete(f"/api/v1/tenants/acme/numbers/{GLOBEX}", headers=h)).status == 404
+    assert (await client.delete(f"/api/v1/tenants/globex/numbers/{GLOBEX}", headers=h)).status == 404
+    # Removing one.
+    assert (await client.delete("/api/v1/tenants/acme/numbers/+318000000102", headers=h)).status == 200
+    listed = await (await client.get("/api/v1/tenants/acme/numbers", headers=h)).json()
+    assert [n["number"] for n in listed["numbers"]] == [ACME, "+318000000103"]
+    history = await (await client.get("/api/v1/tenants/acme/history", headers=h)).json()
+    assert [v["summary"].split(":")[0] for v in history["versions"][:3]] == [
+        "number +318000000102 removed", "number +318000000103 added", f"number {ACME} changed"]
+    audit = await (await client.get("/api/v1/tenants/acme/audit", headers=h)).json()
+    assert [e["action"] for e in audit["entries"][:3]] == ["number.delete", "number.put", "number.put"]

@@ -120,3 +120,28 @@ async def test_recording_keep_and_pause_through_the_api(
     kept.with_suffix(".meta").unlink()
     audit = await (await client.get("/api/v1/tenants/e2e/audit", headers=h)).json()
     assert [e["action"] for e in audit["entries"]][:3] == ["recording.resume", "recording.pause", "recording.keep"]
+
+
+async def test_one_number_changed_and_removed_through_the_api_routes_real_calls(
+        api: tuple[TestClient, str, EventLog], runtime: Any, carrier: Any, tmp_path: Path) -> None:  # noqa: F811
+    client, token, _events = api
+    h = bearer(token)
+    other = "+31205550031"  # also answers (ends in 1)
+    body = plan("e2e", number("0800 000 0901"), number("0800 000 0902"))
+    assert (await client.put("/api/v1/tenants/e2e/plan", json=body, headers=h)).status == 200
+
+    async def call() -> tuple[bool, list[str]]:
+        carrier.clear()
+        result = await asyncio.to_thread(place_call, runtime.settings.sip_port, SERVICE, "0201234567",
+                                         workdir=tmp_path / "calls")
+        return result.answered, carrier.invites()
+
+    assert await call() == (True, [ANSWERING])
+    resp = await client.put(f"/api/v1/tenants/e2e/numbers/{SERVICE}", json=number("0800 000 0901", dest=other),
+                            headers=h)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["verified_contexts"] >= 1
+    assert await call() == (True, [other])
+    assert (await client.delete(f"/api/v1/tenants/e2e/numbers/{SERVICE}", headers=h)).status == 200
+    assert await call() == (False, [])  # unallocated now
+    assert "There is no existence" in runtime.rx("dialplan show svc-318000000901")
