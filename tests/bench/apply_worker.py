@@ -13,6 +13,7 @@ Measures, in this order:
               Asterisk part alone
   call centre the queue's agents and longest wait changed: end to end (the call centre is
               rendered and pushed, the queues reloaded; no number is rendered again)
+  api number  one number changed as the API's PUT /numbers/{n} does it (no plan file)
   yaml        how long reading the same plan as YAML takes (why large deployments use JSON)
   reload      a plain `dialplan reload` of the very same files (Asterisk's own load time)
   memory      VmRSS / VmHWM of this process, and Asterisk's VmRSS, after all of the above
@@ -32,11 +33,13 @@ from typing import Any
 
 from sqlmodel import Session
 
+from orchestrator import number_changes
 from orchestrator.apply import ApplyTarget, apply_document, compile_all, reload_dialplan
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.asterisk.runtime import AsteriskRuntime
 from orchestrator.cli import read_plan_document
+from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.rules import validate_plan
 from orchestrator.render import render_dialplan
@@ -120,6 +123,16 @@ async def main(n: int, db_url: str, out: Path, profile_dir: Path | None) -> None
         centre["queues"]["desk"] |= {"agents": ["ann", "bob"], "max_wait": 45}
         centre_s, report = await _apply(centre, engine, target, now, plan_file)
         result["centre_change"] = {"seconds": centre_s, "how": report.how, "asterisk_s": report.reload_seconds}
+
+        # The API's PUT of one number: no plan file; the stored plan gets the one entry.
+        e164 = parse_service_number(centre["numbers"][n // 4]["number"]).e164
+        entry = copy.deepcopy(centre["numbers"][n // 4])
+        entry["routings"]["main"][0]["ring_time"] = 35
+        started = time.perf_counter()
+        with Session(engine) as session:
+            report, _ = await number_changes.put_number(session, target, "bulk", e164, entry, now=now)
+        result["api_one_number"] = {"seconds": time.perf_counter() - started, "how": report.how,
+                                    "asterisk_s": report.reload_seconds}
 
         reload_s = await reload_dialplan(ami)
         result["plain_reload_s"] = reload_s
