@@ -68,6 +68,15 @@ def principal(request: web.Request) -> Principal:
     return request[PRINCIPAL]
 
 
+def audit_action(request: web.Request, tenant: str, action: str, target: str) -> None:
+    """Record a live action (no plan change to commit it with) in the audit log, on its own."""
+    who = principal(request)
+    with context.session(request) as session:
+        api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant, action=action,
+                             target=target)
+        session.commit()
+
+
 def tenant_of(request: web.Request) -> str:
     """The ``{tenant}`` of the path, if this token may see it (else 404, see the module doc)."""
     tenant = request.match_info["tenant"]

@@ -12,11 +12,11 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.api import context, views
-from orchestrator.api.auth import principal, tenant_of
+from orchestrator.api.auth import audit_action, tenant_of
 from orchestrator.callcentre import control, supervisor
 from orchestrator.domain.plan import NAME_PATTERN, TenantPlan
 from orchestrator.errors import NotFound
-from orchestrator.store import api_repository, repository
+from orchestrator.store import repository
 
 
 class AgentStateBody(BaseModel):
@@ -61,14 +61,6 @@ def _name(request: web.Request, key: str, group: Collection[str], what: str) -> 
     return name
 
 
-def _audit(request: web.Request, tenant: str, action: str, target: str) -> None:
-    who = principal(request)
-    with context.session(request) as session:
-        api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant, action=action,
-                             target=target)
-        session.commit()
-
-
 async def list_agents(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     _plan(request, tenant)
@@ -82,7 +74,7 @@ async def set_agent_state(request: web.Request) -> web.Response:
     agent = _name(request, "agent", set(_plan(request, tenant).agents), "agent")
     body = await views.read_body(request, AgentStateBody)
     await control.set_agent_state(context.ami(request), tenant, agent, body.state, body.reason)
-    _audit(request, tenant, "agent.state", f"{agent} {body.state} {body.reason}".strip())
+    audit_action(request, tenant, "agent.state", f"{agent} {body.state} {body.reason}".strip())
     return web.json_response({"agent": agent, "state": body.state, "reason": body.reason})
 
 
@@ -100,7 +92,7 @@ async def _night(request: web.Request, kind: str) -> web.Response:
     name = _name(request, "name", group, "queue" if kind == "queue" else "hunt group")
     body = await views.read_body(request, NightBody)
     await control.set_night(context.ami(request), tenant, kind, name, body.mode)
-    _audit(request, tenant, "night", f"{kind} {name} {body.mode}")
+    audit_action(request, tenant, "night", f"{kind} {name} {body.mode}")
     return web.json_response({kind: name, "night": body.mode})
 
 
@@ -119,7 +111,7 @@ async def move_call(request: web.Request) -> web.Response:
     body = await views.read_body(request, MoveBody)
     _, skill = supervisor.move_target(plan, f"{name}/{body.skill}" if body.skill else name)
     await supervisor.move_call(context.ami(request), tenant, body.channel, name, skill)
-    _audit(request, tenant, "queue.move", f"{body.channel} -> {name}{'/' + skill if skill else ''}")
+    audit_action(request, tenant, "queue.move", f"{body.channel} -> {name}{'/' + skill if skill else ''}")
     return web.json_response({"channel": body.channel, "queue": name, "skill": skill or None})
 
 
@@ -138,7 +130,7 @@ async def spy(request: web.Request) -> web.Response:
     body = await views.read_body(request, SpyBody)
     channel = supervisor.supervisor_channel(plan, body.supervisor)
     await supervisor.spy(context.ami(request), tenant, agent, channel, body.mode)
-    _audit(request, tenant, f"spy.{body.mode}", f"{agent} by {body.supervisor}")
+    audit_action(request, tenant, f"spy.{body.mode}", f"{agent} by {body.supervisor}")
     return web.json_response({"agent": agent, "supervisor": body.supervisor, "mode": body.mode}, status=202)
 
 

@@ -9,13 +9,12 @@ from pathlib import Path
 from aiohttp import web
 
 from orchestrator.api import context
-from orchestrator.api.auth import principal, tenant_of
+from orchestrator.api.auth import audit_action, tenant_of
 from orchestrator.api.errors import Conflict
 from orchestrator.asterisk.spool import spool_dir
 from orchestrator.errors import NotFound, RecordingError
 from orchestrator.recordings import store
 from orchestrator.recordings.control import in_progress, set_paused
-from orchestrator.store import api_repository
 
 
 def _spool(request: web.Request) -> Path:
@@ -31,20 +30,12 @@ def _owned_call(request: web.Request) -> tuple[str, str, Path]:
     return tenant, call_id, spool
 
 
-def _audit(request: web.Request, tenant: str, action: str, call_id: str) -> None:
-    who = principal(request)
-    with context.session(request) as session:
-        api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant, action=action,
-                             target=call_id)
-        session.commit()
-
-
 async def keep(request: web.Request) -> web.Response:
     tenant, call_id, spool = _owned_call(request)
     if in_progress(spool, call_id).policy.value != "on_demand":
         raise Conflict("call_id", "only an on_demand recording needs a keep mark; this one is kept anyway")
     marked = store.mark_keep(request.app[context.ENGINE], call_id, source="api", spool=spool)
-    _audit(request, tenant, "recording.keep", call_id)
+    audit_action(request, tenant, "recording.keep", call_id)
     return web.json_response({"call_id": call_id, "kept": True, "newly_marked": marked})
 
 
@@ -54,7 +45,7 @@ async def _pause(request: web.Request, paused: bool) -> web.Response:
         at = await set_paused(context.ami(request), spool, call_id, paused)
     except RecordingError as exc:
         raise Conflict("call_id", str(exc)) from exc
-    _audit(request, tenant, "recording.pause" if paused else "recording.resume", call_id)
+    audit_action(request, tenant, "recording.pause" if paused else "recording.resume", call_id)
     return web.json_response({"call_id": call_id, "paused": paused,
                               "at": datetime.fromtimestamp(at, UTC).isoformat()})
 
