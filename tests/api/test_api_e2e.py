@@ -17,7 +17,7 @@ from orchestrator.api.context import ApiConfig
 from orchestrator.asterisk.spool import spool_dir
 from orchestrator.services.recordings import store
 from tests.api.helpers import ANSWERING, bearer, make_token, number, plan, sine_wav
-from tests.e2e.events import EventLog, connect_events, until
+from tests.e2e.events import EventLog, connect_events, first_channels, until
 from tests.harness.sipp import place_call
 
 pytestmark = pytest.mark.e2e
@@ -59,9 +59,10 @@ async def test_plan_applied_through_the_api_routes_a_real_call_and_plays_the_upl
 
     carrier.clear()
     events.clear()
+    mark = events.mark()
     result = await asyncio.to_thread(place_call, runtime.settings.sip_port, SERVICE, "0201234567",
                                      workdir=tmp_path / "calls")
-    await events.settled()  # every leg hung up: the call's last AMI events are in
+    await events.settled(mark, calls=first_channels(result, refused=False))  # every leg hung up
     assert result.answered and carrier.invites() == [ANSWERING]
     played = [e["AppData"] for e in events.events
               if e.get("Event") == "Newexten" and e.get("Application") == "Playback"]

@@ -22,7 +22,7 @@ from orchestrator.live.service import LiveService
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.store import repository
 from orchestrator.store.models import BlacklistEntry
-from tests.e2e.events import EventLog, connect
+from tests.e2e.events import EventLog, connect, first_channels
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import free_port, place_call
 
@@ -53,9 +53,11 @@ class Stack:
         self.carrier.clear()
         self.events.clear()
         self.timed.clear()
+        mark = self.events.mark()
         result = await asyncio.to_thread(place_call, self.runtime.settings.sip_port, "0" + to[3:], caller,
                                          workdir=self.workdir, **kw)
-        await self.events.settled()  # every leg hung up: the call's last AMI events are in
+        # every leg hung up: the call's last AMI events are in
+        await self.events.settled(mark, calls=first_channels(result, refused=False))
         return result
 
     def blocks(self) -> list[dict[str, Any]]:

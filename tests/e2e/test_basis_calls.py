@@ -19,7 +19,7 @@ from orchestrator.errors import ApplyFailed, PlanInvalid
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.services.blacklist import change_blacklist
 from orchestrator.store import repository
-from tests.e2e.events import EventLog, connect_events
+from tests.e2e.events import EventLog, connect_events, first_channels
 from tests.harness.sipp import place_call, place_calls
 
 pytestmark = pytest.mark.e2e
@@ -63,12 +63,15 @@ class Stack:
         with Session(self.engine) as session:
             return await apply_plan(parse_plan(plan), session, self.target, now=datetime.now(AMSTERDAM))
 
-    async def call(self, to: str, caller: str = "0201234567", **kw: Any) -> Any:
+    async def call(self, to: str, caller: str = "0201234567", *, refused: bool = False, **kw: Any) -> Any:
+        """``refused``: Asterisk refuses the call before it creates a channel (404)."""
         self.carrier.clear()
         self.events.clear()
+        mark = self.events.mark()
         result = await asyncio.to_thread(
             place_call, self.runtime.settings.sip_port, to, caller, workdir=self.workdir, **kw)
-        await self.events.settled()  # every leg hung up: the call's last AMI events are in
+        # every leg hung up: the call's last AMI events are in
+        await self.events.settled(mark, calls=first_channels(result, refused=refused))
         return result
 
 
@@ -188,7 +191,7 @@ async def test_switch_moment_takes_effect(stack: Stack) -> None:
 
 
 async def test_unknown_number_is_unallocated(stack: Stack) -> None:
-    r = await stack.call("08009999999")
+    r = await stack.call("08009999999", refused=True)
     assert r.final_code == 404 and stack.carrier.invites() == []
 
 
@@ -234,5 +237,5 @@ async def test_failed_verification_rolls_back(stack: Stack) -> None:
 
 async def test_dialled_string_cannot_steer_the_dialplan(stack: Stack) -> None:
     """The Request-URI is caller-supplied: commas in it must not turn Goto into a jump elsewhere."""
-    r = await stack.call("0800,svc-318000000001,r1d1")
+    r = await stack.call("0800,svc-318000000001,r1d1", refused=True)
     assert r.final_code == 404 and stack.carrier.invites() == []

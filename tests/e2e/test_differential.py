@@ -29,7 +29,7 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour, SimulationResult, simulate
 from orchestrator.services.apply import apply_plan
 from orchestrator.store import repository
-from tests.e2e.events import connect
+from tests.e2e.events import connect, first_channels
 from tests.harness.sipp import place_call
 
 pytestmark = pytest.mark.e2e
@@ -185,6 +185,7 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
             before = await split_counters(ami, flows)
             events.clear()
             carrier.clear()
+            mark = events.mark()
             loop = asyncio.get_running_loop()
             with ThreadPoolExecutor(PARALLEL) as pool:
                 results = await asyncio.gather(*[
@@ -192,7 +193,9 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
                         s.sip_port, c.flow.number.national, c.caller, anonymous=c.anonymous, hold_s=0.3,
                         workdir=tmp_path))
                     for c in cases])
-            await events.settled()  # every leg hung up: the calls' last AMI events are in
+            # Every case's number has a flow (no 404): each call has a channel. Every leg hung up:
+            # the calls' last AMI events are in.
+            await events.settled(mark, calls=sum(first_channels(r, refused=False) for r in results))
 
             dialled: dict[tuple[str, str], list[str]] = defaultdict(list)
             picked: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)

@@ -19,7 +19,7 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.simulate import CallScenario, simulate
 from orchestrator.services.apply import apply_plan
 from orchestrator.store import repository
-from tests.e2e.events import EventLog, connect
+from tests.e2e.events import EventLog, connect, first_channels
 from tests.harness.sipp import place_call, place_calls
 from tests.plans import standaard_number, tenant_plan
 
@@ -68,9 +68,11 @@ async def call(stack: dict[str, Any], to: str, caller: str = "0201234567", **kw:
     carrier, events = stack["carrier"], stack["events"]
     carrier.clear()
     events.clear()
+    mark = events.mark()
     result = await asyncio.to_thread(place_call, stack["runtime"].settings.sip_port, to, caller,
                                      workdir=stack["tmp"], hold_s=0.2, **kw)
-    await events.settled()  # every leg hung up: the call's last AMI events are in
+    # every leg hung up: the call's last AMI events are in
+    await events.settled(mark, calls=first_channels(result, refused=False))
     return result, carrier.invites()
 
 
