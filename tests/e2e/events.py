@@ -80,6 +80,11 @@ class EventLog:
         return lambda e: (e.get("Event") == "AgentConnect"
                           and self.dialled.get(e.get("Linkedid", "")) == digits(exten))
 
+    def call_events(self, exten: str, since: int = 0) -> list[tuple[str, str]]:
+        """(Event, what) of the calls to ``exten`` from index ``since`` on: for failure messages."""
+        return [(e.get("Event", ""), e.get("MemberName") or e.get("UserEvent") or e.get("Channel", ""))
+                for e in self.events[since:] if self.dialled.get(e.get("Linkedid", "")) == digits(exten)]
+
     def clear(self) -> None:
         self.events.clear()
 
@@ -122,7 +127,7 @@ def first_channels(result: CallResult, *, refused: bool) -> int:
 
 
 async def held_call(log: EventLog, place: Callable[[Hold], CallResult], exten: str,
-                    release_on: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 30.0) -> CallResult:
+                    release_on: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 60.0) -> CallResult:
     """Run ``place`` (one sipp caller to ``exten``, held: tests/harness/sipp.py Hold) and release
     the caller once an event matching ``release_on`` (default: an agent answered the call) has
     arrived; then it holds its ``hold_s`` and hangs up. Fails if the call ends before that
@@ -138,7 +143,8 @@ async def held_call(log: EventLog, place: Callable[[Hold], CallResult], exten: s
         return bool(found) or call.done()
 
     try:
-        await until(seen, timeout, f"no release event for the call to {exten} within {timeout} s")
+        await until(seen, timeout, f"no release event for the call to {exten} within {timeout} s; its events: "
+                    f"{log.call_events(exten, since)}")
     except AssertionError:
         hold.release()  # the caller hangs up: its sipp returns before the test fails
         await call
