@@ -87,12 +87,12 @@ class RemovalNotConfirmed(OrchestratorError):
 class VersionConflict(OrchestratorError):
     """The tenant's plan is no longer at the version the change was based on (optimistic locking)."""
 
-    def __init__(self, expected: int, current: int | None) -> None:
+    def __init__(self, expected: int | None, current: int | None) -> None:
         self.expected = expected
         self.current = current
         now = "" if current is None else f" (it is at version {current})"
-        super().__init__(f"the plan is no longer at version {expected}{now}: read it again and make "
-                         "the change on that version")
+        was = "the version given" if expected is None else f"version {expected}"
+        super().__init__(f"the plan is no longer at {was}{now}: read it again and make the change on that version")
 
 
 class AllocationConflict(OrchestratorError):

@@ -94,7 +94,8 @@ def if_match(request: web.Request, current: int) -> int | None:
         return current
     if etag(current) in tags:
         return current
-    raise VersionConflict(int(tags[0].strip('"')) if tags[0].strip('"').isdigit() else -1, current)
+    given = tags[0].removeprefix("W/").strip('"')
+    raise VersionConflict(int(given) if given.isascii() and given.isdigit() else None, current)
 
 
 def confirm_removal(request: web.Request) -> bool:
@@ -132,8 +133,8 @@ async def put_plan(request: web.Request) -> web.Response:
     now = context.config(request).now()
     async with context.state(request).change_lock:
         with context.session(request) as session:
+            plan = checked_plan(session, tenant, data, now)  # a bad plan is 422 whatever its version
             expected = if_match(request, tenancy.plan_version(session, tenant))
-            plan = checked_plan(session, tenant, data, now)
             guards = replace(TENANT_GUARDS, allow_removal=allow_removal, if_version=expected,
                              claimed_by=principal(request).actor)
             detail = {"numbers": len(plan.numbers), "sha256": digest}

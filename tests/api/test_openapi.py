@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from orchestrator.api import openapi
 from orchestrator.api.app import create_app
-from tests.api.helpers import bearer, make_token, number, offline_config, plan
+from tests.api.helpers import allocate, bearer, make_token, number, offline_config, plan
 from tests.harness.redis_server import RedisServer
 
 schema = schemathesis.openapi.from_dict(openapi.document())
@@ -60,6 +60,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     config = offline_config(tmp, SVC_REDIS_URL=redis.url)
     config.settings.state_dir.mkdir(parents=True)
     token = make_token(config.settings.db_url, "acme")
+    allocate(config.settings.db_url, "acme", "+318000000101")
     with redis, Server(create_app(config)) as server:
         body = plan("acme", number("0800 000 0101", blocking={"blacklist": ["0201112222"]}))
         resp = requests.put(f"{server.url}/api/v1/tenants/acme/plan", json=body, headers=bearer(token), timeout=30)
