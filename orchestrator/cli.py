@@ -25,12 +25,15 @@ from orchestrator.api.cli import api_app
 from orchestrator.callcentre.cli import agent_app, queue_app
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan, to_document
 from orchestrator.errors import (
+    AllocationConflict,
     AsteriskError,
     NotFound,
     NumberInvalid,
     OrchestratorError,
     PlanInvalid,
+    RemovalNotConfirmed,
     StoreError,
+    VersionConflict,
     Violation,
 )
 from orchestrator.live.cli import register as register_live_commands
@@ -76,8 +79,11 @@ def errors_to_exit_codes() -> Iterator[None]:
         for v in exc.violations:
             say(f"  - {v}")
         raise typer.Exit(2) from exc
-    except (NumberInvalid, NotFound) as exc:
+    except (NumberInvalid, NotFound, AllocationConflict, VersionConflict) as exc:
         say(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    except RemovalNotConfirmed as exc:
+        say(f"error: {exc}; nothing was changed. To remove them, run it again with --allow-removal")
         raise typer.Exit(2) from exc
     except AsteriskError as exc:
         say(f"Asterisk: {exc}")
@@ -158,12 +164,14 @@ async def with_asterisk(settings: Settings, use: Callable[[Session, Any], Awaita
             ami.close()
 
 
-async def _apply(settings: Settings, document: Any, base_dir: Path, offline: bool, full: bool = False) -> Any:
+async def _apply(settings: Settings, document: Any, base_dir: Path, offline: bool, full: bool = False,
+                 guards: Any = None) -> Any:
     from orchestrator.apply import apply_document
+    from orchestrator.apply_guards import OPERATOR_GUARDS
 
     return await with_asterisk(settings, lambda session, target: apply_document(
         document, session, target, now=datetime.now(AMSTERDAM), base_dir=base_dir, progress=say,
-        full=full), offline)
+        full=full, guards=guards or OPERATOR_GUARDS), offline)
 
 
 @app.command()
@@ -172,16 +180,25 @@ def apply(
     offline: Annotated[bool, typer.Option(help="Only store and write files; do not reload.")] = False,
     full: Annotated[bool, typer.Option(help="Render every number again and reload the whole dialplan, "
                                             "even when only a few numbers changed.")] = False,
+    allow_removal: Annotated[bool, typer.Option(help="Let the plan remove all of the tenant's numbers, or more "
+                                                     "than 5 at once (refused otherwise).")] = False,
+    if_version: Annotated[int | None, typer.Option(help="Only apply if the tenant's plan is still at this "
+                                                        "version (an id from `history`, the API's ETag).")] = None,
 ) -> None:
     """Validate a plan, store it, generate the dialplan and load it into Asterisk.
 
     Only numbers whose entry changed since the last apply are checked and rendered again, and
     pushed to Asterisk context by context. Nothing is stored or loaded when any rule fails; when
     Asterisk refuses the new dialplan the previous one is put back and the command exits with 3.
+    Numbers not allocated to any tenant are allocated to the plan's tenant (and said so); a number
+    allocated to another tenant is refused (see docs/security.md).
     """
+    from orchestrator.apply_guards import ApplyGuards
+
     with errors_to_exit_codes():
         document = read_plan_document(plan_file)
-        report = asyncio.run(_apply(_settings(), document, plan_file.parent.resolve(), offline, full))
+        guards = ApplyGuards(allow_removal=allow_removal, if_version=if_version)
+        report = asyncio.run(_apply(_settings(), document, plan_file.parent.resolve(), offline, full, guards))
         say(f"applied version {report.version}: {report.numbers} numbers of {report.tenant!r}, "
             f"{report.blacklist_entries} blacklist entries in AstDB")
         for note in report.notes:
@@ -272,7 +289,8 @@ def numbers(tenant: Annotated[str | None, typer.Option(help="Only this tenant's 
         emit(rows, ["number", "kind", "package", "tenant", "active"], as_json=as_json, title="Service numbers")
 
 
-number_app = typer.Typer(help="Service numbers: list them, show one.", no_args_is_help=True)
+number_app = typer.Typer(help="Service numbers: list them, show one, allocate them to tenants.",
+                         no_args_is_help=True)
 app.add_typer(number_app, name="number")
 
 
@@ -323,6 +341,46 @@ def number_show(
         typer.echo(f"  recording: {n.recording.policy.value}")
         if n.max_concurrent_calls:
             typer.echo(f"  at most {n.max_concurrent_calls} calls at once")
+
+
+@number_app.command("allocate")
+def number_allocate(
+    number: Annotated[str, typer.Argument(help="The service number, in any usual form.")],
+    tenant: Annotated[str, typer.Option(help="The tenant whose plans may use it.")],
+) -> None:
+    """Allocate a service number to a tenant: only then may the tenant's plans use it (the API
+    refuses others). A number allocated to another tenant must be released first."""
+    from orchestrator.domain.numbers import parse_service_number
+    from orchestrator.store import tenancy
+
+    with errors_to_exit_codes(), Session(_engine(_settings())) as session:
+        sid = parse_service_number(number)
+        added = tenancy.allocate(session, sid.e164, tenant, "cli")
+        session.commit()
+        say(f"{sid.national} is {'now' if added else 'already'} allocated to tenant {tenant!r}")
+
+
+@number_app.command("release")
+def number_release(number: Annotated[str, typer.Argument(help="The service number, in any usual form.")]) -> None:
+    """Release a number's allocation; refused while a plan still uses it."""
+    from orchestrator.domain.numbers import parse_service_number
+    from orchestrator.store import tenancy
+
+    with errors_to_exit_codes(), Session(_engine(_settings())) as session:
+        sid = parse_service_number(number)
+        was = tenancy.release(session, sid.e164)
+        session.commit()
+        say(f"{sid.national} released (was allocated to tenant {was!r})")
+
+
+@number_app.command("allocations")
+def number_allocations(tenant: Annotated[str | None, typer.Option(help="Only this tenant's.")] = None) -> None:
+    """Numbers allocated to tenants: number, tenant, when, by whom."""
+    from orchestrator.store import tenancy
+
+    with errors_to_exit_codes(), Session(_engine(_settings())) as session:
+        for a in tenancy.allocation_list(session, tenant):
+            typer.echo(f"{a.e164}\t{a.tenant}\t{a.allocated_at:%Y-%m-%d %H:%M}\t{a.allocated_by}")
 
 
 @app.command()
