@@ -107,9 +107,9 @@ async def test_concurrent_puts_on_the_same_version_one_wins_the_other_gets_412(
     bodies = [numbers_plan("acme", 1, 2), numbers_plan("acme", 1, 3)]
 
     async def edit(body: dict[str, Any]) -> tuple[int, str | None]:
-        async with aiohttp.ClientSession() as session:
-            async with session.put(url, json=body, headers={**bearer(tokens.acme), "If-Match": etag}) as resp:
-                return resp.status, resp.headers.get("ETag")
+        headers = {**bearer(tokens.acme), "If-Match": etag}
+        async with aiohttp.ClientSession() as session, session.put(url, json=body, headers=headers) as resp:
+            return resp.status, resp.headers.get("ETag")
 
     results = await asyncio.gather(*(edit(b) for b in bodies))
     assert sorted(status for status, _ in results) == [200, 412]
@@ -129,11 +129,11 @@ async def test_concurrent_puts_on_the_same_version_one_wins_the_other_gets_412(
 async def test_a_change_from_outside_the_api_makes_the_etag_stale(client: TestClient, tokens: Tokens,
                                                                   config: ApiConfig) -> None:
     """Another process (the CLI, another API worker) applies between GET and PUT: 412."""
-    from orchestrator.apply import apply_document
+    from datetime import datetime
+
+    from orchestrator.apply import ApplyTarget, apply_document
     from orchestrator.asterisk.dialplan_files import DialplanFiles
     from orchestrator.domain.plan import AMSTERDAM
-    from orchestrator.apply import ApplyTarget
-    from datetime import datetime
 
     assert (await put(client, tokens.acme, numbers_plan("acme", 1, 1))).status == 200
     etag = (await client.get(PLAN, headers=bearer(tokens.acme))).headers["ETag"]
@@ -193,7 +193,8 @@ async def test_a_sound_is_a_built_in_name_never_a_path_into_another_tenant(
         form = aiohttp.FormData({"name": "secret"})
         form.add_field("file", fh, filename="secret.wav")
         assert (await client.post("/api/v1/tenants/globex/announcements", data=form, headers=g)).status == 201
-    body = plan("globex", number("0800 000 0201", announcements={"welcome": "s"}), announcements={"s": {"file": "secret"}})
+    body = plan("globex", number("0800 000 0201", announcements={"welcome": "s"}),
+                announcements={"s": {"file": "secret"}})
     assert (await client.put("/api/v1/tenants/globex/plan", json=body, headers=g)).status == 200
     [converted] = (config.sounds_dir / "globex").glob("s.wav")
     [uploaded] = [p for p in (config.uploads_dir / "globex").rglob("*") if p.is_file()]
@@ -208,7 +209,8 @@ async def test_a_sound_is_a_built_in_name_never_a_path_into_another_tenant(
         assert "globex" not in json.dumps(errs) or "globex" in sound
     assert (await client.get(PLAN, headers=bearer(tokens.acme))).status == 404  # nothing stored
     for sound in ("hello-world", "digits/1", "vm-goodbye"):  # the built-in set
-        ok = plan("acme", number("0800 000 0101", announcements={"welcome": "w"}), announcements={"w": {"sound": sound}})
+        ok = plan("acme", number("0800 000 0101", announcements={"welcome": "w"}),
+                  announcements={"w": {"sound": sound}})
         assert (await put(client, tokens.acme, ok)).status == 200, sound
 
 

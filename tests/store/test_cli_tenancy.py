@@ -77,7 +77,8 @@ def test_if_version_refuses_a_stale_version(env: Path) -> None:
 
     [first] = json.loads(history.stdout)
     version = str(first["id"])
-    assert runner.invoke(app, ["apply", "--offline", "--if-version", version, str(write(env, numbers(2)))]).exit_code == 0
+    result = runner.invoke(app, ["apply", "--offline", "--if-version", version, str(write(env, numbers(2)))])
+    assert result.exit_code == 0, result.output
     result = runner.invoke(app, ["apply", "--offline", "--if-version", version, str(write(env, numbers(3)))])
     assert result.exit_code == 2 and f"no longer at version {version}" in result.output
     assert len(yaml.safe_load(runner.invoke(app, ["export"]).stdout)["numbers"]) == 2
