@@ -97,3 +97,11 @@ class VersionConflict(OrchestratorError):
 
 class AllocationConflict(OrchestratorError):
     """A number cannot be allocated (it is another tenant's) or released (a plan still uses it)."""
+
+
+class PromptFailed(OrchestratorError):
+    """espeak-ng could not synthesise a prompt."""
+
+
+class SoundImportFailed(OrchestratorError):
+    """sox could not convert an announcement file."""

@@ -21,12 +21,12 @@ from orchestrator.errors import (
     OrchestratorError,
     PlanInvalid,
     RemovalNotConfirmed,
+    SoundImportFailed,
     StoreError,
     VersionConflict,
     Violation,
 )
 from orchestrator.live.state import RedisUnavailable
-from orchestrator.sounds import SoundImportFailed
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -17,14 +17,14 @@ from orchestrator.api import context, views
 from orchestrator.api.audit import mark_audited
 from orchestrator.api.auth import principal, tenant_of
 from orchestrator.api.errors import InputInvalid
-from orchestrator.apply import apply_plan
-from orchestrator.apply_guards import TENANT_GUARDS, allocation_violations
 from orchestrator.domain.numbers import parse_destination, parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
 from orchestrator.domain.rules import validate_plan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
 from orchestrator.errors import ApplyFailed, NotFound, NumberInvalid, PlanInvalid, VersionConflict, Violation
-from orchestrator.simulation import simulate_stored
+from orchestrator.services.apply import apply_plan
+from orchestrator.services.apply_guards import TENANT_GUARDS, allocation_violations
+from orchestrator.services.simulate import simulate_stored
 from orchestrator.store import api_repository, repository, tenancy
 
 T = TypeVar("T")

@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from orchestrator.api.app import create_app
 from orchestrator.api.context import ApiConfig
 from orchestrator.asterisk.spool import spool_dir
-from orchestrator.recordings import store
+from orchestrator.services.recordings import store
 from tests.api.helpers import ANSWERING, allocate, bearer, make_token, number, plan, sine_wav
 from tests.e2e.events import EventLog, connect_events
 from tests.harness.sipp import place_call

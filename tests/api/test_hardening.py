@@ -131,9 +131,9 @@ async def test_a_change_from_outside_the_api_makes_the_etag_stale(client: TestCl
     """Another process (the CLI, another API worker) applies between GET and PUT: 412."""
     from datetime import datetime
 
-    from orchestrator.apply import ApplyTarget, apply_document
     from orchestrator.asterisk.dialplan_files import DialplanFiles
     from orchestrator.domain.plan import AMSTERDAM
+    from orchestrator.services.apply import ApplyTarget, apply_document
 
     assert (await put(client, tokens.acme, numbers_plan("acme", 1, 1))).status == 200
     etag = (await client.get(PLAN, headers=bearer(tokens.acme))).headers["ETag"]

@@ -7,9 +7,9 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from orchestrator.apply import ApplyTarget
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.services.apply import ApplyTarget
 
 
 class EventLog:

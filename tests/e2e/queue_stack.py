@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
+from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.store import repository
 from tests.e2e.events import EventLog
 from tests.harness.sipp import place_call

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.domain.compile import blacklist_family
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.live.service import LiveService
+from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.store import repository
 from orchestrator.store.models import BlacklistEntry
 from tests.e2e.events import EventLog, connect

@@ -25,12 +25,12 @@ from sqlmodel import Session
 
 from orchestrator.api.app import create_app
 from orchestrator.api.context import ApiConfig
-from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
-from orchestrator.callcentre.phone_secrets import PhoneSecrets
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
-from orchestrator.render import QUALIFY_TIMEOUT_S
+from orchestrator.generate.render import QUALIFY_TIMEOUT_S
+from orchestrator.services.apply import ApplyTarget, apply_plan
+from orchestrator.services.callcentre.phone_secrets import PhoneSecrets
 from orchestrator.store import repository
 from tests.api.helpers import bearer, make_token
 from tests.e2e.events import EventLog

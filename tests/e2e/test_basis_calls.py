@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.asterisk.dialplan_files import DialplanFiles
-from orchestrator.blacklist import change_blacklist
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.errors import ApplyFailed, PlanInvalid
+from orchestrator.services.apply import ApplyTarget, apply_plan
+from orchestrator.services.blacklist import change_blacklist
 from orchestrator.store import repository
 from tests.e2e.events import EventLog, connect_events
 from tests.harness.sipp import place_call, place_calls

@@ -23,11 +23,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import apply_plan
 from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.ir import NumberFlow, Split
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour, SimulationResult, simulate
+from orchestrator.services.apply import apply_plan
 from orchestrator.store import repository
 from tests.e2e.events import connect
 from tests.harness.sipp import place_call

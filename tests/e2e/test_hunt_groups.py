@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from orchestrator.callcentre import control
+from orchestrator.services.callcentre import control
 from tests.e2e.queue_stack import NEVER_ANSWERS, NIGHT, OVERFLOW, TENANT, Centre, agent_number, centre, number_of
 
 __all__ = ["centre"]

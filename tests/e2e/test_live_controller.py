@@ -21,12 +21,12 @@ import redis.asyncio as aioredis
 from aiohttp import web
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.live import records
 from orchestrator.live.http import make_app
 from orchestrator.live.service import LiveService
+from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.store import repository
 from orchestrator.store.models import CallRecord
 from tests.harness.redis_server import RedisServer

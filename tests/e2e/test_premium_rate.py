@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import apply_plan
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
+from orchestrator.services.apply import apply_plan
 from orchestrator.store import repository
 from tests.e2e.events import connect
 from tests.harness.sipp import place_call

@@ -16,14 +16,14 @@ import pytest
 import redis.asyncio as aioredis
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.asterisk.dialplan_files import DialplanFiles
-from orchestrator.callcentre import control
+from orchestrator.cli.live import format_status
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.live import queue_sync
-from orchestrator.live.cli import format_status
 from orchestrator.live.service import LiveService
 from orchestrator.live.state import read_figures
+from orchestrator.services.apply import ApplyTarget, apply_plan
+from orchestrator.services.callcentre import control
 from orchestrator.store import repository
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import free_port, place_call

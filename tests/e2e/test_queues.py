@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.callcentre import control
+from orchestrator.services.callcentre import control
 from tests.e2e.queue_stack import (
     FULL_EXIT,
     NIGHT,
@@ -144,8 +144,8 @@ async def test_apply_during_a_waiting_call_keeps_the_caller_waiting(centre: Cent
 
     from sqlmodel import Session
 
-    from orchestrator.apply import ApplyTarget, apply_plan
     from orchestrator.domain.plan import AMSTERDAM, parse_plan
+    from orchestrator.services.apply import ApplyTarget, apply_plan
     from tests.e2e.queue_stack import cc_plan
 
     since = len(centre.events.events)

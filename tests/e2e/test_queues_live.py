@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.callcentre import supervisor
 from orchestrator.domain.plan import parse_plan
+from orchestrator.services.callcentre import supervisor
 from tests.e2e.queue_stack import NIGHT, TENANT, Centre, agent_number, cc_plan, centre, number_of
 
 __all__ = ["centre"]
@@ -191,7 +191,7 @@ async def test_agent_pauses_survive_an_asterisk_restart_without_the_orchestrator
     holds back at start (cli.conf startup_commands → svc-agent-restore), with no orchestrator
     process running. Last in this module: it restarts the shared Asterisk."""
     from orchestrator.asterisk.ami import Ami
-    from orchestrator.callcentre import control
+    from orchestrator.services.callcentre import control
 
     await control.set_agent_state(centre.ami, TENANT, "liz", "logged-out")
     await control.set_agent_state(centre.ami, TENANT, "max", "unavailable", "training")

@@ -23,14 +23,14 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import apply_plan
 from orchestrator.asterisk.spool import spool_dir
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.errors import NotFound, RecordingError, RecordingKeyError, RecordingTampered
 from orchestrator.live.service import LiveService
-from orchestrator.recordings import store
-from orchestrator.recordings.control import set_paused
-from orchestrator.recordings.keys import parse_keys
+from orchestrator.services.apply import apply_plan
+from orchestrator.services.recordings import store
+from orchestrator.services.recordings.control import set_paused
+from orchestrator.services.recordings.keys import parse_keys
 from orchestrator.store import repository
 from tests.e2e.events import connect
 from tests.harness.redis_server import RedisServer

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import apply_plan, rollback
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
+from orchestrator.services.apply import apply_plan, rollback
 from orchestrator.store import repository
 from tests.e2e.events import connect
 from tests.harness.sipp import place_call, place_calls
@@ -98,7 +98,7 @@ async def test_incremental_apply_touches_only_the_changed_number(stack: dict[str
 
 
 async def test_try_on_the_test_number_then_promote(stack: dict[str, Any]) -> None:
-    from orchestrator.drafts import promote, try_draft
+    from orchestrator.services.drafts import promote, try_draft
 
     live = plan(V1) | {"test_number": "088 300 9991"}
     await apply(stack, live)
@@ -118,8 +118,8 @@ async def test_try_on_the_test_number_then_promote(stack: dict[str, Any]) -> Non
 async def test_only_changed_numbers_are_rendered_and_pushed(stack: dict[str, Any]) -> None:
     """An apply parses, checks and renders only the entries that changed since the last apply
     (domain/digest.py); the other numbers' files are the previous version's, hard-linked."""
-    from orchestrator.apply import apply_document
     from orchestrator.errors import PlanInvalid
+    from orchestrator.services.apply import apply_document
 
     def entry(i: int, dest: str) -> dict[str, Any]:
         return {"number": f"0800 300 000{i}", "routings": {"main": [{"number": dest}]}, "active": "main"}
@@ -182,7 +182,7 @@ async def test_only_changed_numbers_are_rendered_and_pushed(stack: dict[str, Any
 async def test_call_centre_change_renders_the_call_centre_not_the_numbers(stack: dict[str, Any]) -> None:
     """Agents, strategy and limits live in the call-centre file: changing them leaves every number
     file alone (hard-linked), pushes the call centre and reloads the queues; the next call follows."""
-    from orchestrator.apply import apply_document
+    from orchestrator.services.apply import apply_document
 
     async def apply_doc(doc: dict[str, Any]) -> Any:
         with Session(stack["engine"]) as session:

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import apply_plan
 from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.simulate import CallScenario, simulate
+from orchestrator.services.apply import apply_plan
 from orchestrator.store import repository
 from tests.e2e.events import EventLog, connect
 from tests.harness.sipp import place_call, place_calls

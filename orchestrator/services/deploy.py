@@ -16,7 +16,7 @@ from pathlib import Path
 
 from orchestrator.errors import NotFound
 
-UNITS_DIR = Path(__file__).resolve().parents[1] / "deploy" / "systemd"
+UNITS_DIR = Path(__file__).resolve().parents[2] / "deploy" / "systemd"
 UNITS = ("svcnum-asterisk.service", "svcnum-live.service", "svcnum-api.service", "svcnum-recordings.service")
 _PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
 
