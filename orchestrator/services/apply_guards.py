@@ -63,7 +63,7 @@ def allocation_violations(session: Session, tenant: str, numbers: list[tuple[int
 def guard(session: Session, plan: TenantPlan, positions: list[int], before: set[str], after: set[str],
            guards: ApplyGuards, progress: Progress) -> None:
     """Allocation, removal and version checks, before anything is stored (see ApplyGuards). The
-    version claim is this transaction's first write: it holds the database's write lock to commit."""
+    version claim is a write: from it to the commit the database's write lock is this apply's."""
     violations, claim = allocation_violations(
         session, plan.tenant, [(i, n.number) for n, i in zip(plan.numbers, positions, strict=True)], guards)
     if violations:
@@ -72,8 +72,9 @@ def guard(session: Session, plan: TenantPlan, positions: list[int], before: set[
     if gone and not guards.allow_removal:
         raise RemovalNotConfirmed(gone, len(after))
     tenancy.claim_plan_version(session, plan.tenant, guards.if_version)
-    for e164 in claim:
-        tenancy.allocate(session, e164, plan.tenant, guards.claimed_by)
+    # Found free before the claim took the write lock: one allocated by another process in between
+    # fails this insert on the primary key (AllocationConflict), never moves silently.
+    tenancy.allocate_free(session, claim, plan.tenant, guards.claimed_by)
     if claim:
         progress(f"allocated {len(claim)} unallocated number(s) to tenant {plan.tenant!r}: "
                  + ", ".join(claim[:5]) + (" ..." if len(claim) > 5 else ""))

@@ -61,6 +61,18 @@ def allocate(session: Session, e164: str, tenant: str, by: str) -> bool:
     return True
 
 
+def allocate_free(session: Session, numbers: list[str], tenant: str, by: str) -> None:
+    """Allocate numbers found unallocated in this transaction (``allocations``) in one statement per
+    chunk: an operator's first apply of 10,000 numbers must not take 10,000 round trips."""
+    try:
+        for i in range(0, len(numbers), CHUNK):
+            session.execute(insert(m.NumberAllocation), [{"e164": e, "tenant": tenant, "allocated_by": by}
+                                                        for e in numbers[i:i + CHUNK]])
+    except IntegrityError as exc:
+        raise AllocationConflict("a number of this plan was allocated by someone else meanwhile; "
+                                 "apply again") from exc
+
+
 def release(session: Session, e164: str) -> str:
     """Release ``e164``; returns the tenant it was allocated to. Refused while a plan uses it,
     so no stored plan ever holds a number that is not its tenant's."""
