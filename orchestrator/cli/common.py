@@ -20,12 +20,15 @@ from sqlmodel import Session
 
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
 from orchestrator.errors import (
+    AllocationConflict,
     AsteriskError,
     NotFound,
     NumberInvalid,
     OrchestratorError,
     PlanInvalid,
+    RemovalNotConfirmed,
     StoreError,
+    VersionConflict,
     Violation,
 )
 from orchestrator.settings import Settings, load_settings
@@ -46,8 +49,11 @@ def errors_to_exit_codes() -> Iterator[None]:
         for v in exc.violations:
             say(f"  - {v}")
         raise typer.Exit(2) from exc
-    except (NumberInvalid, NotFound) as exc:
+    except (NumberInvalid, NotFound, AllocationConflict, VersionConflict) as exc:
         say(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    except RemovalNotConfirmed as exc:
+        say(f"error: {exc}; nothing was changed. To remove them, run it again with --allow-removal")
         raise typer.Exit(2) from exc
     except AsteriskError as exc:
         say(f"Asterisk: {exc}")

@@ -23,7 +23,8 @@ from orchestrator.domain.plan import AMSTERDAM, to_document
 from orchestrator.errors import NotFound
 
 commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
-number_app = typer.Typer(help="Service numbers: list them, show one.", no_args_is_help=True)
+number_app = typer.Typer(help="Service numbers: list them, show one, allocate them to tenants.",
+                         no_args_is_help=True)
 blacklist_app = typer.Typer(help="A service number's blacklist (live: no dialplan reload).", no_args_is_help=True)
 
 
@@ -210,3 +211,41 @@ def _blacklist_change(number: str, caller: str, *, add: bool) -> None:
         say(f"{who} {verb} the blacklist of {sid.national}" if changed else "nothing to change")
 
 
+@number_app.command("allocate")
+def number_allocate(
+    number: Annotated[str, typer.Argument(help="The service number, in any usual form.")],
+    tenant: Annotated[str, typer.Option(help="The tenant whose plans may use it.")],
+) -> None:
+    """Allocate a service number to a tenant: only then may the tenant's plans use it (the API
+    refuses others). A number allocated to another tenant must be released first."""
+    from orchestrator.domain.numbers import parse_service_number
+    from orchestrator.store import tenancy
+
+    with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
+        sid = parse_service_number(number)
+        added = tenancy.allocate(session, sid.e164, tenant, "cli")
+        session.commit()
+        say(f"{sid.national} is {'now' if added else 'already'} allocated to tenant {tenant!r}")
+
+
+@number_app.command("release")
+def number_release(number: Annotated[str, typer.Argument(help="The service number, in any usual form.")]) -> None:
+    """Release a number's allocation; refused while a plan still uses it."""
+    from orchestrator.domain.numbers import parse_service_number
+    from orchestrator.store import tenancy
+
+    with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
+        sid = parse_service_number(number)
+        was = tenancy.release(session, sid.e164)
+        session.commit()
+        say(f"{sid.national} released (was allocated to tenant {was!r})")
+
+
+@number_app.command("allocations")
+def number_allocations(tenant: Annotated[str | None, typer.Option(help="Only this tenant's.")] = None) -> None:
+    """Numbers allocated to tenants: number, tenant, when, by whom."""
+    from orchestrator.store import tenancy
+
+    with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
+        for a in tenancy.allocation_list(session, tenant):
+            typer.echo(f"{a.e164}\t{a.tenant}\t{a.allocated_at:%Y-%m-%d %H:%M}\t{a.allocated_by}")

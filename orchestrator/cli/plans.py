@@ -30,12 +30,13 @@ commands = typer.Typer()  # top-level commands, added to the main app by cli/mai
 
 
 async def apply_document_cli(settings: Settings, document: Any, base_dir: Path, offline: bool,
-                             full: bool = False) -> Any:
+                             full: bool = False, guards: Any = None) -> Any:
     from orchestrator.services.apply import apply_document
+    from orchestrator.services.apply_guards import OPERATOR_GUARDS
 
     return await with_asterisk(settings, lambda session, target: apply_document(
         document, session, target, now=datetime.now(AMSTERDAM), base_dir=base_dir, progress=say,
-        full=full), offline)
+        full=full, guards=guards or OPERATOR_GUARDS), offline)
 
 
 @commands.command()
@@ -44,17 +45,26 @@ def apply(
     offline: Annotated[bool, typer.Option(help="Only store and write files; do not reload.")] = False,
     full: Annotated[bool, typer.Option(help="Render every number again and reload the whole dialplan, "
                                             "even when only a few numbers changed.")] = False,
+    allow_removal: Annotated[bool, typer.Option(help="Let the plan remove all of the tenant's numbers, or more "
+                                                     "than 5 at once (refused otherwise).")] = False,
+    if_version: Annotated[int | None, typer.Option(help="Only apply if the tenant's plan is still at this "
+                                                        "version (an id from `history`, the API's ETag).")] = None,
 ) -> None:
     """Validate a plan, store it, generate the dialplan and load it into Asterisk.
 
     Only numbers whose entry changed since the last apply are checked and rendered again, and
     pushed to Asterisk context by context. Nothing is stored or loaded when any rule fails; when
     Asterisk refuses the new dialplan the previous one is put back and the command exits with 3.
+    Numbers not allocated to any tenant are allocated to the plan's tenant (and said so); a number
+    allocated to another tenant is refused (see docs/security.md).
     """
+    from orchestrator.services.apply_guards import ApplyGuards
+
     with errors_to_exit_codes():
         document = read_plan_document(plan_file)
+        guards = ApplyGuards(allow_removal=allow_removal, if_version=if_version)
         report = asyncio.run(apply_document_cli(current_settings(), document, plan_file.parent.resolve(),
-                                                offline, full))
+                                                offline, full, guards))
         say(f"applied version {report.version}: {report.numbers} numbers of {report.tenant!r}, "
             f"{report.blacklist_entries} blacklist entries in AstDB")
         for note in report.notes:
