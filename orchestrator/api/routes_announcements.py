@@ -11,7 +11,6 @@ from pathlib import Path
 
 from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
-from sqlmodel import Session
 
 from orchestrator.api import audio, context, views
 from orchestrator.api.auth import principal, tenant_of
@@ -21,6 +20,7 @@ from orchestrator.domain.plan import NAME_PATTERN
 from orchestrator.errors import Violation
 from orchestrator.store import api_repository, repository
 from orchestrator.store import models as m
+from orchestrator.store.session import Session
 
 CHUNK = 64 * 1024
 MAX_NAME_FIELD = 200

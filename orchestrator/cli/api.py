@@ -75,11 +75,10 @@ def token_create(
     label: Annotated[str | None, typer.Option(help="A note on who holds it.")] = None,
 ) -> None:
     """Create a token and print it once (stdout); only its hash is stored."""
-    from sqlmodel import Session
-
     from orchestrator.cli.common import errors_to_exit_codes
     from orchestrator.domain.plan import NAME_PATTERN
     from orchestrator.store import api_repository
+    from orchestrator.store.session import Session
 
     if not admin and tenant is None:
         _say("give --tenant T (or --admin for an operator token)")
@@ -98,10 +97,9 @@ def token_create(
 @token_app.command("list")
 def token_list() -> None:
     """Tokens (without their secret): id, role, tenant, created, last used, revoked."""
-    from sqlmodel import Session
-
     from orchestrator.cli.common import errors_to_exit_codes
     from orchestrator.store import api_repository
+    from orchestrator.store.session import Session
 
     with errors_to_exit_codes(), Session(_engine(load_settings())) as session:
         for t in api_repository.tokens(session):
@@ -114,10 +112,9 @@ def token_list() -> None:
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[int, typer.Argument(help="The id shown by `token list`.")]) -> None:
     """Revoke a token: it is refused from the next request on."""
-    from sqlmodel import Session
-
     from orchestrator.cli.common import errors_to_exit_codes
     from orchestrator.store import api_repository
+    from orchestrator.store.session import Session
 
     with errors_to_exit_codes(), Session(_engine(load_settings())) as session:
         api_repository.revoke_token(session, token_id, datetime.now(UTC))

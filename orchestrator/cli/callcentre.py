@@ -8,10 +8,10 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
-from sqlmodel import Session
 
 from orchestrator.services.callcentre import control, supervisor
 from orchestrator.settings import Settings, load_settings
+from orchestrator.store.session import Session
 
 agent_app = typer.Typer(help="Call-centre agents: log in / out, unavailable with a reason, list.",
                         no_args_is_help=True)

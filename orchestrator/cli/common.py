@@ -16,7 +16,6 @@ from typing import Any
 import orjson
 import typer
 import yaml
-from sqlmodel import Session
 
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
 from orchestrator.errors import (
@@ -29,6 +28,7 @@ from orchestrator.errors import (
     Violation,
 )
 from orchestrator.settings import Settings, load_settings
+from orchestrator.store.session import Session
 
 
 def say(message: str) -> None:

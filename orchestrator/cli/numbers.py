@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
-from sqlmodel import Session
 
 from orchestrator.cli.common import (
     ami_for,
@@ -21,6 +20,7 @@ from orchestrator.cli.common import (
 from orchestrator.cli.tables import emit
 from orchestrator.domain.plan import AMSTERDAM, to_document
 from orchestrator.errors import NotFound
+from orchestrator.store.session import Session
 
 commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
 number_app = typer.Typer(help="Service numbers: list them, show one.", no_args_is_help=True)

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from sqlmodel import Session
 
 from orchestrator.cli.common import (
     current_settings,
@@ -25,6 +24,7 @@ from orchestrator.cli.tables import emit
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, to_document
 from orchestrator.errors import NotFound
 from orchestrator.settings import Settings
+from orchestrator.store.session import Session
 
 commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
 

@@ -6,11 +6,10 @@ change is undone. No dialplan reload is involved.
 
 from __future__ import annotations
 
-from sqlmodel import Session
-
 from orchestrator.asterisk.ami import Ami
 from orchestrator.domain.compile import blacklist_family
 from orchestrator.store import repository
+from orchestrator.store.session import Session
 
 
 async def change_blacklist(session: Session, ami: Ami, number: str, caller: str, *, add: bool,
