@@ -17,6 +17,10 @@ import orjson
 import typer
 import yaml
 
+from orchestrator.asterisk.ami import Ami
+from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.asterisk.layout import paths_for
+from orchestrator.asterisk.runtime import AsteriskRuntime
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
 from orchestrator.errors import (
     AsteriskError,
@@ -27,7 +31,9 @@ from orchestrator.errors import (
     StoreError,
     Violation,
 )
+from orchestrator.services.apply import ApplyTarget
 from orchestrator.settings import Settings, load_settings
+from orchestrator.store.repository import make_engine
 from orchestrator.store.session import Session
 
 
@@ -62,21 +68,15 @@ def current_settings() -> Settings:
 
 
 def engine_for(settings: Settings) -> Any:
-    from orchestrator.store.repository import make_engine
-
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     return make_engine(settings.db_url)
 
 
 def runtime_for(settings: Settings) -> Any:
-    from orchestrator.asterisk.runtime import AsteriskRuntime
-
     return AsteriskRuntime(settings, progress=say)
 
 
 def ami_for(settings: Settings) -> Any:
-    from orchestrator.asterisk.ami import Ami
-
     return Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret)
 
 
@@ -103,12 +103,9 @@ def read_plan_file(path: Path) -> TenantPlan:
 
 
 async def apply_target(settings: Settings, offline: bool) -> tuple[Any, Any]:
-    from orchestrator.asterisk.dialplan_files import DialplanFiles
-    from orchestrator.services.apply import ApplyTarget
-
-    runtime = runtime_for(settings)
+    paths = paths_for(settings)
     ami = None if offline else await ami_for(settings).connect()
-    return ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami,
+    return ApplyTarget(DialplanFiles(paths.etc), paths.sounds, paths.asterisk_path, ami,
                        secrets_dir=settings.secrets_dir, phone_qualify_s=settings.phone_qualify_s), ami
 
 

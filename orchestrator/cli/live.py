@@ -15,6 +15,8 @@ import typer
 from aiohttp import web
 
 from orchestrator.errors import OrchestratorError
+from orchestrator.live.http import make_app
+from orchestrator.live.service import LiveService
 from orchestrator.live.state import read_figures
 from orchestrator.settings import Settings, load_settings
 
@@ -23,9 +25,6 @@ OUTCOMES = ("answered", "busy", "no_answer", "unreachable", "blocked", "abandone
 
 
 async def serve_until_stopped(settings: Settings) -> None:
-    from orchestrator.live.http import make_app
-    from orchestrator.live.service import LiveService
-
     service = LiveService(settings)
     runner = web.AppRunner(make_app(service), access_log=None)
     await runner.setup()  # starts the service (cleanup_ctx)

@@ -18,8 +18,13 @@ from orchestrator.cli.common import (
     say,
 )
 from orchestrator.cli.tables import emit
+from orchestrator.domain.numbers import parse_caller, parse_destination, parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, to_document
+from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
 from orchestrator.errors import NotFound
+from orchestrator.services.blacklist import change_blacklist
+from orchestrator.services.simulate import simulate_stored
+from orchestrator.store import repository
 from orchestrator.store.session import Session
 
 commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
@@ -31,8 +36,6 @@ blacklist_app = typer.Typer(help="A service number's blacklist (live: no dialpla
 def numbers(tenant: Annotated[str | None, typer.Option(help="Only this tenant's numbers.")] = None,
             as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """List the configured service numbers with their kind, package and routing in force."""
-    from orchestrator.domain.numbers import parse_service_number
-    from orchestrator.store import repository
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         names = [tenant] if tenant else repository.tenants(session)
@@ -61,8 +64,6 @@ def number_show(
 ) -> None:
     """One number: owner, kind, package, routing in force, routings, switch moments, blocking,
     blacklist, tariff and recording policy, as stored now."""
-    from orchestrator.domain.numbers import parse_service_number
-    from orchestrator.store import repository
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         sid = parse_service_number(number)
@@ -109,10 +110,6 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the stable JSON form.")] = False,
 ) -> None:
     """Tell what would happen to one call, step by step, from the same IR the dialplan uses."""
-    from orchestrator.domain.numbers import parse_destination, parse_service_number
-    from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
-    from orchestrator.services.simulate import simulate_stored
-    from orchestrator.store import repository
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         sid = parse_service_number(number)
@@ -180,8 +177,6 @@ def blacklist_remove(number: str, caller: str) -> None:
 def blacklist_list(number: str,
                    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """Show NUMBER's blacklist."""
-    from orchestrator.domain.numbers import parse_service_number
-    from orchestrator.store import repository
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         callers = repository.blacklist(session, parse_service_number(number).e164)
@@ -193,9 +188,6 @@ def blacklist_list(number: str,
 
 
 def _blacklist_change(number: str, caller: str, *, add: bool) -> None:
-    from orchestrator.domain.numbers import parse_caller, parse_service_number
-    from orchestrator.services.blacklist import change_blacklist
-
     with errors_to_exit_codes():
         settings = current_settings()
         sid, who = parse_service_number(number), parse_caller(caller)

@@ -21,9 +21,16 @@ from orchestrator.cli.common import (
     with_asterisk,
 )
 from orchestrator.cli.tables import emit
+from orchestrator.domain.diff import diff_plans, render_changes
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, to_document
+from orchestrator.domain.rules import validate_plan
 from orchestrator.errors import NotFound
+from orchestrator.services.apply import apply_document
+from orchestrator.services.apply import rollback as do_rollback
+from orchestrator.services.drafts import promote as do_promote
+from orchestrator.services.drafts import try_draft
 from orchestrator.settings import Settings
+from orchestrator.store import repository
 from orchestrator.store.session import Session
 
 commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
@@ -31,7 +38,6 @@ commands = typer.Typer()  # top-level commands, added to the main app by cli/mai
 
 async def apply_document_cli(settings: Settings, document: Any, base_dir: Path, offline: bool,
                              full: bool = False) -> Any:
-    from orchestrator.services.apply import apply_document
 
     return await with_asterisk(settings, lambda session, target: apply_document(
         document, session, target, now=datetime.now(AMSTERDAM), base_dir=base_dir, progress=say,
@@ -67,9 +73,6 @@ def plan_command(plan_file: Annotated[Path, typer.Argument(help="YAML plan of on
 
     Changes nothing. Exits 2 with every validation error when the plan is invalid.
     """
-    from orchestrator.domain.diff import diff_plans, render_changes
-    from orchestrator.domain.rules import validate_plan
-    from orchestrator.store import repository
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         new = validate_plan(read_plan_file(plan_file), datetime.now(AMSTERDAM))
@@ -86,7 +89,6 @@ def rollback(
     tenant: Annotated[str | None, typer.Option(help="Roll this tenant back one version.")] = None,
 ) -> None:
     """Put a tenant's routing back as it was in an earlier applied version, and load it."""
-    from orchestrator.services.apply import rollback as do_rollback
 
     with errors_to_exit_codes():
         report = asyncio.run(with_asterisk(current_settings(), lambda session, target: do_rollback(
@@ -103,7 +105,6 @@ def try_command(
 
     The live numbers keep running their routing; `orchestrator promote NUMBER` makes it live.
     """
-    from orchestrator.services.drafts import try_draft
 
     with errors_to_exit_codes():
         draft = read_plan_file(plan_file)
@@ -118,7 +119,6 @@ def promote(
     tenant: Annotated[str, typer.Option(help="The tenant owning both numbers.")],
 ) -> None:
     """Move what the tenant's test number runs onto the live NUMBER."""
-    from orchestrator.services.drafts import promote as do_promote
 
     with errors_to_exit_codes():
         asyncio.run(with_asterisk(current_settings(), lambda session, target: do_promote(
@@ -129,7 +129,6 @@ def promote(
 @commands.command()
 def validate(plan_file: Annotated[Path, typer.Argument(help="YAML plan to check.")]) -> None:
     """Check a plan against the package rules without changing anything."""
-    from orchestrator.domain.rules import validate_plan
 
     with errors_to_exit_codes():
         plan = validate_plan(read_plan_file(plan_file), datetime.now(AMSTERDAM))
@@ -146,7 +145,6 @@ def export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
 ) -> None:
     """Write a tenant's plan as YAML, as it stands now (switch moments passed are folded in)."""
-    from orchestrator.store import repository
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         names = repository.tenants(session)
@@ -167,7 +165,6 @@ def export(
 def history(tenant: Annotated[str | None, typer.Option(help="Only this tenant's versions.")] = None,
             as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """Applied versions, newest first (ids for `orchestrator rollback`)."""
-    from orchestrator.store import repository
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         rows = [{"id": v.id, "applied (UTC)": f"{v.applied_at:%Y-%m-%d %H:%M:%S}", "tenant": v.tenant,
