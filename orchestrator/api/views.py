@@ -13,8 +13,8 @@ from pydantic import BaseModel, ValidationError
 
 from orchestrator.api.errors import BadRequest, InputInvalid
 from orchestrator.domain.numbers import parse_service_number
-from orchestrator.domain.plan import ServiceNumberPlan, TenantPlan, _loc, to_document
-from orchestrator.errors import Violation
+from orchestrator.domain.plan import ServiceNumberPlan, TenantPlan, to_document
+from orchestrator.domain.violations import violations_of
 from orchestrator.services.apply import ApplyReport
 from orchestrator.store import models as m
 
@@ -34,11 +34,7 @@ async def read_body(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InputInvalid([
-            Violation(_loc(tuple(e["loc"])) if e["loc"] else "body",
-                      "unknown field" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, "))
-            for e in exc.errors()
-        ]) from exc
+        raise InputInvalid(violations_of(exc, whole="body")) from exc
 
 
 def utc(moment: datetime | None) -> str | None:

@@ -98,6 +98,14 @@ def uploads(session: Session, tenant: str) -> list[m.UploadedAnnouncement]:
     return list(session.exec(query.order_by(col(m.UploadedAnnouncement.name))))
 
 
+def add_upload(session: Session, *, tenant: str, name: str, path: str, source_type: str, source_bytes: int,
+               seconds: float) -> m.UploadedAnnouncement:
+    row = m.UploadedAnnouncement(tenant=tenant, name=name, path=path, source_type=source_type,
+                                 source_bytes=source_bytes, seconds=seconds)
+    session.add(row)
+    return row
+
+
 def upload(session: Session, tenant: str, name: str) -> m.UploadedAnnouncement:
     row = session.exec(select(m.UploadedAnnouncement).where(
         m.UploadedAnnouncement.tenant == tenant, m.UploadedAnnouncement.name == name)).first()
