@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -14,8 +14,8 @@ from orchestrator.api.context import ApiConfig
 from orchestrator.asterisk.layout import paths_for
 from orchestrator.cli.common import engine_for, errors_to_exit_codes, say
 from orchestrator.domain.plan import NAME_PATTERN
+from orchestrator.services import tokens
 from orchestrator.settings import Settings, load_settings
-from orchestrator.store import api_repository
 from orchestrator.store.session import Session
 
 api_app = typer.Typer(help="The REST API (aiohttp): serve it, manage its bearer tokens.",
@@ -51,7 +51,6 @@ def serve(
                                                 "live blacklist changes answer 503.")] = False,
 ) -> None:
     """Serve the REST API on SVC_BIND_HOST (loopback by default)."""
-
     with errors_to_exit_codes():
         serve_api(load_settings(), port=port, offline=offline)
 
@@ -63,7 +62,6 @@ def token_create(
     label: Annotated[str | None, typer.Option(help="A note on who holds it.")] = None,
 ) -> None:
     """Create a token and print it once (stdout); only its hash is stored."""
-
     if not admin and tenant is None:
         say("give --tenant T (or --admin for an operator token)")
         raise typer.Exit(2)
@@ -71,9 +69,7 @@ def token_create(
         say(f"tenant names match {NAME_PATTERN}")
         raise typer.Exit(2)
     with errors_to_exit_codes(), Session(engine_for(load_settings())) as session:
-        row, token = api_repository.create_token(session, tenant=tenant, role="admin" if admin else "tenant",
-                                                 label=label)
-        session.commit()
+        row, token = tokens.create(session, tenant=tenant, admin=admin, label=label)
         say(f"token {row.id} for {'admin' if admin else 'tenant ' + str(tenant)} (shown only now):")
         typer.echo(token)
 
@@ -81,9 +77,8 @@ def token_create(
 @token_app.command("list")
 def token_list() -> None:
     """Tokens (without their secret): id, role, tenant, created, last used, revoked."""
-
     with errors_to_exit_codes(), Session(engine_for(load_settings())) as session:
-        for t in api_repository.tokens(session):
+        for t in tokens.listing(session):
             def when(d: datetime | None) -> str:
                 return "-" if d is None else f"{d:%Y-%m-%d %H:%M}"
             typer.echo(f"{t.id:>4}  {t.role:<6}  {t.tenant or '*':<14}  created {when(t.created_at)}  "
@@ -93,8 +88,6 @@ def token_list() -> None:
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[int, typer.Argument(help="The id shown by `token list`.")]) -> None:
     """Revoke a token: it is refused from the next request on."""
-
     with errors_to_exit_codes(), Session(engine_for(load_settings())) as session:
-        api_repository.revoke_token(session, token_id, datetime.now(UTC))
-        session.commit()
+        tokens.revoke(session, token_id)
         say(f"token {token_id} revoked")

@@ -11,9 +11,9 @@ import typer
 
 from orchestrator.cli.common import ami_for, engine_for, errors_to_exit_codes, say, with_asterisk
 from orchestrator.errors import NotFound
+from orchestrator.services import tenancy
 from orchestrator.services.callcentre import control, credentials, supervisor
 from orchestrator.settings import Settings, load_settings
-from orchestrator.store import repository
 from orchestrator.store.session import Session
 
 agent_app = typer.Typer(help="Call-centre agents: log in / out, unavailable with a reason, list.",
@@ -36,7 +36,7 @@ def _run(use: Callable[[Any], Awaitable[T]]) -> T:
 
 def _plan(settings: Settings, tenant: str) -> Any:
     with Session(engine_for(settings)) as session:
-        return repository.load_plan(session, tenant)
+        return tenancy.tenant_plan(session, tenant)
 
 
 def check_agent(tenant: str, agent: str) -> None:

@@ -36,6 +36,10 @@ async def change_blacklist(session: Session, ami: Ami, number: str, caller: str,
     return changed
 
 
+def callers(session: Session, e164: str) -> list[str]:
+    return repository.blacklist(session, e164)
+
+
 def entries(session: Session, tenant: str, e164: str) -> list[BlacklistEntry]:
     """The blacklist of one of the tenant's numbers (NotFound for another tenant's number)."""
     owned_number(session, tenant, e164)
