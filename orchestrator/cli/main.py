@@ -77,18 +77,17 @@ def load_command(name: str) -> Any:
 
 
 class LazyGroup(TyperGroup):
-    """Lists the commands from ``COMMANDS`` (for help and suggestions) and loads one only to run it.
+    """Holds a stand-in per command of ``COMMANDS`` (its name and short help: enough for ``--help``
+    and for "did you mean") and swaps in the real command only to run it.
     (Contexts are typed Any: Typer ships its own copy of click, whose types are private.)"""
 
-    def list_commands(self, ctx: Any) -> list[str]:
-        return list(COMMANDS)
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for name, entry in COMMANDS.items():
+            self.commands[name] = TyperCommand(name, help=entry.help, short_help=entry.help)
 
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        entry = COMMANDS.get(cmd_name)
-        if entry is None:
-            return None
-        # A stand-in with the short help: enough for `--help`; resolve_command swaps in the real one.
-        return TyperCommand(cmd_name, help=entry.help, short_help=entry.help)
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)  # in the table's order, not sorted
 
     def resolve_command(self, ctx: Any, args: list[str]) -> Any:
         name, command, rest = super().resolve_command(ctx, args)
