@@ -105,3 +105,52 @@ class PromptFailed(OrchestratorError):
 
 class SoundImportFailed(OrchestratorError):
     """sox could not convert an announcement file."""
+
+
+class DialplanLintFailed(ApplyFailed):
+    """The generated dialplan has a defect asterisklint found; nothing was loaded."""
+
+
+class RedisUnavailable(OrchestratorError):
+    """Redis could not be reached or refused a command."""
+
+
+class InputInvalid(OrchestratorError):
+    """Request fields (not a plan) that break a rule; carries every violation, like PlanInvalid."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = list(violations)
+        super().__init__("; ".join(str(v) for v in self.violations))
+
+
+class ApiError(OrchestratorError):
+    """An error about one request field or word (authentication, request shape, conflicts);
+    api/errors.py turns each kind into its HTTP status."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        self.violation = Violation(field, rule)
+        super().__init__(str(self.violation))
+
+
+class Unauthenticated(ApiError):
+    """No token, or a token that is unknown or revoked."""
+
+
+class Forbidden(ApiError):
+    """An admin-only resource asked for with a tenant token."""
+
+
+class BadRequest(ApiError):
+    """The body is not JSON / not multipart at all."""
+
+
+class Conflict(ApiError):
+    """The change contradicts the current state (e.g. deleting an announcement in use)."""
+
+
+class TooLarge(ApiError):
+    """A request body or upload over its limit."""
+
+
+class UnsupportedMedia(ApiError):
+    """An upload in a format we do not take."""

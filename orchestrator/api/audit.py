@@ -14,7 +14,6 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.exc import SQLAlchemyError
 
 from orchestrator.api import context
 from orchestrator.api.auth import PRINCIPAL
@@ -55,10 +54,9 @@ def _audit(request: web.Request, response: web.StreamResponse) -> None:
     route = resource.canonical if resource is not None else request.path
     detail = {"method": request.method, "path": request.path, "status": response.status, "errors": _errors(response)}
     with context.session(request) as session:
-        api_repository.audit(session, actor=actor, token_id=token_id, tenant=tenant,
-                             action=f"{request.method} {route}", target=request.match_info.get("number"),
-                             outcome="failed" if response.status >= 500 else "rejected", detail=detail)
-        session.commit()
+        api_repository.audit_committed(session, actor=actor, token_id=token_id, tenant=tenant,
+                                       action=f"{request.method} {route}", target=request.match_info.get("number"),
+                                       outcome="failed" if response.status >= 500 else "rejected", detail=detail)
 
 
 @web.middleware
@@ -68,7 +66,7 @@ async def audit_middleware(request: web.Request, handler: Handler) -> web.Stream
     if failed and not request.get(AUDITED, False):
         try:
             _audit(request, response)
-        except (SQLAlchemyError, OrchestratorError):
+        except OrchestratorError:
             # The answer stands; a database that cannot take the entry is in the server log.
             log.exception("cannot audit %s %s (%s)", request.method, request.path, response.status)
     return response

@@ -15,61 +15,33 @@ from aiohttp import web
 
 from orchestrator.errors import (
     AllocationConflict,
+    ApiError,
     AsteriskError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InputInvalid,
     NotFound,
     NumberInvalid,
     OrchestratorError,
     PlanInvalid,
+    RedisUnavailable,
     RemovalNotConfirmed,
     SoundImportFailed,
     StoreError,
+    TooLarge,
+    Unauthenticated,
+    UnsupportedMedia,
     VersionConflict,
     Violation,
 )
-from orchestrator.live.state import RedisUnavailable
+
+# The HTTP-edge errors are defined with the others in errors.py; routes import them from here too.
+__all__ = ["ApiError", "BadRequest", "Conflict", "Forbidden", "InputInvalid", "TooLarge", "Unauthenticated",
+           "UnsupportedMedia", "error_middleware", "error_response"]
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class ApiError(OrchestratorError):
-    """An error that exists only at the HTTP edge (authentication, request shape, conflicts)."""
-
-    def __init__(self, field: str, rule: str) -> None:
-        self.violation = Violation(field, rule)
-        super().__init__(str(self.violation))
-
-
-class Unauthenticated(ApiError):
-    """No token, or a token that is unknown or revoked."""
-
-
-class Forbidden(ApiError):
-    """An admin-only resource asked for with a tenant token."""
-
-
-class BadRequest(ApiError):
-    """The body is not JSON / not multipart at all."""
-
-
-class Conflict(ApiError):
-    """The change contradicts the current state (e.g. deleting an announcement in use)."""
-
-
-class TooLarge(ApiError):
-    pass
-
-
-class UnsupportedMedia(ApiError):
-    pass
-
-
-class InputInvalid(OrchestratorError):
-    """Request fields (not a plan) that break a rule; carries every violation, like PlanInvalid."""
-
-    def __init__(self, violations: list[Violation]) -> None:
-        self.violations = list(violations)
-        super().__init__("; ".join(str(v) for v in self.violations))
 
 
 def _status(exc: OrchestratorError) -> int:

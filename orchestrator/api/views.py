@@ -13,7 +13,8 @@ from pydantic import BaseModel, ValidationError
 
 from orchestrator.api.errors import BadRequest, InputInvalid, UnsupportedMedia
 from orchestrator.domain.numbers import parse_service_number
-from orchestrator.domain.plan import ServiceNumberPlan, TenantPlan, _loc, to_document
+from orchestrator.domain.plan import ServiceNumberPlan, TenantPlan, to_document
+from orchestrator.domain.violations import field_path, violations_of
 from orchestrator.errors import Violation
 from orchestrator.services.apply import ApplyReport
 from orchestrator.store import models as m
@@ -40,7 +41,7 @@ def _check_shape(data: Any) -> None:
         elif isinstance(value, list):
             stack.extend((v, (*loc, i)) for i, v in enumerate(value))
         elif isinstance(value, int) and not isinstance(value, bool) and value not in INT64:
-            too_big.append(Violation(_loc(loc) if loc else "body", "a whole number of at most 64 bits"))
+            too_big.append(Violation(field_path(loc, "body"), "a whole number of at most 64 bits"))
     if too_big:
         raise InputInvalid(sorted(too_big, key=lambda v: v.field))
 
@@ -66,11 +67,7 @@ async def read_body(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InputInvalid([
-            Violation(_loc(tuple(e["loc"])) if e["loc"] else "body",
-                      "unknown field" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, "))
-            for e in exc.errors()
-        ]) from exc
+        raise InputInvalid(violations_of(exc, whole="body")) from exc
 
 
 def utc(moment: datetime | None) -> str | None:

@@ -15,6 +15,8 @@ import typer
 from aiohttp import web
 
 from orchestrator.errors import OrchestratorError
+from orchestrator.live.http import make_app
+from orchestrator.live.service import LiveService
 from orchestrator.live.state import read_figures
 from orchestrator.settings import Settings, load_settings
 
@@ -23,9 +25,6 @@ OUTCOMES = ("answered", "busy", "no_answer", "unreachable", "blocked", "abandone
 
 
 async def serve_until_stopped(settings: Settings) -> None:
-    from orchestrator.live.http import make_app
-    from orchestrator.live.service import LiveService
-
     service = LiveService(settings)
     runner = web.AppRunner(make_app(service), access_log=None)
     await runner.setup()  # starts the service (cleanup_ctx)
@@ -51,9 +50,11 @@ async def serve_until_stopped(settings: Settings) -> None:
 def serve(
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING")] = "INFO",
 ) -> None:
-    """Run the live controller next to Asterisk: follows calls over AMI, live figures in Redis
-    (SVC_REDIS_URL), call records in the database, the 090x maximum-duration watchdog, and
-    /health + /metrics on SVC_BIND_HOST:SVC_LIVE_PORT. Routing does not depend on it."""
+    """Run the live controller next to Asterisk: calls over AMI, figures in Redis, /health, /metrics.
+
+    It follows calls over AMI, keeps live figures in Redis (SVC_REDIS_URL) and call records in the
+    database, runs the 090x maximum-duration watchdog, and serves /health + /metrics on
+    SVC_BIND_HOST:SVC_LIVE_PORT. Routing does not depend on it."""
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -105,6 +106,6 @@ def status() -> None:
     typer.echo(format_status(figures, day))
 
 
-def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
-    app.command("status")(status)
+commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
+commands.command("serve")(serve)
+commands.command("status")(status)

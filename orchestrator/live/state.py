@@ -28,17 +28,13 @@ from typing import Any
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from orchestrator.errors import OrchestratorError
+from orchestrator.errors import RedisUnavailable
 from orchestrator.live.calls import DayCounters
 
 log = logging.getLogger(__name__)
 
 PREFIX = "svc:live"
 DAY_TTL_S = 8 * 24 * 3600  # a week of daily figures, for the reports' sanity checks
-
-
-class RedisUnavailable(OrchestratorError):
-    """Redis could not be reached or refused a command."""
 
 
 @dataclass(frozen=True)

@@ -8,12 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlmodel import Session
-
 from orchestrator.domain.guards import removal_needs_confirmation
 from orchestrator.domain.plan import TenantPlan
 from orchestrator.errors import PlanInvalid, RemovalNotConfirmed, Violation
 from orchestrator.store import tenancy
+from orchestrator.store.session import Session
 
 Progress = Callable[[str], None]
 

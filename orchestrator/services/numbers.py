@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlmodel import Session
 
 from orchestrator.domain.digest import plan_delta, tenant_salt
 from orchestrator.domain.numbers import parse_service_number
@@ -25,6 +24,7 @@ from orchestrator.generate.render import generator_digest
 from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_document
 from orchestrator.services.apply_guards import OPERATOR_GUARDS, ApplyGuards
 from orchestrator.store import repository
+from orchestrator.store.session import Session
 
 
 def applied_document(session: Session, tenant: str) -> dict[str, Any]:

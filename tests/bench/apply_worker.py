@@ -36,7 +36,7 @@ from sqlmodel import Session
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.asterisk.runtime import AsteriskRuntime
-from orchestrator.cli.main import read_plan_document
+from orchestrator.cli.common import read_plan_document
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.rules import validate_plan

@@ -400,7 +400,12 @@ async def test_worker_encrypts_as_soon_as_the_recording_ends(rec: Rec) -> None:
             assert new, f"not stored within 2 s of hang-up: {log.read_text()}"
             assert not list((rec.spool / "done").iterdir()) and not list((rec.spool / "incoming").iterdir())
             before |= {r.id for r in new}
-            windows += [float(ms) for ms in re.findall(r"plain audio gone (\d+) ms", log.read_text())[len(windows):]]
+            # The worker logs a recording just after committing it: wait for that line too (the
+            # row alone can be seen a moment before it).
+            while len(gone := re.findall(r"plain audio gone (\d+) ms", log.read_text())) <= len(windows):
+                assert time.monotonic() - hung_up < 5.0, f"stored but not logged: {log.read_text()}"
+                await asyncio.sleep(0.01)
+            windows += [float(ms) for ms in gone[len(windows):]]
         print(f"\nplain audio on disk after the recording ended (watch log): {windows} ms")
         assert len(windows) == 3 and max(windows) < 1000, log.read_text()
     finally:
