@@ -78,3 +78,7 @@ class PromptFailed(OrchestratorError):
 
 class SoundImportFailed(OrchestratorError):
     """sox could not convert an announcement file."""
+
+
+class RedisUnavailable(OrchestratorError):
+    """Redis (the live figures) could not be reached or refused a command."""

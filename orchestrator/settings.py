@@ -75,6 +75,41 @@ class Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class Paths:
+    """Where one Asterisk instance keeps its files on this host. The instance folder depends on
+    how Asterisk runs (system or chroot, orchestrator/asterisk/layout.py), so it is resolved once
+    there; everything else follows from it here, in one place."""
+
+    instance: Path
+
+    @property
+    def etc(self) -> Path:
+        return self.instance / "etc"
+
+    @property
+    def generated(self) -> Path:
+        """The generated dialplan (managed by DialplanFiles: a symlink to a version)."""
+        return self.etc / "svc"
+
+    @property
+    def sounds(self) -> Path:
+        return self.instance / "var" / "lib" / "sounds"
+
+    @property
+    def spool(self) -> Path:
+        """The call-recording spool (${ASTSPOOLDIR}/monitor/svc-rec), see asterisk/spool.py."""
+        return self.instance / "var" / "spool" / "monitor" / "svc-rec"
+
+    @property
+    def log_file(self) -> Path:
+        return self.instance / "var" / "log" / "messages"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.instance / "var" / "run"
+
+
 def _secret(state_dir: Path, name: str) -> str:
     """A secret from the environment, else one generated once and kept in the state folder."""
     env = os.environ.get(name)

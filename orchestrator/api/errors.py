@@ -18,11 +18,11 @@ from orchestrator.errors import (
     NumberInvalid,
     OrchestratorError,
     PlanInvalid,
+    RedisUnavailable,
     SoundImportFailed,
     StoreError,
     Violation,
 )
-from orchestrator.live.state import RedisUnavailable
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

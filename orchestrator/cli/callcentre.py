@@ -33,7 +33,7 @@ def _run(use: Callable[[Any], Awaitable[T]]) -> T:
     s = load_settings()
 
     async def main() -> T:
-        async with Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret) as ami:
+        async with Ami.from_settings(s) as ami:
             return await use(ami)
 
     return asyncio.run(main())

@@ -77,7 +77,7 @@ def runtime_for(settings: Settings) -> Any:
 def ami_for(settings: Settings) -> Any:
     from orchestrator.asterisk.ami import Ami
 
-    return Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret)
+    return Ami.from_settings(settings)
 
 
 def read_plan_document(path: Path) -> Any:

@@ -174,7 +174,7 @@ async def _pause(settings: Settings, call_id: str, paused: bool) -> float:
     from orchestrator.asterisk.ami import Ami
     from orchestrator.services.recordings.control import set_paused
 
-    ami = await Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret).connect()
+    ami = await Ami.from_settings(settings).connect()
     try:
         return await set_paused(ami, _spool(settings), call_id, paused)
     finally:

@@ -2,9 +2,14 @@
 
 AstDB is written first: if that fails nothing is committed; if the commit then fails the AstDB
 change is undone. No dialplan reload is involved.
+
+A block by the answering side (DTMF, active blocking) is written to AstDB by the dialplan itself;
+``record_block`` only adds the database record for it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from sqlmodel import Session
 
@@ -31,3 +36,12 @@ async def change_blacklist(session: Session, ami: Ami, number: str, caller: str,
             await ami.db_put(family, caller, "1")
         raise
     return changed
+
+
+def record_block(engine: Any, number: str, caller: str, source: str) -> bool:
+    """The database record of a block AstDB already holds; False when it was there. Blocking:
+    the live controller runs it in a worker thread."""
+    with Session(engine) as session:
+        added = repository.blacklist_add(session, number, caller, source)
+        session.commit()
+    return added

@@ -30,6 +30,7 @@ from orchestrator.domain.simulate import CallScenario, DestinationBehaviour, Sim
 from orchestrator.services.apply import apply_plan
 from orchestrator.store import repository
 from tests.e2e.events import connect
+from tests.harness.clock import set_clock_offset
 from tests.harness.sipp import place_call
 
 pytestmark = pytest.mark.e2e
@@ -172,7 +173,7 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
         blacklists = {n.number: frozenset(n.blocking.blacklist) for n in plan.numbers}
 
         for moment in moments:
-            runtime.set_clock_offset(int(moment.timestamp() - time.time()))
+            set_clock_offset(runtime, int(moment.timestamp() - time.time()))
             await asyncio.sleep(1.5)
             cases: list[Case] = []
             keys: set[tuple[str, str]] = set()
@@ -237,7 +238,7 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
             expected_invites = Counter(d for c in cases for d in dialled.get(c.key(), []))
             assert Counter(carrier.invites()) == expected_invites
     finally:
-        runtime.set_clock_offset(0)
+        set_clock_offset(runtime, 0)
         await asyncio.sleep(1.2)
         ami.close()
     return compared
