@@ -63,10 +63,6 @@ class Settings:
     phone_qualify_s: int = DEFAULT_PHONE_QUALIFY_S
 
     @property
-    def instance_dir(self) -> Path:
-        return self.state_dir / "asterisk" / self.instance_name
-
-    @property
     def secrets_dir(self) -> Path:
         """Generated secrets, one file each (0600) in a 0700 folder."""
         return self.state_dir / "secrets"

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 import typer
 
-from orchestrator.asterisk.spool import spool_dir
 from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.services.recordings import crypto, store
 from orchestrator.services.recordings.keys import Keyring, load_keyring
@@ -30,9 +29,9 @@ def _engine(settings: Settings) -> Any:
 
 
 def _spool(settings: Settings) -> Path:
-    from orchestrator.asterisk.runtime import AsteriskRuntime
+    from orchestrator.asterisk.layout import paths_for
 
-    return spool_dir(AsteriskRuntime(settings).instance_dir)
+    return paths_for(settings).spool
 
 
 def _say(message: str) -> None:
