@@ -8,7 +8,7 @@ import logging
 import signal
 import sys
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from zoneinfo import ZoneInfo
 
 import typer
@@ -16,8 +16,10 @@ from aiohttp import web
 
 from orchestrator.domain.agent_state import AGENT_STATES
 from orchestrator.errors import OrchestratorError
-from orchestrator.live.notifier import PublishedFigures, read_figures
 from orchestrator.settings import Settings, load_settings
+
+if TYPE_CHECKING:  # the notifier pulls in redis and the database: loaded only by the commands
+    from orchestrator.live.notifier import PublishedFigures
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 OUTCOMES = ("answered", "busy", "no_answer", "unreachable", "blocked", "abandoned", "max_duration")
@@ -95,6 +97,8 @@ def format_status(figures: PublishedFigures, day: str) -> str:
 
 def status() -> None:
     """Live figures: calls in progress per service number and tenant, today's calls by outcome."""
+    from orchestrator.live.notifier import read_figures
+
     settings = load_settings()
     day = datetime.now(AMSTERDAM).date().isoformat()
     try:
