@@ -66,10 +66,6 @@ class Settings:
     phone_qualify_s: int = DEFAULT_PHONE_QUALIFY_S
 
     @property
-    def instance_dir(self) -> Path:
-        return self.state_dir / "asterisk" / self.instance_name
-
-    @property
     def secrets_dir(self) -> Path:
         """Generated secrets, one file each (0600) in a 0700 folder."""
         return self.state_dir / "secrets"
@@ -120,6 +116,14 @@ class Paths:
     def spool(self) -> Path:
         """The call-recording spool (${ASTSPOOLDIR}/monitor/svc-rec; asterisk/spool.py mounts it)."""
         return spool_of(self.instance)
+
+    @property
+    def log_file(self) -> Path:
+        return self.instance / "var" / "log" / "messages"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.instance / "var" / "run"
 
     def asterisk_path(self, host_path: Path) -> str:
         """A host path as Asterisk sees it (without the rootfs prefix in chroot mode).

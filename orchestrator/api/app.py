@@ -43,7 +43,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _asterisk(app: web.Application) -> AsyncIterator[None]:
     s = app[STATE].config.settings
     # Fails the start-up (AsteriskUnavailable) rather than serving an API that cannot apply.
-    ami = await Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret).connect()
+    ami = await Ami.from_settings(s).connect()
     app[AMI] = ami
     yield
     ami.close()

@@ -11,7 +11,6 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 
 from orchestrator.api import context, views
 from orchestrator.api.audit import mark_audited
@@ -26,6 +25,7 @@ from orchestrator.services.apply import apply_plan
 from orchestrator.services.apply_guards import TENANT_GUARDS, allocation_violations
 from orchestrator.services.simulate import simulate_stored
 from orchestrator.store import api_repository, repository, tenancy
+from orchestrator.store.session import Session
 
 T = TypeVar("T")
 

@@ -23,7 +23,7 @@ MOUNT_OPTIONS = "mode=0700,nosuid,nodev,noexec"
 
 
 def spool_dir(instance_dir: Path) -> Path:
-    """Asterisk's recording folder of one instance (host path; spelled in settings.Paths)."""
+    """Asterisk's recording folder of one instance (host path; ${ASTSPOOLDIR}/monitor/svc-rec)."""
     return spool_of(instance_dir)
 
 

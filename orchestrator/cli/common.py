@@ -86,7 +86,7 @@ def runtime_for(settings: Settings) -> AsteriskRuntime:
 
 
 def ami_for(settings: Settings) -> Ami:
-    return Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret)
+    return Ami.from_settings(settings)
 
 
 def read_plan_document(path: Path) -> Any:

@@ -2,11 +2,15 @@
 
 AstDB is written first: if that fails nothing is committed; if the commit then fails the AstDB
 change is undone. No dialplan reload is involved.
+
+A block by the answering side (DTMF, active blocking) is written to AstDB by the dialplan itself;
+``record_block`` only adds the database record for it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.domain.compile import blacklist_family
@@ -59,3 +63,12 @@ async def change_for_tenant(session: Session, ami: Callable[[], Ami], *, tenant:
     api_repository.audit(session, actor=actor, token_id=token_id, tenant=tenant,
                          action="blacklist.add" if add else "blacklist.remove", target=f"{e164} {caller}")
     return await change_blacklist(session, link, e164, caller, add=add, source="api")
+
+
+def record_block(engine: Any, number: str, caller: str, source: str) -> bool:
+    """The database record of a block AstDB already holds; False when it was there. Blocking:
+    the live controller runs it in a worker thread."""
+    with Session(engine) as session:
+        added = repository.blacklist_add(session, number, caller, source)
+        session.commit()
+    return added

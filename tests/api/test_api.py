@@ -341,7 +341,7 @@ async def test_live_figures_show_only_the_tenants_own_numbers(tmp_path: Path, to
 
     from orchestrator.domain.plan import AMSTERDAM
     from orchestrator.live.calls import DayCounters
-    from orchestrator.live.state import Figures, RedisFigures
+    from orchestrator.live.notifier import Figures, RedisFigures
     from tests.harness.redis_server import RedisServer
 
     with RedisServer(tmp_path / "redis") as redis:

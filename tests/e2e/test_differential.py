@@ -32,6 +32,7 @@ from orchestrator.domain.simulate import CallScenario, DestinationBehaviour, Sim
 from orchestrator.services.apply import apply_plan
 from orchestrator.store import repository
 from tests.e2e.events import connect
+from tests.harness.clock import set_clock_offset
 from tests.harness.sipp import Identity, place_call
 
 pytestmark = pytest.mark.e2e
@@ -209,7 +210,7 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
 
         for moment in moments:
             offset = int(moment.timestamp() - time.time())
-            runtime.set_clock_offset(offset)  # returns once Asterisk's clock moved
+            set_clock_offset(runtime, offset)  # returns once Asterisk's clock moved
             cases: list[Case] = []
             keys: set[tuple[str, str]] = set()
             while len(cases) < cases_per_moment:
@@ -282,7 +283,7 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
             expected_invites = Counter(d for c in cases for d in dialled.get(c.key(), []))
             assert Counter(carrier.invites()) == expected_invites
     finally:
-        runtime.set_clock_offset(0)
+        set_clock_offset(runtime, 0)
         ami.close()
     assert hostile >= compared // 4, f"only {hostile} of {compared} calls had a hostile caller identity"
     return compared

@@ -195,7 +195,7 @@ async def test_agent_pauses_survive_an_asterisk_restart_without_the_orchestrator
     rt.down()
     rt.up(faketime_file=rt.clock_file)
     s = rt.settings
-    async with Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret) as fresh:
+    async with Ami.from_settings(s) as fresh:
         deadline = asyncio.get_running_loop().time() + 10
         while True:  # the startup command runs right after boot; give it a moment
             states = {a.agent: a for a in await control.agent_states(fresh, TENANT)}

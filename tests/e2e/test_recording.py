@@ -26,7 +26,7 @@ from sqlmodel import Session
 from orchestrator.asterisk.spool import spool_dir
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.errors import NotFound, RecordingError, RecordingKeyError, RecordingTampered
-from orchestrator.live.service import LiveService
+from orchestrator.live.controller import LiveController
 from orchestrator.services.apply import apply_plan
 from orchestrator.services.recordings import store
 from orchestrator.services.recordings.control import set_paused
@@ -418,7 +418,7 @@ async def test_agent_pause_code_with_the_live_controller(rec: Rec, tmp_path: Pat
     (orchestrator serve) mutes. The silent stretch matches the time between the two presses."""
     with RedisServer(tmp_path / "redis") as redis:
         settings = rec.runtime.settings.with_(redis_url=redis.url, live_port=free_port(socket.SOCK_STREAM))
-        service = LiveService(settings, engine=rec.engine)
+        service = LiveController(settings, engine=rec.engine)
         await service.start()
         try:
             deadline = time.monotonic() + 10
