@@ -36,6 +36,7 @@ from orchestrator.services.callcentre.phone_secrets import PhoneSecrets
 from orchestrator.store import repository
 from tests.api.helpers import bearer, make_token
 from tests.e2e.events import EventLog, first_channels, held_call
+from tests.harness.clock import set_clock_offset
 from tests.harness.sip_phone import Phone
 from tests.harness.sipp import CallResult, free_port, place_call
 
@@ -150,9 +151,7 @@ class Stack:
         return loop.time() - started
 
     async def rtp_count(self, channel: str, what: str) -> int:
-        resp = await self.ami.action({"Action": "Getvar", "Channel": channel, "Variable": f"CHANNEL(rtcp,{what})"},
-                                     as_list=False)
-        return int(resp.get("Value") or 0)
+        return int(await self.ami.getvar(channel, f"CHANNEL(rtcp,{what})") or 0)
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +159,7 @@ async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFac
     tmp = tmp_path_factory.mktemp("phones")
     s = runtime.settings
     log = EventLog()
-    ami = Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret, events=True)
+    ami = Ami.from_settings(s, events=True)
     ami.on_event("*", log.record)
     await ami.connect()
     target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami,
@@ -322,7 +321,7 @@ def asterisk_time(event: dict[str, Any]) -> float:
 async def test_a_phone_that_stops_answering_is_skipped_until_it_is_back(stack: Stack) -> None:
     loop = asyncio.get_running_loop()
     # Asterisk runs on a fake clock: with offset 0 its event Timestamps are on this process's clock.
-    await asyncio.to_thread(stack.runtime.set_clock_offset, 0)
+    await asyncio.to_thread(set_clock_offset, stack.runtime, 0)
     bound = await stack.qualify_bound()
     await stack.until_contact("Avail")
     since = len(stack.events.events)
