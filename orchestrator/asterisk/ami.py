@@ -71,29 +71,32 @@ class Ami:
     def on_event(self, pattern: str, handler: EventHandler) -> None:
         self._manager.register_event(pattern, handler)
 
-    async def action(self, fields: dict[str, Any], *, as_list: bool | None = None) -> Any:
+    async def action(self, fields: dict[str, Any], *, as_list: bool | None = None,
+                     timeout: float | None = None) -> Any:
+        """``timeout``: for actions whose work grows with the deployment (a full dialplan reload)."""
+        limit = self.timeout if timeout is None else timeout
         try:
             future = self._manager.send_action(fields, as_list=as_list)
-            async with asyncio.timeout(self.timeout):  # not wait_for: see orchestrator/aio.py
+            async with asyncio.timeout(limit):  # not wait_for: see orchestrator/aio.py
                 result = await future
         except TimeoutError as exc:
-            raise AsteriskError(f"AMI {fields.get('Action')} got no answer in {self.timeout:.0f} s") from exc
+            raise AsteriskError(f"AMI {fields.get('Action')} got no answer in {limit:.0f} s") from exc
         except (ConnectionError, OSError) as exc:
             raise AsteriskUnavailable(f"AMI connection lost during {fields.get('Action')}: {exc}") from exc
         return result
 
-    async def checked(self, fields: dict[str, Any]) -> Message:
+    async def checked(self, fields: dict[str, Any], *, timeout: float | None = None) -> Message:
         """An action that must succeed; raises with Asterisk's own message otherwise."""
-        resp = await self.action(fields, as_list=False)
+        resp = await self.action(fields, as_list=False, timeout=timeout)
         if isinstance(resp, list):
             resp = resp[0]
         if not resp.success:
             raise AsteriskError(f"AMI {fields.get('Action')} failed: {resp.get('Message', resp)}")
         return resp
 
-    async def command(self, cli: str) -> str:
+    async def command(self, cli: str, *, timeout: float | None = None) -> str:
         """Run a CLI command and return its output text."""
-        resp = await self.checked({"Action": "Command", "Command": cli})
+        resp = await self.checked({"Action": "Command", "Command": cli}, timeout=timeout)
         output = resp.get("Output", "")
         if isinstance(output, list):
             return "\n".join(output)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from orchestrator.asterisk.ami import Ami
-from orchestrator.domain.compile import blacklist_family
+from orchestrator.domain.naming import blacklist_family
 from orchestrator.store import repository
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from orchestrator.domain.compile import blacklist_family
+from orchestrator.domain.naming import blacklist_family
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.live.service import LiveService
 from orchestrator.services.apply import ApplyTarget, apply_plan

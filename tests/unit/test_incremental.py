@@ -3,7 +3,6 @@
 from pathlib import Path
 
 import pytest
-
 from orchestrator.asterisk.incremental import NeedsFullReload, actions, parse, plan_update
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.asterisk.ami import Ami
-from orchestrator.domain.ir_queues import CallCentre, agent_interface, night_family
+from orchestrator.domain.ir_queues import CallCentre, agent_interface
+from orchestrator.domain.naming import AGENT_FAMILY, night_family
 from orchestrator.errors import AsteriskError, NotFound, PlanInvalid, Violation
 
-AGENT_FAMILY = "svc-agent"
 LOGGED_OUT = "logged-out"
 AVAILABLE = "available"
 # A reason goes into AstDB and, after a restart, into PauseQueueMember's arguments (svc-agent-restore).

@@ -11,7 +11,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from orchestrator.domain.ir_queues import SIP_REALM, agent_endpoint
+from orchestrator.domain.ir_queues import SIP_REALM
+from orchestrator.domain.naming import agent_endpoint
 from orchestrator.domain.plan import TenantPlan
 from orchestrator.errors import NotFound, OrchestratorError
 from orchestrator.services.apply import ApplyTarget, Progress, apply_phones
