@@ -19,8 +19,9 @@ from orchestrator.api.errors import BadRequest, Conflict, InputInvalid, TooLarge
 from orchestrator.asterisk.media import convert_for_asterisk
 from orchestrator.domain.plan import NAME_PATTERN
 from orchestrator.errors import Violation
-from orchestrator.store import api_repository, repository
+from orchestrator.store import api_repository
 from orchestrator.store import models as m
+from orchestrator.store import plans as plan_store
 
 CHUNK = 64 * 1024
 MAX_NAME_FIELD = 200
@@ -28,7 +29,7 @@ MAX_NAME_FIELD = 200
 
 def used_by(session: Session, tenant: str, path: str) -> list[str]:
     """Fields of the tenant's stored plan that reference this upload (empty = free to delete)."""
-    plan = repository.current_plan(session, tenant)
+    plan = plan_store.current_plan(session, tenant)
     if plan is None:
         return []
     names = {name for name, a in plan.announcements.items() if a.file == path}

@@ -12,7 +12,8 @@ from orchestrator.api.routes_plan import owned_number, service_number
 from orchestrator.domain.numbers import parse_caller
 from orchestrator.errors import NotFound, NumberInvalid, Violation
 from orchestrator.services.blacklist import change_blacklist
-from orchestrator.store import api_repository, repository
+from orchestrator.store import api_repository
+from orchestrator.store import blacklists as blacklist_store
 
 
 class BlacklistAdd(BaseModel):
@@ -44,7 +45,7 @@ async def _change(request: web.Request, raw_caller: str, *, add: bool) -> bool:
     async with context.state(request).change_lock:
         with context.session(request) as session:
             owned_number(session, tenant, e164)
-            if (caller in repository.blacklist(session, e164)) == add:
+            if (caller in blacklist_store.blacklist(session, e164)) == add:
                 return False  # nothing to change: no AstDB write, no audit entry
             ami = context.ami(request)
             # change_blacklist commits; the audit entry goes in the same transaction.

@@ -9,7 +9,7 @@ from aiohttp import web
 from orchestrator.api import context
 from orchestrator.api.auth import tenant_of
 from orchestrator.live.state import read_figures
-from orchestrator.store import repository
+from orchestrator.store import tenants as tenant_store
 
 
 def tenant_figures(figures: dict[str, dict[str, str]], tenant: str, numbers: set[str]) -> dict[str, object]:
@@ -33,7 +33,7 @@ async def live(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     config = context.config(request)
     with context.session(request) as session:
-        numbers = set(repository.tenant_numbers(session, tenant))
+        numbers = set(tenant_store.tenant_numbers(session, tenant))
     day = config.now().date().isoformat()
     figures = await read_figures(config.settings.redis_url, day)
     return web.json_response(tenant_figures(figures, tenant, numbers) | {"day": day})

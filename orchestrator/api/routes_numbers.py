@@ -10,7 +10,10 @@ from orchestrator.api.errors import InputInvalid
 from orchestrator.api.routes_plan import audited_apply, owned_number, service_number, stored_plan, upload_paths
 from orchestrator.errors import Violation
 from orchestrator.services import numbers as number_changes
-from orchestrator.store import api_repository, repository
+from orchestrator.store import api_repository
+from orchestrator.store import plans as plan_store
+from orchestrator.store import tenants as tenant_store
+from orchestrator.store import versions as version_store
 
 
 def _limit(request: web.Request) -> int:
@@ -25,16 +28,16 @@ async def list_tenants(request: web.Request) -> web.Response:
     if not who.is_admin:
         return web.json_response({"tenants": [who.tenant]})
     with context.session(request) as session:
-        names = sorted(set(repository.tenants(session)) | set(api_repository.token_tenants(session)))
+        names = sorted(set(tenant_store.tenants(session)) | set(api_repository.token_tenants(session)))
     return web.json_response({"tenants": names})
 
 
 async def list_numbers(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     with context.session(request) as session:
-        if repository.current_plan(session, tenant) is None:
+        if plan_store.current_plan(session, tenant) is None:
             return web.json_response({"numbers": []})
-        plan = repository.load_plan(session, tenant, now=context.config(request).now())
+        plan = plan_store.load_plan(session, tenant, now=context.config(request).now())
     return web.json_response({"numbers": [views.number_summary(n) for n in plan.numbers]})
 
 
@@ -81,7 +84,7 @@ async def delete_number(request: web.Request) -> web.Response:
 async def history(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     with context.session(request) as session:
-        versions = repository.history(session, limit=_limit(request), tenant=tenant)
+        versions = version_store.history(session, limit=_limit(request), tenant=tenant)
         return web.json_response({"versions": [views.version(v) for v in versions]})
 
 

@@ -13,7 +13,8 @@ from orchestrator.api.auth import principal, tenant_of
 from orchestrator.domain.plan import NAME_PATTERN
 from orchestrator.errors import NotFound, OrchestratorError
 from orchestrator.services.callcentre import credentials
-from orchestrator.store import api_repository, repository
+from orchestrator.store import api_repository
+from orchestrator.store import plans as plan_store
 
 
 def _agent(request: web.Request) -> str:
@@ -27,7 +28,7 @@ async def show(request: web.Request) -> web.Response:
     tenant, agent = tenant_of(request), _agent(request)
     who = principal(request)
     with context.session(request) as session:
-        account = credentials.account(repository.load_plan(session, tenant), agent, context.config(request).settings)
+        account = credentials.account(plan_store.load_plan(session, tenant), agent, context.config(request).settings)
         api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant,
                              action="agent.credentials", target=f"{agent} ({account.endpoint})")
         session.commit()
@@ -40,7 +41,7 @@ async def rotate(request: web.Request) -> web.Response:
     settings = context.config(request).settings
     async with context.state(request).change_lock:  # rendering pjsip.inc must not interleave with an apply
         with context.session(request) as session:
-            plan = repository.load_plan(session, tenant)
+            plan = plan_store.load_plan(session, tenant)
             target = f"{agent} ({credentials.phone_endpoint(plan, agent)})"
             try:
                 account = await credentials.rotate(session, plan, agent, settings, context.apply_target(request))

@@ -22,16 +22,18 @@ from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
 from orchestrator.errors import ApplyFailed, NotFound, NumberInvalid, PlanInvalid, Violation
 from orchestrator.services.apply import apply_plan
 from orchestrator.services.simulate import simulate_stored
-from orchestrator.store import api_repository, repository
+from orchestrator.store import api_repository
+from orchestrator.store import plans as plan_store
+from orchestrator.store import tenants as tenant_store
 
 T = TypeVar("T")
 
 
 def stored_plan(session: Session, tenant: str, now: datetime) -> TenantPlan:
     """The tenant's plan as it stands now (switch moments passed folded in), or 404."""
-    if repository.current_plan(session, tenant) is None:
+    if plan_store.current_plan(session, tenant) is None:
         raise NotFound(f"tenant {tenant!r} has no plan yet")
-    return repository.load_plan(session, tenant, now=now)
+    return plan_store.load_plan(session, tenant, now=now)
 
 
 def upload_paths(session: Session, tenant: str) -> dict[str, str]:
@@ -69,7 +71,7 @@ def checked_plan(session: Session, tenant: str, data: Any, now: datetime) -> Ten
             a = a.model_copy(update={"file": uploads[a.file]})
         announcements[name] = a
     for i, n in enumerate(plan.numbers):
-        owner = repository.number_owner(session, n.number)
+        owner = tenant_store.number_owner(session, n.number)
         if owner is not None and owner != tenant:
             # Same words as for any unavailable number: which tenant owns it is not this one's business.
             violations.append(Violation(f"numbers[{i}].number", "this number is not available to this tenant"))
@@ -170,7 +172,7 @@ def service_number(request: web.Request) -> str:
 
 def owned_number(session: Session, tenant: str, e164: str) -> None:
     """404 unless the tenant has this number (other tenants' numbers look like no number at all)."""
-    if repository.number_owner(session, e164) != tenant:
+    if tenant_store.number_owner(session, e164) != tenant:
         raise NotFound(f"tenant {tenant!r} has no service number {e164}")
 
 

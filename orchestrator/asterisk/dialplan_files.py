@@ -19,7 +19,9 @@ file) and a version of ~100 symlinks: 10,000 numbers cost 100 links, not 10,000.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import fcntl
 import functools
 import hashlib
 import json
@@ -27,7 +29,7 @@ import os
 import shutil
 import time
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ from orchestrator.errors import AsteriskError
 
 KEEP_VERSIONS = 20
 JOURNAL = "svc-journal"
+LOCK = "svc-apply.lock"  # one apply at a time per Asterisk (CLI and API processes alike)
 NUMBERS_FILE = "numbers.conf"  # includes the buckets; managed here, never part of a file set
 TOP = ""  # bucket key of the files at the version's top level
 
@@ -211,6 +214,17 @@ class DialplanFiles:
         os.symlink(os.path.relpath(target, self.etc_dir), tmp_link)
         os.replace(tmp_link, self.link)
         _fsync_dir(self.etc_dir)  # the switch survives a power cut before the database commits
+
+    @contextlib.asynccontextmanager
+    async def lock(self) -> AsyncIterator[None]:
+        """Hold the apply lock (flock: released by the kernel when a killed process dies)."""
+        self.etc_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.etc_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     # --- the journal of an apply in progress -----------------------------------------------
 

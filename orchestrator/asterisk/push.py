@@ -40,10 +40,6 @@ class Priority:
     data: str
 
 
-class NeedsFullReload(Exception):
-    """The change cannot be pushed context by context; reload everything instead."""
-
-
 def parse(text: str) -> list[Priority]:
     """Priorities of our generated dialplan (``exten => x,1,App(...)`` and ``same => n(label),...``)."""
     out: list[Priority] = []
@@ -59,7 +55,7 @@ def parse(text: str) -> list[Priority]:
             continue
         m = _LINE.match(line)
         if m is None:
-            raise NeedsFullReload(f"unexpected dialplan line: {raw!r}")
+            raise ApplyFailed(f"unexpected dialplan line: {raw!r}")
         kind, rest = m.groups()
         if kind == "exten":
             exten, prio_text, command = rest.split(",", 2)
@@ -67,7 +63,7 @@ def parse(text: str) -> list[Priority]:
             prio_text, command = rest.split(",", 1)
         pm = _PRIORITY.match(prio_text.strip())
         if pm is None:
-            raise NeedsFullReload(f"unexpected priority in {raw!r}")
+            raise ApplyFailed(f"unexpected priority in {raw!r}")
         number = int(pm.group(1)) if pm.group(1) != "n" else last + 1
         app, _, data = command.partition("(")
         out.append(Priority(context, exten.strip(), number, pm.group(2), app.strip(), data[:-1] if data else ""))

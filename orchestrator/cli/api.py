@@ -22,7 +22,7 @@ def _say(message: str) -> None:
 
 
 def _engine(settings: Settings) -> Any:
-    from orchestrator.store.repository import make_engine
+    from orchestrator.store.engine import make_engine
 
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     return make_engine(settings.db_url)

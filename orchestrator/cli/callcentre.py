@@ -40,11 +40,12 @@ def _run(use: Callable[[Any], Awaitable[T]]) -> T:
 
 
 def _plan(settings: Settings, tenant: str) -> Any:
-    from orchestrator.store import repository
+    from orchestrator.store import engine as store_engine
+    from orchestrator.store import plans as plan_store
 
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    with Session(repository.make_engine(settings.db_url)) as session:
-        return repository.load_plan(session, tenant)
+    with Session(store_engine.make_engine(settings.db_url)) as session:
+        return plan_store.load_plan(session, tenant)
 
 
 def check_agent(tenant: str, agent: str) -> None:

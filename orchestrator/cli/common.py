@@ -62,7 +62,7 @@ def current_settings() -> Settings:
 
 
 def engine_for(settings: Settings) -> Any:
-    from orchestrator.store.repository import make_engine
+    from orchestrator.store.engine import make_engine
 
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     return make_engine(settings.db_url)

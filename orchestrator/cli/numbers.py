@@ -32,13 +32,14 @@ def numbers(tenant: Annotated[str | None, typer.Option(help="Only this tenant's 
             as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """List the configured service numbers with their kind, package and routing in force."""
     from orchestrator.domain.numbers import parse_service_number
-    from orchestrator.store import repository
+    from orchestrator.store import plans as plan_store
+    from orchestrator.store import tenants as tenant_store
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
-        names = [tenant] if tenant else repository.tenants(session)
+        names = [tenant] if tenant else tenant_store.tenants(session)
         rows = []
         for name in names:
-            plan = repository.load_plan(session, name, now=datetime.now(AMSTERDAM))
+            plan = plan_store.load_plan(session, name, now=datetime.now(AMSTERDAM))
             for n in plan.numbers:
                 sid = parse_service_number(n.number)
                 rows.append({"number": sid.national, "e164": sid.e164, "kind": sid.kind.value,
@@ -62,14 +63,15 @@ def number_show(
     """One number: owner, kind, package, routing in force, routings, switch moments, blocking,
     blacklist, tariff and recording policy, as stored now."""
     from orchestrator.domain.numbers import parse_service_number
-    from orchestrator.store import repository
+    from orchestrator.store import plans as plan_store
+    from orchestrator.store import tenants as tenant_store
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         sid = parse_service_number(number)
-        owner = repository.number_owner(session, sid.e164)
+        owner = tenant_store.number_owner(session, sid.e164)
         if owner is None:
             raise NotFound(f"{sid.national} is not configured")
-        plan = repository.load_plan(session, owner, now=datetime.now(AMSTERDAM))
+        plan = plan_store.load_plan(session, owner, now=datetime.now(AMSTERDAM))
         index = next(i for i, n in enumerate(plan.numbers) if n.number == sid.e164)
         entry = to_document(plan)["numbers"][index]
         if as_json:
@@ -112,11 +114,11 @@ def simulate(
     from orchestrator.domain.numbers import parse_destination, parse_service_number
     from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
     from orchestrator.services.simulate import simulate_stored
-    from orchestrator.store import repository
+    from orchestrator.store import tenants as tenant_store
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         sid = parse_service_number(number)
-        owner = repository.number_owner(session, sid.e164)
+        owner = tenant_store.number_owner(session, sid.e164)
         if owner is None:
             raise NotFound(f"{sid.national} is not a configured service number")
         behaviour = {}
@@ -181,10 +183,10 @@ def blacklist_list(number: str,
                    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """Show NUMBER's blacklist."""
     from orchestrator.domain.numbers import parse_service_number
-    from orchestrator.store import repository
+    from orchestrator.store import blacklists as blacklist_store
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
-        callers = repository.blacklist(session, parse_service_number(number).e164)
+        callers = blacklist_store.blacklist(session, parse_service_number(number).e164)
         if as_json:
             emit([{"caller": c} for c in callers], ["caller"], as_json=True)
         else:

@@ -69,13 +69,13 @@ def plan_command(plan_file: Annotated[Path, typer.Argument(help="YAML plan of on
     """
     from orchestrator.domain.diff import diff_plans, render_changes
     from orchestrator.domain.rules import validate_plan
-    from orchestrator.store import repository
+    from orchestrator.store import plans as plan_store
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         new = validate_plan(read_plan_file(plan_file), datetime.now(AMSTERDAM))
-        old = repository.current_plan(session, new.tenant)
+        old = plan_store.current_plan(session, new.tenant)
         if old is not None:
-            old = repository.load_plan(session, new.tenant, now=datetime.now(AMSTERDAM))
+            old = plan_store.load_plan(session, new.tenant, now=datetime.now(AMSTERDAM))
         typer.echo(f"Tenant {new.tenant!r}" + (" (new)" if old is None else "") + ":")
         typer.echo(render_changes(diff_plans(old, new)))
 
@@ -146,15 +146,16 @@ def export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
 ) -> None:
     """Write a tenant's plan as YAML, as it stands now (switch moments passed are folded in)."""
-    from orchestrator.store import repository
+    from orchestrator.store import plans as plan_store
+    from orchestrator.store import tenants as tenant_store
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
-        names = repository.tenants(session)
+        names = tenant_store.tenants(session)
         if tenant is None:
             if len(names) != 1:
                 raise NotFound(f"give --tenant; tenants are: {', '.join(names) or 'none'}")
             tenant = names[0]
-        text = plan_to_yaml(repository.load_plan(session, tenant, now=datetime.now(AMSTERDAM)))
+        text = plan_to_yaml(plan_store.load_plan(session, tenant, now=datetime.now(AMSTERDAM)))
         if output is None:
             sys.stdout.write(text)
         else:
@@ -167,11 +168,11 @@ def export(
 def history(tenant: Annotated[str | None, typer.Option(help="Only this tenant's versions.")] = None,
             as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """Applied versions, newest first (ids for `orchestrator rollback`)."""
-    from orchestrator.store import repository
+    from orchestrator.store import versions as version_store
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         rows = [{"id": v.id, "applied (UTC)": f"{v.applied_at:%Y-%m-%d %H:%M:%S}", "tenant": v.tenant,
-                 "numbers": v.numbers, "what": v.summary} for v in repository.history(session, tenant=tenant)]
+                 "numbers": v.numbers, "what": v.summary} for v in version_store.history(session, tenant=tenant)]
         emit(rows, ["id", "applied (UTC)", "tenant", "numbers", "what"], as_json=as_json, title="Applied versions")
 
 

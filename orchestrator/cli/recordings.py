@@ -23,7 +23,7 @@ recordings_app = typer.Typer(help="Call recordings: encrypted at rest, per tenan
 
 
 def _engine(settings: Settings) -> Any:
-    from orchestrator.store.repository import make_engine
+    from orchestrator.store.engine import make_engine
 
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     return make_engine(settings.db_url)

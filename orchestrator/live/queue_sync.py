@@ -12,19 +12,19 @@ from sqlmodel import Session
 from orchestrator.asterisk.ami import Ami
 from orchestrator.live.queue_figures import QueueBook
 from orchestrator.services.callcentre.control import restore_states
-from orchestrator.store import repository
+from orchestrator.store import plans as plan_store
 
 
 def service_levels(engine: Any) -> dict[str, int]:
     """Per plan queue, the seconds within which an answer counts for the service level."""
     with Session(engine) as session:
         return {f"{p.tenant}.{name}": q.service_level
-                for p in repository.load_all_plans(session) for name, q in p.queues.items()}
+                for p in plan_store.load_all_plans(session) for name, q in p.queues.items()}
 
 
 def agents(engine: Any) -> dict[str, list[str]]:
     with Session(engine) as session:
-        return {p.tenant: list(p.agents) for p in repository.load_all_plans(session) if p.agents}
+        return {p.tenant: list(p.agents) for p in plan_store.load_all_plans(session) if p.agents}
 
 
 async def restore_pauses(ami: Ami, by_tenant: dict[str, list[str]]) -> None:

@@ -37,7 +37,8 @@ from orchestrator.live.queue_figures import QUEUE_EVENTS, QueueBook
 from orchestrator.live.state import Figures, RedisFigures
 from orchestrator.services.blacklist import change_blacklist
 from orchestrator.settings import Settings
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
+from orchestrator.store import tenants as tenant_store
 
 log = logging.getLogger("orchestrator.live")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -118,7 +119,7 @@ class LiveService:
     def __init__(self, settings: Settings, *, engine: Any | None = None, watchdog_grace_s: float = 2.0,
                  resync_interval_s: float = 60.0, watchdog_interval_s: float = 0.5) -> None:
         self.settings = settings
-        self.engine = engine if engine is not None else repository.make_engine(settings.db_url)
+        self.engine = engine if engine is not None else store_engine.make_engine(settings.db_url)
         self.grace_s = watchdog_grace_s
         self.resync_interval_s = resync_interval_s
         self.watchdog_interval_s = watchdog_interval_s
@@ -373,7 +374,7 @@ class LiveService:
             def lookup() -> str | None:
                 from sqlmodel import Session
                 with Session(self.engine) as session:
-                    return repository.number_owner(session, number)
+                    return tenant_store.number_owner(session, number)
             try:
                 owner = await asyncio.to_thread(lookup)
                 self._owners[number] = owner or ""

@@ -10,17 +10,17 @@ from sqlmodel import Session
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.domain.naming import blacklist_family
-from orchestrator.store import repository
+from orchestrator.store import blacklists as blacklist_store
 
 
 async def change_blacklist(session: Session, ami: Ami, number: str, caller: str, *, add: bool,
                            source: str) -> bool:
     family = blacklist_family(number)
     if add:
-        changed = repository.blacklist_add(session, number, caller, source)
+        changed = blacklist_store.blacklist_add(session, number, caller, source)
         await ami.db_put(family, caller, "1")
     else:
-        changed = repository.blacklist_remove(session, number, caller)
+        changed = blacklist_store.blacklist_remove(session, number, caller)
         await ami.db_del(family, caller)
     try:
         session.commit()

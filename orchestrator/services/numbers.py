@@ -22,12 +22,13 @@ from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import NotFound, NumberInvalid, PlanInvalid, Violation
 from orchestrator.generate.render import generator_digest
 from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_document
-from orchestrator.store import repository
+from orchestrator.store import tenants as tenant_store
+from orchestrator.store import versions as version_store
 
 
 def applied_document(session: Session, tenant: str) -> dict[str, Any]:
     """The plan document of the tenant's last applied version (a new tenant: no numbers)."""
-    for v in repository.history(session, tenant=tenant, limit=1):
+    for v in version_store.history(session, tenant=tenant, limit=1):
         if v.plan_json:
             document = orjson.loads(v.plan_json)
             if isinstance(document, dict):
@@ -40,7 +41,7 @@ def entry_index(session: Session, document: dict[str, Any], e164: str) -> int | 
     without one (none, normally) are parsed."""
     entries = document.get("numbers") or []
     delta = plan_delta(document, tenant_salt(document, generator_digest()),
-                       repository.number_digests(session, str(document.get("tenant"))))
+                       version_store.number_digests(session, str(document.get("tenant"))))
     if e164 in delta.unchanged:
         return delta.unchanged[e164]
     for i in delta.changed:
@@ -66,7 +67,7 @@ async def put_number(session: Session, target: ApplyTarget, tenant: str, e164: s
     """Replace (or add) the entry of ``e164``; returns the report and whether it was added."""
     if _entry_number(entry) != e164:
         raise PlanInvalid([Violation("number", f"the entry is for {entry['number']!r}, the URL for {e164}")])
-    owner = repository.number_owner(session, e164)
+    owner = tenant_store.number_owner(session, e164)
     if owner is not None and owner != tenant:
         raise PlanInvalid([Violation("number", "this number is not available to this tenant")])
     document = applied_document(session, tenant)
@@ -83,7 +84,7 @@ async def put_number(session: Session, target: ApplyTarget, tenant: str, e164: s
 async def delete_number(session: Session, target: ApplyTarget, tenant: str, e164: str, *,
                         now: datetime) -> ApplyReport:
     document = applied_document(session, tenant)
-    index = entry_index(session, document, e164) if repository.number_owner(session, e164) == tenant else None
+    index = entry_index(session, document, e164) if tenant_store.number_owner(session, e164) == tenant else None
     if index is None:
         raise NotFound(f"tenant {tenant!r} has no service number {e164}")
     numbers = list(document["numbers"])

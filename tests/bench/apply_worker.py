@@ -44,7 +44,7 @@ from orchestrator.generate.render import render_dialplan
 from orchestrator.services import numbers as number_changes
 from orchestrator.services.apply import ApplyTarget, apply_document, compile_all, reload_dialplan
 from orchestrator.settings import load_settings
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
 from tests.bench.stack import rss_kb
 from tests.plans import basis_number
 
@@ -99,7 +99,7 @@ def _yaml_load_seconds(raw: dict[str, Any], path: Path) -> float:
 async def main(n: int, db_url: str, out: Path, profile_dir: Path | None) -> None:
     settings = load_settings()
     runtime = AsteriskRuntime(settings)
-    engine = repository.make_engine(db_url)
+    engine = store_engine.make_engine(db_url)
     ami = Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret, timeout=600)
     await ami.connect()
     try:

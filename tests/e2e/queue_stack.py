@@ -17,7 +17,7 @@ from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.services.apply import ApplyTarget, apply_plan
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
 from tests.e2e.events import EventLog
 from tests.harness.sipp import place_call
 
@@ -123,7 +123,7 @@ class Centre:
 @pytest.fixture(scope="module")
 async def centre(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("queues")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'cc.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'cc.db'}")
     s = runtime.settings
     log = EventLog()
     ami = Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret, events=True)

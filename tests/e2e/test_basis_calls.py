@@ -18,7 +18,8 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.errors import ApplyFailed, PlanInvalid
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.services.blacklist import change_blacklist
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
+from orchestrator.store import plans as plan_store
 from tests.e2e.events import EventLog, connect_events
 from tests.harness.sipp import place_call, place_calls
 
@@ -75,7 +76,7 @@ class Stack:
 @pytest.fixture(scope="module")
 async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("basis")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
     s = runtime.settings
     ami, events = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
     st = Stack(runtime, carrier, engine, ami, events, tmp)
@@ -202,7 +203,7 @@ async def test_invalid_plan_changes_nothing(stack: Stack) -> None:
         await stack.apply(bad)
     assert stack.files.current() == before
     with Session(stack.engine) as session:
-        stored = repository.load_plan(session, "e2e")
+        stored = plan_store.load_plan(session, "e2e")
     assert stored.numbers[0].routings["main"][0].number == ANSWER
     assert (await stack.call("08000000001")).final_code == 200
 
@@ -231,7 +232,7 @@ async def test_failed_verification_rolls_back(stack: Stack) -> None:
     r = await stack.call("08000000001")
     assert r.final_code == 200 and stack.carrier.invites() == [ANSWER]  # still the old routing
     with Session(stack.engine) as session:
-        assert repository.load_plan(session, "e2e").numbers[0].routings["main"][0].number == ANSWER
+        assert plan_store.load_plan(session, "e2e").numbers[0].routings["main"][0].number == ANSWER
 
 
 async def test_dialled_string_cannot_steer_the_dialplan(stack: Stack) -> None:

@@ -14,9 +14,9 @@ from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.compile_queues import compile_call_centre
 from orchestrator.domain.ir_queues import CallCentre
 from orchestrator.domain.naming import PJSIP_FILE
-from orchestrator.generate.files import PRIVATE_FILES
 from orchestrator.domain.plan import parse_plan
 from orchestrator.errors import AsteriskError, SecretError
+from orchestrator.generate.files import PRIVATE_FILES
 from orchestrator.generate.render import render_agent_phones, render_call_centres
 from orchestrator.services.callcentre import phones
 from orchestrator.services.callcentre.phone_secrets import PhoneSecrets, sip_digest

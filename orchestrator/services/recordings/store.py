@@ -32,8 +32,8 @@ from orchestrator.domain.plan import RecordingPolicy
 from orchestrator.errors import NotFound, RecordingError, StoreError
 from orchestrator.services.recordings import crypto
 from orchestrator.services.recordings.keys import Keyring
+from orchestrator.store import call_centres as centre_store
 from orchestrator.store import models as m
-from orchestrator.store import repository
 
 SEPARATOR = "@"
 CALL_ID = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}(-[0-9]{1,4})?")  # Uniqueid, or Uniqueid-N for a later segment
@@ -260,7 +260,7 @@ def _ingest_one(engine: Any, path: Path, store: Path, keyring: Keyring,
                 call_id=meta.call_id, tenant=meta.tenant, service_number=meta.service_number, caller=meta.caller,
                 agent=next((a for a in reversed(side.get("agent", [])) if a), None),
                 started_at=started, duration_s=round(seconds, 3), policy=meta.policy.value, key_id=key.id,
-                retention_until=retention_until(started, repository.recording_retention(session, meta.tenant)),
+                retention_until=retention_until(started, centre_store.recording_retention(session, meta.tenant)),
                 path=str(target), size_bytes=target.stat().st_size, kept_by=kept_by,
                 pauses_json=json.dumps(pauses_from(side, answered_at, seconds)))
             session.add(row)
