@@ -124,6 +124,30 @@ async def with_asterisk(settings: Settings, use: Callable[[Session, Any], Awaita
             ami.close()
 
 
+def dialplan_problems(settings: Settings) -> list[str]:
+    """Where the files, the database and Asterisk disagree (a crashed apply); none: consistent."""
+    from orchestrator.asterisk.dialplan_files import DialplanFiles
+    from orchestrator.services.consistency import problems
+
+    with Session(engine_for(settings)) as session:
+        return problems(session, DialplanFiles(runtime_for(settings).etc_dir))
+
+
+async def repair_dialplan(settings: Settings, offline: bool) -> list[str]:
+    """Repair what a crashed apply left (offline: only the files, before Asterisk starts)."""
+    from orchestrator.services.consistency import repair
+
+    return list(await with_asterisk(settings, lambda session, target: repair(
+        session, target.files, target.ami, say), offline))
+
+
+def say_dialplan(problems: list[str]) -> None:
+    if not problems:
+        typer.echo("    dialplan: consistent (Asterisk, files and database agree)")
+        return
+    for problem in problems:
+        typer.echo(f"    dialplan: {problem}")
+    typer.echo("    dialplan: the next `orchestrator apply` or `orchestrator asterisk up` repairs this")
 
 
 def parse_at(text: str | None) -> datetime:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import typer
 from aiohttp import web
 
+from orchestrator.cli.common import dialplan_problems, say_dialplan
 from orchestrator.errors import OrchestratorError
 from orchestrator.live.state import read_figures
 from orchestrator.settings import Settings, load_settings
@@ -97,6 +98,7 @@ def status() -> None:
     """Live figures: calls in progress per service number and tenant, today's calls by outcome."""
     settings = load_settings()
     day = datetime.now(AMSTERDAM).date().isoformat()
+    say_dialplan(dialplan_problems(settings))
     try:
         figures = asyncio.run(read_figures(settings.redis_url, day))
     except OrchestratorError as exc:
