@@ -51,9 +51,9 @@ from orchestrator.store import versions as version_store
 
 Progress = Callable[[str], None]
 LINT_CACHE = "svc-lint-clean"  # next to the version folders: shapes found clean before
-# Numbers per plan (docs/apply.md, "Limits"): what one apply was measured to validate, store and
-# fully reload within the AMI and database timeouts on 2 cores. More: split the tenant.
-MAX_NUMBERS_PER_PLAN = 10_000
+# Numbers per plan (docs/apply.md, "Limits"): the largest plan the benchmarks apply (validate,
+# store, full reload) on 2 cores within the AMI and database timeouts. More: split the tenant.
+MAX_NUMBERS_PER_PLAN = 50_000
 
 
 @dataclass
