@@ -102,6 +102,17 @@ class Ami:
             return "\n".join(output)
         return str(output)
 
+    async def dialplan_add(self, context: str, exten: str, priority: int, app: str, data: str) -> None:
+        """Add or replace one priority of the running dialplan (no reload)."""
+        await self.checked({"Action": "DialplanExtensionAdd", "Context": context, "Extension": exten,
+                            "Priority": str(priority), "Application": app, "ApplicationData": data,
+                            "Replace": "yes"})
+
+    async def dialplan_remove(self, context: str, exten: str, priority: int | None = None) -> None:
+        """Remove one priority, or with ``priority`` None the whole extension."""
+        fields = {"Action": "DialplanExtensionRemove", "Context": context, "Extension": exten}
+        await self.checked(fields if priority is None else fields | {"Priority": str(priority)})
+
     async def db_put(self, family: str, key: str, value: str) -> None:
         await self.checked({"Action": "DBPut", "Family": family, "Key": key, "Val": value})
 

@@ -20,7 +20,6 @@ import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.errors import ApplyFailed
@@ -109,23 +108,48 @@ def _by_key(priorities: list[Priority]) -> dict[tuple[str, str, int], Priority]:
     return {(p.context, p.exten, p.number): p for p in priorities}
 
 
-def actions(old_text: str, new_text: str, parsed: Callable[[str], list[Priority]] = parse) -> list[dict[str, Any]]:
-    """AMI actions turning the contexts of ``old_text`` into those of ``new_text``."""
+@dataclass(frozen=True)
+class Add:
+    """Add (or replace) one priority."""
+
+    context: str
+    exten: str
+    priority: int
+    app: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Remove:
+    """Remove one priority, or (``priority`` None) the whole extension."""
+
+    context: str
+    exten: str
+    priority: int | None = None
+
+
+@dataclass(frozen=True)
+class DropContext:
+    context: str
+
+
+Step = Add | Remove | DropContext
+
+
+def actions(old_text: str, new_text: str, parsed: Callable[[str], list[Priority]] = parse) -> list[Step]:
+    """The steps turning the contexts of ``old_text`` into those of ``new_text``."""
     old, new = _by_key(parsed(old_text)), _by_key(parsed(new_text))
-    out: list[dict[str, Any]] = []
+    out: list[Step] = []
     for key, p in new.items():
         before = old.get(key)
         if before is None or (before.app, before.data) != (p.app, p.data):
-            out.append({"Action": "DialplanExtensionAdd", "Context": p.context, "Extension": p.exten,
-                        "Priority": str(p.number), "Application": p.app, "ApplicationData": p.data,
-                        "Replace": "yes"})
+            out.append(Add(p.context, p.exten, p.number, p.app, p.data))
     gone_extens = {(c, e) for c, e, _n in old} - {(c, e) for c, e, _n in new}
     for context, exten in sorted(gone_extens):
-        out.append({"Action": "DialplanExtensionRemove", "Context": context, "Extension": exten})
+        out.append(Remove(context, exten))
     for context, exten, number in sorted(old.keys() - new.keys()):
         if (context, exten) not in gone_extens:
-            out.append({"Action": "DialplanExtensionRemove", "Context": context, "Extension": exten,
-                        "Priority": str(number)})
+            out.append(Remove(context, exten, number))
     return out
 
 
@@ -144,22 +168,21 @@ class Change:
         return Change({n: old[n] for n in changed if n in old}, {n: new[n] for n in changed if n in new}, changed)
 
 
-def incremental_actions(change: Change, parsed: Callable[[str], list[Priority]]) -> list[dict[str, Any]]:
+def incremental_actions(change: Change, parsed: Callable[[str], list[Priority]]) -> list[Step]:
     """The AMI actions of an incremental push, in a safe order: new and changed numbers first,
     then the entry that sends calls to them; the entry's removals before the contexts it
     pointed at go."""
     numbers = [name for name in change.names if name != "entry.conf"]
     pairs = {name: actions(change.old.get(name, ""), change.new.get(name, ""), parsed) for name in change.names}
-    ordered: list[dict[str, Any]] = []
+    ordered: list[Step] = []
     for name in numbers:
-        ordered.extend(a for a in pairs[name] if a["Action"] == "DialplanExtensionAdd")
+        ordered.extend(a for a in pairs[name] if isinstance(a, Add))
     ordered.extend(pairs.get("entry.conf", []))
     for name in numbers:
         if name not in change.new:  # a number that left: its context goes as a whole
-            ordered.extend({"Action": "Command", "Command": f"dialplan remove context {context}"}
-                           for context in sorted({p.context for p in parsed(change.old[name])}))
+            ordered.extend(DropContext(context) for context in sorted({p.context for p in parsed(change.old[name])}))
             continue
-        ordered.extend(a for a in pairs[name] if a["Action"] == "DialplanExtensionRemove")
+        ordered.extend(a for a in pairs[name] if isinstance(a, Remove))
     return ordered
 
 
@@ -233,6 +256,16 @@ async def verify(ami: Ami, texts: Mapping[str, str], parsed: Callable[[str], lis
     return len(texts)
 
 
+async def _run(ami: Ami, step: Step) -> None:
+    match step:
+        case Add():
+            await ami.dialplan_add(step.context, step.exten, step.priority, step.app, step.data)
+        case Remove():
+            await ami.dialplan_remove(step.context, step.exten, step.priority)
+        case DropContext():
+            await ami.command(f"dialplan remove context {step.context}")
+
+
 def contexts_of(files: Mapping[str, str], parsed: Callable[[str], list[Priority]]) -> dict[str, str]:
     """Context -> the text defining it, for every context of ``files``."""
     return {p.context: text for text in files.values() for p in parsed(text)}
@@ -251,8 +284,8 @@ async def load(ami: Ami, change: Change, *, full: str | None, checks: Mapping[st
         seconds = await reload_dialplan(ami, contexts)
         return Loaded("full reload", seconds, await verify(ami, checks, parsed))
     steps = incremental_actions(change, parsed)
-    for action in steps:
-        await ami.checked(action)
+    for step in steps:
+        await _run(ami, step)
     seconds = time.monotonic() - started
     checked = await verify(ami, contexts_of(change.new, parsed), parsed)
     progress(f"pushed {len(change.names)} changed files ({len(steps)} AMI actions) without a full reload")

@@ -5,9 +5,11 @@ from pathlib import Path
 
 from orchestrator.asterisk.push import (
     MAX_INCREMENTAL_FILES,
+    Add,
     Change,
     Parsed,
     Priority,
+    Remove,
     actions,
     contexts_of,
     incremental_actions,
@@ -53,10 +55,9 @@ def test_changed_priority_replaced_and_shorter_extension_trimmed() -> None:
     old = "[c]\nexten => a,1,NoOp(1)\n same => n,NoOp(2)\nexten => b,1,NoOp(b)\n"
     new = "[c]\nexten => a,1,NoOp(one)\n"
     got = actions(old, new)
-    assert got[0] == {"Action": "DialplanExtensionAdd", "Context": "c", "Extension": "a", "Priority": "1",
-                      "Application": "NoOp", "ApplicationData": "one", "Replace": "yes"}
-    assert {"Action": "DialplanExtensionRemove", "Context": "c", "Extension": "b"} in got
-    assert {"Action": "DialplanExtensionRemove", "Context": "c", "Extension": "a", "Priority": "2"} in got
+    assert got[0] == Add("c", "a", 1, "NoOp", "one")
+    assert Remove("c", "b") in got
+    assert Remove("c", "a", 2) in got
 
 
 def test_incremental_push_orders_contexts_before_entry_and_parses_each_text_once() -> None:
@@ -75,7 +76,7 @@ def test_incremental_push_orders_contexts_before_entry_and_parses_each_text_once
         return parsed(text)
 
     steps = incremental_actions(change, counting)
-    assert [a["Context"] for a in steps] == ["svc-399", "svc-entry"]
+    assert [a.context for a in steps] == ["svc-399", "svc-entry"]
     assert sorted(contexts_of(change.new, counting)) == ["svc-399", "svc-entry"]
     assert len(parsed._done) == 4  # old and new entry, no old number (""), new number: each parsed once
 
