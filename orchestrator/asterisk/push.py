@@ -190,7 +190,7 @@ def incremental_actions(change: Change, parsed: Callable[[str], list[Priority]])
 
 Progress = Callable[[str], None]
 # A full reload takes ~1.4 s at 10,000 numbers and ~15 s at 50,000 on an idle machine
-# (docs/asterisk.md) and grows faster than linearly: the AMI timeout grows with the contexts.
+# (docs/apply.md, "Asterisk facts") and grows faster than linearly: the timeout grows with the contexts.
 RELOAD_BASE_S = 30.0
 RELOAD_PER_CONTEXT_S = 0.004
 _SHOW = re.compile(r"^\s*(?:'(?P<exten>[^']*)'\s*=>)?\s*(?:\[(?P<label>[^\]]*)\])?\s*(?P<prio>\d+)\.\s"
