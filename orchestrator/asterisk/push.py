@@ -22,6 +22,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 from orchestrator.asterisk.ami import Ami
+from orchestrator.domain.naming import ENTRY_FILE
 from orchestrator.errors import ApplyFailed
 
 MAX_INCREMENTAL_FILES = 200  # past this, one full reload is quicker than many AMI actions
@@ -172,12 +173,12 @@ def incremental_actions(change: Change, parsed: Callable[[str], list[Priority]])
     """The AMI actions of an incremental push, in a safe order: new and changed numbers first,
     then the entry that sends calls to them; the entry's removals before the contexts it
     pointed at go."""
-    numbers = [name for name in change.names if name != "entry.conf"]
+    numbers = [name for name in change.names if name != ENTRY_FILE]
     pairs = {name: actions(change.old.get(name, ""), change.new.get(name, ""), parsed) for name in change.names}
     ordered: list[Step] = []
     for name in numbers:
         ordered.extend(a for a in pairs[name] if isinstance(a, Add))
-    ordered.extend(pairs.get("entry.conf", []))
+    ordered.extend(pairs.get(ENTRY_FILE, []))
     for name in numbers:
         if name not in change.new:  # a number that left: its context goes as a whole
             ordered.extend(DropContext(context) for context in sorted({p.context for p in parsed(change.old[name])}))
