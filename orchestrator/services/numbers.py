@@ -14,7 +14,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlmodel import Session
 
 from orchestrator.domain.digest import plan_delta, tenant_salt
@@ -24,16 +23,6 @@ from orchestrator.generate.render import generator_digest
 from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_document
 from orchestrator.store import tenants as tenant_store
 from orchestrator.store import versions as version_store
-
-
-def applied_document(session: Session, tenant: str) -> dict[str, Any]:
-    """The plan document of the tenant's last applied version (a new tenant: no numbers)."""
-    for v in version_store.history(session, tenant=tenant, limit=1):
-        if v.plan_json:
-            document = orjson.loads(v.plan_json)
-            if isinstance(document, dict):
-                return document
-    return {"tenant": tenant, "numbers": []}
 
 
 def entry_index(session: Session, document: dict[str, Any], e164: str) -> int | None:
@@ -70,7 +59,7 @@ async def put_number(session: Session, target: ApplyTarget, tenant: str, e164: s
     owner = tenant_store.number_owner(session, e164)
     if owner is not None and owner != tenant:
         raise PlanInvalid([Violation("number", "this number is not available to this tenant")])
-    document = applied_document(session, tenant)
+    document = version_store.applied_document(session, tenant)
     numbers = list(document.get("numbers") or [])
     index = entry_index(session, document, e164)
     added = index is None
@@ -83,7 +72,7 @@ async def put_number(session: Session, target: ApplyTarget, tenant: str, e164: s
 
 async def delete_number(session: Session, target: ApplyTarget, tenant: str, e164: str, *,
                         now: datetime) -> ApplyReport:
-    document = applied_document(session, tenant)
+    document = version_store.applied_document(session, tenant)
     index = entry_index(session, document, e164) if tenant_store.number_owner(session, e164) == tenant else None
     if index is None:
         raise NotFound(f"tenant {tenant!r} has no service number {e164}")

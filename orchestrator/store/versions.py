@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import UTC, datetime
+from typing import Any
 
+import orjson
 from sqlalchemy import delete, insert
 from sqlmodel import Session, col, select
 
@@ -24,6 +26,18 @@ def history(session: Session, limit: int = 50, tenant: str | None = None) -> lis
     if tenant is not None:
         query = query.where(col(m.AppliedVersion.tenant) == tenant)
     return list(session.exec(query.order_by(col(m.AppliedVersion.id).desc()).limit(limit)))
+
+
+def applied_document(session: Session, tenant: str) -> dict[str, Any]:
+    """The document the tenant's stored plan was stored from: the tables are the current plan, and
+    the last version's ``plan_json`` is written in the same transaction, so the two never differ
+    (live blacklist entries aside, which are not part of a plan). A new tenant: no numbers."""
+    for v in history(session, tenant=tenant, limit=1):
+        if v.plan_json:
+            document = orjson.loads(v.plan_json)
+            if isinstance(document, dict):
+                return document
+    return {"tenant": tenant, "numbers": []}
 
 
 def version(session: Session, version_id: int) -> m.AppliedVersion:
