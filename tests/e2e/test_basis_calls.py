@@ -212,8 +212,8 @@ class CorruptingFiles(DialplanFiles):
     """Fault injection: the written version loses a number's context (as a disk fault would), so
     the read-back before loading must fail and the previous version come back."""
 
-    def _write(self, texts: dict[str, str], base: Path | None, keep: list[str]) -> Any:
-        out = super()._write(texts, base, keep)
+    def _write(self, texts: dict[str, str], base: Path | None, keep: list[str], private: Any) -> Any:
+        out = super()._write(texts, base, keep, private)
         path = self.locate(out.path, "n-318000000001.conf")
         path.unlink()  # a hard link: leave the previous version's file alone
         path.write_text("[svc-318000000001]\nexten => s,1,NoOp(broken)\n")
