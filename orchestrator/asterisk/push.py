@@ -212,7 +212,7 @@ def reload_timeout(contexts: int) -> float:
 
 async def reload_dialplan(ami: Ami, contexts: int = 0) -> float:
     started = time.monotonic()
-    out = await ami.command("dialplan reload", timeout=reload_timeout(contexts))
+    out = await ami.dialplan_reload(timeout=reload_timeout(contexts))
     if "Dialplan reloaded" not in out and out.strip():
         raise ApplyFailed(f"dialplan reload answered: {out.strip()[:200]}")
     return time.monotonic() - started
@@ -242,7 +242,7 @@ async def verify(ami: Ami, texts: Mapping[str, str], parsed: Callable[[str], lis
     """Check Asterisk runs what was written: each context in ``texts`` (context -> the file text
     defining it) has exactly the generated priorities, application and data."""
     for context, text in texts.items():
-        out = await ami.command(f"dialplan show {context}")
+        out = await ami.dialplan_show(context)
         if f"'{context}'" not in out:
             raise ApplyFailed(f"after loading, Asterisk has no context {context}: {out.strip()[:200]}")
         running = _running(out)
@@ -260,11 +260,11 @@ async def verify(ami: Ami, texts: Mapping[str, str], parsed: Callable[[str], lis
 async def _run(ami: Ami, step: Step) -> None:
     match step:
         case Add():
-            await ami.dialplan_add(step.context, step.exten, step.priority, step.app, step.data)
+            await ami.extension_add(step.context, step.exten, step.priority, step.app, step.data)
         case Remove():
-            await ami.dialplan_remove(step.context, step.exten, step.priority)
+            await ami.extension_remove(step.context, step.exten, step.priority)
         case DropContext():
-            await ami.command(f"dialplan remove context {step.context}")
+            await ami.remove_context(step.context)
 
 
 def contexts_of(files: Mapping[str, str], parsed: Callable[[str], list[Priority]]) -> dict[str, str]:

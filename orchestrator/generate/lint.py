@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 from orchestrator.domain.naming import ENTRY_FILE
-from orchestrator.errors import ApplyFailed
+from orchestrator.errors import DialplanLintFailed
 from orchestrator.generate.files import is_number_file
 
 log = logging.getLogger(__name__)
@@ -27,10 +27,6 @@ ENTRY = "[general]\n[globals]\n"
 _CONTEXT = re.compile(r"^\[([^\]]+)\]", re.M)
 _DIGITS = re.compile(r"[0-9]+")
 _GOTO = re.compile(r"Goto\((svc-[0-9]+),s,1\)")
-
-
-class DialplanLintFailed(ApplyFailed):
-    """The generated dialplan has a defect asterisklint found; nothing was loaded."""
 
 
 def linter() -> str:

@@ -1,6 +1,6 @@
 """IR → Asterisk dialplan text. Pure: flows in, {file name: text} out.
 
-Layout (reload time measured in DESIGN.md): a small entry context of one-line Gotos, one small
+Layout (reload times measured in docs/asterisk.md): a small entry context of one-line Gotos, one small
 context per service number in its own file, and a shared library. One file per number also lets
 a later incremental apply rewrite just the numbers that changed.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 
 import jinja2
 
-from orchestrator.domain import naming
+from orchestrator.domain import callerid, naming
 from orchestrator.domain.ir import NumberFlow
 from orchestrator.domain.ir_queues import SIP_REALM, CallCentre
 from orchestrator.domain.naming import (
@@ -39,6 +39,18 @@ def dialled_forms(number: ServiceNumberId) -> list[str]:
     """Every form in which the carrier may present a call to this number."""
     forms = [number.national, number.e164, number.digits]
     return list(dict.fromkeys(forms))  # de-duplicated, order kept
+
+
+# The caller-ID normaliser's table, as lib.conf.j2 renders it (the simulator reads the same module).
+CALLERID_TABLE = {
+    "prefix_rules": callerid.PREFIX_RULES,
+    "stray_zero_codes": callerid.stray_zero_codes(),
+    "short_callers": callerid.SHORT_CALLERS,
+    "min_digits": callerid.min_digits(),
+    "max_digits": callerid.MAX_DIGITS,
+    "privacy_letters": callerid.PRIVACY_LETTERS,
+    "privacy_shown": callerid.PRIVACY_SHOWN,
+}
 
 
 def _environment(cache_dir: Path | None = None) -> jinja2.Environment:
@@ -86,7 +98,7 @@ class Renderer:
 
     def shared(self, holidays: Iterable[str]) -> dict[str, str]:
         return {
-            LIB_FILE: self.env.get_template("lib.conf.j2").render(),
+            LIB_FILE: self.env.get_template("lib.conf.j2").render(callerid=CALLERID_TABLE),
             RECORDING_FILE: self.env.get_template("recording.conf.j2").render(),  # svc-rec
             HOLIDAYS_FILE: self.env.get_template("holidays.conf.j2").render(holidays=sorted(holidays)),
         }
@@ -132,17 +144,11 @@ def render_call_centres(centres: Iterable[CallCentre], trunk: str = "carrier") -
     centres = sorted((c for c in centres if not c.empty), key=lambda c: c.tenant)
     dialplan = {call_centre_file(c.tenant): env.get_template("callcentre.conf.j2").render(cc=c, trunk=trunk)
                 for c in centres}
-    by_number: dict[str, list[tuple[str, str, str]]] = {}
-    for c in centres:
-        for a in c.agents:
-            if a.number:
-                by_number.setdefault(a.number, []).append((c.tenant, a.name, a.interface))
     members = sorted({(c.tenant, m.agent, m.interface) for c in centres for qf in c.queues
                       for q in qf.queues.values() for m in q.members})
-    # svc-agent-state (in agentcodes.conf) serves the phones' state codes too.
-    if by_number or members or any(a.endpoint for c in centres for a in c.agents):
-        dialplan[AGENT_CODES_FILE] = env.get_template("agentcodes.conf.j2").render(
-            agents_by_number=sorted(by_number.items()), queue_members=members)
+    # svc-agent-state (in agentcodes.conf) serves the phones' state codes; svc-agent-restore the members.
+    if members or any(a.endpoint for c in centres for a in c.agents):
+        dialplan[AGENT_CODES_FILE] = env.get_template("agentcodes.conf.j2").render(queue_members=members)
     config = {
         QUEUES_FILE: env.get_template("queues.inc.j2").render(centres=centres),
         MOH_FILE: env.get_template("moh.inc.j2").render(centres=centres),

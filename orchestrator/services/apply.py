@@ -23,8 +23,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
-
 from orchestrator.asterisk import push
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles, WrittenVersion
@@ -33,11 +31,12 @@ from orchestrator.domain.digest import PlanDelta, canonical, plan_delta, tenant_
 from orchestrator.domain.naming import MOH_FILE, PJSIP_FILE, QUEUES_FILE
 from orchestrator.domain.partial import checked_changes
 from orchestrator.domain.plan import TenantPlan, to_document
-from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError, PlanInvalid, StoreError, Violation
+from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError, PlanInvalid, Violation
 from orchestrator.generate.files import PRIVATE_FILES, lint_set
 from orchestrator.generate.lint import LintCache, lint_dialplan
 from orchestrator.generate.render import generator_digest
-from orchestrator.services import consistency
+from orchestrator.services import apply_guards, consistency
+from orchestrator.services.apply_guards import OPERATOR_GUARDS, ApplyGuards
 from orchestrator.services.apply_render import Rendered, Where, compile_centres, render
 from orchestrator.services.callcentre import control, phones
 from orchestrator.services.crashpoints import crash_point
@@ -48,6 +47,7 @@ from orchestrator.store import models
 from orchestrator.store import plans as plan_store
 from orchestrator.store import tenants as tenant_store
 from orchestrator.store import versions as version_store
+from orchestrator.store.session import Session
 
 Progress = Callable[[str], None]
 LINT_CACHE = "svc-lint-clean"  # next to the version folders: shapes found clean before
@@ -105,23 +105,26 @@ class Validated:
     before: set[str]  # the tenant's numbers as stored
     centre_changed: bool
     decision: ApplyDecision
+    guards: ApplyGuards
+    claim: list[str]  # free numbers the commit allocates to the tenant
 
 
 async def apply_plan(plan: TenantPlan, session: Session, target: ApplyTarget, *, now: datetime,
                      base_dir: Path | None = None, progress: Progress = lambda _s: None,
-                     full: bool = False) -> ApplyReport:
+                     full: bool = False, guards: ApplyGuards = OPERATOR_GUARDS) -> ApplyReport:
     return await apply_document(to_document(plan), session, target, now=now, base_dir=base_dir,
-                                progress=progress, full=full)
+                                progress=progress, full=full, guards=guards)
 
 
 async def apply_document(document: Any, session: Session, target: ApplyTarget, *, now: datetime,
                          base_dir: Path | None = None, progress: Progress = lambda _s: None,
-                         full: bool = False, summary: str = "applied") -> ApplyReport:
+                         full: bool = False, summary: str = "applied",
+                         guards: ApplyGuards = OPERATOR_GUARDS) -> ApplyReport:
     """Apply one tenant's plan document (parsed YAML/JSON). Numbers whose entry is unchanged since
     the last apply are not parsed, checked or rendered again (domain/digest.py) unless ``full``."""
     async with target.files.lock():
         await consistency.repair(session, target.files, target.ami, progress)
-        v = validate(document, session, target, now, full, progress)
+        v = validate(document, session, target, now, full, progress, guards)
         crash_point("validated")
         rendered = render(session, target.where, v.decision, v.plan, v.delta, before=v.before,
                           centre_changed=v.centre_changed, holidays=v.holidays, base_dir=base_dir, progress=progress)
@@ -139,7 +142,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         else:
             await _load(session, target, target.ami, v, rendered, change, decision, version, report, progress)
         try:
-            _commit(session, v, version, report, summary, loaded=target.ami is not None)
+            _commit(session, v, version, report, summary, loaded=target.ami is not None, progress=progress)
         except Exception:
             if target.ami is not None:  # Asterisk took it, the database did not: put the previous back
                 await _restore(session, target, target.ami, version.previous, sorted(rendered.blacklists), progress)
@@ -150,9 +153,9 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
 
 
 def validate(document: Any, session: Session, target: ApplyTarget, now: datetime, full: bool,
-             progress: Progress) -> Validated:
-    """Parse and check the document (only its changed entries when the decision allows) and
-    decide how to apply it. Reads the database, writes nothing."""
+             progress: Progress, guards: ApplyGuards = OPERATOR_GUARDS) -> Validated:
+    """Parse and check the document (only its changed entries when the decision allows), run the
+    guards' checks and decide how to apply it. Reads the database, writes nothing."""
     if not isinstance(document, dict):
         raise PlanInvalid([Violation("plan", "a plan is a mapping with 'tenant' and 'numbers'")])
     entries = document.get("numbers")
@@ -178,17 +181,12 @@ def validate(document: Any, session: Session, target: ApplyTarget, now: datetime
         tenant, str) else {}
     delta = plan_delta(document, salt, stored)
     plan = checked_changes(document, delta, now)
-    _check_owners(session, plan)
     _say_valid(plan, delta, progress)
     before = set(tenant_store.tenant_numbers(session, plan.tenant))
+    claim = apply_guards.check(session, plan, delta.changed, before,
+                               delta.unchanged.keys() | {n.number for n in plan.numbers}, guards)
     centre_changed = centre_store.stored_call_centre(session, plan.tenant) != centre_store.call_centre_json(plan)
-    return Validated(document, plan, delta, salt, build, holidays, before, centre_changed, decision)
-
-
-def _check_owners(session: Session, plan: TenantPlan) -> None:
-    for e164, owner in tenant_store.owners(session, [n.number for n in plan.numbers]).items():
-        if owner != plan.tenant:
-            raise StoreError(f"{e164} belongs to tenant {owner!r}, not {plan.tenant!r}")
+    return Validated(document, plan, delta, salt, build, holidays, before, centre_changed, decision, guards, claim)
 
 
 def _say_valid(plan: TenantPlan, delta: PlanDelta, progress: Progress) -> None:
@@ -273,19 +271,23 @@ async def push_call_centres(ami: Ami, rendered: Rendered, tenant: str, progress:
 
 
 def _commit(session: Session, v: Validated, version: WrittenVersion, report: ApplyReport, summary: str, *,
-            loaded: bool) -> None:
-    """Stage the plan, its digests, the version record and the committed dialplan; commit at once."""
+            loaded: bool, progress: Progress) -> None:
+    """The one write transaction: the guards' claims (plan version compare-and-set, allocations),
+    the plan, its digests, the version record and the committed dialplan; committed at once."""
     plan, delta = v.plan, v.delta
     try:
+        apply_guards.commit(session, plan.tenant, v.claim, v.guards, progress)
         plan_store.save_plan(session, plan, keep=delta.unchanged.keys(), positions=delta.changed)
         version_store.set_tenant_salt(session, plan.tenant, v.salt)
         version_store.save_digests(session, plan.tenant, {n.number: delta.digests[i] for n, i in zip(
             plan.numbers, delta.changed, strict=True)}, keep=delta.unchanged.keys())
         how = (f"{len(plan.numbers)} of them new or changed" + (", call centre changed" if v.centre_changed else "")
                if v.decision.render_changed_only else "full rebuild")
-        version_store.record_version(session, models.AppliedVersion(
+        applied = models.AppliedVersion(
             tenant=plan.tenant, numbers=report.numbers, files=version.files, dialplan_dir=str(version.path),
-            summary=f"{summary}: {report.numbers} numbers, {how}", plan_json=canonical(v.document).decode()))
+            summary=f"{summary}: {report.numbers} numbers, {how}", plan_json=canonical(v.document).decode())
+        version_store.record_version(session, applied)
+        apply_guards.set_version(session, plan.tenant, applied.id or 0)
         version_store.set_committed_dialplan(session, str(version.path.resolve()), v.build, loaded=loaded)
         crash_point("staged")
         session.commit()

@@ -8,8 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlmodel import Session
-
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.compile import compile_plan
 from orchestrator.domain.compile_queues import compile_call_centre
@@ -28,6 +26,7 @@ from orchestrator.store import blacklists as blacklist_store
 from orchestrator.store import call_centres as centre_store
 from orchestrator.store import plans as plan_store
 from orchestrator.store import tenants as tenant_store
+from orchestrator.store.session import Session
 
 Progress = Callable[[str], None]
 VERIFY_SAMPLE = 200  # contexts checked one by one after a full reload; the entry context covers all

@@ -17,8 +17,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
-
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.asterisk.push import reload_dialplan
@@ -27,6 +25,7 @@ from orchestrator.services.callcentre import control, phones
 from orchestrator.store import blacklists as blacklist_store
 from orchestrator.store import tenants as tenant_store
 from orchestrator.store import versions as version_store
+from orchestrator.store.session import Session
 
 Progress = Callable[[str], None]
 

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import event
+from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import SQLModel, create_engine
 
@@ -38,7 +39,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
-def make_engine(url: str):  # type: ignore[no-untyped-def]
+def make_engine(url: str) -> Engine:
     """Create the engine and the tables (idempotent)."""
     try:
         sqlite = url.startswith("sqlite")

@@ -103,7 +103,7 @@ async def main(n: int, db_url: str, out: Path, profile_dir: Path | None) -> None
     settings = load_settings()
     runtime = AsteriskRuntime(settings)
     engine = store_engine.make_engine(db_url)
-    ami = Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret, timeout=600)
+    ami = Ami.from_settings(settings, timeout=600)
     await ami.connect()
     try:
         target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami)

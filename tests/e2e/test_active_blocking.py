@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from orchestrator.domain.naming import blacklist_family
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
-from orchestrator.live.service import LiveService
+from orchestrator.live.controller import LiveController
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.store import engine as store_engine
 from orchestrator.store.models import BlacklistEntry
@@ -55,7 +55,7 @@ class Stack:
         self.timed.clear()
         result = await asyncio.to_thread(place_call, self.runtime.settings.sip_port, "0" + to[3:], caller,
                                          workdir=self.workdir, **kw)
-        await asyncio.sleep(0.3)  # let the last AMI events arrive
+        await self.events.settled()  # every leg hung up: the call's last AMI events are in
         return result
 
     def blocks(self) -> list[dict[str, Any]]:
@@ -143,7 +143,7 @@ async def test_live_controller_records_the_block_with_source_dtmf(stack: Stack, 
 
     with RedisServer(tmp_path / "redis") as redis:
         settings = stack.runtime.settings.with_(redis_url=redis.url, live_port=free_port(socket.SOCK_STREAM))
-        service = LiveService(settings, engine=stack.engine)
+        service = LiveController(settings, engine=stack.engine)
         await service.start()
         try:
             deadline = time.monotonic() + 10

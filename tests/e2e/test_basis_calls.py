@@ -21,6 +21,7 @@ from orchestrator.services.blacklist import change_blacklist
 from orchestrator.store import engine as store_engine
 from orchestrator.store import plans as plan_store
 from tests.e2e.events import EventLog, connect_events
+from tests.harness.clock import set_clock_offset
 from tests.harness.sipp import place_call, place_calls
 
 pytestmark = pytest.mark.e2e
@@ -69,7 +70,7 @@ class Stack:
         self.events.clear()
         result = await asyncio.to_thread(
             place_call, self.runtime.settings.sip_port, to, caller, workdir=self.workdir, **kw)
-        await asyncio.sleep(0.3)  # let the last AMI events arrive
+        await self.events.settled()  # every leg hung up: the call's last AMI events are in
         return result
 
 
@@ -180,14 +181,12 @@ async def test_switch_moment_takes_effect(stack: Stack) -> None:
     assert (await stack.call("08000000006")).final_code == 200
     assert stack.carrier.invites() == [ANSWER]
     ahead = int(stack.switch_at.timestamp() - time.time()) + 90
-    stack.runtime.set_clock_offset(ahead)
+    set_clock_offset(stack.runtime, ahead)
     try:
-        await asyncio.sleep(1.5)  # libfaketime re-reads its file once a second
         assert (await stack.call("08000000006")).final_code == 200
         assert stack.carrier.invites() == [ANSWER_2]
     finally:
-        stack.runtime.set_clock_offset(0)
-        await asyncio.sleep(1.5)
+        set_clock_offset(stack.runtime, 0)
 
 
 async def test_unknown_number_is_unallocated(stack: Stack) -> None:

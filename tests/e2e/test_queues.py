@@ -20,6 +20,7 @@ from tests.e2e.queue_stack import (
     centre,
     number_of,
 )
+from tests.harness.clock import set_clock_offset
 
 __all__ = ["centre"]  # the module fixture
 pytestmark = pytest.mark.e2e
@@ -37,14 +38,12 @@ async def test_queues_loaded_from_the_plan(centre: Centre) -> None:
 async def _twelve_calls(centre: Centre, index: int) -> None:
     for _ in range(12):
         r = await centre.call(number_of(index), hold_s=1.5)
-        assert r.answered
-        await asyncio.sleep(0.6)  # let the agent's leg clear before the next call
+        assert r.answered  # and the agent's leg has cleared (Centre.call waits for it)
 
 
 async def test_distribution_strategies_twelve_calls_three_agents(centre: Centre) -> None:
     since = len(centre.events.events)
     await asyncio.gather(*(_twelve_calls(centre, g + 1) for g in range(len(STRATEGIES))))
-    await asyncio.sleep(0.5)
     ringall = centre.offered("ringall", since)
     assert len(ringall) == 12
     assert all(sorted(c) == ["rin1", "rin2", "rin3"] for c in ringall)  # every agent on every call
@@ -104,9 +103,8 @@ async def test_queue_full_goes_to_full_exit(centre: Centre) -> None:
 async def test_wrapup_agent_skipped_then_offered_again(centre: Centre) -> None:
     since = len(centre.events.events)
     assert (await centre.call(number_of(20), hold_s=1.0)).answered
-    await asyncio.sleep(0.6)
     assert (await centre.call(number_of(20), hold_s=1.0)).answered  # wendy is in wrap-up (6 s)
-    await asyncio.sleep(6.5)
+    await centre.until_wrapped_up("wrap", "wendy", 6)
     assert (await centre.call(number_of(20), hold_s=1.0)).answered
     assert centre.answered("wrap", since) == ["wendy", "xavi", "wendy"]
     assert [c[0] for c in centre.offered("wrap", since)] == ["wendy", "xavi", "wendy"]
@@ -116,7 +114,6 @@ async def test_skill_call_reaches_billing_agent_while_other_idle(centre: Centre)
     since = len(centre.events.events)
     for _ in range(2):
         assert (await centre.call(number_of(30), hold_s=1.0)).answered
-        await asyncio.sleep(0.6)
     offered = [e["MemberName"] for e in centre.events.events[since:] if e.get("Event") == "AgentCalled"]
     assert offered == ["dan", "dan"]  # eve is idle and first in the queue's order, yet never rung
     states = {s.agent: s for s in await control.agent_states(centre.ami, TENANT)}
@@ -179,7 +176,7 @@ async def test_night_service_by_schedule_and_manual_day_override(centre: Centre)
     sunday = (now + timedelta(days=(6 - now.weekday()) % 7 or 7)).replace(hour=3, minute=30, second=0)
     rt = centre.runtime
     try:
-        await asyncio.to_thread(rt.set_clock_offset, int(sunday.timestamp() - now.timestamp()))
+        await asyncio.to_thread(set_clock_offset, rt, int(sunday.timestamp() - now.timestamp()))
         centre.carrier.clear()
         assert (await centre.call(number_of(40), hold_s=1.0)).answered
         assert centre.carrier.invites() == [NIGHT]  # inside the weekly night span
@@ -189,4 +186,4 @@ async def test_night_service_by_schedule_and_manual_day_override(centre: Centre)
         assert centre.carrier.invites() == [agent_number(7, 1)]
     finally:
         await control.set_night(centre.ami, TENANT, "queue", "nightq", "auto")
-        await asyncio.to_thread(rt.set_clock_offset, 0)
+        await asyncio.to_thread(set_clock_offset, rt, 0)

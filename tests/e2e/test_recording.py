@@ -26,13 +26,13 @@ from sqlmodel import Session
 from orchestrator.asterisk.spool import spool_dir
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.errors import NotFound, RecordingError, RecordingKeyError, RecordingTampered
-from orchestrator.live.service import LiveService
+from orchestrator.live.controller import LiveController
 from orchestrator.services.apply import apply_plan
 from orchestrator.services.recordings import store
 from orchestrator.services.recordings.control import set_paused
 from orchestrator.services.recordings.keys import parse_keys
 from orchestrator.store import engine as store_engine
-from tests.e2e.events import connect
+from tests.e2e.events import connect, until
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import free_port, place_call
 
@@ -268,9 +268,9 @@ async def test_pause_leaves_a_silent_gap_of_the_paused_length(rec: Rec, tmp_path
     event = await rec.events.wait_for(lambda e: e.get("UserEvent") == "SvcRecording", timeout=10)
     call_id = event["Name"].split("@")[1]
     await rec.events.wait_for(lambda e: e.get("Event") == "DialEnd" and e.get("DialStatus") == "ANSWER")
-    await asyncio.sleep(pause_after)
+    await asyncio.sleep(pause_after)  # the scenario's timing (what the file must show), not a wait for an event
     paused = await set_paused(rec.ami, rec.spool, call_id, True)
-    await asyncio.sleep(pause_for)
+    await asyncio.sleep(pause_for)  # likewise: the length of the pause under test
     resumed = await set_paused(rec.ami, rec.spool, call_id, False)
     assert (await call).answered
     await rec.finished()
@@ -295,9 +295,12 @@ async def test_pause_refused_where_the_policy_has_none(rec: Rec) -> None:
     call = asyncio.create_task(rec.call(N_ALWAYS, hold_s=2.0))
     event = await rec.events.wait_for(lambda e: e.get("UserEvent") == "SvcRecording", timeout=10)
     await rec.events.wait_for(lambda e: e.get("Event") == "DialEnd" and e.get("DialStatus") == "ANSWER")
-    await asyncio.sleep(0.3)  # MixMonitor(b) creates its file with the first bridged audio
+    call_id = event["Name"].split("@")[1]
+    # MixMonitor(b) creates its file with the first bridged audio: wait for it, so the refusal below
+    # is about the policy and not "no recording in progress".
+    await until(lambda: any((rec.spool / "incoming").glob(f"*@{call_id}@*.wav")), 10, "the recording file")
     with pytest.raises(RecordingError, match="cannot be paused"):
-        await set_paused(rec.ami, rec.spool, event["Name"].split("@")[1], True)
+        await set_paused(rec.ami, rec.spool, call_id, True)
     assert (await call).answered
     await rec.finished()
     [row] = rec.ingest().stored
@@ -397,7 +400,12 @@ async def test_worker_encrypts_as_soon_as_the_recording_ends(rec: Rec) -> None:
             assert new, f"not stored within 2 s of hang-up: {log.read_text()}"
             assert not list((rec.spool / "done").iterdir()) and not list((rec.spool / "incoming").iterdir())
             before |= {r.id for r in new}
-            windows += [float(ms) for ms in re.findall(r"plain audio gone (\d+) ms", log.read_text())[len(windows):]]
+            # The worker logs a recording just after committing it: wait for that line too (the
+            # row alone can be seen a moment before it).
+            while len(gone := re.findall(r"plain audio gone (\d+) ms", log.read_text())) <= len(windows):
+                assert time.monotonic() - hung_up < 5.0, f"stored but not logged: {log.read_text()}"
+                await asyncio.sleep(0.01)
+            windows += [float(ms) for ms in gone[len(windows):]]
         print(f"\nplain audio on disk after the recording ended (watch log): {windows} ms")
         assert len(windows) == 3 and max(windows) < 1000, log.read_text()
     finally:
@@ -410,7 +418,7 @@ async def test_agent_pause_code_with_the_live_controller(rec: Rec, tmp_path: Pat
     (orchestrator serve) mutes. The silent stretch matches the time between the two presses."""
     with RedisServer(tmp_path / "redis") as redis:
         settings = rec.runtime.settings.with_(redis_url=redis.url, live_port=free_port(socket.SOCK_STREAM))
-        service = LiveService(settings, engine=rec.engine)
+        service = LiveController(settings, engine=rec.engine)
         await service.start()
         try:
             deadline = time.monotonic() + 10

@@ -20,6 +20,7 @@ from orchestrator.domain.simulate import CallScenario, simulate
 from orchestrator.services.apply import apply_plan
 from orchestrator.store import engine as store_engine
 from tests.e2e.events import EventLog, connect
+from tests.harness.clock import set_clock_offset
 from tests.harness.sipp import place_call, place_calls
 from tests.plans import standaard_number, tenant_plan
 
@@ -46,8 +47,7 @@ class Clock:
         self.runtime = runtime
 
     async def set(self, moment: datetime) -> None:
-        self.runtime.set_clock_offset(int(moment.timestamp() - time.time()))
-        await asyncio.sleep(1.5)  # libfaketime re-reads its file once a second
+        set_clock_offset(self.runtime, int(moment.timestamp() - time.time()))  # returns once the clock moved
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFac
         await apply_plan(plan, session, target, now=datetime.now(AMSTERDAM))
     yield {"runtime": runtime, "carrier": carrier, "events": events, "tmp": tmp, "plan": plan,
            "clock": Clock(runtime)}
-    runtime.set_clock_offset(0)
+    set_clock_offset(runtime, 0)
     ami.close()
 
 
@@ -70,7 +70,7 @@ async def call(stack: dict[str, Any], to: str, caller: str = "0201234567", **kw:
     events.clear()
     result = await asyncio.to_thread(place_call, stack["runtime"].settings.sip_port, to, caller,
                                      workdir=stack["tmp"], hold_s=0.2, **kw)
-    await asyncio.sleep(0.3)
+    await events.settled()  # every leg hung up: the call's last AMI events are in
     return result, carrier.invites()
 
 

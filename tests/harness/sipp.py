@@ -33,6 +33,31 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
         return int(s.getsockname()[1])
 
 
+def udp_bound(port: int) -> bool:
+    """Whether some process has bound UDP ``port`` (read from /proc/net/udp: probing by binding
+    the port ourselves could take it from under a sipp that is binding at that very moment)."""
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        if any(line.split()[1].rsplit(":", 1)[1] == f"{port:04X}" for line in lines if line.strip()):
+            return True
+    return False
+
+
+def wait_bound(proc: subprocess.Popen[bytes], port: int, what: str, screen: Path, timeout: float = 10.0) -> None:
+    """Wait until ``proc`` (a sipp just started) has bound UDP ``port``; fail if it exits first."""
+    deadline = time.monotonic() + timeout
+    while not udp_bound(port):
+        if proc.poll() is not None:
+            tail = screen.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{what} sipp exited with {proc.returncode}: {tail}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} sipp did not bind UDP {HOST}:{port} within {timeout} s")
+        time.sleep(0.05)
+
+
 def _digits(text: str) -> str:
     # "020 111 2233" -> "0201112233": SIP user parts cannot carry spaces.
     return re.sub(r"[\s\-()]", "", text)
@@ -57,16 +82,63 @@ def _parse_invite_responses(trace: str) -> list[int]:
     return codes
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What a caller's INVITE claims, sent as is (hostile forms included): the From user and
+    display name, and optionally a P-Asserted-Identity (user and display) and a Privacy header."""
+
+    from_user: str
+    display: str | None = None
+    pai: str | None = None
+    pai_display: str | None = None
+    privacy: str | None = None
+
+    def _name_addr(self, display: str | None, user: str) -> str:
+        name = "" if display is None else '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '" '
+        at = f"{_sip_user(user)}@" if user else ""
+        return f"{name}<sip:{at}[local_ip]:[local_port]>"
+
+    def scenario(self, workdir: Path) -> Path:
+        """caller.xml with this identity in its From, PAI and Privacy headers."""
+        text = (SCENARIOS / "caller.xml").read_text()
+        text = text.replace("From: <sip:[caller]@[local_ip]:[local_port]>",
+                            "From: " + self._name_addr(self.display, self.from_user))
+        extra = []
+        if self.pai is not None:
+            extra.append("P-Asserted-Identity: " + self._name_addr(self.pai_display, self.pai))
+        if self.privacy is not None:
+            extra.append(f"Privacy: {self.privacy}")
+        if extra:  # into the INVITE only (its Max-Forwards is the first)
+            text = text.replace("Max-Forwards: 70\n", "Max-Forwards: 70\n      " + "\n      ".join(extra) + "\n", 1)
+        assert "]]>" not in "".join(extra) + self.from_user + (self.display or "")
+        path = workdir / f"identity-{uuid.uuid4().hex[:10]}.xml"
+        path.write_text(text)
+        return path
+
+
+# RFC 3261 user part: unreserved, user-unreserved; anything else is %-escaped.
+_USER_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!~*'()&=+$,;?/")
+
+
+def _sip_user(text: str) -> str:
+    return "".join(c if c in _USER_CHARS else "".join(f"%{b:02X}" for b in c.encode()) for c in text)
+
+
 def place_call(sip_port: int, number: str, caller: str, *, hold_s: float = 1.0, anonymous: bool = False,
                workdir: Path, timeout: float = 60.0, host: str = HOST, scenario: str | None = None,
-               local_ip: str = HOST) -> CallResult:
+               local_ip: str = HOST, identity: Identity | None = None) -> CallResult:
     """One call from ``caller`` to ``number``; blocks until it is over. Any final code is fine.
     ``scenario``: another caller scenario in deploy/sipp (e.g. ``caller_dtmf.xml``: presses *9).
     ``local_ip``: send from another loopback address (127.0.0.2 is not the carrier's).
+    ``identity``: send these From / P-Asserted-Identity / Privacy headers instead (``caller`` then
+    only names the Contact).
 
     free_port() races with parallel sipps; a sipp that could not bind exits before sending its
     INVITE (no response at all), so it is started again with fresh ports."""
     for _attempt in range(3):
+        if identity is not None:
+            workdir.mkdir(parents=True, exist_ok=True)
+            scenario = str(identity.scenario(workdir))  # an absolute path: SCENARIOS / it is it
         result = _place_call_once(sip_port, number, caller, hold_s=hold_s, anonymous=anonymous,
                                   workdir=workdir, timeout=timeout, host=host, scenario=scenario, local_ip=local_ip)
         if result.responses or result.returncode == 0:
@@ -192,24 +264,12 @@ class Carrier:
         ]
         with open(self.screen_file, "wb") as screen:
             self._proc = subprocess.Popen(cmd, stdout=screen, stderr=subprocess.STDOUT, cwd=self.workdir)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"carrier sipp exited with {self._proc.returncode}: "
-                                   f"{self.screen_file.read_text(errors='replace')[-2000:]}")
-            if self._port_bound():
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"carrier sipp did not bind UDP {HOST}:{self.port}")
-
-    def _port_bound(self) -> bool:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            try:
-                s.bind((HOST, self.port))
-            except OSError:
-                return True
-            return False
+        try:
+            wait_bound(self._proc, self.port, "carrier", self.screen_file)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         if self._proc is None:
