@@ -109,7 +109,7 @@ class TimedAmi:
     def __init__(self) -> None:
         self.timeouts: list[float | None] = []
 
-    async def command(self, cli: str, *, timeout: float | None = None) -> str:
+    async def dialplan_reload(self, *, timeout: float | None = None) -> str:
         self.timeouts.append(timeout)
         return "Dialplan reloaded."
 
