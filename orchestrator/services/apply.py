@@ -144,8 +144,11 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         try:
             _commit(session, v, version, report, summary, loaded=target.ami is not None, progress=progress)
         except Exception:
-            if target.ami is not None:  # Asterisk took it, the database did not: put the previous back
+            # Asterisk (or, offline, the link) took it, the database did not: put the previous back.
+            if target.ami is not None:
                 await _restore(session, target, target.ami, version.previous, sorted(rendered.blacklists), progress)
+            elif version.previous is not None:
+                target.files.point_to(version.previous)
             raise
         target.files.end()
         target.files.prune()
