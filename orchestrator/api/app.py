@@ -26,7 +26,7 @@ from orchestrator.api.context import AMI, ENGINE, STATE, ApiConfig, ApiState
 from orchestrator.api.errors import Handler, InputInvalid, error_middleware
 from orchestrator.asterisk.ami import Ami
 from orchestrator.errors import Violation
-from orchestrator.store.repository import make_engine
+from orchestrator.store.engine import make_engine
 
 JSON_BODY_LIMIT = 4 * 1024 * 1024  # a plan of ~10,000 numbers; uploads are streamed and limited apart
 

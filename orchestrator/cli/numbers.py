@@ -202,34 +202,24 @@ def number_allocate(
 ) -> None:
     """Allocate a service number to a tenant: only then may the tenant's plans use it (the API
     refuses others). A number allocated to another tenant must be released first."""
-    from orchestrator.domain.numbers import parse_service_number
-    from orchestrator.store import tenancy
-
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         sid = parse_service_number(number)
         added = tenancy.allocate(session, sid.e164, tenant, "cli")
-        session.commit()
         say(f"{sid.national} is {'now' if added else 'already'} allocated to tenant {tenant!r}")
 
 
 @number_app.command("release")
 def number_release(number: Annotated[str, typer.Argument(help="The service number, in any usual form.")]) -> None:
     """Release a number's allocation; refused while a plan still uses it."""
-    from orchestrator.domain.numbers import parse_service_number
-    from orchestrator.store import tenancy
-
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         sid = parse_service_number(number)
         was = tenancy.release(session, sid.e164)
-        session.commit()
         say(f"{sid.national} released (was allocated to tenant {was!r})")
 
 
 @number_app.command("allocations")
 def number_allocations(tenant: Annotated[str | None, typer.Option(help="Only this tenant's.")] = None) -> None:
     """Numbers allocated to tenants: number, tenant, when, by whom."""
-    from orchestrator.store import tenancy
-
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
-        for a in tenancy.allocation_list(session, tenant):
+        for a in tenancy.allocations(session, tenant):
             typer.echo(f"{a.e164}\t{a.tenant}\t{a.allocated_at:%Y-%m-%d %H:%M}\t{a.allocated_by}")

@@ -25,6 +25,7 @@ from orchestrator.domain.ir import (
     TimeSlot,
     WeekRoster,
 )
+from orchestrator.domain.naming import blacklist_family
 from orchestrator.domain.numbers import dutch_mobile_prefixes, parse_service_number
 from orchestrator.domain.plan import WEEKDAYS, RecordingPolicy, ServiceNumberPlan, TenantPlan, minutes
 from orchestrator.domain.regions import region_prefixes
@@ -36,10 +37,6 @@ BUILTIN_SOUNDS: dict[str, str] = {
     "default-final": "vm-goodbye",
     "default-whisper": "beep",
 }
-
-
-def blacklist_family(e164: str) -> str:
-    return f"svc-bl/{e164.lstrip('+')}"
 
 
 def holiday_dates(around: date, years_back: int = 2, years_ahead: int = 10) -> frozenset[str]:

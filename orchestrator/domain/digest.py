@@ -57,12 +57,6 @@ def call_centre_signature(document: Mapping[str, Any]) -> Any:
     return {"queues": skills, "hunt_groups": sorted(str(h) for h in hunts)}
 
 
-def call_centre_digest(document: Mapping[str, Any]) -> str:
-    """Digest of the whole call-centre part: when only this changes, only the call centre is
-    rendered again (not the tenant's numbers)."""
-    return hashlib.sha256(canonical({k: document.get(k) for k in CALL_CENTRE_KEYS})).hexdigest()
-
-
 def tenant_salt(document: Mapping[str, Any], generator: str, extra: str = "") -> str:
     """Digest of everything in the document but its numbers and the call centre's inside, plus
     what generates the dialplan. ``extra`` carries what the document only names (e.g. the state
@@ -83,10 +77,6 @@ class PlanDelta:
     changed: list[int]  # indexes into document["numbers"] to parse, check and compile
     unchanged: dict[str, int]  # E.164 -> index of the entries that stay as stored
     digests: list[str]  # digest of every entry, by index
-
-    @property
-    def all_changed(self) -> bool:
-        return not self.unchanged
 
 
 def plan_delta(document: Mapping[str, Any], salt: str, stored: Mapping[str, str]) -> PlanDelta:

@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from orchestrator.domain.naming import number_context
 from orchestrator.domain.numbers import ServiceNumberId
 from orchestrator.domain.plan import Package
 
@@ -204,7 +205,7 @@ class NumberFlow:
 
     @property
     def context(self) -> str:
-        return f"svc-{self.number.digits}"
+        return number_context(self.number.digits)
 
     def ordered(self) -> list[Node]:
         """Nodes in a stable order (entry first, then as declared) for readable output."""

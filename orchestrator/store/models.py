@@ -121,13 +121,18 @@ class TenantDigest(SQLModel, table=True):
     salt: str
 
 
-class DialplanState(SQLModel, table=True):
-    """The dialplan version the stored plans were last applied to, and the generator that wrote
-    it. Only while both still hold may an apply render just the numbers that changed."""
+class CommittedDialplan(SQLModel, table=True):
+    """The dialplan version the database committed with the stored plans, the generator that
+    wrote it, and whether Asterisk was loaded with it (False after an offline apply). The
+    ``svc`` link and what Asterisk runs must agree with this row; where they do not (a crashed
+    apply), the next apply, ``asterisk up`` and ``status`` repair or report it (docs/apply.md).
+    Only while all holds may an apply render just the numbers that changed."""
 
     id: int = Field(default=1, primary_key=True)
     dialplan_dir: str
     generator: str
+    loaded: bool = False
+    committed_at: datetime = Field(default_factory=_now)
 
 
 # --- REST API (orchestrator/api) -------------------------------------------------------------

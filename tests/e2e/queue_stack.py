@@ -19,7 +19,7 @@ from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.services.apply import ApplyTarget, apply_plan
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
 from tests.e2e.events import EventLog, first_channels, held_call
 from tests.harness.sipp import place_call
 
@@ -146,7 +146,7 @@ class Centre:
 @pytest.fixture(scope="module")
 async def centre(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("queues")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'cc.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'cc.db'}")
     s = runtime.settings
     log = EventLog()
     ami = Ami.from_settings(s, events=True)

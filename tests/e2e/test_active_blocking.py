@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from orchestrator.domain.compile import blacklist_family
+from orchestrator.domain.naming import blacklist_family
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.live.controller import LiveController
 from orchestrator.services.apply import ApplyTarget, apply_plan
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
 from orchestrator.store.models import BlacklistEntry
 from tests.e2e.events import EventLog, connect, first_channels
 from tests.harness.redis_server import RedisServer
@@ -72,7 +72,7 @@ class Stack:
 @pytest.fixture(scope="module")
 async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     tmp = tmp_path_factory.mktemp("activeblock")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
     ami, events, target = await connect(runtime)
     st = Stack(runtime, carrier, engine, ami, events, target, tmp)
     ami.on_event("DTMFEnd", st.record_timed)

@@ -33,7 +33,7 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.generate.render import QUALIFY_TIMEOUT_S
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.services.callcentre.phone_secrets import PhoneSecrets
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
 from tests.api.helpers import bearer, make_token
 from tests.e2e.events import EventLog, first_channels, held_call
 from tests.harness.clock import set_clock_offset
@@ -164,7 +164,7 @@ async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFac
     await ami.connect()
     target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami,
                          secrets_dir=s.secrets_dir, phone_qualify_s=QUALIFY_S)
-    engine = repository.make_engine(f"sqlite:///{tmp / 'phones.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'phones.db'}")
     password = PhoneSecrets(s.secrets_dir).password(PHONE)
     phone = Phone(s.sip_port, PHONE, password, tmp)
     st = Stack(runtime, carrier, ami, log, target, engine, phone, tmp)

@@ -18,7 +18,8 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.errors import ApplyFailed, PlanInvalid
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.services.blacklist import change_blacklist
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
+from orchestrator.store import plans as plan_store
 from tests.e2e.events import EventLog, connect_events, first_channels
 from tests.harness.clock import set_clock_offset
 from tests.harness.sipp import place_call, place_calls
@@ -79,7 +80,7 @@ class Stack:
 @pytest.fixture(scope="module")
 async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("basis")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
     s = runtime.settings
     ami, events = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
     st = Stack(runtime, carrier, engine, ami, events, tmp)
@@ -204,7 +205,7 @@ async def test_invalid_plan_changes_nothing(stack: Stack) -> None:
         await stack.apply(bad)
     assert stack.files.current() == before
     with Session(stack.engine) as session:
-        stored = repository.load_plan(session, "e2e")
+        stored = plan_store.load_plan(session, "e2e")
     assert stored.numbers[0].routings["main"][0].number == ANSWER
     assert (await stack.call("08000000001")).final_code == 200
 
@@ -213,8 +214,8 @@ class CorruptingFiles(DialplanFiles):
     """Fault injection: the written version loses a number's context (as a disk fault would), so
     the read-back before loading must fail and the previous version come back."""
 
-    def _write(self, texts: dict[str, str], base: Path | None, keep: list[str]) -> Any:
-        out = super()._write(texts, base, keep)
+    def _write(self, texts: dict[str, str], base: Path | None, keep: list[str], private: Any) -> Any:
+        out = super()._write(texts, base, keep, private)
         path = self.locate(out.path, "n-318000000001.conf")
         path.unlink()  # a hard link: leave the previous version's file alone
         path.write_text("[svc-318000000001]\nexten => s,1,NoOp(broken)\n")
@@ -233,7 +234,7 @@ async def test_failed_verification_rolls_back(stack: Stack) -> None:
     r = await stack.call("08000000001")
     assert r.final_code == 200 and stack.carrier.invites() == [ANSWER]  # still the old routing
     with Session(stack.engine) as session:
-        assert repository.load_plan(session, "e2e").numbers[0].routings["main"][0].number == ANSWER
+        assert plan_store.load_plan(session, "e2e").numbers[0].routings["main"][0].number == ANSWER
 
 
 async def test_dialled_string_cannot_steer_the_dialplan(stack: Stack) -> None:

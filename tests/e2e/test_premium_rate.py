@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.services.apply import apply_plan
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
 from tests.e2e.events import connect, first_channels
 from tests.harness.sipp import place_call
 
@@ -57,7 +57,7 @@ def plan() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("premium")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'p.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'p.db'}")
     ami, events, target = await connect(runtime)
     with Session(engine) as session:
         await apply_plan(parse_plan(plan()), session, target, now=datetime.now(AMSTERDAM))

@@ -18,7 +18,7 @@ from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.simulate import CallScenario, simulate
 from orchestrator.services.apply import apply_plan
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
 from tests.e2e.events import EventLog, connect, first_channels
 from tests.harness.clock import set_clock_offset
 from tests.harness.sipp import place_call, place_calls
@@ -53,7 +53,7 @@ class Clock:
 @pytest.fixture(scope="module")
 async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("standaard")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'std.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'std.db'}")
     ami, events, target = await connect(runtime)
     plan = parse_plan(tenant_plan(standaard_number(), night_roster_number()) | {"tenant": "std"})
     with Session(engine) as session:

@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 from orchestrator.domain.compile import compile_plan, holiday_dates
+from orchestrator.domain.naming import PJSIP_FILE
 from orchestrator.domain.plan import parse_plan
-from orchestrator.generate.render import PJSIP_FILE, render_agent_phones, render_dialplan
+from orchestrator.generate.render import render_agent_phones, render_dialplan
 from orchestrator.services.callcentre.phone_secrets import sip_digest
 from orchestrator.settings import DEFAULT_PHONE_QUALIFY_S
 from tests.plans import standaard_number, tenant_plan
