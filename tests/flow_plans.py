@@ -1,0 +1,59 @@
+"""Premium plans with call flows, shared by the unit, golden and e2e tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def support_flow() -> dict[str, Any]:
+    """A menu three levels deep with a back key, an input with the 11-check and list
+    membership, and decisions in unusual order (time before region, split before a menu)."""
+    beep = {"sound": "beep"}
+    return {
+        "start": "hours",
+        "blocks": {
+            "hours": {"type": "time", "params": {
+                "week": {d: [{"start": "00:00", "end": "24:00", "exit": "open"}]
+                         for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+                "ranges": [{"start": "2030-07-01 00:00", "end": "2030-07-02 00:00", "exit": "closed"}]},
+                "exits": {"open": "where", "closed": "bye"}},
+            "where": {"type": "region", "params": {"regions": {"ams": ["020"], "abroad": ["foreign"]}},
+                      "exits": {"ams": "spread", "abroad": "bye", "other": "main"}},
+            "spread": {"type": "split", "params": {"shares": {"a": 50, "b": 50}},
+                       "exits": {"a": "main", "b": "main"}},
+            "main": {"type": "menu", "params": {"prompt": beep, "timeout": 2, "invalid_prompt": beep},
+                     "exits": {"1": "sales", "2": "sub", "3": "member", "failed": "sorry"}},
+            "sub": {"type": "menu", "params": {"prompt": beep, "timeout": 2, "back": "*", "invalid_prompt": beep},
+                    "exits": {"1": "deeper", "2": "billing", "failed": "sorry"}},
+            "deeper": {"type": "menu", "params": {"prompt": beep, "timeout": 2, "back": "*",
+                                                  "invalid_prompt": beep},
+                       "exits": {"1": "sales", "9": "billing", "failed": "hangup"}},
+            "member": {"type": "input", "params": {"prompt": beep, "min_digits": 9, "max_digits": 9, "timeout": 2,
+                                                   "invalid_prompt": beep,
+                                                   "checks": {"elfproef": True, "list": "members"},
+                                                   "save_as": "member"},
+                       "exits": {"valid": "vip", "invalid": "sorry", "timeout": "main"}},
+            "vip": {"type": "set", "params": {"priority_from": "member", "values": {"tier": "gold"}},
+                    "exits": {"next": "billing"}},
+            "sales": {"type": "dial", "params": {"destinations": [{"number": "+31205550011", "ring_time": 5}]},
+                      "exits": {"failed": "sorry"}},
+            "billing": {"type": "dial", "params": {"destinations": [
+                {"number": "+31205550023", "ring_time": 5}, {"number": "+31205550031", "ring_time": 5}]},
+                "exits": {"failed": "sorry"}},
+            "sorry": {"type": "play", "params": {"prompt": {"sound": "vm-goodbye"}}, "exits": {"next": "bye"}},
+            "bye": {"type": "hangup"},
+        },
+    }
+
+
+def flow_plan(tenant: str = "flowco") -> dict[str, Any]:
+    return {
+        "tenant": tenant,
+        "lists": ["members"],
+        "flows": {"support": support_flow()},
+        "layout": {"support": {"main": {"x": 10, "y": 20}}},
+        "numbers": [
+            {"number": "0800 300 0001", "package": "premium", "flow": "support"},
+            {"number": "0800 300 0002", "package": "premium", "flow": "support", "blocking": {"anonymous": True}},
+        ],
+    }
