@@ -24,6 +24,8 @@ from orchestrator.asterisk.lint import LintCache, lint_dialplan
 from orchestrator.callcentre import control, phones
 from orchestrator.domain.compile import blacklist_family, compile_plan, holiday_dates
 from orchestrator.domain.compile_queues import compile_call_centre
+from orchestrator.domain.flow_compile import compile_flows
+from orchestrator.domain.flow_ir import CompiledFlow
 from orchestrator.domain.digest import canonical, plan_delta, tenant_salt
 from orchestrator.domain.ir import NumberFlow
 from orchestrator.domain.ir_queues import CallCentre
@@ -79,6 +81,32 @@ class ApplyTarget:
     trunk: str = "carrier"
     secrets_dir: Path | None = None
     phone_qualify_s: int = DEFAULT_PHONE_QUALIFY_S
+
+
+def compile_call_flows(target: ApplyTarget, plans: list[TenantPlan], today: date, base_dir: Path | None = None,
+                       *, import_for: str | None = None) -> list[CompiledFlow]:
+    """Every tenant's Premium call flows, each compiled once (numbers share them)."""
+    from orchestrator.sounds import resolve_sounds
+
+    holidays = holiday_dates(today)
+    out: list[CompiledFlow] = []
+    for plan in plans:
+        if plan.flows:
+            sounds = resolve_sounds(plan, target.sounds_dir, target.asterisk_path, base_dir,
+                                    import_files=plan.tenant == import_for)
+            out.extend(compile_flows(plan.tenant, plan.flows, sounds, holidays))
+    return out
+
+
+def _flow_files(target: ApplyTarget, plan: TenantPlan, renderer: Renderer, today: date,
+                base_dir: Path | None) -> tuple[dict[str, str], set[str]]:
+    """The tenant's flow files, and those of its flows that are gone (incremental apply)."""
+    files: dict[str, str] = {}
+    for compiled in compile_call_flows(target, [plan], today, base_dir, import_for=plan.tenant):
+        files |= renderer.flow(compiled)
+    current = target.files.current()
+    on_disk = {p.name for p in current.glob(f"fl-{plan.tenant}-*.conf")} if current else set()
+    return files, on_disk - files.keys()
 
 
 def compile_all(target: ApplyTarget, plans: list[TenantPlan], today: date,
@@ -274,6 +302,10 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
             progress("call centre changed: rendering the call centres again, not the numbers")
         for flow in flows:
             files |= renderer.number(flow)
+        # Flows are compiled on their own: a flow change rewrites the flow's file, not its numbers.
+        flow_files, gone_flows = _flow_files(target, plan, renderer, now.date(), base_dir)
+        files |= flow_files
+        removed |= gone_flows
         old_files = target.files.read([*files, *removed])
         written = {name: text for name, text in files.items() if old_files.get(name) != text}
         lint_dialplan(_with_shared(written, files), LintCache(target.files.etc_dir / LINT_CACHE))
@@ -285,7 +317,8 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         flows = compile_all(target, plans, now.date(), base_dir, import_for=plan.tenant)
         centres = compile_centres(target, plans)
         cc_files, cc_config = _render_centres(target, centres)
-        files = render_dialplan(flows, target.trunk, holidays) | cc_files
+        call_flows = compile_call_flows(target, plans, now.date(), base_dir, import_for=plan.tenant)
+        files = render_dialplan(flows, target.trunk, holidays, call_flows) | cc_files
         old_files = target.files.read_current()
         old_config = target.files.read_current(CONFIG_FILES)
         written = {name: text for name, text in files.items() if old_files.get(name) != text}

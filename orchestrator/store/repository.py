@@ -110,7 +110,7 @@ def save_plan(session: Session, plan: p.TenantPlan, *, keep: Collection[str] = (
     # Core bulk INSERTs (executemany, ids back in parameter order): ORM objects cost ~1 ms each.
     rows = [{
         "tenant_id": tenant.id, "position": pos, "e164": sid.e164, "national": sid.national,
-        "kind": sid.kind.value, "package": n.package.value, "active_routing": n.active,
+        "kind": sid.kind.value, "package": n.package.value, "active_routing": n.active or "",
         "block_anonymous": n.blocking.anonymous, "block_foreign": n.blocking.foreign,
         "block_mobile": n.blocking.mobile, "rejection_announcement": n.blocking.message,
         "welcome_announcement": n.announcements.welcome,
@@ -148,13 +148,14 @@ def save_plan(session: Session, plan: p.TenantPlan, *, keep: Collection[str] = (
         raise StoreError(f"could not store the plan of {plan.tenant!r}: {exc}") from exc
     _save_recording(session, plan, kept)
     _save_call_centre(session, plan)
+    _save_flows(session, plan)
     try:
         session.flush()
     except SQLAlchemyError as exc:
         raise StoreError(f"could not store the plan of {plan.tenant!r}: {exc}") from exc
 
 
-STEP_FIELDS = ("start", "regions", "rosters", "splits")
+STEP_FIELDS = ("start", "regions", "rosters", "splits", "flow")
 
 
 def _insert_returning_ids(session: Session, model: Any, rows: list[dict[str, Any]]) -> list[int]:
@@ -218,7 +219,7 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
     out_numbers = []
     for n in numbers:
         assert n.id is not None
-        active = n.active_routing
+        active: str | None = n.active_routing or None  # "" for numbers that run a flow
         moments = []
         for s in switches[n.id]:
             if now is not None and s.at_epoch <= now.timestamp():
@@ -250,7 +251,44 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
     }
     return p.parse_plan({"tenant": tenant.name, "test_number": tenant.test_number,
                          "announcements": announcements, "numbers": out_numbers,
-                         "recording_retention": retention, **_load_call_centre(session, tenant.name)})
+                         "recording_retention": retention, **_load_call_centre(session, tenant.name),
+                         **_load_flows(session, tenant.name)})
+
+
+FLOW_KEYS = {"flows", "layout", "lists"}
+
+
+def _save_flows(session: Session, plan: p.TenantPlan) -> None:
+    session.execute(delete(m.TenantFlows).where(col(m.TenantFlows.tenant) == plan.tenant))
+    if plan.flows or plan.layout or plan.lists:
+        session.add(m.TenantFlows(tenant=plan.tenant, plan_json=json.dumps(
+            plan.model_dump(mode="json", include=FLOW_KEYS), sort_keys=True)))
+
+
+def _load_flows(session: Session, tenant: str) -> dict[str, Any]:
+    row = session.exec(select(m.TenantFlows).where(m.TenantFlows.tenant == tenant)).first()
+    return json.loads(row.plan_json) if row is not None else {}
+
+
+def list_entries(session: Session, tenant: str, name: str) -> list[str]:
+    rows = session.exec(select(m.FlowListEntry.value).where(
+        m.FlowListEntry.tenant == tenant, m.FlowListEntry.list_name == name).order_by(col(m.FlowListEntry.value)))
+    return list(rows)
+
+
+def list_add(session: Session, tenant: str, name: str, value: str) -> bool:
+    if value in list_entries(session, tenant, name):
+        return False
+    session.add(m.FlowListEntry(tenant=tenant, list_name=name, value=value))
+    session.flush()
+    return True
+
+
+def list_remove(session: Session, tenant: str, name: str, value: str) -> bool:
+    result = session.execute(delete(m.FlowListEntry).where(
+        col(m.FlowListEntry.tenant) == tenant, col(m.FlowListEntry.list_name) == name,
+        col(m.FlowListEntry.value) == value))
+    return bool(getattr(result, "rowcount", 0))
 
 
 def call_centre_json(plan: p.TenantPlan) -> str | None:
