@@ -30,6 +30,7 @@ from orchestrator.domain.digest import canonical, plan_delta, tenant_salt
 from orchestrator.domain.ir import NumberFlow
 from orchestrator.domain.ir_queues import CallCentre
 from orchestrator.domain.partial import checked_changes
+from orchestrator.flow_lists import sync_lists
 from orchestrator.domain.plan import TenantPlan, to_document
 from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError, PlanInvalid, Violation
 from orchestrator.render import (
@@ -338,6 +339,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
             progress(f"Asterisk took the dialplan ({report.how}) in {report.reload_seconds * 1000:.0f} ms; "
                      f"verified {report.verified_contexts} contexts")
             report.blacklist_entries = await sync_blacklists(target.ami, session, sync)
+            await sync_lists(session, target.ami, plan.tenant, list(plan.lists))
             await push_call_centres(target.ami, old_config, cc_config, centres, plan.tenant, progress)
         except OrchestratorError as exc:
             session.rollback()

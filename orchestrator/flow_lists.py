@@ -1,0 +1,60 @@
+"""Digit lists of call flows (input blocks check membership): the database is the record, AstDB
+is what the next call checks. Like the blacklist, a change needs no dialplan reload.
+
+The one writer of the AstDB family ``svc-list/<tenant>/<list>`` (flow_compile.list_family); the
+flow's dialplan is its one reader.
+"""
+
+from __future__ import annotations
+
+import re
+
+from sqlmodel import Session
+
+from orchestrator.asterisk.ami import Ami
+from orchestrator.domain.flow_compile import list_family
+from orchestrator.errors import NotFound, PlanInvalid, Violation
+from orchestrator.store import repository
+
+VALUE = re.compile(r"^[0-9]{1,32}$")  # what an input block can collect
+
+
+def _checked(session: Session, tenant: str, name: str, value: str) -> None:
+    plan = repository.load_plan(session, tenant)
+    if name not in plan.lists:
+        raise NotFound(f"tenant {tenant!r} has no list {name!r} (declare it under 'lists' in the plan)")
+    if not VALUE.match(value):
+        raise PlanInvalid([Violation("value", f"{value!r} is not 1 to 32 digits")])
+
+
+async def change_list(session: Session, ami: Ami, tenant: str, name: str, value: str, *, add: bool) -> bool:
+    """Add or remove one entry; AstDB first, undone when the commit fails."""
+    _checked(session, tenant, name, value)
+    family = list_family(tenant, name)
+    if add:
+        changed = repository.list_add(session, tenant, name, value)
+        await ami.db_put(family, value, "1")
+    else:
+        changed = repository.list_remove(session, tenant, name, value)
+        await ami.db_del(family, value)
+    try:
+        session.commit()
+    except Exception:
+        if add:
+            await ami.db_del(family, value)
+        else:
+            await ami.db_put(family, value, "1")
+        raise
+    return changed
+
+
+async def sync_lists(session: Session, ami: Ami, tenant: str, names: list[str]) -> int:
+    """Make AstDB hold exactly the database's entries of these lists (after an apply or restart)."""
+    count = 0
+    for name in names:
+        family = list_family(tenant, name)
+        await ami.db_deltree(family)
+        for value in repository.list_entries(session, tenant, name):
+            await ami.db_put(family, value, "1")
+            count += 1
+    return count
