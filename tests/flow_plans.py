@@ -57,3 +57,41 @@ def flow_plan(tenant: str = "flowco") -> dict[str, Any]:
             {"number": "0800 300 0002", "package": "premium", "flow": "support", "blocking": {"anonymous": True}},
         ],
     }
+
+
+def intake_flow() -> dict[str, Any]:
+    """Decisions in another order: a split first, then region, then time; a card number with the
+    Luhn check; a goto into the support flow."""
+    beep = {"sound": "beep"}
+    return {
+        "start": "spread",
+        "blocks": {
+            "spread": {"type": "split", "params": {"shares": {"x": 30, "y": 70}}, "exits": {"x": "choose", "y": "where"}},
+            "where": {"type": "region", "params": {"regions": {"ams": ["020"], "rdam": ["010"]}},
+                      "exits": {"ams": "hours", "rdam": "card", "other": "choose"}},
+            "hours": {"type": "time", "params": {
+                "week": {d: [{"start": "00:00", "end": "24:00", "exit": "open"}]
+                         for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")},
+                "ranges": [{"start": "2030-07-01 00:00", "end": "2030-07-02 00:00", "exit": "closed"}]},
+                "exits": {"open": "choose", "closed": "hangup"}},
+            "choose": {"type": "menu", "params": {"prompt": beep, "timeout": 2, "tries": 2, "invalid_prompt": beep},
+                       "exits": {"1": "card", "2": "jump", "#": "bye", "failed": "hangup"}},
+            "card": {"type": "input", "params": {"prompt": beep, "min_digits": 4, "max_digits": 16, "timeout": 2,
+                                                 "invalid_prompt": beep, "checks": {"luhn": True}},
+                     "exits": {"valid": "skill", "invalid": "choose", "timeout": "hangup"}},
+            "skill": {"type": "set", "params": {"values": {"card": "yes"}}, "exits": {"next": "desk"}},
+            "desk": {"type": "dial", "params": {"destinations": [{"number": "+31205550041", "ring_time": 5}]},
+                     "exits": {"failed": "hangup"}},
+            "jump": {"type": "goto", "params": {"flow": "support"}},
+            "bye": {"type": "hangup"},
+        },
+    }
+
+
+def mixed_plan(tenant: str) -> dict[str, Any]:
+    plan = flow_plan(tenant)
+    plan["flows"]["intake"] = intake_flow()
+    plan["numbers"].append({"number": "088 300 0003", "package": "premium", "flow": "intake"})
+    plan["numbers"].append({"number": "0800 300 0004", "package": "premium", "flow": "intake",
+                            "blocking": {"foreign": True}})
+    return plan

@@ -5,8 +5,10 @@ dialled) must equal the simulator's walk of the same IR."""
 from __future__ import annotations
 
 import asyncio
+import random
+import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,7 @@ from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
 from orchestrator.flow_lists import change_list
 from orchestrator.store import repository
 from tests.e2e.events import EventLog, connect
-from tests.flow_plans import flow_plan
+from tests.flow_plans import flow_plan, mixed_plan
 from tests.harness.keys import call_with_keys
 
 pytestmark = pytest.mark.e2e
@@ -55,25 +57,26 @@ class FlowBench:
         self.numbers: dict[str, NumberFlow] = {n.number.national: n for n in compile_plan(plan, {}, self.holidays)}
         self.flows = {f.name: f for f in compile_flows(plan.tenant, plan.flows, {}, self.holidays)}
 
-    def predict(self, number: str, caller: str, keys: str, at: datetime) -> dict[str, Any]:
+    def predict(self, number: str, caller: str, keys: str, at: datetime,
+                split_state: dict[str, tuple[int, ...]] | None = None) -> dict[str, Any]:
         lists = {name: frozenset(repository.list_entries(self.session, self.plan.tenant, name))
                  for name in self.plan.lists}
-        return simulate_number(self.numbers[number], self.flows, CallScenario(caller, at, behaviour=behaviour(
-            self.flows)), parse_keys(keys), lists, self.holidays)
+        scenario = CallScenario(caller, at, behaviour=behaviour(self.flows), split_state=split_state or {})
+        return simulate_number(self.numbers[number], self.flows, scenario, parse_keys(keys), lists, self.holidays)
 
-    async def calls(self, cases: list[tuple[str, str, str]]) -> list[tuple[dict[str, Any], list[tuple[str, str]],
+    async def calls(self, cases: list[tuple[str, str, str]], offset: int = 0, wait: float = 9.0) -> list[tuple[dict[str, Any], list[tuple[str, str]],
                                                                             list[str]]]:
         """Place (number, caller, keys) calls at once (callers distinct); per call: the simulator's
         prediction, the path Asterisk took and the numbers it dialled."""
         assert len({c[1] for c in cases}) == len(cases)
-        at = datetime.now(AMSTERDAM)
+        at = datetime.now(AMSTERDAM) + timedelta(seconds=offset)
         predicted = [self.predict(n, c, k, at) for n, c, k in cases]
         self.events.clear()
         loop = asyncio.get_running_loop()
         port = self.runtime.settings.sip_port
         with ThreadPoolExecutor(PARALLEL) as pool:
             await asyncio.gather(*[loop.run_in_executor(pool, lambda c=c: call_with_keys(
-                port, c[0], c[1], c[2], workdir=self.tmp_path)) for c in cases])
+                port, c[0], c[1], c[2], workdir=self.tmp_path, wait=wait)) for c in cases])
         await asyncio.sleep(0.5)
         out = []
         for (number, caller, _keys), p in zip(cases, predicted, strict=True):
@@ -145,3 +148,61 @@ async def test_two_numbers_share_one_flow_context(runtime: Any, carrier: Any, tm
     finally:
         b.ami.close()
         b.session.close()
+
+
+KEY_TOKENS = ["1", "1", "2", "2", "3", "4", "9", "*", "#", "-",
+              "123456782", "111222333", "123456783", "4539578763621486", "4539578763621487"]
+
+
+def sample_case(rng: random.Random, serial: int, numbers: list[str]) -> tuple[str, str, str]:
+    caller = rng.choice([f"020{serial:07d}", f"010{serial:07d}", f"030{serial:07d}", f"+4420{serial:08d}"])
+    keys = ",".join(rng.choice(KEY_TOKENS) for _ in range(rng.randrange(0, 6)))
+    return rng.choice(numbers), caller, keys
+
+
+def forced_splits(b: FlowBench, path: list[tuple[str, str]]) -> dict[str, tuple[int, ...]]:
+    """Split counters that make the simulator pick what Asterisk picked (calls run in parallel,
+    so which call got which share depends on their order)."""
+    state: dict[str, tuple[int, ...]] = {}
+    for f in b.flows.values():
+        for node_id, events in (f.split_events or {}).items():
+            node = f.nodes[node_id]
+            taken = [e for blk, e in path if blk == node_id[2:] and e in events]
+            if taken:
+                counters = [0] * len(events)
+                counters[events.index(taken[0])] = 10**9
+                state[node.state_family] = tuple(counters)  # type: ignore[union-attr]
+    return state
+
+
+async def test_differential_flows_simulator_matches_asterisk(runtime: Any, carrier: Any, tmp_path: Path) -> None:
+    b, _target = await bench(runtime, tmp_path, mixed_plan("flowdiff"))
+    rng = random.Random(15)
+    compared = 0
+    try:
+        await change_list(b.session, b.ami, "flowdiff", "members", "123456782", add=True)
+        numbers = list(b.numbers)
+        moments = [None, datetime(2030, 7, 1, 12, 0, tzinfo=AMSTERDAM)]
+        serial = 0
+        for moment in moments:
+            offset = 0 if moment is None else int(moment.timestamp() - time.time())
+            runtime.set_clock_offset(offset)
+            await asyncio.sleep(1.5)
+            for _batch in range(22 if moment is None else 4):
+                cases = []
+                for _ in range(PARALLEL):
+                    serial += 1
+                    cases.append(sample_case(rng, serial, numbers))
+                results = await b.calls(cases, offset=offset)
+                for case, (_p, path, dialled) in zip(cases, results, strict=True):
+                    at = datetime.now(AMSTERDAM) + timedelta(seconds=offset)
+                    p = b.predict(*case, at, split_state=forced_splits(b, path))
+                    assert path == sim_path(p), f"{case}: Asterisk {path}, simulator {sim_path(p)}"
+                    assert dialled == p["destinations"], f"{case}: dialled {dialled}, simulator {p['destinations']}"
+                    compared += 1
+    finally:
+        runtime.set_clock_offset(0)
+        await asyncio.sleep(1.2)
+        b.ami.close()
+        b.session.close()
+    assert compared >= 200
