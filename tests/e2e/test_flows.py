@@ -193,7 +193,9 @@ async def test_differential_flows_simulator_matches_asterisk(runtime: Any, carri
                 for _ in range(PARALLEL):
                     serial += 1
                     cases.append(sample_case(rng, serial, numbers))
-                results = await b.calls(cases, offset=offset)
+                # The caller waits long enough for any sampled path to end (three menu timeouts after
+                # three input timeouts take ~15 s); answered calls are held that long too.
+                results = await b.calls(cases, offset=offset, wait=24.0)
                 for case, (_p, path, dialled) in zip(cases, results, strict=True):
                     at = datetime.now(AMSTERDAM) + timedelta(seconds=offset)
                     p = b.predict(*case, at, split_state=forced_splits(b, path))
