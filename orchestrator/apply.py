@@ -24,15 +24,15 @@ from orchestrator.asterisk.lint import LintCache, lint_dialplan
 from orchestrator.callcentre import control, phones
 from orchestrator.domain.compile import blacklist_family, compile_plan, holiday_dates
 from orchestrator.domain.compile_queues import compile_call_centre
+from orchestrator.domain.digest import canonical, plan_delta, tenant_salt
 from orchestrator.domain.flow_compile import compile_flows
 from orchestrator.domain.flow_ir import CompiledFlow
-from orchestrator.domain.digest import canonical, plan_delta, tenant_salt
 from orchestrator.domain.ir import NumberFlow
 from orchestrator.domain.ir_queues import CallCentre
 from orchestrator.domain.partial import checked_changes
-from orchestrator.flow_lists import sync_lists
 from orchestrator.domain.plan import TenantPlan, to_document
 from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError, PlanInvalid, Violation
+from orchestrator.flow_lists import sync_lists
 from orchestrator.render import (
     MOH_FILE,
     PJSIP_FILE,

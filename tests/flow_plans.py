@@ -66,7 +66,8 @@ def intake_flow() -> dict[str, Any]:
     return {
         "start": "spread",
         "blocks": {
-            "spread": {"type": "split", "params": {"shares": {"x": 30, "y": 70}}, "exits": {"x": "choose", "y": "where"}},
+            "spread": {"type": "split", "params": {"shares": {"x": 30, "y": 70}},
+                       "exits": {"x": "choose", "y": "where"}},
             "where": {"type": "region", "params": {"regions": {"ams": ["020"], "rdam": ["010"]}},
                       "exits": {"ams": "hours", "rdam": "card", "other": "choose"}},
             "hours": {"type": "time", "params": {

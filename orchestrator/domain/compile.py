@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from orchestrator.domain.fields import queue_ref
+from orchestrator.domain.flow_ir import flow_context
 from orchestrator.domain.ir import (
     BlockCheck,
     BlockReason,
@@ -26,7 +27,6 @@ from orchestrator.domain.ir import (
     TimeSlot,
     WeekRoster,
 )
-from orchestrator.domain.flow_ir import flow_context
 from orchestrator.domain.numbers import dutch_mobile_prefixes, parse_service_number
 from orchestrator.domain.plan import WEEKDAYS, RecordingPolicy, ServiceNumberPlan, TenantPlan, minutes
 from orchestrator.domain.regions import region_prefixes

@@ -92,7 +92,8 @@ def _check_block(bid: str, params: BaseModel, bp: str, ctx: Mapping[str, Any]) -
         case GotoParams() if params.flow not in ctx["flows"]:
             v.append(Violation(f"{bp}.params.flow", f"flow {params.flow!r} is not defined"))
         case SetParams() if params.priority_from is not None and params.priority_from not in ctx["saved"]:
-            v.append(Violation(f"{bp}.params.priority_from", f"no input block of this flow saves {params.priority_from!r}"))
+            v.append(Violation(f"{bp}.params.priority_from",
+                               f"no input block of this flow saves {params.priority_from!r}"))
         case SetParams() if params.priority is not None and params.priority_from is not None:
             v.append(Violation(f"{bp}.params", "give 'priority' or 'priority_from', not both"))
         case TimeParams():
@@ -197,11 +198,11 @@ def _cycles_without_wait(flows: Mapping[str, Flow]) -> list[Violation]:
         for b, blk in flow.blocks.items():
             if (f, b) in waits:
                 continue
-            nxt = [(f, t) for t in blk.exits.values() if t in flow.blocks]
+            edges = [(f, t) for t in blk.exits.values() if t in flow.blocks]
             target = blk.params.get("flow") if blk.type == "goto" else None
             if isinstance(target, str) and target in flows and flows[target].start in flows[target].blocks:
-                nxt.append((target, flows[target].start))
-            graph[(f, b)] = [n for n in nxt if n not in waits]
+                edges.append((target, flows[target].start))
+            graph[(f, b)] = [n for n in edges if n not in waits]
     # Iterative depth-first search (a flow may chain 2,000 blocks: too deep for recursion); a
     # grey node met again closes a loop.
     colour: dict[tuple[str, str], int] = {}  # 1 = on the current path, 2 = done

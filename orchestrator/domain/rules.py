@@ -11,9 +11,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from orchestrator.domain import tariffs
+from orchestrator.domain.flow_rules import check_flows
 from orchestrator.domain.numbers import NumberKind, parse_service_number
 from orchestrator.domain.plan import Package, RecordingPolicy, ServiceNumberPlan, TenantPlan, minutes
-from orchestrator.domain.flow_rules import check_flows
 from orchestrator.domain.queue_rules import check_call_centres
 from orchestrator.errors import PlanInvalid, Violation
 

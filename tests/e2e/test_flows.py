@@ -20,7 +20,7 @@ from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.flow_compile import compile_flows
 from orchestrator.domain.flow_simulate import parse_keys, simulate_number
 from orchestrator.domain.ir import NumberFlow
-from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
+from orchestrator.domain.plan import AMSTERDAM, TenantPlan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
 from orchestrator.flow_lists import change_list
 from orchestrator.store import repository
@@ -64,8 +64,8 @@ class FlowBench:
         scenario = CallScenario(caller, at, behaviour=behaviour(self.flows), split_state=split_state or {})
         return simulate_number(self.numbers[number], self.flows, scenario, parse_keys(keys), lists, self.holidays)
 
-    async def calls(self, cases: list[tuple[str, str, str]], offset: int = 0, wait: float = 9.0) -> list[tuple[dict[str, Any], list[tuple[str, str]],
-                                                                            list[str]]]:
+    async def calls(self, cases: list[tuple[str, str, str]], offset: int = 0,
+                    wait: float = 9.0) -> list[tuple[dict[str, Any], list[tuple[str, str]], list[str]]]:
         """Place (number, caller, keys) calls at once (callers distinct); per call: the simulator's
         prediction, the path Asterisk took and the numbers it dialled."""
         assert len({c[1] for c in cases}) == len(cases)
@@ -79,8 +79,9 @@ class FlowBench:
                 port, c[0], c[1], c[2], workdir=self.tmp_path, wait=wait)) for c in cases])
         await asyncio.sleep(0.5)
         out = []
-        for (number, caller, _keys), p in zip(cases, predicted, strict=True):
-            mine = [e for e in self.events.events if e.get("Event") == "UserEvent" and e.get("CallerIDNum") == caller]
+        for (_n, caller, _k), p in zip(cases, predicted, strict=True):
+            mine = [e for e in self.events.events
+                    if e.get("Event") == "UserEvent" and e.get("CallerIDNum") == caller]
             path = [(e["Block"], e["Exit"]) for e in mine if e.get("UserEvent") == "SvcFlow"]
             dialled = [e["Destination"] for e in mine if e.get("UserEvent") == "SvcCall" and e.get("Step") == "dial"]
             out.append((p, path, dialled))

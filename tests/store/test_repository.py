@@ -93,7 +93,8 @@ def test_every_field_round_trips(engine) -> None:
     assert loaded == plan
     assert set(type(plan.numbers[0]).model_fields) == {
         "number", "package", "routings", "active", "switches", "blocking", "announcements",
-        "max_concurrent_calls", "tariff", "allow_foreign", "start", "regions", "rosters", "splits", "recording", "flow"}, (
+        "max_concurrent_calls", "tariff", "allow_foreign", "start", "regions", "rosters", "splits", "recording",
+        "flow"}, (
         "a new plan field: store it in store/repository.py and extend this test")
     assert set(type(plan).model_fields) == {"tenant", "test_number", "announcements", "numbers",
                                            "recording_retention", "agents", "queues", "hunt_groups",
