@@ -70,3 +70,11 @@ class RecordingKeyError(RecordingError):
 
 class RecordingTampered(RecordingError):
     """A recording file fails its integrity check (AES-GCM tag): altered or truncated."""
+
+
+class PromptFailed(OrchestratorError):
+    """espeak-ng could not synthesise a prompt."""
+
+
+class SoundImportFailed(OrchestratorError):
+    """sox could not convert an announcement file."""

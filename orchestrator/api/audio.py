@@ -7,7 +7,7 @@ import wave
 from dataclasses import dataclass
 from pathlib import Path
 
-from orchestrator.sounds import SoundImportFailed
+from orchestrator.errors import SoundImportFailed
 
 
 @dataclass(frozen=True)

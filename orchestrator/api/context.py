@@ -14,11 +14,11 @@ from aiohttp import web
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyTarget
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.errors import AsteriskUnavailable
+from orchestrator.services.apply import ApplyTarget
 from orchestrator.settings import Settings
 
 

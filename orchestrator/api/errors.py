@@ -18,11 +18,11 @@ from orchestrator.errors import (
     NumberInvalid,
     OrchestratorError,
     PlanInvalid,
+    SoundImportFailed,
     StoreError,
     Violation,
 )
 from orchestrator.live.state import RedisUnavailable
-from orchestrator.sounds import SoundImportFailed
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -16,9 +16,9 @@ from sqlmodel import Session
 from orchestrator.api import audio, context, views
 from orchestrator.api.auth import principal, tenant_of
 from orchestrator.api.errors import BadRequest, Conflict, InputInvalid, TooLarge, UnsupportedMedia
+from orchestrator.asterisk.media import convert_for_asterisk
 from orchestrator.domain.plan import NAME_PATTERN
 from orchestrator.errors import Violation
-from orchestrator.sounds import convert_for_asterisk
 from orchestrator.store import api_repository, repository
 from orchestrator.store import models as m
 

@@ -9,9 +9,9 @@ from orchestrator.api import context, views
 from orchestrator.api.auth import principal, tenant_of
 from orchestrator.api.errors import InputInvalid
 from orchestrator.api.routes_plan import owned_number, service_number
-from orchestrator.blacklist import change_blacklist
 from orchestrator.domain.numbers import parse_caller
 from orchestrator.errors import NotFound, NumberInvalid, Violation
+from orchestrator.services.blacklist import change_blacklist
 from orchestrator.store import api_repository, repository
 
 

@@ -13,9 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from orchestrator.api import context, views
 from orchestrator.api.auth import audit_action, tenant_of
-from orchestrator.callcentre import control, supervisor
 from orchestrator.domain.plan import NAME_PATTERN, TenantPlan
 from orchestrator.errors import NotFound
+from orchestrator.services.callcentre import control, supervisor
 from orchestrator.store import repository
 
 

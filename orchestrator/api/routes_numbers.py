@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from orchestrator import number_changes
 from orchestrator.api import context, views
 from orchestrator.api.auth import principal, require_admin, tenant_of
 from orchestrator.api.errors import InputInvalid
 from orchestrator.api.routes_plan import audited_apply, owned_number, service_number, stored_plan, upload_paths
 from orchestrator.errors import Violation
+from orchestrator.services import numbers as number_changes
 from orchestrator.store import api_repository, repository
 
 

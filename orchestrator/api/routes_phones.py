@@ -10,9 +10,9 @@ from aiohttp import web
 
 from orchestrator.api import context
 from orchestrator.api.auth import principal, tenant_of
-from orchestrator.callcentre import credentials
 from orchestrator.domain.plan import NAME_PATTERN
 from orchestrator.errors import NotFound, OrchestratorError
+from orchestrator.services.callcentre import credentials
 from orchestrator.store import api_repository, repository
 
 

@@ -15,13 +15,13 @@ from sqlmodel import Session
 from orchestrator.api import context, views
 from orchestrator.api.auth import principal, tenant_of
 from orchestrator.api.errors import InputInvalid
-from orchestrator.apply import apply_plan
 from orchestrator.domain.numbers import parse_destination, parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
 from orchestrator.domain.rules import validate_plan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
 from orchestrator.errors import ApplyFailed, NotFound, NumberInvalid, PlanInvalid, Violation
-from orchestrator.simulation import simulate_stored
+from orchestrator.services.apply import apply_plan
+from orchestrator.services.simulate import simulate_stored
 from orchestrator.store import api_repository, repository
 
 T = TypeVar("T")

@@ -13,8 +13,8 @@ from orchestrator.api.auth import audit_action, tenant_of
 from orchestrator.api.errors import Conflict
 from orchestrator.asterisk.spool import spool_dir
 from orchestrator.errors import NotFound, RecordingError
-from orchestrator.recordings import store
-from orchestrator.recordings.control import in_progress, set_paused
+from orchestrator.services.recordings import store
+from orchestrator.services.recordings.control import in_progress, set_paused
 
 
 def _spool(request: web.Request) -> Path:

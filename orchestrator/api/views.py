@@ -12,10 +12,10 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from orchestrator.api.errors import BadRequest, InputInvalid
-from orchestrator.apply import ApplyReport
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import ServiceNumberPlan, TenantPlan, _loc, to_document
 from orchestrator.errors import Violation
+from orchestrator.services.apply import ApplyReport
 from orchestrator.store import models as m
 
 M = TypeVar("M", bound=BaseModel)

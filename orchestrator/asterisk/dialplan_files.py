@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.errors import AsteriskError
-from orchestrator.render import PJSIP_FILE
+from orchestrator.generate.render import PJSIP_FILE
 
 KEEP_VERSIONS = 20
 # Readable by the owner only, like the static files holding the AMI/ARI secrets: the agent phones'

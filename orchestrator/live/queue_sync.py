@@ -10,8 +10,8 @@ from typing import Any
 from sqlmodel import Session
 
 from orchestrator.asterisk.ami import Ami
-from orchestrator.callcentre.control import restore_states
 from orchestrator.live.queue_figures import QueueBook
+from orchestrator.services.callcentre.control import restore_states
 from orchestrator.store import repository
 
 

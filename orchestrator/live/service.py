@@ -25,17 +25,17 @@ from panoramisk.message import Message
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlmodel import Session
 
-from orchestrator.aio import cancel_and_wait
 from orchestrator.asterisk.ami import Ami
-from orchestrator.blacklist import change_blacklist
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import AsteriskError, NumberInvalid, OrchestratorError, StoreError
 from orchestrator.live import events as ev
 from orchestrator.live import queue_sync, records
+from orchestrator.live.aio import cancel_and_wait
 from orchestrator.live.ari import Ari
 from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCall
 from orchestrator.live.queue_figures import QUEUE_EVENTS, QueueBook
 from orchestrator.live.state import Figures, RedisFigures
+from orchestrator.services.blacklist import change_blacklist
 from orchestrator.settings import Settings
 from orchestrator.store import repository
 
@@ -258,7 +258,7 @@ class LiveService:
         """The agent's pause code: mute (or unmute) the recording and note the moment."""
         from orchestrator.asterisk.runtime import AsteriskRuntime
         from orchestrator.asterisk.spool import spool_dir
-        from orchestrator.recordings.control import set_paused
+        from orchestrator.services.recordings.control import set_paused
 
         try:
             await set_paused(self.ami, spool_dir(AsteriskRuntime(self.settings).instance_dir), event.recording,

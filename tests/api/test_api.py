@@ -74,7 +74,7 @@ async def test_tokens_are_hashed_at_rest_and_revocable(client: TestClient, confi
 
 
 def test_token_create_cli_prints_the_token_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from orchestrator.cli import app
+    from orchestrator.cli.main import app
 
     monkeypatch.setenv("SVC_STATE_DIR", str(tmp_path / "state"))
     monkeypatch.setenv("SVC_AMI_SECRET", "x")

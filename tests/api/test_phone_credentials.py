@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from sqlmodel import Session, select
 
 from orchestrator.api.context import ApiConfig
-from orchestrator.callcentre.phone_secrets import sip_digest
+from orchestrator.services.callcentre.phone_secrets import sip_digest
 from orchestrator.store import models
 from orchestrator.store.repository import make_engine
 from tests.api.helpers import Tokens, bearer, number, plan

@@ -33,16 +33,16 @@ from typing import Any
 
 from sqlmodel import Session
 
-from orchestrator import number_changes
-from orchestrator.apply import ApplyTarget, apply_document, compile_all, reload_dialplan
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.asterisk.runtime import AsteriskRuntime
-from orchestrator.cli import read_plan_document
+from orchestrator.cli.main import read_plan_document
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.rules import validate_plan
-from orchestrator.render import render_dialplan
+from orchestrator.generate.render import render_dialplan
+from orchestrator.services import numbers as number_changes
+from orchestrator.services.apply import ApplyTarget, apply_document, compile_all, reload_dialplan
 from orchestrator.settings import load_settings
 from orchestrator.store import repository
 from tests.bench.stack import rss_kb

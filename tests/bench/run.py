@@ -46,10 +46,10 @@ def _log(msg: str) -> None:
 
 
 async def _apply_bench_plan(stack: Stack) -> dict[str, str]:
-    from orchestrator.apply import ApplyTarget, apply_plan
     from orchestrator.asterisk.ami import Ami
     from orchestrator.asterisk.dialplan_files import DialplanFiles
     from orchestrator.domain.plan import AMSTERDAM, parse_plan
+    from orchestrator.services.apply import ApplyTarget, apply_plan
     from orchestrator.store import repository
 
     s = stack.settings

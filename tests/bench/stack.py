@@ -223,7 +223,7 @@ def live_controller(stack: Stack, redis_url: str) -> Iterator[subprocess.Popen[b
 
     live_port = _free_tcp()
     env = dict(os.environ) | stack.env | {"SVC_REDIS_URL": redis_url, "SVC_LIVE_PORT": str(live_port)}
-    cmd = [sys.executable, "-c", "from orchestrator.cli import main; main()", "serve", "--log-level", "WARNING"]
+    cmd = [sys.executable, "-c", "from orchestrator.cli.main import main; main()", "serve", "--log-level", "WARNING"]
     log = open(stack.workdir / "live-controller.log", "ab")  # noqa: SIM115 - the child keeps it
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO)
     log.close()

@@ -16,10 +16,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.domain.compile import blacklist_family
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.live.service import LiveService
+from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.store import repository
 from orchestrator.store.models import BlacklistEntry
 from tests.e2e.events import EventLog, connect
@@ -55,7 +55,7 @@ class Stack:
         self.timed.clear()
         result = await asyncio.to_thread(place_call, self.runtime.settings.sip_port, "0" + to[3:], caller,
                                          workdir=self.workdir, **kw)
-        await asyncio.sleep(0.3)  # let the last AMI events arrive
+        await self.events.settled()  # every leg hung up: the call's last AMI events are in
         return result
 
     def blocks(self) -> list[dict[str, Any]]:

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyTarget, apply_plan
 from orchestrator.asterisk.dialplan_files import DialplanFiles
-from orchestrator.blacklist import change_blacklist
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.errors import ApplyFailed, PlanInvalid
+from orchestrator.services.apply import ApplyTarget, apply_plan
+from orchestrator.services.blacklist import change_blacklist
 from orchestrator.store import repository
 from tests.e2e.events import EventLog, connect_events
 from tests.harness.sipp import place_call, place_calls
@@ -68,7 +68,7 @@ class Stack:
         self.events.clear()
         result = await asyncio.to_thread(
             place_call, self.runtime.settings.sip_port, to, caller, workdir=self.workdir, **kw)
-        await asyncio.sleep(0.3)  # let the last AMI events arrive
+        await self.events.settled()  # every leg hung up: the call's last AMI events are in
         return result
 
 
@@ -179,14 +179,12 @@ async def test_switch_moment_takes_effect(stack: Stack) -> None:
     assert (await stack.call("08000000006")).final_code == 200
     assert stack.carrier.invites() == [ANSWER]
     ahead = int(stack.switch_at.timestamp() - time.time()) + 90
-    stack.runtime.set_clock_offset(ahead)
+    stack.runtime.set_clock_offset(ahead)  # returns once Asterisk's ${EPOCH} shows the offset
     try:
-        await asyncio.sleep(1.5)  # libfaketime re-reads its file once a second
         assert (await stack.call("08000000006")).final_code == 200
         assert stack.carrier.invites() == [ANSWER_2]
     finally:
         stack.runtime.set_clock_offset(0)
-        await asyncio.sleep(1.5)
 
 
 async def test_unknown_number_is_unallocated(stack: Stack) -> None:

@@ -15,14 +15,14 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import apply_document
 from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.flow_compile import compile_flows
 from orchestrator.domain.flow_simulate import parse_keys, simulate_number
 from orchestrator.domain.ir import NumberFlow
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
-from orchestrator.flow_lists import change_list
+from orchestrator.services.apply import apply_document
+from orchestrator.services.flow_lists import change_list
 from orchestrator.store import repository
 from tests.e2e.events import EventLog, connect
 from tests.flow_plans import flow_plan, mixed_plan

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from orchestrator.callcentre import supervisor
 from orchestrator.domain.plan import parse_plan
+from orchestrator.services.callcentre import supervisor
 from tests.e2e.queue_stack import NIGHT, TENANT, Centre, agent_number, cc_plan, centre, number_of
 
 __all__ = ["centre"]
@@ -27,8 +27,7 @@ def national(e164: str) -> str:
 
 async def first_agent(c: Centre, number: str) -> str:
     since = len(c.events.events)
-    assert (await c.call(number, hold_s=1.0)).answered
-    await asyncio.sleep(0.6)
+    assert (await c.call(number, hold_s=1.0)).answered  # returns once the agent's leg has cleared
     return c.answered("live", since)[0]
 
 
@@ -191,7 +190,7 @@ async def test_agent_pauses_survive_an_asterisk_restart_without_the_orchestrator
     holds back at start (cli.conf startup_commands → svc-agent-restore), with no orchestrator
     process running. Last in this module: it restarts the shared Asterisk."""
     from orchestrator.asterisk.ami import Ami
-    from orchestrator.callcentre import control
+    from orchestrator.services.callcentre import control
 
     await control.set_agent_state(centre.ami, TENANT, "liz", "logged-out")
     await control.set_agent_state(centre.ami, TENANT, "max", "unavailable", "training")

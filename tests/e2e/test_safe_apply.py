@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from sqlmodel import Session
 
-from orchestrator.apply import apply_plan, rollback
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
+from orchestrator.services.apply import apply_plan, rollback
 from orchestrator.store import repository
-from tests.e2e.events import connect
+from tests.e2e.events import EventLog, connect, until
 from tests.harness.sipp import place_call, place_calls
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +30,8 @@ def plan(dest: str) -> dict[str, Any]:
 async def stack(runtime: Any, carrier: Any, tmp_path: Any):
     engine = repository.make_engine(f"sqlite:///{tmp_path / 'safe.db'}")
     ami, events, target = await connect(runtime)
-    yield {"runtime": runtime, "carrier": carrier, "engine": engine, "target": target, "tmp": tmp_path}
+    yield {"runtime": runtime, "carrier": carrier, "engine": engine, "target": target, "tmp": tmp_path,
+           "events": events}
     ami.close()
 
 
@@ -65,10 +66,15 @@ async def test_history_and_rollback(stack: dict[str, Any]) -> None:
 async def test_apply_during_20_calls_drops_none(stack: dict[str, Any]) -> None:
     await apply(stack, plan(V1))
     hold = 8.0
+    events: EventLog = stack["events"]
+    since = len(events.events)
     calls = asyncio.create_task(asyncio.to_thread(
         place_calls, stack["runtime"].settings.sip_port, "08003000001", "0201234567", count=20, hold_s=hold,
         workdir=stack["tmp"]))
-    await asyncio.sleep(3.0)  # all 20 are up and talking
+
+    def answered() -> int:
+        return sum(1 for e in events.events[since:] if e.get("Event") == "DialEnd" and e.get("DialStatus") == "ANSWER")
+    await until(lambda: answered() == 20, hold - 1, "all 20 calls answered and talking")
     report = await apply(stack, plan(V2))  # full generate + reload under load
     assert report.reload_seconds is not None
     results = await calls
@@ -98,7 +104,7 @@ async def test_incremental_apply_touches_only_the_changed_number(stack: dict[str
 
 
 async def test_try_on_the_test_number_then_promote(stack: dict[str, Any]) -> None:
-    from orchestrator.drafts import promote, try_draft
+    from orchestrator.services.drafts import promote, try_draft
 
     live = plan(V1) | {"test_number": "088 300 9991"}
     await apply(stack, live)
@@ -118,8 +124,8 @@ async def test_try_on_the_test_number_then_promote(stack: dict[str, Any]) -> Non
 async def test_only_changed_numbers_are_rendered_and_pushed(stack: dict[str, Any]) -> None:
     """An apply parses, checks and renders only the entries that changed since the last apply
     (domain/digest.py); the other numbers' files are the previous version's, hard-linked."""
-    from orchestrator.apply import apply_document
     from orchestrator.errors import PlanInvalid
+    from orchestrator.services.apply import apply_document
 
     def entry(i: int, dest: str) -> dict[str, Any]:
         return {"number": f"0800 300 000{i}", "routings": {"main": [{"number": dest}]}, "active": "main"}
@@ -182,7 +188,7 @@ async def test_only_changed_numbers_are_rendered_and_pushed(stack: dict[str, Any
 async def test_call_centre_change_renders_the_call_centre_not_the_numbers(stack: dict[str, Any]) -> None:
     """Agents, strategy and limits live in the call-centre file: changing them leaves every number
     file alone (hard-linked), pushes the call centre and reloads the queues; the next call follows."""
-    from orchestrator.apply import apply_document
+    from orchestrator.services.apply import apply_document
 
     async def apply_doc(doc: dict[str, Any]) -> Any:
         with Session(stack["engine"]) as session:

@@ -14,8 +14,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from orchestrator.callcentre.phone_secrets import sip_digest
-from orchestrator.cli import app
+from orchestrator.cli.main import app
+from orchestrator.services.callcentre.phone_secrets import sip_digest
 
 runner = CliRunner()
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from orchestrator.cli import app
-from orchestrator.deploy import UNITS
+from orchestrator.cli.main import app
+from orchestrator.services.deploy import UNITS
 
 runner = CliRunner()
 

@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 
 from orchestrator.asterisk.dialplan_files import DialplanFiles
-from orchestrator.callcentre import phones
-from orchestrator.callcentre.phone_secrets import PhoneSecrets, sip_digest
 from orchestrator.domain.compile_queues import compile_call_centre
 from orchestrator.domain.ir_queues import CallCentre
 from orchestrator.domain.plan import parse_plan
 from orchestrator.errors import AsteriskError, SecretError
-from orchestrator.render import PJSIP_FILE, render_agent_phones, render_call_centres
+from orchestrator.generate.render import PJSIP_FILE, render_agent_phones, render_call_centres
+from orchestrator.services.callcentre import phones
+from orchestrator.services.callcentre.phone_secrets import PhoneSecrets, sip_digest
 from orchestrator.settings import DEFAULT_PHONE_QUALIFY_S, load_settings
 from tests.unit.test_queues import errors, plan
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from orchestrator.aio import cancel_and_wait
+from orchestrator.live.aio import cancel_and_wait
 
 
 async def _swallows_first_cancel(swallowed: list[int]) -> None:

@@ -1,8 +1,8 @@
 import pytest
 
 from orchestrator.domain.plan import parse_plan
-from orchestrator.drafts import drafted, promoted
 from orchestrator.errors import NotFound, PlanInvalid
+from orchestrator.services.drafts import drafted, promoted
 from tests.plans import basis_number, tenant_plan
 
 

@@ -12,7 +12,7 @@ from orchestrator.domain.flow_simulate import parse_keys, simulate_number
 from orchestrator.domain.plan import parse_plan
 from orchestrator.domain.rules import check_plan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
-from orchestrator.render import render_dialplan
+from orchestrator.generate.render import render_dialplan
 from tests.flow_plans import flow_plan
 from tests.plans import NOW
 

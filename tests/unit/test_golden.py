@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator.callcentre.phone_secrets import sip_digest
 from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.plan import parse_plan
-from orchestrator.render import PJSIP_FILE, render_agent_phones, render_dialplan
+from orchestrator.generate.render import PJSIP_FILE, render_agent_phones, render_dialplan
+from orchestrator.services.callcentre.phone_secrets import sip_digest
 from orchestrator.settings import DEFAULT_PHONE_QUALIFY_S
 from tests.plans import standaard_number, tenant_plan
 
@@ -37,7 +37,7 @@ def standaard() -> dict[str, str]:
 def callcentre() -> dict[str, str]:
     """Queues, hunt groups and agents (issue 6): dialplan plus the queue and MOH configuration."""
     from orchestrator.domain.compile_queues import compile_call_centre
-    from orchestrator.render import render_call_centres
+    from orchestrator.generate.render import render_call_centres
     from tests.unit.test_queues import plan as cc_plan
 
     data = cc_plan(hunt_groups={"sales": {"agents": ["ann", "bob"], "strategy": "uniform", "no_answer": "020 555 0003",

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.asterisk.lint import DialplanLintFailed, lint_dialplan
 from orchestrator.domain.compile import compile_plan
 from orchestrator.domain.plan import parse_plan
-from orchestrator.render import render_dialplan
+from orchestrator.generate.lint import DialplanLintFailed, lint_dialplan
+from orchestrator.generate.render import render_dialplan
 from tests.plans import basis_number, tenant_plan
 
 
@@ -34,7 +34,7 @@ def test_the_entry_may_point_at_numbers_that_were_not_rendered_again() -> None:
 
 
 def test_one_file_per_shape_is_linted() -> None:
-    from orchestrator.asterisk.lint import representatives
+    from orchestrator.generate.lint import representatives
 
     numbers = [basis_number(number=f"0800 100 00{i:02d}") for i in range(20)]
     numbers.append(basis_number(number="0800 100 0099", max_concurrent_calls=2))  # another shape
@@ -49,7 +49,7 @@ def test_one_file_per_shape_is_linted() -> None:
 
 
 def test_a_shape_found_clean_is_not_linted_again(tmp_path: Path) -> None:
-    from orchestrator.asterisk.lint import LintCache
+    from orchestrator.generate.lint import LintCache
 
     cache = LintCache(tmp_path / "clean")
     files = render_dialplan(compile_plan(parse_plan(tenant_plan(basis_number())), {}))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from orchestrator.cli.live import format_status
 from orchestrator.live import events as ev
 from orchestrator.live.calls import CallBook, DayCounters, LiveCall, Outcome
-from orchestrator.live.cli import format_status
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NUM = "+318000000101"

@@ -14,7 +14,7 @@ from orchestrator.domain.queues import Tier
 from orchestrator.domain.rules import check_plan
 from orchestrator.domain.simulate import CallScenario, simulate
 from orchestrator.errors import PlanInvalid
-from orchestrator.render import render_call_centres, render_dialplan
+from orchestrator.generate.render import render_call_centres, render_dialplan
 from tests.plans import NOW
 
 
@@ -156,8 +156,8 @@ def test_waiting_announcements_and_music_generated() -> None:
 
 
 def test_move_target_is_checked_against_the_plan() -> None:
-    from orchestrator.callcentre.supervisor import move_target
     from orchestrator.errors import NotFound
+    from orchestrator.services.callcentre.supervisor import move_target
 
     p = parse_plan(plan())
     assert move_target(p, "support") == ("support", "")
@@ -171,8 +171,8 @@ def test_move_target_is_checked_against_the_plan() -> None:
 
 
 def test_supervisor_rings_a_number_or_the_tenants_own_phone() -> None:
-    from orchestrator.callcentre.supervisor import supervisor_channel
     from orchestrator.errors import NumberInvalid
+    from orchestrator.services.callcentre.supervisor import supervisor_channel
 
     p = parse_plan(plan())
     assert supervisor_channel(p, "cat-desk") == "PJSIP/acme.cat-desk"  # the agent phone of this tenant
@@ -184,7 +184,7 @@ def test_supervisor_rings_a_number_or_the_tenants_own_phone() -> None:
 
 def test_agent_pause_reason_is_checked() -> None:
     """A reason lands in AstDB and, after a restart, in PauseQueueMember's arguments."""
-    from orchestrator.callcentre.control import check_reason
+    from orchestrator.services.callcentre.control import check_reason
 
     assert check_reason("lunch break_2") == "lunch break_2"
     for bad in ("lunch,break", "a" * 41, "x)", "${EXTEN}"):

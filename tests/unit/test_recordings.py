@@ -14,10 +14,10 @@ from orchestrator.domain.compile import compile_plan
 from orchestrator.domain.plan import parse_plan
 from orchestrator.domain.rules import check_plan
 from orchestrator.errors import NotFound, PlanInvalid, RecordingKeyError, RecordingTampered
-from orchestrator.recordings import crypto
-from orchestrator.recordings.keys import load_keyring, parse_keys
-from orchestrator.recordings.store import append_meta, parse_name, pauses_from, read_meta, retention_until
-from orchestrator.render import render_dialplan
+from orchestrator.generate.render import render_dialplan
+from orchestrator.services.recordings import crypto
+from orchestrator.services.recordings.keys import load_keyring, parse_keys
+from orchestrator.services.recordings.store import append_meta, parse_name, pauses_from, read_meta, retention_until
 from orchestrator.settings import load_settings
 from tests.plans import basis_number, tenant_plan
 
@@ -192,7 +192,7 @@ def test_pause_event_from_the_dialplan() -> None:
 def test_orphan_side_file_dropped_after_a_while(tmp_path: Path) -> None:
     import os
 
-    from orchestrator.recordings.store import ingest
+    from orchestrator.services.recordings.store import ingest
 
     done = tmp_path / "spool" / "done"
     done.mkdir(parents=True)

@@ -10,7 +10,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlmodel import Session
 
-from orchestrator.callcentre import control, supervisor
+from orchestrator.services.callcentre import control, supervisor
 from orchestrator.settings import Settings, load_settings
 
 agent_app = typer.Typer(help="Call-centre agents: log in / out, unavailable with a reason, list.",
@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 
 def _exit_codes() -> Any:
-    from orchestrator.cli import errors_to_exit_codes
+    from orchestrator.cli.common import errors_to_exit_codes
 
     return errors_to_exit_codes()
 
@@ -111,7 +111,7 @@ def agent_credentials(agent: str, tenant: Tenant,
 
     The password is generated on the first apply (or here, if asked before) and stays the same until
     --rotate. A phone registered with the old password stays registered until its registration expires."""
-    from orchestrator.callcentre import credentials
+    from orchestrator.services.callcentre import credentials
 
     with _exit_codes():
         s = load_settings()
@@ -125,8 +125,8 @@ def agent_credentials(agent: str, tenant: Tenant,
 
 
 def _rotate(settings: Settings, plan: Any, agent: str, offline: bool) -> Any:
-    from orchestrator.callcentre import credentials
-    from orchestrator.cli import say, with_asterisk
+    from orchestrator.cli.common import say, with_asterisk
+    from orchestrator.services.callcentre import credentials
 
     credentials.phone_endpoint(plan, agent)  # an unknown or phone-number agent fails before AMI is asked
     account = asyncio.run(with_asterisk(settings, lambda session, target: credentials.rotate(

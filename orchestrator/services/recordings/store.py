@@ -30,8 +30,8 @@ from sqlmodel import Session, col, select
 
 from orchestrator.domain.plan import RecordingPolicy
 from orchestrator.errors import NotFound, RecordingError, StoreError
-from orchestrator.recordings import crypto
-from orchestrator.recordings.keys import Keyring
+from orchestrator.services.recordings import crypto
+from orchestrator.services.recordings.keys import Keyring
 from orchestrator.store import models as m
 from orchestrator.store import repository
 

@@ -12,10 +12,10 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyReport, ApplyTarget, Progress, apply_plan
 from orchestrator.domain.numbers import NumberKind, parse_service_number
 from orchestrator.domain.plan import Package, ServiceNumberPlan, TenantPlan
 from orchestrator.errors import NotFound, PlanInvalid, Violation
+from orchestrator.services.apply import ApplyReport, ApplyTarget, Progress, apply_plan
 from orchestrator.store import repository
 
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyTarget, Progress, apply_phones
-from orchestrator.callcentre.phone_secrets import PhoneSecrets
 from orchestrator.domain.ir_queues import SIP_REALM, agent_endpoint
 from orchestrator.domain.plan import TenantPlan
 from orchestrator.errors import NotFound, OrchestratorError
+from orchestrator.services.apply import ApplyTarget, Progress, apply_phones
+from orchestrator.services.callcentre.phone_secrets import PhoneSecrets
 from orchestrator.settings import Settings
 
 

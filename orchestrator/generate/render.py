@@ -1,6 +1,6 @@
 """IR → Asterisk dialplan text. Pure: flows in, {file name: text} out.
 
-Layout (reload time measured in DESIGN.md): a small entry context of one-line Gotos, one small
+Layout (reload times measured in docs/asterisk.md): a small entry context of one-line Gotos, one small
 context per service number in its own file, and a shared library. One file per number also lets
 a later incremental apply rewrite just the numbers that changed.
 """
@@ -19,7 +19,7 @@ from orchestrator.domain.ir import NumberFlow
 from orchestrator.domain.ir_queues import SIP_REALM, CallCentre, phone_context
 from orchestrator.domain.numbers import ServiceNumberId
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "dialplan_templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "dialplan_templates"
 
 
 def dialled_forms(number: ServiceNumberId) -> list[str]:
@@ -116,9 +116,9 @@ def render_dialplan(flows: Iterable[NumberFlow], trunk: str = "carrier",
 def generator_digest() -> str:
     """Digest of what turns a plan into dialplan: the templates and the compiler's source. A new
     release changes it, and the next apply renders every number again (domain/digest.py)."""
-    here = Path(__file__).resolve().parent
-    sources = [*sorted(TEMPLATES.glob("*.j2")), *sorted((here / "domain").glob("*.py")),
-               here / "render.py", here / "sounds.py"]
+    package = Path(__file__).resolve().parents[1]
+    sources = [*sorted(TEMPLATES.glob("*.j2")), *sorted((package / "domain").glob("*.py")),
+               *sorted((package / "generate").glob("*.py")), package / "services" / "sounds.py"]
     h = hashlib.sha256()
     for path in sources:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")

@@ -1,4 +1,5 @@
-"""Generated Dutch prompts (text-to-speech with espeak-ng's Dutch voice, converted by sox).
+"""Audio for Asterisk: any audio file converted with sox, and generated Dutch prompts
+(text-to-speech with espeak-ng's Dutch voice, converted by sox).
 
 Prompts are cached by a hash of their text and voice: the same tariff text is synthesised once,
 however many numbers use it, and a file name changes when the text does.
@@ -11,14 +12,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from orchestrator.errors import OrchestratorError
-from orchestrator.sounds import convert_for_asterisk
+from orchestrator.errors import PromptFailed, SoundImportFailed
 
 VOICE = "nl"
 
-
-class PromptFailed(OrchestratorError):
-    pass
 
 
 def prompt_path(cache_dir: Path, text: str, voice: str = VOICE) -> Path:
@@ -47,3 +44,22 @@ def synthesise(cache_dir: Path, text: str, voice: str = VOICE) -> Path:
         raw.unlink(missing_ok=True)
     target.with_suffix(".txt").write_text(text + "\n")
     return target
+
+
+def convert_for_asterisk(source: Path, target: Path) -> None:
+    """Any audio sox reads → 8 kHz mono 16-bit WAV, what Asterisk plays without transcoding
+    from slin. Written next to the target and renamed, so a half-converted file never plays."""
+    if shutil.which("sox") is None:
+        raise SoundImportFailed("sox is not installed (Debian package 'sox')")
+    if not source.is_file():
+        raise SoundImportFailed(f"announcement file {source} does not exist")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.tmp.wav")
+    proc = subprocess.run(
+        ["sox", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp)],
+        capture_output=True, text=True, timeout=120,
+    )
+    if proc.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise SoundImportFailed(f"cannot convert {source}: {proc.stderr.strip()}")
+    tmp.replace(target)

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from orchestrator.asterisk.ami import Ami
-from orchestrator.callcentre.phone_secrets import PhoneSecrets
 from orchestrator.domain.ir_queues import CallCentre
 from orchestrator.errors import AsteriskError, SecretError
-from orchestrator.render import PJSIP_FILE, render_agent_phones
+from orchestrator.generate.render import PJSIP_FILE, render_agent_phones
+from orchestrator.services.callcentre.phone_secrets import PhoneSecrets
 
 _ENDPOINT = re.compile(r"^\s*Endpoint:\s+([^\s/<]+)", re.M)
 

@@ -2,36 +2,13 @@
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+from orchestrator.asterisk.media import convert_for_asterisk, prompt_path, synthesise
+from orchestrator.domain.flow import Prompt
+from orchestrator.domain.flow_compile import text_sound_key
 from orchestrator.domain.plan import TenantPlan
-from orchestrator.errors import OrchestratorError
-
-
-class SoundImportFailed(OrchestratorError):
-    pass
-
-
-def convert_for_asterisk(source: Path, target: Path) -> None:
-    """Any audio sox reads → 8 kHz mono 16-bit WAV, what Asterisk plays without transcoding
-    from slin. Written next to the target and renamed, so a half-converted file never plays."""
-    if shutil.which("sox") is None:
-        raise SoundImportFailed("sox is not installed (Debian package 'sox')")
-    if not source.is_file():
-        raise SoundImportFailed(f"announcement file {source} does not exist")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.tmp.wav")
-    proc = subprocess.run(
-        ["sox", str(source), "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp)],
-        capture_output=True, text=True, timeout=120,
-    )
-    if proc.returncode != 0:
-        tmp.unlink(missing_ok=True)
-        raise SoundImportFailed(f"cannot convert {source}: {proc.stderr.strip()}")
-    tmp.replace(target)
 
 
 def resolve_sounds(plan: TenantPlan, sounds_dir: Path, asterisk_path: Callable[[Path], str],
@@ -59,10 +36,6 @@ def flow_prompts(plan: TenantPlan, cache_dir: Path, asterisk_path: Callable[[Pat
                  *, generate: bool = True) -> dict[str, str]:
     """Dutch speech (espeak-ng) for the flows' text prompts, so a flow can be tried before its
     recordings exist; each text is synthesised once (cached by its hash)."""
-    from orchestrator.domain.flow import Prompt
-    from orchestrator.domain.flow_compile import text_sound_key
-    from orchestrator.prompts import prompt_path, synthesise
-
     texts = {value["text"] for flow in plan.flows.values() for block in flow.blocks.values()
              for value in block.params.values() if isinstance(value, dict) and isinstance(value.get("text"), str)}
     out = {}
@@ -78,7 +51,6 @@ def tariff_prompts(plan: TenantPlan, cache_dir: Path, asterisk_path: Callable[[P
     """Generated tariff announcements of the plan's 090x numbers that have no own recording."""
     from orchestrator.domain.compile import tariff_sound_key
     from orchestrator.domain.tariffs import announcement_text
-    from orchestrator.prompts import prompt_path, synthesise
 
     out = {}
     for n in plan.numbers:

@@ -15,7 +15,7 @@ from typing import Any
 
 from orchestrator.domain.plan import RecordingPolicy
 from orchestrator.errors import NotFound, RecordingError
-from orchestrator.recordings.store import SEPARATOR, Finished, append_meta, check_call_id, parse_name
+from orchestrator.services.recordings.store import SEPARATOR, Finished, append_meta, check_call_id, parse_name
 
 PAUSABLE = {RecordingPolicy.ALWAYS_WITH_PAUSE, RecordingPolicy.ON_DEMAND, RecordingPolicy.ON_DEMAND_WITH_START}
 

@@ -14,8 +14,8 @@ import typer
 
 from orchestrator.asterisk.spool import spool_dir
 from orchestrator.domain.plan import AMSTERDAM
-from orchestrator.recordings import crypto, store
-from orchestrator.recordings.keys import Keyring, load_keyring
+from orchestrator.services.recordings import crypto, store
+from orchestrator.services.recordings.keys import Keyring, load_keyring
 from orchestrator.settings import Settings, load_settings
 
 recordings_app = typer.Typer(help="Call recordings: encrypted at rest, per tenant, with retention.",
@@ -40,7 +40,7 @@ def _say(message: str) -> None:
 
 
 def _exit_codes() -> Any:
-    from orchestrator.cli import errors_to_exit_codes
+    from orchestrator.cli.common import errors_to_exit_codes
 
     return errors_to_exit_codes()
 
@@ -54,7 +54,7 @@ def list_cmd(tenant: Annotated[str | None, typer.Option(help="only this tenant's
              as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
     """Recordings (metadata only; the audio stays encrypted). Times are Europe/Amsterdam; pauses
     are the silent stretches in seconds from the start of the recording."""
-    from orchestrator.tables import emit
+    from orchestrator.cli.tables import emit
 
     with _exit_codes():
         rows = store.list_recordings(_engine(load_settings()), tenant)
@@ -135,7 +135,7 @@ def watch(interval: Annotated[float, typer.Option(help="seconds between safety p
 
     Why a separate process: Asterisk may run chrooted in a rootfs without Python or an AES-GCM
     tool, so its post-process command can only move the file; this worker must run next to it."""
-    from orchestrator.recordings.inotify import DirWatch
+    from orchestrator.services.recordings.inotify import DirWatch
 
     with _exit_codes():
         settings = load_settings()
@@ -172,7 +172,7 @@ def keep(call_id: Annotated[str, typer.Argument(help="the call's Uniqueid (AMI /
 
 async def _pause(settings: Settings, call_id: str, paused: bool) -> float:
     from orchestrator.asterisk.ami import Ami
-    from orchestrator.recordings.control import set_paused
+    from orchestrator.services.recordings.control import set_paused
 
     ami = await Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret).connect()
     try:

@@ -23,7 +23,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from orchestrator.errors import RecordingError, RecordingKeyError, RecordingTampered
-from orchestrator.recordings.keys import Key, Keyring
+from orchestrator.services.recordings.keys import Key, Keyring
 
 MAGIC = b"SVCREC1\n"
 NONCE_BYTES = 12

@@ -49,7 +49,7 @@ def serve_api(settings: Settings, *, port: int | None, offline: bool) -> None:
 def api(ctx: typer.Context) -> None:
     """Serve the REST API when no subcommand is given (same as `orchestrator api serve`)."""
     if ctx.invoked_subcommand is None:
-        from orchestrator.cli import errors_to_exit_codes
+        from orchestrator.cli.common import errors_to_exit_codes
 
         with errors_to_exit_codes():
             serve_api(load_settings(), port=None, offline=False)
@@ -62,7 +62,7 @@ def serve(
                                                 "live blacklist changes answer 503.")] = False,
 ) -> None:
     """Serve the REST API on SVC_BIND_HOST (loopback by default)."""
-    from orchestrator.cli import errors_to_exit_codes
+    from orchestrator.cli.common import errors_to_exit_codes
 
     with errors_to_exit_codes():
         serve_api(load_settings(), port=port, offline=offline)
@@ -77,7 +77,7 @@ def token_create(
     """Create a token and print it once (stdout); only its hash is stored."""
     from sqlmodel import Session
 
-    from orchestrator.cli import errors_to_exit_codes
+    from orchestrator.cli.common import errors_to_exit_codes
     from orchestrator.domain.plan import NAME_PATTERN
     from orchestrator.store import api_repository
 
@@ -100,7 +100,7 @@ def token_list() -> None:
     """Tokens (without their secret): id, role, tenant, created, last used, revoked."""
     from sqlmodel import Session
 
-    from orchestrator.cli import errors_to_exit_codes
+    from orchestrator.cli.common import errors_to_exit_codes
     from orchestrator.store import api_repository
 
     with errors_to_exit_codes(), Session(_engine(load_settings())) as session:
@@ -116,7 +116,7 @@ def token_revoke(token_id: Annotated[int, typer.Argument(help="The id shown by `
     """Revoke a token: it is refused from the next request on."""
     from sqlmodel import Session
 
-    from orchestrator.cli import errors_to_exit_codes
+    from orchestrator.cli.common import errors_to_exit_codes
     from orchestrator.store import api_repository
 
     with errors_to_exit_codes(), Session(_engine(load_settings())) as session:

@@ -20,8 +20,6 @@ from sqlmodel import Session
 from orchestrator.asterisk import incremental
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
-from orchestrator.asterisk.lint import LintCache, lint_dialplan
-from orchestrator.callcentre import control, phones
 from orchestrator.domain.compile import blacklist_family, compile_plan, holiday_dates
 from orchestrator.domain.compile_queues import compile_call_centre
 from orchestrator.domain.digest import canonical, plan_delta, tenant_salt
@@ -32,8 +30,8 @@ from orchestrator.domain.ir_queues import CallCentre
 from orchestrator.domain.partial import checked_changes
 from orchestrator.domain.plan import TenantPlan, to_document
 from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError, PlanInvalid, Violation
-from orchestrator.flow_lists import sync_lists
-from orchestrator.render import (
+from orchestrator.generate.lint import LintCache, lint_dialplan
+from orchestrator.generate.render import (
     MOH_FILE,
     PJSIP_FILE,
     QUEUES_FILE,
@@ -43,6 +41,8 @@ from orchestrator.render import (
     render_call_centres,
     render_dialplan,
 )
+from orchestrator.services.callcentre import control, phones
+from orchestrator.services.flow_lists import sync_lists
 from orchestrator.settings import DEFAULT_PHONE_QUALIFY_S
 from orchestrator.store import models, repository
 
@@ -87,7 +87,7 @@ class ApplyTarget:
 def compile_call_flows(target: ApplyTarget, plans: list[TenantPlan], today: date, base_dir: Path | None = None,
                        *, import_for: str | None = None) -> list[CompiledFlow]:
     """Every tenant's Premium call flows, each compiled once (numbers share them)."""
-    from orchestrator.sounds import resolve_sounds
+    from orchestrator.services.sounds import resolve_sounds
 
     holidays = holiday_dates(today)
     out: list[CompiledFlow] = []
@@ -112,7 +112,7 @@ def _flow_files(target: ApplyTarget, plan: TenantPlan, renderer: Renderer, today
 
 def compile_all(target: ApplyTarget, plans: list[TenantPlan], today: date,
                 base_dir: Path | None = None, *, import_for: str | None = None) -> list[NumberFlow]:
-    from orchestrator.sounds import resolve_sounds
+    from orchestrator.services.sounds import resolve_sounds
 
     holidays = holiday_dates(today)
     flows: list[NumberFlow] = []
@@ -140,7 +140,7 @@ async def verify(ami: Ami, texts: dict[str, str]) -> int:
 
 def _full_reload_checks(files: dict[str, str], flows: list[NumberFlow], tenant: str) -> dict[str, str]:
     """After a full reload: the entry context and (a sample of) the tenant's contexts."""
-    from orchestrator.render import number_file
+    from orchestrator.generate.render import number_file
 
     mine = [f for f in flows if f.tenant == tenant][:VERIFY_SAMPLE]
     return {"svc-entry": files["entry.conf"]} | {f.context: files[number_file(f)] for f in mine}
@@ -188,7 +188,7 @@ async def push(ami: Ami, old_files: dict[str, str], files: dict[str, str], flows
 
 
 def compile_centres(target: ApplyTarget, plans: list[TenantPlan]) -> list[CallCentre]:
-    from orchestrator.sounds import resolve_sounds
+    from orchestrator.services.sounds import resolve_sounds
 
     return [compile_call_centre(p, resolve_sounds(p, target.sounds_dir, target.asterisk_path, import_files=False),
                                 target.trunk) for p in plans]
@@ -418,7 +418,7 @@ def _with_shared(written: dict[str, str], files: dict[str, str]) -> dict[str, st
 
 
 def _sounds(target: ApplyTarget, plan: TenantPlan, base_dir: Path | None) -> dict[str, str]:
-    from orchestrator.sounds import resolve_sounds
+    from orchestrator.services.sounds import resolve_sounds
 
     return resolve_sounds(plan, target.sounds_dir, target.asterisk_path, base_dir, import_files=True)
 

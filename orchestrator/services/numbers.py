@@ -17,11 +17,11 @@ from typing import Any
 import orjson
 from sqlmodel import Session
 
-from orchestrator.apply import ApplyReport, ApplyTarget, apply_document
 from orchestrator.domain.digest import plan_delta, tenant_salt
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import NotFound, NumberInvalid, PlanInvalid, Violation
-from orchestrator.render import generator_digest
+from orchestrator.generate.render import generator_digest
+from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_document
 from orchestrator.store import repository
 
 

@@ -1,0 +1,135 @@
+"""What every command group shares: output, exit codes, settings, and the wiring of a use case
+to a database session and Asterisk.
+
+Exit codes: 0 done, 2 the input is wrong (invalid plan, malformed number, unknown number),
+3 Asterisk is unreachable or refused the change (the previous dialplan stays active), 1 other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import typer
+import yaml
+from sqlmodel import Session
+
+from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
+from orchestrator.errors import (
+    AsteriskError,
+    NotFound,
+    NumberInvalid,
+    OrchestratorError,
+    PlanInvalid,
+    StoreError,
+    Violation,
+)
+from orchestrator.settings import Settings, load_settings
+
+
+def say(message: str) -> None:
+    """Progress and errors go to stderr (coloured on a terminal); results to stdout."""
+    colour = "red" if message.startswith(("error", "Asterisk:", "The plan is invalid")) else None
+    typer.secho(message, err=True, fg=colour)
+
+
+@contextmanager
+def errors_to_exit_codes() -> Iterator[None]:
+    try:
+        yield
+    except PlanInvalid as exc:
+        say(f"The plan is invalid ({len(exc.violations)} problem(s)); nothing was changed:")
+        for v in exc.violations:
+            say(f"  - {v}")
+        raise typer.Exit(2) from exc
+    except (NumberInvalid, NotFound) as exc:
+        say(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    except AsteriskError as exc:
+        say(f"Asterisk: {exc}")
+        raise typer.Exit(3) from exc
+    except (StoreError, OrchestratorError) as exc:
+        say(f"error: {exc}")
+        raise typer.Exit(1) from exc
+
+
+def current_settings() -> Settings:
+    return load_settings()
+
+
+def engine_for(settings: Settings) -> Any:
+    from orchestrator.store.repository import make_engine
+
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return make_engine(settings.db_url)
+
+
+def runtime_for(settings: Settings) -> Any:
+    from orchestrator.asterisk.runtime import AsteriskRuntime
+
+    return AsteriskRuntime(settings, progress=say)
+
+
+def ami_for(settings: Settings) -> Any:
+    from orchestrator.asterisk.ami import Ami
+
+    return Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret)
+
+
+def read_plan_document(path: Path) -> Any:
+    """A plan file's content, unparsed. JSON (``.json``) loads ~50x faster than YAML, which
+    matters from a few thousand numbers on (10,000 numbers: 0.1 s against 5 s)."""
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise NotFound(f"cannot read {path}: {exc.strerror}") from exc
+    if path.suffix == ".json":
+        try:
+            return orjson.loads(text)
+        except orjson.JSONDecodeError as exc:
+            raise PlanInvalid([Violation(str(path), f"not valid JSON: {exc}")]) from exc
+    try:
+        return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise PlanInvalid([Violation(str(path), f"not valid YAML: {exc}")]) from exc
+
+
+def read_plan_file(path: Path) -> TenantPlan:
+    return parse_plan(read_plan_document(path))
+
+
+async def apply_target(settings: Settings, offline: bool) -> tuple[Any, Any]:
+    from orchestrator.asterisk.dialplan_files import DialplanFiles
+    from orchestrator.services.apply import ApplyTarget
+
+    runtime = runtime_for(settings)
+    ami = None if offline else await ami_for(settings).connect()
+    return ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami,
+                       secrets_dir=settings.secrets_dir, phone_qualify_s=settings.phone_qualify_s), ami
+
+
+async def with_asterisk(settings: Settings, use: Callable[[Session, Any], Awaitable[Any]],
+                        offline: bool = False) -> Any:
+    """Run a use case with a database session and an apply target; the AMI link is closed after."""
+    target, ami = await apply_target(settings, offline)
+    try:
+        with Session(engine_for(settings)) as session:
+            return await use(session, target)
+    finally:
+        if ami is not None:
+            ami.close()
+
+
+
+
+def parse_at(text: str | None) -> datetime:
+    if text is None:
+        return datetime.now(AMSTERDAM)
+    try:
+        return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=AMSTERDAM)
+    except ValueError as exc:
+        raise NumberInvalid(f"--at {text!r}: write it as 'YYYY-MM-DD HH:MM' (Europe/Amsterdam)") from exc

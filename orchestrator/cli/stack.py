@@ -1,0 +1,128 @@
+"""The local stack: asterisk up|down|status, run, deploy systemd."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from orchestrator.cli.common import (
+    current_settings,
+    errors_to_exit_codes,
+    read_plan_file,
+    runtime_for,
+    say,
+)
+from orchestrator.cli.plans import apply_document_cli
+from orchestrator.domain.plan import to_document
+
+commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
+asterisk_app = typer.Typer(help="Run the local Asterisk 22 (loopback only).", no_args_is_help=True)
+deploy_app = typer.Typer(help="Run it in production: generated service units.", no_args_is_help=True)
+DEMO_PLAN = "demo-plan.yaml"
+
+
+def _demo_plan_path() -> Path:
+    return Path(str(resources.files("orchestrator") / DEMO_PLAN))
+
+
+@asterisk_app.command("up")
+def asterisk_up() -> None:
+    """Get Asterisk 22 (first time: Debian sid into a cache folder, ~1 min) and start it."""
+    with errors_to_exit_codes():
+        rt = runtime_for(current_settings())
+        rt.ensure_installed()
+        rt.prepare()
+        rt.up()
+        _print_status(rt.status())
+
+
+@asterisk_app.command("down")
+def asterisk_down() -> None:
+    """Stop the local Asterisk."""
+    with errors_to_exit_codes():
+        runtime_for(current_settings()).down()
+        say("Asterisk stopped")
+
+
+@asterisk_app.command("status")
+def asterisk_status() -> None:
+    """Is the local Asterisk running, on which ports."""
+    with errors_to_exit_codes():
+        status = runtime_for(current_settings()).status()
+        _print_status(status)
+        if not status.get("running"):
+            raise typer.Exit(1)
+
+
+@deploy_app.command("systemd")
+def deploy_systemd(
+    out: Annotated[Path, typer.Option(help="Where to write the unit files.")] = Path("deploy-units"),
+    env_file: Annotated[Path, typer.Option(help="The environment file the units read.")] = Path(
+        "/etc/svcnum/svcnum.env"),
+    replace_env: Annotated[bool, typer.Option(help="Overwrite an existing environment file.")] = False,
+) -> None:
+    """Write systemd units for Asterisk, the live controller, the REST API and the recordings
+    worker, pointing at this installation (its virtualenv, SVC_STATE_DIR), and an environment file
+    with this shell's SVC_* settings (0600; kept if it exists)."""
+    import os
+
+    from orchestrator.services import deploy
+
+    with errors_to_exit_codes():
+        settings = current_settings()
+        rt = runtime_for(settings)
+        where = deploy.Installation(Path(sys.executable).parent, env_file.resolve(), settings.state_dir,
+                                    rt.pid_file)
+        written = deploy.write(deploy.render_units(where), out, where.env_file,
+                               deploy.env_file_text(os.environ, settings.state_dir), replace_env=replace_env)
+        for path in written:
+            say(f"wrote {path}")
+        units = " ".join(deploy.UNITS)
+        typer.echo(f"install with:\n  cp {out}/*.service /etc/systemd/system/ && systemctl daemon-reload\n"
+                   f"  systemctl enable --now {units}")
+
+
+def _print_status(status: dict[str, Any]) -> None:
+    for key, value in status.items():
+        typer.echo(f"{key:>12}: {value}")
+
+
+@commands.command()
+def run(
+    plan_file: Annotated[Path | None, typer.Argument(help="Plan to load (default: the demo plan).")] = None,
+) -> None:
+    """Bring up the local stack: Asterisk 22 on loopback, a plan applied to it."""
+    with errors_to_exit_codes():
+        settings = current_settings()
+        path = plan_file or _demo_plan_path()
+        plan = read_plan_file(path)
+        rt = runtime_for(settings)
+        rt.ensure_installed()
+        rt.prepare()
+        rt.up()
+        say(f"Asterisk 22 is up: SIP {settings.bind_host}:{settings.sip_port}, "
+            f"AMI {settings.bind_host}:{settings.ami_port}")
+        report = asyncio.run(apply_document_cli(settings, to_document(plan), path.parent.resolve(), offline=False))
+        from orchestrator.domain.numbers import parse_service_number
+
+        national = parse_service_number(plan.numbers[0].number).national if plan.numbers else "?"
+        typer.echo(
+            f"Loaded {report.numbers} service numbers of tenant {report.tenant!r} from {path}\n"
+            f"Wrote {report.files} dialplan files to {report.dialplan_dir}\n"
+            f"Asterisk took it ({report.how}) in {(report.reload_seconds or 0) * 1000:.0f} ms; "
+            f"{report.verified_contexts} contexts verified\n"
+            f"Answer as the carrier (destinations ending in 1 answer, 2 busy, 3 ring, 4 unreachable):\n"
+            f"  sipp -sf deploy/sipp/carrier.xml -i {settings.carrier_host} -p {settings.carrier_port} -bg\n"
+            f"Place a test call from 020 123 4567:\n"
+            f"  sipp {settings.bind_host}:{settings.sip_port} -sf deploy/sipp/caller.xml -s {national} "
+            f"-key caller 0201234567 -m 1 -trace_msg\n"
+            f"See what that call should do:  orchestrator simulate {national} --caller 0201234567\n"
+            f"Stop:  orchestrator asterisk down"
+        )
+
+
