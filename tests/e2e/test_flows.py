@@ -27,11 +27,18 @@ from orchestrator.store import repository
 from tests.e2e.events import EventLog, connect
 from tests.flow_plans import flow_plan, mixed_plan
 from tests.harness.keys import call_with_keys
+from tests.harness.sipp import CallResult
 
 pytestmark = pytest.mark.e2e
 BEHAVIOUR = {"1": DestinationBehaviour.ANSWER, "2": DestinationBehaviour.BUSY,
              "3": DestinationBehaviour.NOANSWER, "4": DestinationBehaviour.UNAVAILABLE}
 PARALLEL = 8
+# The menus' and inputs' wait for a key in these tests: long next to the replayed keys' spacing
+# (0.44 s), so a machine that stalls sipp for a few seconds cannot split a digit entry (see
+# tests/harness/keys.py). The timeouts are real: silence still times out, after 4 s.
+TIMEOUT = 4
+DIFF_PARALLEL = 12  # the differential's calls at a time (most of a call is waiting)
+LONGEST_TAIL = 6 * (TIMEOUT + 1) + 12  # after the last key: 3 input then 3 menu waits, two dials, a goodbye
 
 
 def behaviour(flows: dict[str, Any]) -> dict[str, DestinationBehaviour]:
@@ -49,6 +56,7 @@ class FlowBench:
     def __init__(self, runtime: Any, tmp_path: Path, ami: Any, events: EventLog, session: Session,
                  plan: TenantPlan) -> None:
         self.runtime, self.tmp_path, self.ami, self.events, self.session = runtime, tmp_path, ami, events, session
+        self.last_calls: list[CallResult] = []  # sipp's view of the calls of the last calls()
         self.set_plan(plan)
 
     def set_plan(self, plan: TenantPlan) -> None:
@@ -64,20 +72,20 @@ class FlowBench:
         scenario = CallScenario(caller, at, behaviour=behaviour(self.flows), split_state=split_state or {})
         return simulate_number(self.numbers[number], self.flows, scenario, parse_keys(keys), lists, self.holidays)
 
-    async def calls(self, cases: list[tuple[str, str, str]], offset: int = 0,
-                    wait: float = 9.0) -> list[tuple[dict[str, Any], list[tuple[str, str]], list[str]]]:
-        """Place (number, caller, keys) calls at once (callers distinct); per call: the simulator's
-        prediction, the path Asterisk took and the numbers it dialled."""
+    async def calls(self, cases: list[tuple[str, str, str]], offset: int = 0, wait: float = LONGEST_TAIL,
+                    parallel: int = PARALLEL) -> list[tuple[dict[str, Any], list[tuple[str, str]], list[str]]]:
+        """Place (number, caller, keys) calls, ``parallel`` at a time (callers distinct); per call:
+        the simulator's prediction, the path Asterisk took and the numbers it dialled."""
         assert len({c[1] for c in cases}) == len(cases)
         at = datetime.now(AMSTERDAM) + timedelta(seconds=offset)
         predicted = [self.predict(n, c, k, at) for n, c, k in cases]
         self.events.clear()
         loop = asyncio.get_running_loop()
         port = self.runtime.settings.sip_port
-        with ThreadPoolExecutor(PARALLEL) as pool:
-            await asyncio.gather(*[loop.run_in_executor(pool, lambda c=c: call_with_keys(
-                port, c[0], c[1], c[2], workdir=self.tmp_path, wait=wait)) for c in cases])
-        await asyncio.sleep(0.5)
+        with ThreadPoolExecutor(parallel) as pool:
+            self.last_calls = await asyncio.gather(*[loop.run_in_executor(pool, lambda c=c: call_with_keys(
+                port, c[0], c[1], c[2], workdir=self.tmp_path, timeout=TIMEOUT, wait=wait)) for c in cases])
+        await self.events.settled()
         out = []
         for (_n, caller, _k), p in zip(cases, predicted, strict=True):
             mine = [e for e in self.events.events
@@ -86,6 +94,18 @@ class FlowBench:
             dialled = [e["Destination"] for e in mine if e.get("UserEvent") == "SvcCall" and e.get("Step") == "dial"]
             out.append((p, path, dialled))
         return out
+
+
+    def trace(self, caller: str) -> str:
+        """What Asterisk saw of a call, for a mismatch: each key received and each block event,
+        in seconds since the first of them (a late key shows as a gap here)."""
+        mine = [e for e in self.events.events if e.get("CallerIDNum") == caller and "Timestamp" in e and (
+            (e.get("Event") == "DTMFEnd" and e.get("Direction") == "Received") or e.get("UserEvent") == "SvcFlow")]
+        if not mine:
+            return "no events"
+        t0 = float(mine[0]["Timestamp"])
+        return " ".join(f"{float(e['Timestamp']) - t0:.2f}:" + (e["Digit"] if e["Event"] == "DTMFEnd"
+                                                                 else f"{e['Block']}/{e['Exit']}") for e in mine)
 
 
 def sim_path(predicted: dict[str, Any]) -> list[tuple[str, str]]:
@@ -102,7 +122,7 @@ async def bench(runtime: Any, tmp_path: Path, document: dict[str, Any]) -> tuple
 
 
 async def test_menus_inputs_and_lists_route_as_simulated(runtime: Any, carrier: Any, tmp_path: Path) -> None:
-    b, _target = await bench(runtime, tmp_path, flow_plan("flowe2e"))
+    b, _target = await bench(runtime, tmp_path, flow_plan("flowe2e", TIMEOUT))
     try:
         await change_list(b.session, b.ami, "flowe2e", "members", "123456782", add=True)
         n1, n2 = "08003000001", "08003000002"
@@ -118,7 +138,7 @@ async def test_menus_inputs_and_lists_route_as_simulated(runtime: Any, carrier: 
         ]
         results = await b.calls(cases)
         for case, (p, path, dialled) in zip(cases, results, strict=True):
-            assert path == sim_path(p), f"{case}: Asterisk {path}, simulator {sim_path(p)}"
+            assert path == sim_path(p), f"{case}: Asterisk {path}, simulator {sim_path(p)}; {b.trace(case[1])}"
             assert dialled == p["destinations"], f"{case}: dialled {dialled}, simulator {p['destinations']}"
         assert sim_path(results[1][0])[-4:] == [("main", "invalid"), ("main", "failed"), ("sorry", "next"),
                                                 ("bye", "end")]
@@ -136,7 +156,7 @@ async def test_menus_inputs_and_lists_route_as_simulated(runtime: Any, carrier: 
 
 
 async def test_two_numbers_share_one_flow_context(runtime: Any, carrier: Any, tmp_path: Path) -> None:
-    b, _target = await bench(runtime, tmp_path, flow_plan("flowshare"))
+    b, _target = await bench(runtime, tmp_path, flow_plan("flowshare", TIMEOUT))
     try:
         out = await b.ami.command("dialplan show fl-flowshare-support")
         assert "[ Context 'fl-flowshare-support'" in out
@@ -177,7 +197,7 @@ def forced_splits(b: FlowBench, path: list[tuple[str, str]]) -> dict[str, tuple[
 
 
 async def test_differential_flows_simulator_matches_asterisk(runtime: Any, carrier: Any, tmp_path: Path) -> None:
-    b, _target = await bench(runtime, tmp_path, mixed_plan("flowdiff"))
+    b, _target = await bench(runtime, tmp_path, mixed_plan("flowdiff", TIMEOUT))
     rng = random.Random(15)
     compared = 0
     try:
@@ -185,27 +205,24 @@ async def test_differential_flows_simulator_matches_asterisk(runtime: Any, carri
         numbers = list(b.numbers)
         moments = [None, datetime(2030, 7, 1, 12, 0, tzinfo=AMSTERDAM)]
         serial = 0
-        for moment in moments:
+        for moment, count in zip(moments, (176, 32), strict=True):
             offset = 0 if moment is None else int(moment.timestamp() - time.time())
-            runtime.set_clock_offset(offset)
-            await asyncio.sleep(1.5)
-            for _batch in range(22 if moment is None else 4):
-                cases = []
-                for _ in range(PARALLEL):
-                    serial += 1
-                    cases.append(sample_case(rng, serial, numbers))
-                # The caller waits long enough for any sampled path to end (three menu timeouts after
-                # three input timeouts take ~15 s); answered calls are held that long too.
-                results = await b.calls(cases, offset=offset, wait=24.0)
-                for case, (_p, path, dialled) in zip(cases, results, strict=True):
-                    at = datetime.now(AMSTERDAM) + timedelta(seconds=offset)
-                    p = b.predict(*case, at, split_state=forced_splits(b, path))
-                    assert path == sim_path(p), f"{case}: Asterisk {path}, simulator {sim_path(p)}"
-                    assert dialled == p["destinations"], f"{case}: dialled {dialled}, simulator {p['destinations']}"
-                    compared += 1
+            runtime.set_clock_offset(offset)  # returns once Asterisk's clock moved
+            cases = []
+            for _ in range(count):
+                serial += 1
+                cases.append(sample_case(rng, serial, numbers))
+            # A pool keeps DIFF_PARALLEL calls going; each caller waits long enough after its keys
+            # for any sampled path to end (answered calls are held that long too).
+            results = await b.calls(cases, offset=offset, parallel=DIFF_PARALLEL)
+            for case, (_p, path, dialled) in zip(cases, results, strict=True):
+                at = datetime.now(AMSTERDAM) + timedelta(seconds=offset)
+                p = b.predict(*case, at, split_state=forced_splits(b, path))
+                assert path == sim_path(p), f"{case}: Asterisk {path}, simulator {sim_path(p)}; {b.trace(case[1])}"
+                assert dialled == p["destinations"], f"{case}: dialled {dialled}, simulator {p['destinations']}"
+                compared += 1
     finally:
         runtime.set_clock_offset(0)
-        await asyncio.sleep(1.2)
         b.ami.close()
         b.session.close()
     assert compared >= 200

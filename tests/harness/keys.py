@@ -2,9 +2,16 @@
 once it is answered (``play_pcap_audio``), one scenario file per call.
 
 Keys are a flow simulator key string (``"1,2,123#,-"``). Each key is one press (0.14 s of events,
-then ``gap`` s); ``-`` is a silence of ``pause`` s, longer than a menu's prompt plus its timeout, so
-the waiting block times out once, and shorter than two such waits. Leading pauses delay the pcap.
-After the keys the caller waits for Asterisk's BYE (or hangs up itself after ``wait`` s).
+0.3 s quiet, then ``gap`` s); ``-`` is a silence of ``pause_for(timeout)`` s, longer than one wait of
+the block (its longest prompt plus its timeout), so it times out once, and shorter than two waits.
+Leading pauses delay the pcap. After the keys the caller waits for Asterisk's BYE (or hangs up
+itself after ``wait`` s).
+
+Timing under load: sipp replays the pcap on a schedule from its start (send_packets.c do_sleep),
+so when the machine stalls sipp's thread for s seconds, the next key is s late and the ones after
+it catch up. A key that is late by more than (timeout - key spacing) splits a digit entry or eats
+a menu's wait. Hence keys are 0.44 s apart, the e2e flows wait ``timeout`` >= 4 s (3.5 s of slack),
+and ``-`` sits in the middle of its window (about 2 s of slack each side).
 """
 
 from __future__ import annotations
@@ -22,6 +29,13 @@ _pcap: Any = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_pcap)
 
 PRESS_S = 7 * 0.02 + 0.3  # make_dtmf_pcap: 7 packets of 20 ms, then 0.3 s before the next key
+PROMPT_S = (0.44, 0.93)  # the flows' shortest and longest prompt: beep.gsm, beep&beep (+50 ms)
+
+
+def pause_for(timeout: float) -> float:
+    """A silence that makes a block waiting ``timeout`` s time out exactly once: the middle of
+    (one longest wait, two shortest waits)."""
+    return ((timeout + PROMPT_S[1]) + 2 * (timeout + PROMPT_S[0])) / 2
 
 
 def timeline(keys: str, gap: float, pause: float) -> tuple[float, list[tuple[str, float]], float]:
@@ -40,7 +54,7 @@ def timeline(keys: str, gap: float, pause: float) -> tuple[float, list[tuple[str
     return delay, presses, sum(PRESS_S + after for _k, after in presses)
 
 
-def scenario(workdir: Path, keys: str, *, gap: float = 0.5, pause: float = 3.2, wait: float = 15.0) -> Path:
+def scenario(workdir: Path, keys: str, *, pause: float, gap: float = 0.0, wait: float = 15.0) -> Path:
     delay, presses, length = timeline(keys, gap, pause)
     tag = uuid.uuid4().hex[:10]
     action = ""
@@ -61,9 +75,10 @@ def scenario(workdir: Path, keys: str, *, gap: float = 0.5, pause: float = 3.2, 
     return out
 
 
-def call_with_keys(sip_port: int, number: str, caller: str, keys: str, *, workdir: Path,
+def call_with_keys(sip_port: int, number: str, caller: str, keys: str, *, workdir: Path, timeout: float,
                    anonymous: bool = False, wait: float = 15.0) -> CallResult:
+    """One sipp call that presses ``keys`` into flows whose menus and inputs wait ``timeout`` s."""
     workdir.mkdir(parents=True, exist_ok=True)
-    path = scenario(workdir, keys, wait=wait)
+    path = scenario(workdir, keys, pause=pause_for(timeout), wait=wait)
     return place_call(sip_port, number, caller, anonymous=anonymous, workdir=workdir, scenario=str(path),
                       timeout=120.0)

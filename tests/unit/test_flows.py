@@ -13,7 +13,7 @@ from orchestrator.domain.plan import parse_plan
 from orchestrator.domain.rules import check_plan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
 from orchestrator.generate.render import render_dialplan
-from tests.flow_plans import flow_plan
+from tests.flow_plans import flow_plan, menus_flow
 from tests.plans import NOW
 
 
@@ -60,20 +60,6 @@ def test_number_with_a_flow_is_premium_and_the_flow_exists() -> None:
     out = violations(data)
     assert "numbers[0].flow: call flows are in the premium package, not standaard" in out
     assert "numbers[1].flow: flow 'missing' is not defined in this plan's flows" in out
-
-
-def menus_flow(count: int) -> dict[str, Any]:
-    """A chain of ``count`` menus: key 1 goes one deeper, * goes back; the last one's 1 dials."""
-    blocks: dict[str, Any] = {}
-    for i in range(count):
-        nxt = f"m{i + 1}" if i + 1 < count else "desk"
-        params: dict[str, Any] = {"prompt": {"sound": "beep"}, "timeout": 2}
-        if i:
-            params["back"] = "*"
-        blocks[f"m{i}"] = {"type": "menu", "params": params, "exits": {"1": nxt, "failed": "hangup"}}
-    blocks["desk"] = {"type": "dial", "params": {"destinations": [{"number": "+31205550011"}]},
-                      "exits": {"failed": "hangup"}}
-    return {"start": "m0", "blocks": blocks}
 
 
 def test_150_menus_compile_and_151_are_refused() -> None:
