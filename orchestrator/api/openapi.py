@@ -14,6 +14,8 @@ NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "
           "description": "Service number in any usual form (E.164 like +318001234567, or 08001234567)."}
 CALL = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"},
         "description": "the caller channel's Uniqueid (AMI SvcRecording event), e.g. 1767225600.12"}
+LIST = {"name": "list", "in": "path", "required": True, "schema": {"type": "string"},
+        "description": "A digit list named under 'lists' in the plan"}
 AGENT = {"name": "agent", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Agent name"}
 NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
         "description": "Queue or hunt group name"}
@@ -80,20 +82,26 @@ _SCHEMAS: dict[str, Any] = {
             "tenant": STR,
             "announcements": {"type": "object", "additionalProperties": _obj(
                 {"sound": STR, "file": STR, "text": STR}, required=[])},
-            "numbers": {"type": "array", "items": {"type": "object", "required": ["number", "routings", "active"],
-                                                  "properties": {"number": STR, "active": STR,
-                                                                 "routings": {"type": "object"}}}},
+            "numbers": {"type": "array", "items": {
+                "type": "object", "required": ["number"],
+                "description": "routings and active, or (Premium) the flow the number runs",
+                "properties": {"number": STR, "active": STR, "routings": {"type": "object"}, "flow": STR}}},
             "recording_retention": {"type": "string", "pattern": "^[1-9][0-9]{0,3}[dy]$",
                                     "description": "How long new call recordings are kept: 90d, 7y"},
             "agents": {"type": "object", "description": "Call-centre agents: number or endpoint, skills, wrapup"},
             "queues": {"type": "object", "description": "Queues: tier, strategy, agents, exits, waiting, night"},
             "hunt_groups": {"type": "object", "description": "Hunt groups: strategy, agents, no_answer, night"},
+            "flows": {"type": "object", "description": "Premium call flows: {name: {start, blocks, fallback, "
+                                                       "max_visits}} (docs/flows.md)"},
+            "layout": {"type": "object", "description": "The builder's box positions per flow and block; "
+                                                        "not routing, never reloads anything"},
+            "lists": {"type": "array", "items": STR, "description": "Digit lists input blocks check (see /lists)"},
         },
     },
-    "NumberEntry": {"type": "object", "required": ["number", "routings", "active"],
+    "NumberEntry": {"type": "object", "required": ["number"],
                     "description": "One entry of a plan's `numbers` (the plan format, docs/plan.md); `number` must be "
                                    "the URL's",
-                    "properties": {"number": STR, "active": STR, "routings": {"type": "object"}}},
+                    "properties": {"number": STR, "active": STR, "routings": {"type": "object"}, "flow": STR}},
     "Validated": _obj({"valid": {"type": "boolean"}, "tenant": STR, "numbers": INT}),
     "ApplyReport": _obj({
         "tenant": STR, "version": STR, "numbers": INT, "total_numbers": INT, "files": INT,
@@ -115,6 +123,10 @@ _SCHEMAS: dict[str, Any] = {
     "Blacklist": _obj({"number": STR, "entries": {"type": "array", "items": _ref("BlacklistEntry")}}),
     "BlacklistAdd": _obj({"caller": {"type": "string", "description": "E.164 or national"}}),
     "BlacklistAdded": _obj({"caller": STR, "added": {"type": "boolean"}}),
+    "DigitLists": _obj({"tenant": STR, "lists": {"type": "array", "items": _obj({"name": STR, "entries": INT})}}),
+    "DigitList": _obj({"tenant": STR, "list": STR, "entries": {"type": "array", "items": STR}}),
+    "DigitListAdd": _obj({"value": {"type": "string", "description": "1 to 32 digits"}}),
+    "DigitListAdded": _obj({"value": STR, "added": {"type": "boolean"}}),
     "RecordingKept": _obj({"call_id": STR, "kept": {"type": "boolean"}, "newly_marked": {"type": "boolean"}}),
     "RecordingPaused": _obj({"call_id": STR, "paused": {"type": "boolean"}, "at": STAMP}),
     "Version": _obj({"id": INT, "applied_at": STAMP, "tenant": STR, "numbers": INT, "files": INT,
@@ -224,6 +236,21 @@ def document() -> dict[str, Any]:
             "Unblock a caller (live)", {"204": {"description": "Removed"}}, (404, 422, 503),
             params=[TENANT, NUMBER, {"name": "caller", "in": "path", "required": True, "schema": STR}],
             op_id="removeBlacklist")},
+        f"{t}/lists": {"get": _op("The tenant's digit lists (declared in the plan) and their sizes",
+                                  {"200": _json(_ref("DigitLists"), "Lists")}, (404,), params=[TENANT],
+                                  op_id="listDigitLists")},
+        f"{t}/lists/{{list}}": {
+            "get": _op("The entries of one digit list", {"200": _json(_ref("DigitList"), "Entries")}, (404,),
+                       params=[TENANT, LIST], op_id="showDigitList"),
+            "post": _op("Put a value on the list (live: the next call's input block sees it, no reload)",
+                        {"201": _json(_ref("DigitListAdded"), "Added"),
+                         "200": _json(_ref("DigitListAdded"), "Was already there")}, (400, 404, 422, 503),
+                        params=[TENANT, LIST], body=_body("DigitListAdd"), op_id="addDigitListEntry"),
+        },
+        f"{t}/lists/{{list}}/{{value}}": {"delete": _op(
+            "Take a value off the list (live)", {"204": {"description": "Removed"}}, (404, 422, 503),
+            params=[TENANT, LIST, {"name": "value", "in": "path", "required": True, "schema": STR}],
+            op_id="removeDigitListEntry")},
         f"{t}/live": {"get": _op("Live figures of the tenant's numbers: calls in progress, today's outcomes",
                                  {"200": _json(_ref("Live"), "Figures")}, (404, 503), params=[TENANT],
                                  op_id="liveFigures")},

@@ -19,17 +19,43 @@ from orchestrator.store import repository
 VALUE = re.compile(r"^[0-9]{1,32}$")  # what an input block can collect
 
 
-def _checked(session: Session, tenant: str, name: str, value: str) -> None:
-    plan = repository.load_plan(session, tenant)
-    if name not in plan.lists:
+def declared(session: Session, tenant: str) -> list[str]:
+    """The tenant's list names (the plan's ``lists``); NotFound for a tenant without a plan."""
+    if repository.current_plan(session, tenant) is None:
+        raise NotFound(f"tenant {tenant!r} has no plan yet")
+    return list(repository.load_plan(session, tenant).lists)
+
+
+def _declared_list(session: Session, tenant: str, name: str) -> None:
+    if name not in declared(session, tenant):
         raise NotFound(f"tenant {tenant!r} has no list {name!r} (declare it under 'lists' in the plan)")
+
+
+def entries(session: Session, tenant: str, name: str) -> list[str]:
+    """The entries of one declared list, in order."""
+    _declared_list(session, tenant, name)
+    return repository.list_entries(session, tenant, name)
+
+
+def overview(session: Session, tenant: str) -> dict[str, int]:
+    """Each declared list and how many entries it has."""
+    return {name: len(repository.list_entries(session, tenant, name)) for name in declared(session, tenant)}
+
+
+def contains(session: Session, tenant: str, name: str, value: str) -> bool:
+    return value in entries(session, tenant, name)
+
+
+def check_entry(session: Session, tenant: str, name: str, value: str) -> None:
+    """NotFound for an undeclared list, PlanInvalid for a value that is not 1 to 32 digits."""
+    _declared_list(session, tenant, name)
     if not VALUE.match(value):
         raise PlanInvalid([Violation("value", f"{value!r} is not 1 to 32 digits")])
 
 
 async def change_list(session: Session, ami: Ami, tenant: str, name: str, value: str, *, add: bool) -> bool:
     """Add or remove one entry; AstDB first, undone when the commit fails."""
-    _checked(session, tenant, name, value)
+    check_entry(session, tenant, name, value)
     family = list_family(tenant, name)
     if add:
         changed = repository.list_add(session, tenant, name, value)
