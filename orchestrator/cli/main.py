@@ -11,6 +11,7 @@ import typer
 from orchestrator.cli import numbers, plans, stack
 from orchestrator.cli.api import api_app
 from orchestrator.cli.callcentre import agent_app, queue_app
+from orchestrator.cli.flows import flow_app
 from orchestrator.cli.lists import list_app
 from orchestrator.cli.live import register as register_live_commands
 from orchestrator.cli.recordings import recordings_app
@@ -27,6 +28,7 @@ for group in (plans, numbers, stack):
 app.add_typer(numbers.number_app, name="number")
 app.add_typer(numbers.blacklist_app, name="blacklist")
 app.add_typer(list_app, name="list")  # call flows' digit lists
+app.add_typer(flow_app, name="flow")  # call flows: show, export
 app.add_typer(stack.asterisk_app, name="asterisk")
 app.add_typer(stack.deploy_app, name="deploy")
 register_live_commands(app)  # serve, status
