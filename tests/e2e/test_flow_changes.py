@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,7 @@ import pytest
 from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.services.apply import apply_document
 from orchestrator.store import repository
-from tests.e2e.test_flows import LONGEST_TAIL, TIMEOUT, bench, forced_splits, sim_path
+from tests.e2e.flow_bench import TIMEOUT, bench, forced_splits, sim_path
 from tests.flow_plans import flow_plan, menus_flow
 
 pytestmark = pytest.mark.e2e
@@ -37,9 +38,8 @@ async def test_flow_change_during_live_calls_drops_none_and_pushes_only_the_flow
         (n1, "0101230004", "3,123456782"),  # an input (not on the list: invalid)
     ]
     try:
-        # Each caller waits LONGEST_TAIL s after its keys for the flow to end: the answered one is
-        # held that long, through the apply and beyond.
-        calls = asyncio.create_task(b.calls(cases))
+        # The answered call is held until after the apply (hold=None, then release_answered()).
+        calls = asyncio.create_task(b.calls(cases, hold=None))
         for _n, caller, _k in cases:  # every caller is inside the flow: the main menu took a key or timed out
             await b.events.wait_for(lambda e, c=caller: e.get("UserEvent") == "SvcFlow"
                                     and e.get("CallerIDNum") == c and e.get("Block") == "main", timeout=30)
@@ -63,6 +63,8 @@ async def test_flow_change_during_live_calls_drops_none_and_pushes_only_the_flow
         assert "applied: 2 numbers, 0 of them new or changed" in repository.history(
             b.session, tenant="flowlive")[0].summary
 
+        applied_at = time.time()
+        b.release_answered()
         results = await calls
         at = datetime.now(AMSTERDAM)
         for case, (_p, path, dialled), call in zip(cases, results, b.last_calls, strict=True):
@@ -70,13 +72,16 @@ async def test_flow_change_during_live_calls_drops_none_and_pushes_only_the_flow
             assert call.final_code == 200, f"{case}: {call}"
             assert path == sim_path(p), f"{case}: Asterisk {path}, simulator {sim_path(p)}; {b.trace(case[1])}"
             assert dialled == p["destinations"]
-        answered = b.last_calls[0]
-        assert answered.duration_s >= LONGEST_TAIL, f"the answered call ended early: {answered}"  # not dropped
+        # The answered call was up through the apply: it ended when the bench hung it up, after.
+        [answer] = [e for e in b.events.events if e.get("Event") == "DialEnd" and e.get("DialStatus") == "ANSWER"
+                    and e.get("CallerIDNum") == cases[0][1]]
+        [ended] = [e for e in b.events.events if e.get("Event") == "Hangup" and e.get("Channel") == answer["Channel"]]
+        assert float(ended["Timestamp"]) >= applied_at, ended
 
         # They pressed 1 before the change, the old flow routed them; the next caller who presses
         # 1 in the main menu is sent where the new flow says.
         b.set_plan(repository.load_plan(b.session, "flowlive"))
-        [(p, path, dialled)] = await b.calls([(n1, "0101230005", "1")], wait=15.0)  # 010: no split
+        [(p, path, dialled)] = await b.calls([(n1, "0101230005", "1")])  # 010: no split
         assert ("main", "1") in path and path == sim_path(p)
         assert dialled == ["+31205550023", "+31205550031"] == p["destinations"]
     finally:
@@ -95,7 +100,7 @@ async def test_150_nested_menus_load_and_route_a_call(runtime: Any, carrier: Any
         assert "b-m149" in shown and shown.count("Read(SVC_KEY") == 150
         # Down to the 150th menu, back up two with *, down again, then the last menu's 1 dials.
         keys = ",".join(["1"] * 149 + ["*", "*", "1", "1", "1"])
-        [(p, path, dialled)] = await b.calls([("08003000001", "0201239999", keys)], wait=2.0)
+        [(p, path, dialled)] = await b.calls([("08003000001", "0201239999", keys)])
         assert path == sim_path(p), f"Asterisk {path[-6:]}, simulator {sim_path(p)[-6:]}"
         assert len([1 for _blk, e in path if e == "1"]) == 152 and path.count(("m149", "back")) == 1
         assert dialled == ["+31205550011"] == p["destinations"]

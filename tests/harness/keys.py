@@ -79,6 +79,8 @@ def call_with_keys(sip_port: int, number: str, caller: str, keys: str, *, workdi
                    anonymous: bool = False, wait: float = 15.0) -> CallResult:
     """One sipp call that presses ``keys`` into flows whose menus and inputs wait ``timeout`` s."""
     workdir.mkdir(parents=True, exist_ok=True)
-    path = scenario(workdir, keys, pause=pause_for(timeout), wait=wait)
+    pause = pause_for(timeout)
+    delay, _presses, length = timeline(keys, 0.0, pause)
+    path = scenario(workdir, keys, pause=pause, wait=wait)
     return place_call(sip_port, number, caller, anonymous=anonymous, workdir=workdir, scenario=str(path),
-                      timeout=120.0)
+                      timeout=delay + length + wait + 60.0)
