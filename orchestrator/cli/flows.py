@@ -6,12 +6,12 @@ from enum import StrEnum
 from typing import Annotated
 
 import typer
-from sqlmodel import Session
 
 from orchestrator.cli.common import current_settings, engine_for, errors_to_exit_codes
 from orchestrator.domain.flow_export import FORMATS, tree
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.services.flows import find_flow, numbers_running
+from orchestrator.store.session import Session
 
 flow_app = typer.Typer(help="A tenant's Premium call flows: show one as a tree, export it.", no_args_is_help=True)
 TenantOption = Annotated[str | None, typer.Option(help="The tenant (needed when several have a flow of this name).")]

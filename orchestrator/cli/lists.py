@@ -6,11 +6,11 @@ import asyncio
 from typing import Annotated
 
 import typer
-from sqlmodel import Session
 
 from orchestrator.cli.common import ami_for, current_settings, engine_for, errors_to_exit_codes, say
 from orchestrator.cli.tables import emit
 from orchestrator.services import flow_lists
+from orchestrator.store.session import Session
 
 list_app = typer.Typer(help="A tenant's digit lists, checked by call flows' input blocks (live: no reload).",
                        no_args_is_help=True)

@@ -21,6 +21,7 @@ from pydantic import AfterValidator, BaseModel, Field, field_validator, model_va
 
 from orchestrator.domain.fields import Clock, DestinationNumber, Model, Name, Weekday, local_minute
 from orchestrator.domain.regions import region_prefixes
+from orchestrator.domain.sound_names import BUILTIN_SOUND_NAMES
 from orchestrator.errors import NumberInvalid
 
 HANGUP = "hangup"  # an exit target: end the call
@@ -43,6 +44,16 @@ class Prompt(Model):
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         return {"announcement": value} if isinstance(value, str) else value
+
+    @field_validator("sound")
+    @classmethod
+    def _builtin(cls, v: str | None) -> str | None:
+        # As for announcements (plan.py): Playback takes paths, so anything but a built-in name
+        # could reach another tenant's recordings.
+        if v is not None and v not in BUILTIN_SOUND_NAMES:
+            raise ValueError(f"{v[:80]!r} is not one of Asterisk's built-in sounds (e.g. 'beep'); a "
+                             "recording of your own is an announcement of the plan")
+        return v
 
     @model_validator(mode="after")
     def _one(self) -> Prompt:

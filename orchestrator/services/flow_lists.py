@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import Session
-
 from orchestrator.asterisk.ami import Ami
 from orchestrator.domain.flow_compile import list_family
 from orchestrator.errors import NotFound, PlanInvalid, Violation
 from orchestrator.store import repository
+from orchestrator.store.session import Session
 
 VALUE = re.compile(r"^[0-9]{1,32}$")  # what an input block can collect
 

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session
-
 from orchestrator.domain.flow import Flow
 from orchestrator.errors import NotFound, PlanInvalid, Violation
 from orchestrator.store import repository
+from orchestrator.store.session import Session
 
 
 def find_flow(session: Session, name: str, tenant: str | None = None) -> tuple[str, Flow]:

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sqlmodel import Session
-
 from orchestrator.domain.compile import compile_number, holiday_dates
 from orchestrator.domain.flow_compile import compile_flows
 from orchestrator.domain.flow_simulate import parse_keys, simulate_number
 from orchestrator.domain.simulate import CallScenario, SimulationResult, simulate
 from orchestrator.errors import NotFound
 from orchestrator.store import repository
+from orchestrator.store.session import Session
 
 
 def simulate_stored(session: Session, tenant: str, e164: str, scenario: CallScenario) -> SimulationResult:

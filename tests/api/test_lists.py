@@ -13,6 +13,7 @@ from tests.flow_plans import flow_plan
 async def test_lists_read_offline_and_changes_need_asterisk(client: TestClient, tokens: Tokens) -> None:
     h = bearer(tokens.acme)
     body = flow_plan("acme")
+    body["numbers"][0]["number"], body["numbers"][1]["number"] = "0800 000 0101", "0800 000 0102"
     resp = await put_plan(client, tokens.acme, "acme", body)
     assert resp.status == 200, await resp.text()
     got = await (await client.get("/api/v1/tenants/acme/lists", headers=h)).json()

@@ -94,3 +94,13 @@ def test_simulator_reads_keys_as_one_stream() -> None:
 def test_luhn_and_elfproef() -> None:
     assert luhn_ok("4539578763621486") and not luhn_ok("4539578763621487")
     assert elfproef_ok("123456782") and not elfproef_ok("123456783")
+
+
+def test_a_prompt_sound_is_a_builtin_name_never_a_path() -> None:
+    """A flow's {sound: ...} reaches Playback: another tenant's recording or a path is refused."""
+    for bad in ("acme/welcome", "/var/spool/asterisk/recording/x", "nope-not-a-sound"):
+        data = flow_plan()
+        data["flows"]["support"]["blocks"]["sorry"]["params"]["prompt"] = {"sound": bad}
+        found = violations(data)
+        assert len(found) == 1 and found[0].startswith("flows.support.blocks.sorry.params.prompt"), found
+        assert "built-in sounds" in found[0]
