@@ -14,6 +14,8 @@ NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "
           "description": "Service number in any usual form (E.164 like +318001234567, or 08001234567)."}
 CALL = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"},
         "description": "the caller channel's Uniqueid (AMI SvcRecording event), e.g. 1767225600.12"}
+FLOW = {"name": "flow", "in": "path", "required": True, "schema": {"type": "string"},
+        "description": "A flow named under 'flows' in the plan"}
 LIST = {"name": "list", "in": "path", "required": True, "schema": {"type": "string"},
         "description": "A digit list named under 'lists' in the plan"}
 AGENT = {"name": "agent", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Agent name"}
@@ -137,6 +139,18 @@ _SCHEMAS: dict[str, Any] = {
     "Blacklist": _obj({"number": STR, "entries": {"type": "array", "items": _ref("BlacklistEntry")}}),
     "BlacklistAdd": _obj({"caller": {"type": "string", "description": "E.164 or national"}}),
     "BlacklistAdded": _obj({"caller": STR, "added": {"type": "boolean"}}),
+    "Flows": _obj({"tenant": STR, "flows": {"type": "array", "items": _obj(
+        {"name": STR, "start": STR, "blocks": INT, "numbers": {"type": "array", "items": STR}})}}),
+    "FlowDetail": _obj({"name": STR, "flow": _ref("Flow"), "numbers": {"type": "array", "items": STR}}),
+    "Flow": {"type": "object", "required": ["start", "blocks"],
+             "description": "A call flow in the plan format (docs/flows.md): start, blocks {id: {type, params, "
+                            "exits}}, fallback, max_visits",
+             "properties": {"start": STR, "blocks": {"type": "object"}, "fallback": STR, "max_visits": INT}},
+    "FlowValidated": _obj({"valid": {"type": "boolean"}, "tenant": STR, "changes": {"type": "array", "items": STR}}),
+    "FlowApplied": _obj({
+        "tenant": STR, "version": STR, "numbers": INT, "total_numbers": INT, "files": INT,
+        "reload_ms": {"type": "number", "nullable": True}, "verified_contexts": INT, "blacklist_entries": INT,
+        "notes": {"type": "array", "items": STR}, "changes": {"type": "array", "items": STR}}),
     "DigitLists": _obj({"tenant": STR, "lists": {"type": "array", "items": _obj({"name": STR, "entries": INT})}}),
     "DigitList": _obj({"tenant": STR, "list": STR, "entries": {"type": "array", "items": STR}}),
     "DigitListAdd": _obj({"value": {"type": "string", "description": "1 to 32 digits"}}),
@@ -273,6 +287,21 @@ def document() -> dict[str, Any]:
             "Unblock a caller (live)", {"204": {"description": "Removed"}}, (404, 422, 503),
             params=[TENANT, NUMBER, {"name": "caller", "in": "path", "required": True, "schema": STR}],
             op_id="removeBlacklist")},
+        f"{t}/flows": {"get": _op("The tenant's call flows, their size and the numbers that run them",
+                                  {"200": _json(_ref("Flows"), "Flows")}, (404,), params=[TENANT],
+                                  op_id="listFlows")},
+        f"{t}/flows/{{flow}}": {
+            "get": _op("One call flow in the plan format", {"200": _json(_ref("FlowDetail"), "The flow")}, (404,),
+                       params=[TENANT, FLOW], op_id="showFlow"),
+            "put": _op("Replace (or add) one flow of the plan and apply: only the flow's file is rewritten and "
+                       "pushed. The answer names the changes in words.",
+                       {"200": _json(_ref("FlowApplied"), "Applied")}, (400, 404, 412, 422, 503),
+                       params=[TENANT, FLOW], body=_body("Flow"), op_id="putFlow"),
+        },
+        f"{t}/flows/{{flow}}/validate": {"post": _op(
+            "Check a new version of a flow against the plan; changes nothing; names the changes in words",
+            {"200": _json(_ref("FlowValidated"), "Valid")}, (400, 404, 422), params=[TENANT, FLOW],
+            body=_body("Flow"), op_id="validateFlow")},
         f"{t}/lists": {"get": _op("The tenant's digit lists (declared in the plan) and their sizes",
                                   {"200": _json(_ref("DigitLists"), "Lists")}, (404,), params=[TENANT],
                                   op_id="listDigitLists")},
