@@ -61,3 +61,17 @@ async def test_flows_read_validate_and_put(client: TestClient, tokens: Tokens) -
     other = bearer(tokens.globex)
     assert (await client.get(BASE, headers=other)).status == 404
     assert (await client.put(f"{BASE}/support", json=new, headers=other)).status == 404
+
+
+async def test_simulate_with_keys_follows_the_flow(client: TestClient, tokens: Tokens) -> None:
+    h = bearer(tokens.acme)
+    assert (await put_plan(client, tokens.acme, "acme", acme_plan())).status == 200
+    url = "/api/v1/tenants/acme/numbers/+318000000101/simulate"
+    resp = await client.post(url, json={"caller": "0101234567", "digits": "2,*,1"}, headers=h)
+    assert resp.status == 200, await resp.text()
+    out = await resp.json()
+    assert out["flow"] == "support" and out["outcome"] == "answered" and out["destinations"] == ["+31205550011"]
+    assert [(b["block"], b["event"]) for b in out["blocks"]][2:] == [("main", "2"), ("sub", "back"), ("main", "1"),
+                                                                   ("sales", "answered")]
+    resp = await client.post(url, json={"digits": "1;Dial(x)"}, headers=h)
+    assert resp.status == 422 and (await errors(resp))[0]["field"] == "digits"
