@@ -16,6 +16,7 @@ from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.services.flow_lists import change_list
 from tests.e2e.flow_bench import TIMEOUT, bench, forced_splits, sim_path
 from tests.flow_plans import flow_plan, mixed_plan
+from tests.harness.clock import set_clock_offset
 
 pytestmark = pytest.mark.e2e
 DIFF_PARALLEL = 12  # the differential's calls at a time (most of a call is waiting)
@@ -92,7 +93,7 @@ async def test_differential_flows_simulator_matches_asterisk(runtime: Any, carri
         serial = 0
         for moment, count in zip(moments, (176, 32), strict=True):
             offset = 0 if moment is None else int(moment.timestamp() - time.time())
-            runtime.set_clock_offset(offset)  # returns once Asterisk's clock moved
+            set_clock_offset(runtime, offset)  # returns once Asterisk's clock moved
             cases = []
             for _ in range(count):
                 serial += 1
@@ -106,7 +107,7 @@ async def test_differential_flows_simulator_matches_asterisk(runtime: Any, carri
                 assert dialled == p["destinations"], f"{case}: dialled {dialled}, simulator {p['destinations']}"
                 compared += 1
     finally:
-        runtime.set_clock_offset(0)
+        set_clock_offset(runtime, 0)
         b.ami.close()
         b.session.close()
     assert compared >= 200
