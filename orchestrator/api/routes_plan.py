@@ -24,7 +24,7 @@ from orchestrator.errors import ApplyFailed, NotFound, NumberInvalid, PlanInvali
 from orchestrator.services import tenancy
 from orchestrator.services.apply import apply_plan
 from orchestrator.services.apply_guards import TENANT_GUARDS, ApplyGuards, allocation_violations
-from orchestrator.services.simulate import simulate_stored
+from orchestrator.services.simulate import simulate_flow_stored, simulate_stored
 from orchestrator.store import api_repository
 from orchestrator.store.session import Session
 
@@ -175,6 +175,8 @@ class SimulateRequest(BaseModel):
     busy: list[str] = Field(default_factory=list)
     unavailable: list[str] = Field(default_factory=list)
     calls_in_progress: int = Field(default=0, ge=0, le=100000)
+    digits: str = Field(default="", max_length=400,
+                        description="Keys pressed in a call flow: '1,2,123456#'; '-' = a timeout")
 
 
 def _scenario(req: SimulateRequest, now: datetime, blacklist: frozenset[str]) -> CallScenario:
@@ -219,8 +221,17 @@ async def simulate_call(request: web.Request) -> web.Response:
     req = await views.read_body(request, SimulateRequest)
     with context.session(request) as session:
         owned_number(session, tenant, e164)
-        result = simulate_stored(session, tenant, e164, _scenario(req, context.config(request).now(), frozenset()))
+        scenario = _scenario(req, context.config(request).now(), frozenset())
+        result = simulate_stored(session, tenant, e164, scenario)
+        if result.outcome == "flow":  # a Premium number: follow the call into its flow with the keys
+            return web.json_response(simulate_flow_stored(session, tenant, e164, scenario, _keys(req.digits)))
     return web.json_response(result.to_dict())
+
+
+def _keys(digits: str) -> str:
+    if any(c not in "0123456789*#-, " for c in digits):
+        raise InputInvalid([Violation("digits", "keys are 0-9, * and #; '-' is a timeout; commas separate")])
+    return digits
 
 
 def routes() -> list[web.RouteDef]:

@@ -186,8 +186,21 @@ class Split:
         return best, tuple(current)
 
 
+@dataclass(frozen=True)
+class FlowEntry:
+    """Premium: continue in the tenant's call flow (its own context, loaded once for all the
+    numbers that run it). The number's own limits travel along as channel variables."""
+
+    id: str
+    flow: str
+    context: str
+    start: str
+    limit: int | None = None  # 090x maximum call duration (seconds), applied by the flow's dial blocks
+    warning: int | None = None
+
+
 Node = (BlockCheck | Reject | ConcurrencyLimit | Busy | Play | Switch | Dial | Hangup
-        | RegionSwitch | WeekRoster | Split | CallCentreStep)
+        | RegionSwitch | WeekRoster | Split | CallCentreStep | FlowEntry)
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,8 @@
 - entry: the one-line Gotos from each dialled form to a number's context.
 - number files (``n-<digits>.conf``): one context per service number.
 - call-centre dialplan (``cc-<tenant>.conf``, ``agentcodes.conf``).
+- call flows (``fl-<tenant>-<flow>.conf``): one context set per Premium flow, shared by every number
+  that names it; a flow change is pushed like a number file.
 - configuration (queues, music on hold, agent phones): not dialplan; included by queues.conf,
   musiconhold.conf and pjsip.conf, reloaded by their own modules.
 - private: readable by the owner only (the phones' password digests are as good as the passwords
@@ -31,11 +33,20 @@ SHARED_FILES = (LIB_FILE, HOLIDAYS_FILE, RECORDING_FILE)
 CONFIG_FILES = (QUEUES_FILE, MOH_FILE, PJSIP_FILE)
 PRIVATE_FILES = frozenset({PJSIP_FILE})
 __all__ = ["AGENT_CODES_FILE", "CONFIG_FILES", "ENTRY_FILE", "PRIVATE_FILES", "SHARED_FILES",
-           "call_centre_files", "is_config", "is_number_file", "lint_set", "needs_full_reload"]
+           "call_centre_files", "flow_files_prefix", "is_config", "is_flow_file", "is_number_file", "lint_set",
+           "needs_full_reload"]
 
 
 def is_number_file(name: str) -> bool:
     return name.startswith("n-") and name.endswith(".conf")
+
+
+def is_flow_file(name: str) -> bool:
+    return name.startswith("fl-") and name.endswith(".conf")
+
+
+def flow_files_prefix(tenant: str) -> str:
+    return f"fl-{tenant}-"
 
 
 def is_config(name: str) -> bool:
@@ -60,4 +71,5 @@ def lint_set(written: Mapping[str, str], files: Mapping[str, str]) -> dict[str, 
     if not written:
         return {}
     return dict(written) | {name: text for name, text in files.items()
-                            if name in SHARED_FILES or name.startswith("cc-") or name == AGENT_CODES_FILE}
+                            if name in SHARED_FILES or name.startswith("cc-") or name == AGENT_CODES_FILE
+                            or is_flow_file(name)}

@@ -15,6 +15,7 @@ from pathlib import Path
 import jinja2
 
 from orchestrator.domain import callerid, naming
+from orchestrator.domain.flow_ir import CompiledFlow
 from orchestrator.domain.ir import NumberFlow
 from orchestrator.domain.ir_queues import SIP_REALM, CallCentre
 from orchestrator.domain.naming import (
@@ -107,21 +108,31 @@ class Renderer:
         rows = [EntryRow(n) for n in sorted(numbers, key=lambda n: n.e164)]
         return {ENTRY_FILE: self.env.get_template("entry.conf.j2").render(flows=rows)}
 
+    def flow(self, flow: CompiledFlow) -> dict[str, str]:
+        """A call flow's own file: rendered and loaded once, whatever the number of numbers on it."""
+        template = self.env.get_template("flow.conf.j2")
+        return {flow.file: template.render(flow=flow, trunk=self.trunk)}
+
     def number(self, flow: NumberFlow) -> dict[str, str]:
         template = self.env.get_template("number.conf.j2")  # compiled once, then Jinja's cache
         return {number_file(flow): template.render(flow=flow, trunk=self.trunk)}
 
 
 def render_dialplan(flows: Iterable[NumberFlow], trunk: str = "carrier",
-                    holidays: Iterable[str] | None = None) -> dict[str, str]:
-    """Every file of the dialplan. ``holidays`` default to those the flows' rosters use."""
+                    holidays: Iterable[str] | None = None,
+                    call_flows: Iterable[CompiledFlow] = ()) -> dict[str, str]:
+    """Every file of the dialplan. ``holidays`` default to those the flows' rosters use.
+    ``call_flows``: the Premium call flows, one file each."""
     r = Renderer(trunk)
     flows = sorted(flows, key=lambda f: f.number.e164)
+    call_flows = list(call_flows)
     if holidays is None:
-        holidays = set().union(*(f.holidays for f in flows)) if flows else set()
+        holidays = set().union(*(f.holidays for f in flows), *(c.holidays for c in call_flows))
     files = r.shared(holidays) | r.entry(f.number for f in flows)
     for flow in flows:
         files |= r.number(flow)
+    for call_flow in call_flows:
+        files |= r.flow(call_flow)
     return files
 
 

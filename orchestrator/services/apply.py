@@ -27,7 +27,7 @@ from orchestrator.asterisk import push
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles, WrittenVersion
 from orchestrator.domain.compile import holiday_dates
-from orchestrator.domain.digest import PlanDelta, canonical, plan_delta, tenant_salt
+from orchestrator.domain.digest import PlanDelta, as_stored, plan_delta, tenant_salt
 from orchestrator.domain.naming import MOH_FILE, PJSIP_FILE, QUEUES_FILE
 from orchestrator.domain.partial import checked_changes
 from orchestrator.domain.plan import TenantPlan, to_document
@@ -41,6 +41,7 @@ from orchestrator.services.apply_render import Rendered, Where, compile_centres,
 from orchestrator.services.callcentre import control, phones
 from orchestrator.services.crashpoints import crash_point
 from orchestrator.services.decision import ApplyDecision, Facts
+from orchestrator.services.flow_lists import sync_lists
 from orchestrator.settings import DEFAULT_PHONE_QUALIFY_S
 from orchestrator.store import call_centres as centre_store
 from orchestrator.store import models
@@ -237,6 +238,7 @@ async def _load(session: Session, target: ApplyTarget, ami: Ami, v: Validated, r
         crash_point("loaded")
         report.blacklist_entries = await consistency.sync_blacklists(ami, rendered.blacklists)
         await push_call_centres(ami, rendered, v.plan.tenant, progress)
+        await sync_lists(session, ami, v.plan.tenant, list(v.plan.lists))
         crash_point("synced")
     except OrchestratorError as exc:
         await _restore(session, target, ami, version.previous, numbers, progress)
@@ -288,7 +290,7 @@ def _commit(session: Session, v: Validated, version: WrittenVersion, report: App
                if v.decision.render_changed_only else "full rebuild")
         applied = models.AppliedVersion(
             tenant=plan.tenant, numbers=report.numbers, files=version.files, dialplan_dir=str(version.path),
-            summary=f"{summary}: {report.numbers} numbers, {how}", plan_json=canonical(v.document).decode())
+            summary=f"{summary}: {report.numbers} numbers, {how}", plan_json=as_stored(v.document))
         version_store.record_version(session, applied)
         apply_guards.set_version(session, plan.tenant, applied.id or 0)
         version_store.set_committed_dialplan(session, str(version.path.resolve()), v.build, loaded=loaded)

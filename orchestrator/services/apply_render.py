@@ -12,12 +12,14 @@ from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.compile import compile_plan
 from orchestrator.domain.compile_queues import compile_call_centre
 from orchestrator.domain.digest import PlanDelta
+from orchestrator.domain.flow_compile import compile_flows
+from orchestrator.domain.flow_ir import CompiledFlow
 from orchestrator.domain.ir import NumberFlow
 from orchestrator.domain.ir_queues import CallCentre
 from orchestrator.domain.naming import ENTRY_CONTEXT, ENTRY_FILE, call_centre_file, number_file_name
 from orchestrator.domain.numbers import ServiceNumberId, parse_service_number
 from orchestrator.domain.plan import TenantPlan, parse_plan
-from orchestrator.generate.files import AGENT_CODES_FILE, CONFIG_FILES, SHARED_FILES
+from orchestrator.generate.files import AGENT_CODES_FILE, CONFIG_FILES, SHARED_FILES, flow_files_prefix
 from orchestrator.generate.render import Renderer, number_file, render_call_centres, render_dialplan
 from orchestrator.services.callcentre import phones
 from orchestrator.services.decision import ApplyDecision
@@ -66,6 +68,30 @@ def compile_all(where: Where, plans: list[TenantPlan], holidays: frozenset[str],
                                 import_files=plan.tenant == import_for)
         flows.extend(compile_plan(plan, sounds, holidays))
     return flows
+
+
+def compile_call_flows(where: Where, plans: list[TenantPlan], holidays: frozenset[str],
+                       base_dir: Path | None = None, *, import_for: str | None = None) -> list[CompiledFlow]:
+    """Every tenant's Premium call flows, each compiled once (numbers share them)."""
+    out: list[CompiledFlow] = []
+    for plan in plans:
+        if plan.flows:
+            sounds = resolve_sounds(plan, where.sounds_dir, where.asterisk_path, base_dir,
+                                    import_files=plan.tenant == import_for)
+            out.extend(compile_flows(plan.tenant, plan.flows, sounds, holidays))
+    return out
+
+
+def flow_files(where: Where, renderer: Renderer, plan: TenantPlan, holidays: frozenset[str],
+               base_dir: Path | None) -> tuple[dict[str, str], set[str]]:
+    """The tenant's flow files, and those of its flows that are gone. Flows are rendered on their
+    own: a flow change rewrites the flow's file, not the files of the numbers on it."""
+    files: dict[str, str] = {}
+    for compiled in compile_call_flows(where, [plan], holidays, base_dir, import_for=plan.tenant):
+        files |= renderer.flow(compiled)
+    current = where.files.current()
+    on_disk = {p.name for p in current.glob(f"{flow_files_prefix(plan.tenant)}*.conf")} if current else set()
+    return files, on_disk - files.keys()
 
 
 def compile_centres(where: Where, plans: list[TenantPlan]) -> list[CallCentre]:
@@ -125,6 +151,9 @@ def render_changes(session: Session, where: Where, plan: TenantPlan, delta: Plan
         progress("call centre changed: rendering the call centres again, not the numbers")
     for flow in flows:
         files |= renderer.number(flow)
+    own_flows, gone_flows = flow_files(where, renderer, plan, holidays, base_dir)
+    files |= own_flows
+    removed |= gone_flows
     old = where.files.read([*files, *removed])
     if ENTRY_FILE not in files and ENTRY_FILE in old:
         files[ENTRY_FILE] = old[ENTRY_FILE]  # unchanged; a full reload still verifies it
@@ -141,7 +170,8 @@ def render_everything(session: Session, where: Where, plan: TenantPlan, before: 
     flows = compile_all(where, plans, holidays, base_dir, import_for=plan.tenant)
     centres = compile_centres(where, plans)
     cc_files, config = render_centres(where, centres)
-    files = render_dialplan(flows, where.trunk, holidays) | cc_files
+    call_flows = compile_call_flows(where, plans, holidays, base_dir, import_for=plan.tenant)
+    files = render_dialplan(flows, where.trunk, holidays, call_flows) | cc_files
     old = where.files.read_current()
     gone = sorted(before - {n.number for n in plan.numbers})
     return Rendered(files, set(old) - set(files), old, config, where.files.read_current(CONFIG_FILES),

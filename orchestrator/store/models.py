@@ -263,6 +263,27 @@ class TenantCallCentre(SQLModel, table=True):
     plan_json: str  # {"agents": …, "queues": …, "hunt_groups": …}
 
 
+class TenantFlows(SQLModel, table=True):
+    """The plan's Premium call flows, their builder layout and the names of its digit lists, as
+    JSON: read and written whole, in a table of its own (create_all adds it to old databases)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(unique=True, index=True)
+    plan_json: str  # {"flows": …, "layout": …, "lists": […]}
+
+
+class FlowListEntry(SQLModel, table=True):
+    """One member of a tenant's digit list (input blocks check membership). AstDB holds the same
+    entries for the calls; this table is the record."""
+
+    __table_args__ = (UniqueConstraint("tenant", "list_name", "value"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True)
+    list_name: str
+    value: str
+    added_at: datetime = Field(default_factory=_now)
+
+
 # --- Tenancy (issue 14) -----------------------------------------------------------------------
 
 

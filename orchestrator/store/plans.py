@@ -21,9 +21,10 @@ from orchestrator.store import models as m
 from orchestrator.store.blacklists import blacklists
 from orchestrator.store.call_centres import load_call_centre, load_recording, save_call_centre, save_recording
 from orchestrator.store.engine import chunks
+from orchestrator.store.flows import load_flows, save_flows
 from orchestrator.store.tenants import owners, tenant_row, tenants
 
-STEP_FIELDS = ("start", "regions", "rosters", "splits")
+STEP_FIELDS = ("start", "regions", "rosters", "splits", "flow")
 
 
 def save_plan(session: Session, plan: p.TenantPlan, *, keep: Collection[str] = (),
@@ -50,6 +51,7 @@ def save_plan(session: Session, plan: p.TenantPlan, *, keep: Collection[str] = (
         raise StoreError(f"could not store the plan of {plan.tenant!r}: {exc}") from exc
     save_recording(session, plan, set(keep))
     save_call_centre(session, plan)
+    save_flows(session, plan)
     try:
         session.flush()
     except SQLAlchemyError as exc:
@@ -82,7 +84,7 @@ def _drop_rows(session: Session, tenant_id: int, plan: p.TenantPlan, kept: set[s
 def _number_row(tenant_id: int, pos: int, n: p.ServiceNumberPlan, sid: ServiceNumberId) -> dict[str, Any]:
     return {
         "tenant_id": tenant_id, "position": pos, "e164": sid.e164, "national": sid.national,
-        "kind": sid.kind.value, "package": n.package.value, "active_routing": n.active,
+        "kind": sid.kind.value, "package": n.package.value, "active_routing": n.active or "",
         "block_anonymous": n.blocking.anonymous, "block_foreign": n.blocking.foreign,
         "block_mobile": n.blocking.mobile, "rejection_announcement": n.blocking.message,
         "welcome_announcement": n.announcements.welcome,
@@ -192,7 +194,7 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
     out_numbers = []
     for n in numbers:
         assert n.id is not None
-        active = n.active_routing
+        active: str | None = n.active_routing or None  # "" for numbers that run a flow
         moments = []
         for s in switches[n.id]:
             if now is not None and s.at_epoch <= now.timestamp():
@@ -207,11 +209,12 @@ def load_plan(session: Session, tenant_name: str, *, now: datetime | None = None
     }
     return p.parse_plan({"tenant": tenant.name, "test_number": tenant.test_number,
                          "announcements": announcements, "numbers": out_numbers,
-                         "recording_retention": retention, **load_call_centre(session, tenant.name)})
+                         "recording_retention": retention, **load_call_centre(session, tenant.name),
+                         **load_flows(session, tenant.name)})
 
 
 def _number_document(n: m.ServiceNumber, routings: list[m.Routing], dests: dict[int, list[m.Destination]],
-                     active: str, moments: list[dict[str, Any]], lists: dict[str, set[str]],
+                     active: str | None, moments: list[dict[str, Any]], lists: dict[str, set[str]],
                      recording: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return {
         "number": n.e164,

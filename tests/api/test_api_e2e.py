@@ -151,6 +151,34 @@ async def test_one_number_changed_and_removed_through_the_api_routes_real_calls(
     assert "There is no existence" in runtime.rx("dialplan show svc-318000000901")
 
 
+async def test_digit_list_change_through_the_api_reaches_astdb_live(
+        api: tuple[TestClient, str, EventLog], runtime: Any, tmp_path: Path) -> None:  # noqa: F811
+    from tests.flow_plans import flow_plan
+
+    client, token, _events = api
+    h = bearer(token)
+    body = flow_plan("e2e")
+    body["numbers"] = [{"number": "0800 000 0911", "package": "premium", "flow": "support"}]
+    resp = await client.put("/api/v1/tenants/e2e/plan", json=body, headers=h)
+    assert resp.status == 200, await resp.text()
+    before = runtime.rx("core show settings")
+    resp = await client.post("/api/v1/tenants/e2e/lists/members", json={"value": "123456782"}, headers=h)
+    assert resp.status == 201 and await resp.json() == {"value": "123456782", "added": True}
+    assert "/svc-list/e2e/members/123456782" in runtime.rx("database show svc-list/e2e/members")
+    again = await client.post("/api/v1/tenants/e2e/lists/members", json={"value": "123456782"}, headers=h)
+    assert again.status == 200 and (await again.json())["added"] is False
+    got = await (await client.get("/api/v1/tenants/e2e/lists/members", headers=h)).json()
+    assert got["entries"] == ["123456782"]
+    resp = await client.delete("/api/v1/tenants/e2e/lists/members/123456782", headers=h)
+    assert resp.status == 204
+    assert "123456782" not in runtime.rx("database show svc-list/e2e/members")
+    # No reload was involved.
+    reload_line = [ln for ln in before.splitlines() if "Last reload time" in ln]
+    assert reload_line and reload_line[0] in runtime.rx("core show settings")
+    audit = await (await client.get("/api/v1/tenants/e2e/audit", headers=h)).json()
+    assert [e["action"] for e in audit["entries"]][:2] == ["list.remove", "list.add"]
+
+
 async def test_a_tenant_cannot_claim_an_unallocated_number_until_the_operator_allocates_it(
         api: tuple[TestClient, str, EventLog], runtime: Any, carrier: Any, tmp_path: Path) -> None:  # noqa: F811
     """Issue 14: '0800 999 9991 answered 201' for any tenant. Now 422 and calls to it stay

@@ -173,6 +173,7 @@ async def connect_events(host: str, port: int, user: str, secret: str) -> tuple[
     ami.on_event("Newexten", log.record)
     ami.on_event("Hangup", log.record)
     ami.on_event("DialEnd", log.record)
+    ami.on_event("DTMFEnd", log.record)  # when each key arrived (flows: inter-digit gaps)
     await ami.connect()
     return ami, log
 

@@ -95,7 +95,21 @@ def test_every_field_round_trips(engine) -> None:
     assert loaded == plan
     assert set(type(plan.numbers[0]).model_fields) == {
         "number", "package", "routings", "active", "switches", "blocking", "announcements",
-        "max_concurrent_calls", "tariff", "allow_foreign", "start", "regions", "rosters", "splits", "recording"}, (
+        "max_concurrent_calls", "tariff", "allow_foreign", "start", "regions", "rosters", "splits", "recording",
+        "flow"}, (
         "a new plan field: store it in store/plans.py and extend this test")
     assert set(type(plan).model_fields) == {"tenant", "test_number", "announcements", "numbers",
-                                           "recording_retention", "agents", "queues", "hunt_groups"}
+                                           "recording_retention", "agents", "queues", "hunt_groups",
+                                           "flows", "layout", "lists"}
+
+
+def test_flows_round_trip(engine) -> None:
+    """Issue 15: flows, their layout, the list names and a number's flow survive the database."""
+    from tests.flow_plans import flow_plan
+
+    plan = parse_plan(flow_plan())
+    with Session(engine) as s:
+        repo.save_plan(s, plan)
+        s.commit()
+    with Session(engine) as s:
+        assert repo.load_plan(s, "flowco") == plan

@@ -61,7 +61,20 @@ def callcentre() -> dict[str, str]:
     return render_dialplan(compile_plan(plan, {}, HOLIDAYS)) | dialplan | config | {PJSIP_FILE: phones}
 
 
-PLANS = {"demo": demo, "standaard": standaard, "callcentre": callcentre}
+def flows() -> dict[str, str]:
+    """Premium call flows (issue 15): two numbers share one flow, rendered once as its own file."""
+    from orchestrator.domain.flow_compile import compile_flows
+    from orchestrator.domain.rules import check_plan
+    from tests.flow_plans import flow_plan
+    from tests.plans import NOW
+
+    plan = parse_plan(flow_plan())
+    assert check_plan(plan, NOW) == []
+    return render_dialplan(compile_plan(plan, {}, HOLIDAYS), holidays=HOLIDAYS,
+                           call_flows=compile_flows(plan.tenant, plan.flows, {}, HOLIDAYS))
+
+
+PLANS = {"demo": demo, "standaard": standaard, "callcentre": callcentre, "flows": flows}
 
 
 @pytest.mark.parametrize("name", PLANS)
