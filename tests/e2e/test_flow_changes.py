@@ -15,7 +15,8 @@ import pytest
 
 from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.services.apply import apply_document
-from orchestrator.store import repository
+from orchestrator.store import plans as plan_store
+from orchestrator.store import versions as version_store
 from tests.e2e.flow_bench import TIMEOUT, bench, forced_splits, sim_path
 from tests.flow_plans import flow_plan, menus_flow
 
@@ -60,7 +61,7 @@ async def test_flow_change_during_live_calls_drops_none_and_pushes_only_the_flow
         assert inode(now_version, "fl-flowlive-support.conf") != inode(before_version, "fl-flowlive-support.conf")
         for same in ("n-318003000001.conf", "n-318003000002.conf", "entry.conf", "lib.conf"):
             assert inode(now_version, same) == inode(before_version, same)  # not rewritten, not pushed
-        assert "applied: 2 numbers, 0 of them new or changed" in repository.history(
+        assert "applied: 2 numbers, 0 of them new or changed" in version_store.history(
             b.session, tenant="flowlive")[0].summary
 
         applied_at = time.time()
@@ -80,7 +81,7 @@ async def test_flow_change_during_live_calls_drops_none_and_pushes_only_the_flow
 
         # They pressed 1 before the change, the old flow routed them; the next caller who presses
         # 1 in the main menu is sent where the new flow says.
-        b.set_plan(repository.load_plan(b.session, "flowlive"))
+        b.set_plan(plan_store.load_plan(b.session, "flowlive"))
         [(p, path, dialled)] = await b.calls([(n1, "0101230005", "1")])  # 010: no split
         assert ("main", "1") in path and path == sim_path(p)
         assert dialled == ["+31205550023", "+31205550031"] == p["destinations"]
