@@ -62,11 +62,12 @@ class EventLog:
         """Calls (to ``exten``, if given) whose first channel came up after ``mark``."""
         return sum(1 for linked in self.calls[mark:] if exten is None or self.dialled.get(linked) == digits(exten))
 
-    async def settled(self, mark: int, exten: str | None = None, *, calls: int = 1, timeout: float = 15.0) -> None:
+    async def settled(self, mark: int, exten: str | None = None, *, calls: int = 1, timeout: float = 60.0) -> None:
         """Wait until the first channels of ``calls`` calls (to ``exten``, if given) placed after
         ``mark`` have come up, then until every channel seen coming up (of calls to ``exten``, if
         given) has hung up. ``calls=0`` only for calls Asterisk refuses before it creates a
-        channel (401 challenge, 404 no such extension): no event will ever show them."""
+        channel (401 challenge, 404 no such extension): no event will ever show them. ``timeout``
+        only ends a wait that failed: tearing down 40 calls' legs took over 15 s at load 40."""
         what = f"{calls} call(s) to {exten or 'any number'}"
         await until(lambda: self.calls_since(mark, exten) >= calls, timeout,
                     f"no first channel of {what} within {timeout} s (seen {self.calls_since(mark, exten)})")

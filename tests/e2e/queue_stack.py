@@ -96,12 +96,13 @@ class Centre:
         self.engine: Any = None
 
     async def call(self, to: str, hold_s: float = 2.0, caller: str = "0201234567", *,
-                   connected: bool = False, release_on: Any = None) -> Any:
+                   connected: bool = False, release_on: Any = None, refused: bool = False) -> Any:
         """One call; returns once all its channels (the agent's leg too) have hung up, so the agent
         is free again for the next call (calls to other numbers may still be up). ``connected``:
         the caller stays until an agent answered (AgentConnect; or until an event matching
         ``release_on``), then ``hold_s``; else it hangs up
-        ``hold_s`` after Asterisk answered it (a queue answers before it rings anyone)."""
+        ``hold_s`` after Asterisk answered it (a queue answers before it rings anyone). ``refused``:
+        Asterisk refuses the call before it creates a channel (404: not a number the carrier routes)."""
         mark = self.events.mark()
         place = partial(place_call, self.runtime.settings.sip_port, to, caller, workdir=self.workdir,
                         hold_s=hold_s, timeout=90)
@@ -109,7 +110,7 @@ class Centre:
             result = await held_call(self.events, lambda hold: place(hold=hold), to, release_on)
         else:
             result = await asyncio.to_thread(place)
-        await self.events.settled(mark, to, calls=first_channels(result, refused=False))
+        await self.events.settled(mark, to, calls=first_channels(result, refused=refused))
         return result
 
     async def wait(self, since: int, predicate: Any, timeout: float = 15.0) -> dict[str, Any]:
