@@ -1,4 +1,4 @@
-"""Domain objects and rows as the API's JSON (the shapes in ``openapi.py``), and request bodies
+"""Domain objects and rows as the API's JSON (the shapes in ``openapi/schemas.py``), and request bodies
 parsed with their field paths."""
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date
 
 from orchestrator.domain.fields import queue_ref
@@ -28,7 +28,7 @@ from orchestrator.domain.ir import (
     WeekRoster,
 )
 from orchestrator.domain.naming import blacklist_family
-from orchestrator.domain.numbers import dutch_mobile_prefixes, parse_service_number
+from orchestrator.domain.numbers import ServiceNumberId, dutch_mobile_prefixes, parse_service_number
 from orchestrator.domain.plan import WEEKDAYS, RecordingPolicy, ServiceNumberPlan, TenantPlan, minutes
 from orchestrator.domain.regions import region_prefixes
 from orchestrator.domain.rules import ACTIVE, REGIONS, call_limit
@@ -59,56 +59,62 @@ def tariff_sound_key(e164: str) -> str:
     return f"@tariff/{e164}"
 
 
-def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
-                   holidays: frozenset[str] = frozenset()) -> NumberFlow:
-    """Build the step graph. ``sounds`` maps announcement names to what Playback takes;
-    ``holidays`` are the public holiday dates rosters use (see ``holiday_dates``)."""
+class _Targets:
+    """Node ids of a number's named parts: routings ``r<i>d1``, rosters ``ro<i>``, splits ``sp<i>``."""
 
-    def sound(name: str) -> str:
-        return sounds.get(name) or BUILTIN_SOUNDS[name]
+    def __init__(self, n: ServiceNumberPlan) -> None:
+        self.routing = {name: i + 1 for i, name in enumerate(n.routings)}
+        self.roster = {name: i + 1 for i, name in enumerate(n.rosters)}
+        self.split = {name: i + 1 for i, name in enumerate(n.splits)}
 
-    nodes: list[Node] = []
-    chain: list[str] = []  # ids of the steps every call passes, in order
+    def node_of(self, target: str) -> str:
+        """A plan target name → the id of its first node."""
+        if target == ACTIVE:
+            return "schedule"
+        if target == REGIONS:
+            return "regions"
+        if target in self.roster:
+            return f"ro{self.roster[target]}"
+        if target in self.split:
+            return f"sp{self.split[target]}"
+        return f"r{self.routing[target]}d1"
 
-    number = parse_service_number(n.number)
+
+def _active_checks(n: ServiceNumberPlan, premium_rate: bool) -> list[BlockReason]:
+    """The caller checks this number runs, in order."""
     # 090x: foreign callers are blocked unless the number opts in (no tariff is paid from abroad).
-    block_foreign = n.blocking.foreign or (number.kind.is_premium_rate and not n.allow_foreign)
+    block_foreign = n.blocking.foreign or (premium_rate and not n.allow_foreign)
     checks = [
         (BlockReason.ANONYMOUS, n.blocking.anonymous),
         (BlockReason.BLACKLIST, True),  # live list in AstDB; empty list = nobody blocked
         (BlockReason.FOREIGN, block_foreign),
         (BlockReason.MOBILE, n.blocking.mobile),
     ]
-    active_checks = [reason for reason, on in checks if on]
+    return [reason for reason, on in checks if on]
+
+
+def _entry_chain(n: ServiceNumberPlan, targets: _Targets) -> list[str]:
+    """Ids of the steps every call passes after the caller checks, in order."""
+    chain: list[str] = []
     if n.max_concurrent_calls is not None:
         chain.append("limit")
     if n.tariff is not None:
         chain.append("tariff")  # the law wants the tariff heard before anything else is charged
     if n.announcements.welcome:
         chain.append("welcome")
-    routing_index = {name: i + 1 for i, name in enumerate(n.routings)}
-    roster_index = {name: i + 1 for i, name in enumerate(n.rosters)}
-    split_index = {name: i + 1 for i, name in enumerate(n.splits)}
-
-    def node_of(target: str) -> str:
-        """A plan target name → the id of its first node."""
-        if target == ACTIVE:
-            return "schedule"
-        if target == REGIONS:
-            return "regions"
-        if target in roster_index:
-            return f"ro{roster_index[target]}"
-        if target in split_index:
-            return f"sp{split_index[target]}"
-        return f"r{routing_index[target]}d1"
-
     if n.flow is not None:
         chain.append("flow")
     else:
-        chain.append(node_of(n.start or (REGIONS if n.regions is not None else ACTIVE)))
+        chain.append(targets.node_of(n.start or (REGIONS if n.regions is not None else ACTIVE)))
+    return chain
 
-    block_ids = [f"blk{reason.value}" for reason in active_checks]
-    full_chain = block_ids + chain
+
+def _entry_nodes(n: ServiceNumberPlan, number: ServiceNumberId, full_chain: list[str],
+                 active_checks: list[BlockReason], sounds: Mapping[str, str],
+                 sound: Callable[[str], str]) -> list[Node]:
+    """Caller checks, rejection, concurrency limit, tariff and welcome announcements."""
+    nodes: list[Node] = []
+    block_ids = full_chain[:len(active_checks)]
     reject_sound = sound(n.blocking.message or "default-rejection")
     for i, reason in enumerate(active_checks):
         nodes.append(BlockCheck(block_ids[i], reason, blocked="rejected", next=full_chain[i + 1]))
@@ -126,14 +132,13 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
     if n.announcements.welcome:
         after = full_chain[full_chain.index("welcome") + 1]
         nodes.append(Play("welcome", sound(n.announcements.welcome), "welcome", next=after))
+    return nodes
 
-    limit = call_limit(n)
-    warning = n.tariff.warning_before if (n.tariff and limit) else None
-    if n.flow is not None:
-        nodes.append(FlowEntry("flow", n.flow, flow_context(tenant, n.flow), "start", limit, warning))
-        return NumberFlow(number=number, tenant=tenant, package=n.package, entry=full_chain[0],
-                          nodes={node.id: node for node in nodes}, blacklist_family=blacklist_family(number.e164),
-                          mobile_prefixes=dutch_mobile_prefixes())
+
+def _region_and_roster_nodes(n: ServiceNumberPlan, targets: _Targets) -> list[Node]:
+    """The region switch (if any) and one week roster per roster."""
+    node_of = targets.node_of
+    nodes: list[Node] = []
     if n.regions is not None:
         nodes.append(RegionSwitch(
             "regions",
@@ -149,34 +154,48 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
             for tr in sorted(ranges, key=lambda tr: minutes(tr.start))
         )
         nodes.append(WeekRoster(
-            f"ro{roster_index[name]}", name, slots, roster.outside, node_of(roster.exits[roster.outside]),
+            f"ro{targets.roster[name]}", name, slots, roster.outside, node_of(roster.exits[roster.outside]),
             node_of(roster.holiday), roster.public_holidays,
             tuple(sorted(d.strftime("%Y%m%d") for d in roster.closed_dates)),
         ))
+    return nodes
+
+
+def _split_nodes(n: ServiceNumberPlan, number: ServiceNumberId, targets: _Targets) -> list[Node]:
+    nodes: list[Node] = []
     for name, shares in n.splits.items():
-        sid = f"sp{split_index[name]}"
+        sid = f"sp{targets.split[name]}"
         weights = ",".join(str(sh.percent) for sh in shares)
         tag = hashlib.sha1(weights.encode()).hexdigest()[:8]  # new weights → fresh counters
-        nodes.append(Split(sid, name, tuple((sh.percent, node_of(sh.to)) for sh in shares),
+        nodes.append(Split(sid, name, tuple((sh.percent, targets.node_of(sh.to)) for sh in shares),
                            f"svc-split/{number.digits}/{sid}-{tag}"))
+    return nodes
 
-    first_of = {name: f"r{routing_index[name]}d1" for name in n.routings}
+
+def _schedule_node(n: ServiceNumberPlan, targets: _Targets) -> Switch:
+    """The switch between routings: the active one, then the scheduled switch moments."""
+    first_of = {name: f"r{targets.routing[name]}d1" for name in n.routings}
     assert n.active is not None  # the rules require it for numbers without a flow
     moments = tuple(sorted((s.epoch, first_of[s.routing]) for s in n.switches))
-    nodes.append(Switch(
+    return Switch(
         "schedule",
         default=first_of[n.active],
         moments=moments,
         routing_names={first_of[name]: name for name in n.routings},
-    ))
+    )
 
+
+def _routing_nodes(n: ServiceNumberPlan, targets: _Targets, sound: Callable[[str], str],
+                   limit: int | None, warning: int | None) -> list[Node]:
+    """Each routing's destinations in turn, then the final announcement and the end."""
+    nodes: list[Node] = []
     end = "final" if n.announcements.final else "end"
     whisper = sound(n.announcements.whisper) if n.announcements.whisper else None
     policy = n.recording.policy
     recording = None if policy is RecordingPolicy.NEVER else policy.value
     announce = sound(n.recording.announce) if n.recording.announce and recording else None
     for name, dests in n.routings.items():
-        r = routing_index[name]
+        r = targets.routing[name]
         for j, d in enumerate(dests, start=1):
             failed = f"r{r}d{j + 1}" if j < len(dests) else end
             ref = queue_ref(d.number)
@@ -189,6 +208,34 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
     if n.announcements.final:
         nodes.append(Play("final", sound(n.announcements.final), "final", next="end"))
     nodes.append(Hangup("end", "unanswered"))
+    return nodes
+
+
+def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
+                   holidays: frozenset[str] = frozenset()) -> NumberFlow:
+    """Build the step graph. ``sounds`` maps announcement names to what Playback takes;
+    ``holidays`` are the public holiday dates rosters use (see ``holiday_dates``)."""
+
+    def sound(name: str) -> str:
+        return sounds.get(name) or BUILTIN_SOUNDS[name]
+
+    number = parse_service_number(n.number)
+    targets = _Targets(n)
+    active_checks = _active_checks(n, number.kind.is_premium_rate)
+    full_chain = [f"blk{reason.value}" for reason in active_checks] + _entry_chain(n, targets)
+    nodes = _entry_nodes(n, number, full_chain, active_checks, sounds, sound)
+
+    limit = call_limit(n)
+    warning = n.tariff.warning_before if (n.tariff and limit) else None
+    if n.flow is not None:
+        nodes.append(FlowEntry("flow", n.flow, flow_context(tenant, n.flow), "start", limit, warning))
+        return NumberFlow(number=number, tenant=tenant, package=n.package, entry=full_chain[0],
+                          nodes={node.id: node for node in nodes}, blacklist_family=blacklist_family(number.e164),
+                          mobile_prefixes=dutch_mobile_prefixes())
+    nodes += _region_and_roster_nodes(n, targets)
+    nodes += _split_nodes(n, number, targets)
+    nodes.append(_schedule_node(n, targets))
+    nodes += _routing_nodes(n, targets, sound, limit, warning)
 
     return NumberFlow(
         number=number,

@@ -44,30 +44,8 @@ def _describe(old: ServiceNumberPlan, new: ServiceNumberPlan) -> list[str]:
     if old.flow != new.flow:
         out.append(f"runs flow {new.flow!r} instead of {old.flow!r}" if old.flow and new.flow
                    else f"runs flow {new.flow!r}" if new.flow else f"no longer runs flow {old.flow!r}")
-    for name in old.routings.keys() - new.routings.keys():
-        out.append(f"routing {name!r} removed")
-    for name in new.routings.keys() - old.routings.keys():
-        out.append(f"routing {name!r} added: {_dests(new.routings[name])}")
-    for name in old.routings.keys() & new.routings.keys():
-        if old.routings[name] != new.routings[name]:
-            out.append(f"routing {name!r} now rings {_dests(new.routings[name])} "
-                       f"instead of {_dests(old.routings[name])}")
-    if old.active != new.active:
-        out.append(f"active routing {old.active!r} → {new.active!r}")
-    if old.switches != new.switches:
-        moments = ", ".join(f"{s.at:%Y-%m-%d %H:%M} → {s.routing}" for s in new.switches) or "none"
-        out.append(f"switch moments now: {moments}")
-    ob, nb = old.blocking, new.blocking
-    for flag in ("anonymous", "foreign", "mobile"):
-        if getattr(ob, flag) != getattr(nb, flag):
-            out.append(f"{'blocks' if getattr(nb, flag) else 'no longer blocks'} {flag} callers")
-    added, removed = set(nb.blacklist) - set(ob.blacklist), set(ob.blacklist) - set(nb.blacklist)
-    if added:
-        out.append(f"blacklist adds {', '.join(sorted(added))}")
-    if removed:
-        out.append(f"blacklist removes {', '.join(sorted(removed))}")
-    if ob.message != nb.message:
-        out.append(f"rejection message {ob.message or 'built-in'} → {nb.message or 'built-in'}")
+    out += _routing_changes(old, new)
+    out += _blocking_changes(old, new)
     for which in ("welcome", "whisper", "final"):
         before, after = getattr(old.announcements, which), getattr(new.announcements, which)
         if before != after:
@@ -81,6 +59,50 @@ def _describe(old: ServiceNumberPlan, new: ServiceNumberPlan) -> list[str]:
         out.append("callers from abroad " + ("allowed" if new.allow_foreign else "blocked"))
     if old.regions != new.regions:
         out.append("origin regions change")
+    out += _roster_changes(old, new)
+    out += _split_changes(old, new)
+    if old.start != new.start:
+        out.append(f"first step {old.start or 'default'} → {new.start or 'default'}")
+    return out or ["changes that do not alter routing"]
+
+
+def _routing_changes(old: ServiceNumberPlan, new: ServiceNumberPlan) -> list[str]:
+    """Routings removed, added or ringing otherwise; the active routing; the switch moments."""
+    out: list[str] = []
+    for name in old.routings.keys() - new.routings.keys():
+        out.append(f"routing {name!r} removed")
+    for name in new.routings.keys() - old.routings.keys():
+        out.append(f"routing {name!r} added: {_dests(new.routings[name])}")
+    for name in old.routings.keys() & new.routings.keys():
+        if old.routings[name] != new.routings[name]:
+            out.append(f"routing {name!r} now rings {_dests(new.routings[name])} "
+                       f"instead of {_dests(old.routings[name])}")
+    if old.active != new.active:
+        out.append(f"active routing {old.active!r} → {new.active!r}")
+    if old.switches != new.switches:
+        moments = ", ".join(f"{s.at:%Y-%m-%d %H:%M} → {s.routing}" for s in new.switches) or "none"
+        out.append(f"switch moments now: {moments}")
+    return out
+
+
+def _blocking_changes(old: ServiceNumberPlan, new: ServiceNumberPlan) -> list[str]:
+    out: list[str] = []
+    ob, nb = old.blocking, new.blocking
+    for flag in ("anonymous", "foreign", "mobile"):
+        if getattr(ob, flag) != getattr(nb, flag):
+            out.append(f"{'blocks' if getattr(nb, flag) else 'no longer blocks'} {flag} callers")
+    added, removed = set(nb.blacklist) - set(ob.blacklist), set(ob.blacklist) - set(nb.blacklist)
+    if added:
+        out.append(f"blacklist adds {', '.join(sorted(added))}")
+    if removed:
+        out.append(f"blacklist removes {', '.join(sorted(removed))}")
+    if ob.message != nb.message:
+        out.append(f"rejection message {ob.message or 'built-in'} → {nb.message or 'built-in'}")
+    return out
+
+
+def _roster_changes(old: ServiceNumberPlan, new: ServiceNumberPlan) -> list[str]:
+    out: list[str] = []
     for name in sorted(old.rosters.keys() | new.rosters.keys()):
         before, after = old.rosters.get(name), new.rosters.get(name)
         if before == after:
@@ -95,15 +117,18 @@ def _describe(old: ServiceNumberPlan, new: ServiceNumberPlan) -> list[str]:
         if (before.exits, before.outside, before.holiday, before.closed_dates, before.public_holidays) != (
                 after.exits, after.outside, after.holiday, after.closed_dates, after.public_holidays):
             out.append(f"roster {name!r}: exits or holidays change")
+    return out
+
+
+def _split_changes(old: ServiceNumberPlan, new: ServiceNumberPlan) -> list[str]:
+    out: list[str] = []
     if old.splits != new.splits:
         for name, shares in new.splits.items():
             if old.splits.get(name) != shares:
                 out.append(f"split {name!r}: " + ", ".join(f"{s.percent}% → {s.to}" for s in shares))
         for name in old.splits.keys() - new.splits.keys():
             out.append(f"split {name!r} removed")
-    if old.start != new.start:
-        out.append(f"first step {old.start or 'default'} → {new.start or 'default'}")
-    return out or ["changes that do not alter routing"]
+    return out
 
 
 def _ranges(ranges: list[Any]) -> str:

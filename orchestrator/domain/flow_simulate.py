@@ -13,7 +13,7 @@ Every step names the flow, the block and the event, as the dialplan's SvcFlow us
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -29,6 +29,7 @@ from orchestrator.domain.flow_ir import (
     FHangup,
     FInput,
     FMenu,
+    FNode,
     FPlay,
     FSet,
     FTime,
@@ -127,61 +128,94 @@ def walk(flows: Mapping[str, CompiledFlow], start_flow: str, call: FlowCall) -> 
             node_id = FALLBACK_EXT
             continue
         node = flow.nodes[node_id]
-        match node:
-            case FPlay():
-                step("next")
-                node_id = node.next
-            case FMenu():
-                node_id = _menu(node, keys, menu_stack, step)
-            case FInput():
-                node_id = _input(node, keys, call, w, step)
-            case RegionSwitch():
-                region = None if (call.withheld or not call.caller) else next(
-                    (e for e in node.exits if matches(call.caller, e[1])), None)
-                step(region[0] if region else "other")
-                node_id = region[2] if region else node.other
-            case FTime():
-                event, node_id = _time(node, call)
-                step(event)
-            case Split():
-                counters = call.split_state.get(node.state_family, (0,) * len(node.shares))
-                index, call.split_state[node.state_family] = node.pick(counters)
-                assert flow.split_events is not None
-                step(flow.split_events[node.id][index])
-                node_id = node.shares[index][1]
-            case FSet():
-                if node.skill:
-                    w.values["skill"] = node.skill
-                if node.priority is not None:
-                    w.values["priority"] = str(node.priority)
-                if node.priority_from:
-                    w.values["priority"] = w.values.get(f"input:{node.priority_from}", "")
-                w.values.update({f"value:{k}": v for k, v in node.values})
-                step("next")
-                node_id = node.next
-            case FCallCentre():
-                # Inside a queue it depends on live agents: the walk stops, handed over.
-                step(node.kind, name=node.name, skill=node.skill or w.values.get("skill"))
-                w.outcome = node.kind
-                return w
-            case FDial():
-                for number, _ring in node.destinations:
-                    w.destinations.append(number)
-                    if call.behaviour.get(number, DestinationBehaviour.ANSWER) is DestinationBehaviour.ANSWER:
-                        step("answered", destination=number)
-                        w.outcome, w.answered_by = "answered", number
-                        return w
-                step("failed")
-                node_id = node.failed
-            case FGoto():
-                step("goto", to=node.flow)
-                flow = flows[node.flow]
-                node_id = flow.start
-            case FHangup():
-                step("end")
-                w.outcome = "hangup"
-                return w
+        if isinstance(node, FGoto):  # the one block that leaves this flow
+            step("goto", to=node.flow)
+            flow = flows[node.flow]
+            node_id = flow.start
+            continue
+        next_id = _run_block(node, flow, keys, menu_stack, call, w, step)
+        if next_id is None:
+            return w
+        node_id = next_id
     raise AssertionError("flow walk did not end")  # the visit counter makes this unreachable
+
+
+_Step = Callable[..., None]
+
+
+def _run_block(node: FNode, flow: CompiledFlow, keys: _Keys, menu_stack: list[str], call: FlowCall,
+               w: FlowWalk, step: _Step) -> str | None:
+    """One block within the flow: the id of the next block, or None when the walk ends here."""
+    match node:
+        case FPlay():
+            step("next")
+            return node.next
+        case FMenu():
+            return _menu(node, keys, menu_stack, step)
+        case FInput():
+            return _input(node, keys, call, w, step)
+        case RegionSwitch():
+            return _region(node, call, step)
+        case FTime():
+            event, next_id = _time(node, call)
+            step(event)
+            return next_id
+        case Split():
+            return _split(node, flow, call, step)
+        case FSet():
+            _set_values(node, w)
+            step("next")
+            return node.next
+        case FCallCentre():
+            # Inside a queue it depends on live agents: the walk stops, handed over.
+            step(node.kind, name=node.name, skill=node.skill or w.values.get("skill"))
+            w.outcome = node.kind
+            return None
+        case FDial():
+            return _dial(node, call, w, step)
+        case FGoto():
+            raise AssertionError("walk() follows goto blocks itself")
+        case FHangup():
+            step("end")
+            w.outcome = "hangup"
+            return None
+
+
+def _region(node: RegionSwitch, call: FlowCall, step: _Step) -> str:
+    region = None if (call.withheld or not call.caller) else next(
+        (e for e in node.exits if matches(call.caller, e[1])), None)
+    step(region[0] if region else "other")
+    return region[2] if region else node.other
+
+
+def _split(node: Split, flow: CompiledFlow, call: FlowCall, step: _Step) -> str:
+    counters = call.split_state.get(node.state_family, (0,) * len(node.shares))
+    index, call.split_state[node.state_family] = node.pick(counters)
+    assert flow.split_events is not None
+    step(flow.split_events[node.id][index])
+    return node.shares[index][1]
+
+
+def _set_values(node: FSet, w: FlowWalk) -> None:
+    if node.skill:
+        w.values["skill"] = node.skill
+    if node.priority is not None:
+        w.values["priority"] = str(node.priority)
+    if node.priority_from:
+        w.values["priority"] = w.values.get(f"input:{node.priority_from}", "")
+    w.values.update({f"value:{k}": v for k, v in node.values})
+
+
+def _dial(node: FDial, call: FlowCall, w: FlowWalk, step: _Step) -> str | None:
+    """Ring the destinations in turn: None when one answers (the walk ends), else the failed block."""
+    for number, _ring in node.destinations:
+        w.destinations.append(number)
+        if call.behaviour.get(number, DestinationBehaviour.ANSWER) is DestinationBehaviour.ANSWER:
+            step("answered", destination=number)
+            w.outcome, w.answered_by = "answered", number
+            return None
+    step("failed")
+    return node.failed
 
 
 def _menu(node: FMenu, keys: _Keys, stack: list[str], step: Any) -> str:

@@ -27,10 +27,15 @@ def _check_night(night: Night, path: str) -> list[Violation]:
 
 
 def check_call_centres(plan: TenantPlan, announcements: set[str]) -> list[Violation]:
+    v = _check_agents(plan)
+    v.extend(_check_queues(plan, announcements))
+    v.extend(_check_hunt_groups(plan))
+    v.extend(_check_exits(plan))
+    return v
 
+
+def _check_agents(plan: TenantPlan) -> list[Violation]:
     v: list[Violation] = []
-    skills_of: dict[str, set[str]] = {}  # queue -> skills its agents have
-
     phones: dict[str, str] = {}  # endpoint, lower case -> the agent who has it
     for name, agent in plan.agents.items():
         path = f"agents.{name}"
@@ -47,24 +52,27 @@ def check_call_centres(plan: TenantPlan, announcements: set[str]) -> list[Violat
         for skill, level in agent.skills.items():
             if not 1 <= level <= MAX_SKILL_LEVEL:
                 v.append(Violation(f"{path}.skills.{skill}", f"levels run from 1 to {MAX_SKILL_LEVEL}, not {level}"))
+    return v
 
-    def members(path: str, names: list[str]) -> None:
-        seen: set[str] = set()
-        for i, a in enumerate(names):
-            if a not in plan.agents:
-                v.append(Violation(f"{path}[{i}]", f"agent {a!r} is not defined in this plan"))
-            if a in seen:
-                v.append(Violation(f"{path}[{i}]", f"agent {a!r} is listed twice"))
-            seen.add(a)
 
-    def sound(path: str, name: str | None) -> None:
-        if name is not None and name not in announcements:
-            v.append(Violation(path, f"announcement {name!r} is not defined in this plan"))
+def _members(plan: TenantPlan, path: str, names: list[str]) -> list[Violation]:
+    """A queue's or hunt group's agents: defined in the plan, each listed once."""
+    v: list[Violation] = []
+    seen: set[str] = set()
+    for i, a in enumerate(names):
+        if a not in plan.agents:
+            v.append(Violation(f"{path}[{i}]", f"agent {a!r} is not defined in this plan"))
+        if a in seen:
+            v.append(Violation(f"{path}[{i}]", f"agent {a!r} is listed twice"))
+        seen.add(a)
+    return v
 
+
+def _check_queues(plan: TenantPlan, announcements: set[str]) -> list[Violation]:
+    v: list[Violation] = []
     for name, q in plan.queues.items():
         path = f"queues.{name}"
-        members(f"{path}.agents", q.agents)
-        skills_of[name] = {s for a in q.agents if a in plan.agents for s in plan.agents[a].skills}
+        v.extend(_members(plan, f"{path}.agents", q.agents))
         limit = TIER_MAX_WAITING[q.tier]
         if q.max_waiting is not None and q.max_waiting > limit:
             v.append(Violation(f"{path}.max_waiting", f"the {q.tier} tier allows at most {limit} waiting callers, "
@@ -74,41 +82,58 @@ def check_call_centres(plan: TenantPlan, announcements: set[str]) -> list[Violat
         if q.night is not None:
             v.extend(_check_night(q.night, f"{path}.night"))
         for field in ("welcome", "music", "comfort"):
-            sound(f"{path}.{field}", getattr(q, field))
+            sound = getattr(q, field)
+            if sound is not None and sound not in announcements:
+                v.append(Violation(f"{path}.{field}", f"announcement {sound!r} is not defined in this plan"))
+    return v
+
+
+def _check_hunt_groups(plan: TenantPlan) -> list[Violation]:
+    v: list[Violation] = []
     for name, h in plan.hunt_groups.items():
         path = f"hunt_groups.{name}"
-        members(f"{path}.agents", h.agents)
+        v.extend(_members(plan, f"{path}.agents", h.agents))
         if h.night is not None:
             v.extend(_check_night(h.night, f"{path}.night"))
+    return v
 
-    def ref(path: str, target: str | None) -> None:
-        parsed = queue_ref(target) if target else None
-        if parsed is None:
-            return
-        kind, name, skill = parsed
-        group = plan.queues if kind == "queue" else plan.hunt_groups
-        if name not in group:
-            v.append(Violation(path, f"{kind} {name!r} is not defined in this plan"))
-        elif skill is not None and skill not in skills_of.get(name, set()):
-            v.append(Violation(path, f"no agent of queue {name!r} has skill {skill!r}; such calls would never be "
-                                     f"answered"))
 
+def _target(plan: TenantPlan, skills_of: dict[str, set[str]], path: str, target: str | None) -> list[Violation]:
+    """A queue or hunt group target (``queue:name[:skill]``) must exist, and its skill be had by an agent."""
+    parsed = queue_ref(target) if target else None
+    if parsed is None:
+        return []
+    kind, name, skill = parsed
+    group = plan.queues if kind == "queue" else plan.hunt_groups
+    if name not in group:
+        return [Violation(path, f"{kind} {name!r} is not defined in this plan")]
+    if skill is not None and skill not in skills_of.get(name, set()):
+        return [Violation(path, f"no agent of queue {name!r} has skill {skill!r}; such calls would never be "
+                                f"answered")]
+    return []
+
+
+def _check_exits(plan: TenantPlan) -> list[Violation]:
+    """Where queues, hunt groups and routings send calls to call centres; exits must not loop."""
+    v: list[Violation] = []
+    skills_of = {name: {s for a in q.agents if a in plan.agents for s in plan.agents[a].skills}
+                 for name, q in plan.queues.items()}  # queue -> skills its agents have
     exits: dict[str, list[str]] = {}  # "queue:x" -> call centres its exits lead to
     for name, q in plan.queues.items():
         for field, target in (("full", q.full), ("timeout", q.timeout),
                               ("night.to", q.night.to if q.night else None)):
-            ref(f"queues.{name}.{field}", target)
+            v.extend(_target(plan, skills_of, f"queues.{name}.{field}", target))
             if target and (parsed := queue_ref(target)):
                 exits.setdefault(f"queue:{name}", []).append(f"{parsed[0]}:{parsed[1]}")
     for name, h in plan.hunt_groups.items():
         for field, target in (("no_answer", h.no_answer), ("night.to", h.night.to if h.night else None)):
-            ref(f"hunt_groups.{name}.{field}", target)
+            v.extend(_target(plan, skills_of, f"hunt_groups.{name}.{field}", target))
             if target and (parsed := queue_ref(target)):
                 exits.setdefault(f"hunt:{name}", []).append(f"{parsed[0]}:{parsed[1]}")
     for i, n in enumerate(plan.numbers):
         for routing, dests in n.routings.items():
             for j, d in enumerate(dests):
-                ref(f"numbers[{i}].routings.{routing}[{j}].number", d.number)
+                v.extend(_target(plan, skills_of, f"numbers[{i}].routings.{routing}[{j}].number", d.number))
     v.extend(_loops(exits))
     return v
 

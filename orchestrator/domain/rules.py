@@ -6,6 +6,7 @@ decides to store nothing when the list is not empty.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -13,7 +14,7 @@ from decimal import Decimal
 from orchestrator.domain import tariffs
 from orchestrator.domain.flow_rules import check_flows
 from orchestrator.domain.numbers import NumberKind, parse_service_number
-from orchestrator.domain.plan import Package, RecordingPolicy, ServiceNumberPlan, TenantPlan, minutes
+from orchestrator.domain.plan import Package, RecordingPolicy, ServiceNumberPlan, TenantPlan, TimeRange, minutes
 from orchestrator.domain.queue_rules import check_call_centres
 from orchestrator.errors import PlanInvalid, Violation
 
@@ -67,6 +68,18 @@ def check_steps(n: ServiceNumberPlan, path: str) -> list[Violation]:
                 v.append(Violation(f"{path}.{field}", f"not in the {n.package} package (needs standaard or premium)"))
         return v
 
+    v.extend(_step_names(n, path))
+    if n.start is not None and target_kind(n, n.start) is None:
+        v.append(Violation(f"{path}.start", f"{n.start!r} is not 'regions', a routing, roster, split or 'active'"))
+    v.extend(_check_regions(n, path, limits))
+    v.extend(_check_rosters(n, path, limits))
+    v.extend(_check_splits(n, path, limits))
+    return v
+
+
+def _step_names(n: ServiceNumberPlan, path: str) -> list[Violation]:
+    """Routings, rosters and splits share one name space, without the reserved target names."""
+    v: list[Violation] = []
     names: dict[str, str] = {}
     for kind, group in (("routing", n.routings), ("roster", n.rosters), ("split", n.splits)):
         for name in group:
@@ -75,35 +88,44 @@ def check_steps(n: ServiceNumberPlan, path: str) -> list[Violation]:
             elif name in names:
                 v.append(Violation(f"{path}.{kind}s.{name}", f"name {name!r} is already used by a {names[name]}"))
             names[name] = kind
+    return v
 
-    def ref(field: str, name: str, source: str) -> None:
-        kind = target_kind(n, name)
-        if kind is None:
-            v.append(Violation(field, f"{name!r} is not a routing, roster, split or 'active'"))
-        elif n.package is Package.STANDAARD and ORDER[kind] <= ORDER[source]:
-            v.append(Violation(
-                field, f"a {source} step cannot lead to a {kind} (order: regions → roster → split → routing)"))
-        elif n.package is Package.PREMIUM and ORDER[kind] <= ORDER[source]:
-            v.append(Violation(field, f"a {source} step cannot lead back to a {kind} step"))
 
-    if n.start is not None and target_kind(n, n.start) is None:
-        v.append(Violation(f"{path}.start", f"{n.start!r} is not 'regions', a routing, roster, split or 'active'"))
+def _step_target(n: ServiceNumberPlan, field: str, name: str, source: str) -> list[Violation]:
+    """A step's exit must name an existing step that comes later in the order."""
+    kind = target_kind(n, name)
+    if kind is None:
+        return [Violation(field, f"{name!r} is not a routing, roster, split or 'active'")]
+    if n.package is Package.STANDAARD and ORDER[kind] <= ORDER[source]:
+        return [Violation(
+            field, f"a {source} step cannot lead to a {kind} (order: regions → roster → split → routing)")]
+    if n.package is Package.PREMIUM and ORDER[kind] <= ORDER[source]:
+        return [Violation(field, f"a {source} step cannot lead back to a {kind} step")]
+    return []
 
-    if n.regions is not None:
-        r = n.regions
-        if limits.regions is not None and len(r.exits) > limits.regions:
-            v.append(Violation(f"{path}.regions.exits",
-                               f"the {n.package} package allows at most {limits.regions} regions plus 'other', "
-                               f"this has {len(r.exits)}"))
-        seen_areas: set[str] = set()
-        for i, e in enumerate(r.exits):
-            for area in e.areas:
-                if area.lower() in seen_areas:
-                    v.append(Violation(f"{path}.regions.exits[{i}].areas", f"{area!r} is already in an earlier region"))
-                seen_areas.add(area.lower())
-            ref(f"{path}.regions.exits[{i}].to", e.to, "regions")
-        ref(f"{path}.regions.other", r.other, "regions")
 
+def _check_regions(n: ServiceNumberPlan, path: str, limits: PackageLimits) -> list[Violation]:
+    v: list[Violation] = []
+    if n.regions is None:
+        return v
+    r = n.regions
+    if limits.regions is not None and len(r.exits) > limits.regions:
+        v.append(Violation(f"{path}.regions.exits",
+                           f"the {n.package} package allows at most {limits.regions} regions plus 'other', "
+                           f"this has {len(r.exits)}"))
+    seen_areas: set[str] = set()
+    for i, e in enumerate(r.exits):
+        for area in e.areas:
+            if area.lower() in seen_areas:
+                v.append(Violation(f"{path}.regions.exits[{i}].areas", f"{area!r} is already in an earlier region"))
+            seen_areas.add(area.lower())
+        v.extend(_step_target(n, f"{path}.regions.exits[{i}].to", e.to, "regions"))
+    v.extend(_step_target(n, f"{path}.regions.other", r.other, "regions"))
+    return v
+
+
+def _check_rosters(n: ServiceNumberPlan, path: str, limits: PackageLimits) -> list[Violation]:
+    v: list[Violation] = []
     if limits.rosters is not None and len(n.rosters) > limits.rosters:
         v.append(Violation(f"{path}.rosters", f"at most {limits.rosters} rosters, this has {len(n.rosters)}"))
     for name, roster in n.rosters.items():
@@ -114,21 +136,32 @@ def check_steps(n: ServiceNumberPlan, path: str) -> list[Violation]:
         if roster.outside not in roster.exits:
             v.append(Violation(f"{rp}.outside", f"{roster.outside!r} is not one of this roster's exits"))
         for exit_name, target in roster.exits.items():
-            ref(f"{rp}.exits.{exit_name}", target, "roster")
-        ref(f"{rp}.holiday", roster.holiday, "roster")
+            v.extend(_step_target(n, f"{rp}.exits.{exit_name}", target, "roster"))
+        v.extend(_step_target(n, f"{rp}.holiday", roster.holiday, "roster"))
         for day, ranges in roster.week.items():
-            spans = []
-            for i, tr in enumerate(ranges):
-                if tr.exit not in roster.exits:
-                    v.append(Violation(f"{rp}.week.{day}[{i}].exit", f"{tr.exit!r} is not one of this roster's exits"))
-                if minutes(tr.start) >= minutes(tr.end):
-                    v.append(Violation(f"{rp}.week.{day}[{i}]", f"starts at {tr.start}, not before its end {tr.end}"))
-                spans.append((minutes(tr.start), minutes(tr.end), i))
-            spans.sort()
-            for (_s1, e1, _i1), (s2, _e2, i2) in zip(spans, spans[1:], strict=False):
-                if s2 < e1:
-                    v.append(Violation(f"{rp}.week.{day}[{i2}]", "overlaps another range of the same day"))
+            v.extend(_check_day(f"{rp}.week.{day}", ranges, roster.exits))
+    return v
 
+
+def _check_day(dp: str, ranges: list[TimeRange], exits: Mapping[str, str]) -> list[Violation]:
+    """One roster day: each range leads to an exit of the roster, starts before its end, overlaps none."""
+    v: list[Violation] = []
+    spans = []
+    for i, tr in enumerate(ranges):
+        if tr.exit not in exits:
+            v.append(Violation(f"{dp}[{i}].exit", f"{tr.exit!r} is not one of this roster's exits"))
+        if minutes(tr.start) >= minutes(tr.end):
+            v.append(Violation(f"{dp}[{i}]", f"starts at {tr.start}, not before its end {tr.end}"))
+        spans.append((minutes(tr.start), minutes(tr.end), i))
+    spans.sort()
+    for (_s1, e1, _i1), (s2, _e2, i2) in zip(spans, spans[1:], strict=False):
+        if s2 < e1:
+            v.append(Violation(f"{dp}[{i2}]", "overlaps another range of the same day"))
+    return v
+
+
+def _check_splits(n: ServiceNumberPlan, path: str, limits: PackageLimits) -> list[Violation]:
+    v: list[Violation] = []
     for name, shares in n.splits.items():
         sp = f"{path}.splits.{name}"
         if limits.split_shares is not None and len(shares) > limits.split_shares:
@@ -140,8 +173,9 @@ def check_steps(n: ServiceNumberPlan, path: str) -> list[Violation]:
         if total != 100:
             v.append(Violation(sp, f"percentages must sum to 100, these sum to {total}"))
         for i, share in enumerate(shares):
-            ref(f"{sp}[{i}].to", share.to, "split")
+            v.extend(_step_target(n, f"{sp}[{i}].to", share.to, "split"))
     return v
+
 
 MAX_RETENTION_YEARS = 7  # the longest term of the seed (2.3.7.1: 90 days or 7 years)
 BUILTIN_ANNOUNCEMENTS = frozenset({"default-rejection", "default-final", "default-whisper"})
@@ -239,6 +273,22 @@ def check_number(n: ServiceNumberPlan, path: str, now: datetime, announcements: 
         v.extend(check_recording(n, path))
         return v + _announcement_refs(n, path, announcements)
 
+    v.extend(_check_routings(n, path, limits))
+    v.extend(_check_switches(n, path, now, limits))
+    if n.blocking.mobile and kind is not NumberKind.FREEPHONE:
+        v.append(Violation(f"{path}.blocking.mobile", "blocking mobile callers is only possible on 0800 numbers"))
+    if len(set(n.blocking.blacklist)) != len(n.blocking.blacklist):
+        v.append(Violation(f"{path}.blocking.blacklist", "lists a caller twice"))
+
+    v.extend(check_steps(n, path))
+    v.extend(check_tariff(n, kind, path))
+    v.extend(check_recording(n, path))
+    return v + _announcement_refs(n, path, announcements)
+
+
+def _check_routings(n: ServiceNumberPlan, path: str, limits: PackageLimits) -> list[Violation]:
+    """The routings, their destinations and the active routing."""
+    v: list[Violation] = []
     if not n.routings:
         v.append(Violation(f"{path}.routings", "at least one routing is needed"))
     if len(n.routings) > limits.routings:
@@ -264,7 +314,12 @@ def check_number(n: ServiceNumberPlan, path: str, now: datetime, announcements: 
             if d.number in seen:
                 v.append(Violation(f"{path}.routings.{name}[{i}].number", "repeats an earlier destination"))
             seen.add(d.number)
+    return v
 
+
+def _check_switches(n: ServiceNumberPlan, path: str, now: datetime, limits: PackageLimits) -> list[Violation]:
+    """Switch moments: in the future, to a defined routing, one per minute, within the package's count."""
+    v: list[Violation] = []
     future = [s for s in n.switches if s.at > now]
     if len(future) > limits.switch_moments:
         v.append(Violation(
@@ -285,16 +340,7 @@ def check_number(n: ServiceNumberPlan, path: str, now: datetime, announcements: 
         if s.at in moments:
             v.append(Violation(f"{path}.switches[{i}].at", "two switch moments at the same minute"))
         moments.add(s.at)
-
-    if n.blocking.mobile and kind is not NumberKind.FREEPHONE:
-        v.append(Violation(f"{path}.blocking.mobile", "blocking mobile callers is only possible on 0800 numbers"))
-    if len(set(n.blocking.blacklist)) != len(n.blocking.blacklist):
-        v.append(Violation(f"{path}.blocking.blacklist", "lists a caller twice"))
-
-    v.extend(check_steps(n, path))
-    v.extend(check_tariff(n, kind, path))
-    v.extend(check_recording(n, path))
-    return v + _announcement_refs(n, path, announcements)
+    return v
 
 
 def _announcement_refs(n: ServiceNumberPlan, path: str, announcements: set[str]) -> list[Violation]:
