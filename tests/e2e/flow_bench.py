@@ -91,6 +91,7 @@ class FlowBench:
         at = datetime.now(AMSTERDAM) + timedelta(seconds=offset)
         predicted = [self.predict(n, c, k, at) for n, c, k in cases]
         self.events.clear()
+        mark = self.events.mark()
         self._answered.clear()
         loop = asyncio.get_running_loop()
         port = self.runtime.settings.sip_port
@@ -103,7 +104,7 @@ class FlowBench:
         finally:
             done.set()
             await watcher
-        await self.events.settled()
+        await self.events.settled(mark, calls=len(cases))  # every flow call is answered: a channel each
         self._placed = {c[1]: r for c, r in zip(cases, self.last_calls, strict=True)}
         out = []
         for (_n, caller, _k), p in zip(cases, predicted, strict=True):
