@@ -14,8 +14,8 @@ from tests.api.helpers import Tokens, make_token, offline_config
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> ApiConfig:
-    return offline_config(tmp_path)
+def config(tmp_path: Path, db_url: str) -> ApiConfig:
+    return offline_config(tmp_path, SVC_DB_URL=db_url)
 
 
 @pytest.fixture
