@@ -89,6 +89,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, databases: Databases)
         databases.drop(url)
 
 
+@pytest.fixture
+def postgres_url(tmp_path: Path, databases: Databases) -> Iterator[str]:
+    """An empty PostgreSQL database, for what only PostgreSQL has."""
+    url = databases.new("postgresql", tmp_path)
+    try:
+        yield url
+    finally:
+        databases.drop(url)
+
+
 @pytest.fixture(scope="module", params=Databases.KINDS)
 def module_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
                   databases: Databases) -> Iterator[str]:

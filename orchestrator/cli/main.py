@@ -11,6 +11,7 @@ import typer
 from orchestrator.cli import numbers, plans, stack
 from orchestrator.cli.api import api_app
 from orchestrator.cli.callcentre import agent_app, queue_app
+from orchestrator.cli.db import db_app
 from orchestrator.cli.live import register as register_live_commands
 from orchestrator.cli.recordings import recordings_app
 
@@ -32,6 +33,7 @@ app.add_typer(api_app, name="api")  # REST API and its tokens
 app.add_typer(recordings_app, name="recordings")  # call recordings
 app.add_typer(agent_app, name="agent")  # call-centre agents
 app.add_typer(queue_app, name="queue")  # queues, night service, supervisor
+app.add_typer(db_app, name="db")  # schema version and upgrade
 
 
 def main() -> None:

@@ -11,22 +11,37 @@ from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, insert
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, SQLModel, col, create_engine, select
+from sqlmodel import Session, col, create_engine, select
 
 from orchestrator.domain import plan as p
 from orchestrator.domain.numbers import NumberKind, ServiceNumberId, parse_service_number
 from orchestrator.errors import NotFound, StoreError
 from orchestrator.store import models as m
+from orchestrator.store import schema
 
 
-def make_engine(url: str):  # type: ignore[no-untyped-def]
-    """Create the engine and the tables (idempotent)."""
+def make_engine(url: str, *, check_schema: bool = True):  # type: ignore[no-untyped-def]
+    """The engine for ``url``. An empty database gets the newest schema; one whose schema is
+    behind is refused (SchemaOutdated names `orchestrator db upgrade`) unless ``check_schema`` is
+    off, which only that command does."""
     try:
-        engine = create_engine(url)
-        SQLModel.metadata.create_all(engine)
+        if url.startswith("postgresql://"):  # psycopg 3, whatever SQLAlchemy's default driver is
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        engine = create_engine(url, **_engine_options(url))
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot open database {url}: {exc}") from exc
+    if check_schema:
+        schema.ensure_current(engine)
     return engine
+
+
+def _engine_options(url: str) -> dict[str, Any]:
+    if not url.startswith("postgresql"):
+        return {}
+    # Timestamps are TIMESTAMP WITH TIME ZONE there and come back in the session's zone: UTC, as
+    # SQLite stores them, whatever zone the server is configured with. pre_ping: a long-running
+    # controller reconnects after a PostgreSQL restart instead of failing its next write.
+    return {"connect_args": {"options": "-c timezone=UTC"}, "pool_pre_ping": True}
 
 
 def _tenant(session: Session, name: str, create: bool = False) -> m.Tenant:

@@ -1,0 +1,43 @@
+"""What every database must keep exactly, SQLite and PostgreSQL alike."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlmodel import Session, select
+
+from orchestrator.store import models as m
+from orchestrator.store import repository as repo
+
+
+def test_timestamps_round_trip_as_utc_whatever_the_server_zone(db_url: str) -> None:
+    """The test PostgreSQL runs in Europe/Amsterdam: a UTC instant must come back unshifted."""
+    engine = repo.make_engine(db_url)
+    started = datetime(2026, 7, 1, 10, 0, 0, 123000, tzinfo=timezone(timedelta(hours=2)))  # 08:00 UTC
+    with Session(engine) as s:
+        s.add(m.CallRecord(call_id="1.1", service_number="+318001234567", tenant="acme", caller="",
+                           started_at=started.astimezone(UTC), ended_at=started.astimezone(UTC), outcome="answered",
+                           wait_s=1.5))
+        s.commit()
+    with Session(engine) as s:
+        row = s.exec(select(m.CallRecord)).one()
+        back = row.started_at if row.started_at.tzinfo else row.started_at.replace(tzinfo=UTC)
+        assert back == started
+        assert s.exec(select(m.CallRecord.id).where(m.CallRecord.started_at >= datetime(2026, 7, 1, 8, 0, tzinfo=UTC),
+                                                    m.CallRecord.started_at < datetime(2026, 7, 1, 8, 1, tzinfo=UTC))
+                      ).one() == row.id
+    engine.dispose()
+
+
+def test_postgresql_urls_use_psycopg_3(postgres_url: str) -> None:
+    engine = repo.make_engine(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
+    assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
+    engine.dispose()
+
+
+def test_postgresql_sessions_are_in_utc(postgres_url: str) -> None:
+    """The server's zone is Europe/Amsterdam; our sessions show stored instants in UTC."""
+    engine = repo.make_engine(postgres_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW timezone").scalar() == "UTC"
+    engine.dispose()
