@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import delete, func, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, create_engine, select
 
@@ -426,9 +428,7 @@ def tenant_salt(session: Session, tenant: str) -> str | None:
 
 
 def set_tenant_salt(session: Session, tenant: str, salt: str) -> None:
-    row = session.get(m.TenantDigest, tenant) or m.TenantDigest(tenant=tenant, salt=salt)
-    row.salt = salt
-    session.add(row)
+    _upsert(session, m.TenantDigest, {"tenant": tenant, "salt": salt}, key="tenant")
 
 
 def dialplan_state(session: Session) -> m.DialplanState | None:
@@ -436,10 +436,18 @@ def dialplan_state(session: Session) -> m.DialplanState | None:
 
 
 def set_dialplan_state(session: Session, dialplan_dir: str, generator: str) -> None:
-    state = session.get(m.DialplanState, 1) or m.DialplanState(id=1, dialplan_dir=dialplan_dir, generator=generator)
-    state.dialplan_dir, state.generator = dialplan_dir, generator
-    session.add(state)
-    session.flush()
+    _upsert(session, m.DialplanState, {"id": 1, "dialplan_dir": dialplan_dir, "generator": generator}, key="id")
+
+
+def _upsert(session: Session, model: Any, values: dict[str, Any], *, key: str) -> None:
+    """Insert the row or update the one with the same ``key``, in one statement: a get-then-insert
+    lets two services writing the first row at once (API and CLI applies) fail on the key.
+    Both databases have INSERT ... ON CONFLICT, each dialect its own construct."""
+    dialect = session.get_bind().dialect.name
+    stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(model).values(**values)
+    session.execute(stmt.on_conflict_do_update(index_elements=[key], set_={k: v for k, v in values.items()
+                                                                           if k != key}))
+    session.get(model, values[key], populate_existing=True)  # a loaded copy in the session: refreshed
 
 
 def number_ids(session: Session) -> list[ServiceNumberId]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta, timezone
 
 from sqlmodel import Session, select
@@ -41,3 +42,37 @@ def test_postgresql_sessions_are_in_utc(postgres_url: str) -> None:
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SHOW timezone").scalar() == "UTC"
     engine.dispose()
+
+
+def test_two_services_writing_the_first_dialplan_state_at_once(db_url: str) -> None:
+    """Both read "no row yet"; the second waits for the first's commit, then must update, not
+    fail on the key (the API and a CLI apply on a new database)."""
+    engine = repo.make_engine(db_url)
+    first, second = Session(engine), Session(engine)
+    try:
+        assert repo.dialplan_state(first) is None and repo.dialplan_state(second) is None
+        second.commit()  # SQLite: no read snapshot held while the first writes
+        repo.set_dialplan_state(first, "v1", "g1")
+        outcome: list[BaseException | None] = []
+
+        def write_second() -> None:
+            try:
+                repo.set_dialplan_state(second, "v2", "g2")
+                second.commit()
+                outcome.append(None)
+            except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+                outcome.append(exc)
+
+        thread = threading.Thread(target=write_second)
+        thread.start()
+        thread.join(0.5)  # the second is now waiting on the first's row lock / write lock
+        first.commit()
+        thread.join(30)
+        assert outcome == [None]
+        with Session(engine) as s:
+            state = repo.dialplan_state(s)
+            assert state is not None and (state.dialplan_dir, state.generator) == ("v2", "g2")
+    finally:
+        first.close()
+        second.close()
+        engine.dispose()
