@@ -74,7 +74,7 @@ _SCHEMAS: dict[str, Any] = {
     "NumberDetail": _obj({**NUMBER_FIELDS, "plan": {"type": "object", "description": "The number's part of the plan"}}),
     "Plan": {
         "type": "object", "additionalProperties": False,
-        "description": "A tenant's plan, as in the README's plan format. `tenant` defaults to the URL's. "
+        "description": "A tenant's plan, as in the plan format (docs/plan.md). `tenant` defaults to the URL's. "
                        "Through the API an announcement's `file` is the name of an uploaded announcement.",
         "properties": {
             "tenant": STR,
@@ -91,7 +91,7 @@ _SCHEMAS: dict[str, Any] = {
         },
     },
     "NumberEntry": {"type": "object", "required": ["number", "routings", "active"],
-                    "description": "One entry of a plan's `numbers` (README's plan format); `number` must be "
+                    "description": "One entry of a plan's `numbers` (the plan format, docs/plan.md); `number` must be "
                                    "the URL's",
                     "properties": {"number": STR, "active": STR, "routings": {"type": "object"}}},
     "Validated": _obj({"valid": {"type": "boolean"}, "tenant": STR, "numbers": INT}),

@@ -1,7 +1,7 @@
 """AMI adapter on panoramisk: a login that fails fast, a timeout on every action, and
 panoramisk's quirks kept in this file.
 
-Quirks handled here (see DESIGN.md): panoramisk reconnects forever on its own when the first
+Quirks handled here (see docs/asterisk.md): panoramisk reconnects forever on its own when the first
 connection fails, so ``connect`` waits for the login with a deadline and closes on failure; a
 successful ``QueueAdd`` never resolves its future unless sent with ``as_list=False``.
 """

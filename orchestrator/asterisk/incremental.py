@@ -1,6 +1,6 @@
 """Incremental dialplan update: push only the changed contexts over AMI, no full reload.
 
-A full ``dialplan reload`` grows faster than linearly with the number of contexts (DESIGN.md:
+A full ``dialplan reload`` grows faster than linearly with the number of contexts (docs/asterisk.md:
 1.4 s at 10,000 numbers), so a change to a few numbers is applied with AMI
 ``DialplanExtensionAdd`` / ``DialplanExtensionRemove`` instead. The same files are still written,
 so a later full reload gives the same dialplan.

@@ -1,6 +1,6 @@
 """IR → Asterisk dialplan text. Pure: flows in, {file name: text} out.
 
-Layout (reload time measured in DESIGN.md): a small entry context of one-line Gotos, one small
+Layout (reload times measured in docs/asterisk.md): a small entry context of one-line Gotos, one small
 context per service number in its own file, and a shared library. One file per number also lets
 a later incremental apply rewrite just the numbers that changed.
 """

@@ -45,7 +45,7 @@ def render_units(where: Installation) -> dict[str, str]:
 def env_file_text(environ: Mapping[str, str], state_dir: Path) -> str:
     """The environment every unit reads: this shell's SVC_* settings (secrets included, so the
     file is written 0600), with the state folder made absolute."""
-    lines = ["# Settings of the service-number units (README, 'Settings'). Secrets: keep this file 0600.",
+    lines = ["# Settings of the service-number units (docs/cli.md, 'Settings'). Secrets: keep this file 0600.",
              f"SVC_STATE_DIR={state_dir}"]
     lines += [f"{k}={v}" for k, v in sorted(environ.items()) if k.startswith("SVC_") and k != "SVC_STATE_DIR"]
     return "\n".join(lines) + "\n"

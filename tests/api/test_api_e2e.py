@@ -17,7 +17,7 @@ from orchestrator.api.context import ApiConfig
 from orchestrator.asterisk.spool import spool_dir
 from orchestrator.services.recordings import store
 from tests.api.helpers import ANSWERING, bearer, make_token, number, plan, sine_wav
-from tests.e2e.events import EventLog, connect_events
+from tests.e2e.events import EventLog, connect_events, until
 from tests.harness.sipp import place_call
 
 pytestmark = pytest.mark.e2e
@@ -61,7 +61,7 @@ async def test_plan_applied_through_the_api_routes_a_real_call_and_plays_the_upl
     events.clear()
     result = await asyncio.to_thread(place_call, runtime.settings.sip_port, SERVICE, "0201234567",
                                      workdir=tmp_path / "calls")
-    await asyncio.sleep(0.3)  # the last AMI events
+    await events.settled()  # every leg hung up: the call's last AMI events are in
     assert result.answered and carrier.invites() == [ANSWERING]
     played = [e["AppData"] for e in events.events
               if e.get("Event") == "Newexten" and e.get("Application") == "Playback"]
@@ -100,7 +100,8 @@ async def test_recording_keep_and_pause_through_the_api(
     event = await events.wait_for(lambda e: e.get("UserEvent") == "SvcRecording", timeout=10)
     call_id = event["Name"].split("@")[1]
     await events.wait_for(lambda e: e.get("Event") == "DialEnd" and e.get("DialStatus") == "ANSWER")
-    await asyncio.sleep(0.5)  # MixMonitor(b) creates the file with the first bridged audio
+    # MixMonitor(b) creates the file with the first bridged audio; keep/pause need it.
+    await until(lambda: any((spool / "incoming").glob(f"*@{call_id}@*.wav")), 10, "the recording file")
     base = f"/api/v1/tenants/e2e/recordings/calls/{call_id}"
     resp = await client.post(f"{base}/keep", headers=h)
     assert resp.status == 200 and (await resp.json())["kept"] is True, await resp.text()

@@ -5,6 +5,7 @@ ever). Who was offered a call is read from app_queue's AgentCalled events (Membe
 from __future__ import annotations
 
 import asyncio
+import re
 from collections import defaultdict
 from datetime import datetime
 from pathlib import Path
@@ -94,18 +95,30 @@ class Centre:
         self.engine: Any = None
 
     async def call(self, to: str, hold_s: float = 2.0, caller: str = "0201234567") -> Any:
-        return await asyncio.to_thread(place_call, self.runtime.settings.sip_port, to, caller,
-                                       workdir=self.workdir, hold_s=hold_s, timeout=90)
+        """One call; returns once all its channels (the agent's leg too) have hung up, so the agent
+        is free again for the next call (calls to other numbers may still be up)."""
+        result = await asyncio.to_thread(place_call, self.runtime.settings.sip_port, to, caller,
+                                         workdir=self.workdir, hold_s=hold_s, timeout=90)
+        await self.events.settled(to)
+        return result
 
     async def wait(self, since: int, predicate: Any, timeout: float = 15.0) -> dict[str, Any]:
         """The first event after index ``since`` matching ``predicate`` (waits for it)."""
+        return await self.events.wait_for(predicate, timeout, since=since)
+
+    async def until_wrapped_up(self, queue: str, agent: str, wrapup_s: int, timeout: float = 15.0) -> None:
+        """Wait until app_queue's own clock says ``agent``'s last call ended more than ``wrapup_s``
+        ago ("last was N secs ago" in ``queue show``): from then on it offers the agent calls again."""
         deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            for e in self.events.events[since:]:
-                if predicate(e):
-                    return e
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no matching AMI event within {timeout} s")
+        while True:
+            out = await self.ami.command(f"queue show {TENANT}.{queue}")
+            line = next((ln for ln in out.splitlines() if ln.strip().startswith(agent)), "")
+            m = re.search(r"last was (\d+) secs? ago", line)
+            if m and int(m.group(1)) > wrapup_s:
+                return
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"{agent} still in wrap-up after {timeout} s: {line!r}")
+            await asyncio.sleep(0.2)
 
     def offered(self, queue: str, since: int = 0) -> list[list[str]]:
         """Per caller (in order of the first offer): the agents app_queue rang, in order."""

@@ -55,7 +55,7 @@ class Stack:
         self.timed.clear()
         result = await asyncio.to_thread(place_call, self.runtime.settings.sip_port, "0" + to[3:], caller,
                                          workdir=self.workdir, **kw)
-        await asyncio.sleep(0.3)  # let the last AMI events arrive
+        await self.events.settled()  # every leg hung up: the call's last AMI events are in
         return result
 
     def blocks(self) -> list[dict[str, Any]]:

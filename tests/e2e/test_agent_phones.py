@@ -33,7 +33,7 @@ from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.services.callcentre.phone_secrets import PhoneSecrets
 from orchestrator.store import repository
 from tests.api.helpers import bearer, make_token
-from tests.e2e.events import EventLog
+from tests.e2e.events import EventLog, until
 from tests.harness.sip_phone import Phone
 from tests.harness.sipp import CallResult, free_port, place_call
 
@@ -85,18 +85,16 @@ class Stack:
                              progress=self.progress.append)
 
     async def call(self, to: str, hold_s: float = 1.5, caller: str = CALLER, local_ip: str = "127.0.0.1") -> CallResult:
-        return await asyncio.to_thread(place_call, self.runtime.settings.sip_port, to, caller, workdir=self.workdir,
-                                       hold_s=hold_s, timeout=60, local_ip=local_ip)
+        """One call; returns when all its channels have hung up (not only the caller's), so its
+        last events never land in the next test's window."""
+        result = await asyncio.to_thread(place_call, self.runtime.settings.sip_port, to, caller,
+                                         workdir=self.workdir, hold_s=hold_s, timeout=60, local_ip=local_ip)
+        await self.events.settled()
+        return result
 
     async def wait(self, since: int, predicate: Callable[[dict[str, Any]], bool], timeout: float = 15.0
                    ) -> dict[str, Any]:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while asyncio.get_running_loop().time() < deadline:
-            for e in self.events.events[since:]:
-                if predicate(e):
-                    return e
-            await asyncio.sleep(0.05)
-        raise AssertionError(f"no matching AMI event within {timeout} s")
+        return await self.events.wait_for(predicate, timeout, since=since)
 
     def queue_events(self, kind: str, queue: str, since: int) -> list[str]:
         return [e["MemberName"] for e in self.events.events[since:]
@@ -181,11 +179,16 @@ async def test_queue_call_reaches_the_registered_phone_which_talks(stack: Stack)
     call = asyncio.create_task(stack.call(SOLO, hold_s=5.0))
     connect = await stack.wait(since, lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == "ph.solo")
     assert connect["MemberName"] == "desk"
-    await asyncio.sleep(3.0)  # the phone plays G.711 from its answer on (50 packets a second)
     leg = next(e["Channel"] for e in stack.events.events[since:] if e.get("Event") == "Newchannel"
                and e.get("Channel", "").startswith(f"PJSIP/{PHONE}-"))
-    heard_from_phone = await stack.rtp_count(leg, "rxcount")
-    sent_to_caller = await stack.rtp_count(connect["Channel"], "txcount")
+    # The phone plays G.711 from its answer on (50 packets a second): > 50 each way within 3 s.
+    deadline = asyncio.get_running_loop().time() + 3.0
+    while True:
+        heard_from_phone = await stack.rtp_count(leg, "rxcount")
+        sent_to_caller = await stack.rtp_count(connect["Channel"], "txcount")
+        if min(heard_from_phone, sent_to_caller) > 50 or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.1)
     result = await call
     assert result.answered and result.returncode == 0
     assert heard_from_phone > 50, f"Asterisk got {heard_from_phone} RTP packets from the phone"
@@ -199,7 +202,9 @@ async def test_ringall_rings_the_phone_and_the_number_agent(stack: Stack) -> Non
     stack.carrier.clear()
     result = await stack.call(BOTH, hold_s=1.5)
     assert result.answered
-    await asyncio.sleep(0.5)
+    # Both sipps log the INVITE they got; wait until the logs show it (the counts are asserted below).
+    await until(lambda: bool(stack.carrier.invites()) and len(stack.phone.invites()) > before, 5.0,
+                "the carrier's and the phone's INVITE logs")
     assert sorted(stack.queue_events("AgentCalled", "both", since)) == ["desk", "nora"]
     assert NEVER_ANSWERS in stack.carrier.invites()  # nora's phone number, via the carrier
     assert len(stack.phone.invites()) == before + 1  # and desk's SIP phone, at the same time
@@ -234,18 +239,19 @@ async def test_carrier_calls_naming_a_phone_or_the_carrier_are_challenged(stack:
 async def test_adding_a_phone_reloads_pjsip_without_dropping_the_call_or_the_registration(stack: Stack) -> None:
     since = len(stack.events.events)
     call = asyncio.create_task(stack.call(SOLO, hold_s=8.0))
-    await stack.wait(since, lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == "ph.solo")
+    connect = await stack.wait(since, lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == "ph.solo")
     stack.progress.clear()
     await stack.apply(phone_plan(second_phone=True))
     assert "PJSIP reloaded; verified 2 agent phones" in stack.progress
     assert "Unable to find" not in await stack.ami.command("pjsip show endpoint ph.desk8")
-    result = await call
+    result = await call  # returns once every channel of the call has hung up
     assert result.answered and result.returncode == 0 and result.duration_s >= 8.0  # the caller hung up
-    # sipp is done before Asterisk's last events reach us on a loaded machine: wait for the hang-up.
-    await stack.wait(since, lambda e: e.get("Event") == "Hangup" and e.get("Channel", "").startswith(f"PJSIP/{PHONE}-"))
+    # This call's legs share the caller's Linkedid (caller -> Local;1/;2 -> the phone's PJSIP leg).
+    # Counting every phone-leg Hangup after ``since`` also counted the previous test's call, whose
+    # phone leg Asterisk hangs up after that caller's sipp has already returned.
     ends = [e for e in stack.events.events[since:] if e.get("Event") == "Hangup"
-            and e.get("Channel", "").startswith(f"PJSIP/{PHONE}-")]
-    assert [e["Cause"] for e in ends] == ["16"]  # normal clearing, after the caller's BYE
+            and e.get("Linkedid") == connect["Linkedid"] and e.get("Channel", "").startswith(f"PJSIP/{PHONE}-")]
+    assert [e["Cause"] for e in ends] == ["16"]  # one phone leg, normal clearing after the caller's BYE
     # The phone is still registered: the next call reaches it without a new REGISTER.
     before = len(stack.phone.invites())
     assert (await stack.call(SOLO)).answered

@@ -68,7 +68,7 @@ class Stack:
         self.events.clear()
         result = await asyncio.to_thread(
             place_call, self.runtime.settings.sip_port, to, caller, workdir=self.workdir, **kw)
-        await asyncio.sleep(0.3)  # let the last AMI events arrive
+        await self.events.settled()  # every leg hung up: the call's last AMI events are in
         return result
 
 
@@ -179,14 +179,12 @@ async def test_switch_moment_takes_effect(stack: Stack) -> None:
     assert (await stack.call("08000000006")).final_code == 200
     assert stack.carrier.invites() == [ANSWER]
     ahead = int(stack.switch_at.timestamp() - time.time()) + 90
-    stack.runtime.set_clock_offset(ahead)
+    stack.runtime.set_clock_offset(ahead)  # returns once Asterisk's ${EPOCH} shows the offset
     try:
-        await asyncio.sleep(1.5)  # libfaketime re-reads its file once a second
         assert (await stack.call("08000000006")).final_code == 200
         assert stack.carrier.invites() == [ANSWER_2]
     finally:
         stack.runtime.set_clock_offset(0)
-        await asyncio.sleep(1.5)
 
 
 async def test_unknown_number_is_unallocated(stack: Stack) -> None:

@@ -172,8 +172,7 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
         blacklists = {n.number: frozenset(n.blocking.blacklist) for n in plan.numbers}
 
         for moment in moments:
-            runtime.set_clock_offset(int(moment.timestamp() - time.time()))
-            await asyncio.sleep(1.5)
+            runtime.set_clock_offset(int(moment.timestamp() - time.time()))  # returns once Asterisk's clock moved
             cases: list[Case] = []
             keys: set[tuple[str, str]] = set()
             while len(cases) < cases_per_moment:
@@ -193,7 +192,7 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
                         s.sip_port, c.flow.number.national, c.caller, anonymous=c.anonymous, hold_s=0.3,
                         workdir=tmp_path))
                     for c in cases])
-            await asyncio.sleep(1.0)
+            await events.settled()  # every leg hung up: the calls' last AMI events are in
 
             dialled: dict[tuple[str, str], list[str]] = defaultdict(list)
             picked: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
@@ -238,7 +237,6 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
             assert Counter(carrier.invites()) == expected_invites
     finally:
         runtime.set_clock_offset(0)
-        await asyncio.sleep(1.2)
         ami.close()
     return compared
 

@@ -70,7 +70,7 @@ async def call(stack: dict[str, Any], to: str, caller: str = "0201234567", hold_
     stack["events"].clear()
     result = await asyncio.to_thread(place_call, stack["runtime"].settings.sip_port, to, caller,
                                      hold_s=hold_s, workdir=stack["tmp"], timeout=90)
-    await asyncio.sleep(0.5)
+    await stack["events"].settled()  # every leg hung up: the call's last AMI events are in
     return result
 
 

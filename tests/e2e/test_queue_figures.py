@@ -85,7 +85,7 @@ async def test_figures_answered_abandoned_waiting_and_agents(live: Any, runtime:
     # Two answered calls: amy (then in 30 s wrap-up), then ben.
     for _ in range(2):
         assert (await asyncio.to_thread(call, 1.0)).answered
-        await asyncio.sleep(0.6)
+        await until(lambda: no_channels(service.ami), 10, "the agent's leg cleared")
     await until(lambda: _is(figures, "answered", "2"), 10, "2 answered")
     f = await figures()
     assert f["service_level_pct"] == "100.0" and f["agents_wrap_up"] == "1" and f["agents_available"] == "1"
@@ -111,6 +111,10 @@ async def test_figures_answered_abandoned_waiting_and_agents(live: Any, runtime:
         await control.set_agent_state(service.ami, "fig", agent, "available")
 
 
+async def no_channels(ami: Any) -> bool:
+    return (await ami.command("core show channels count")).startswith("0 active channels")
+
+
 async def _is(get: Callable[[], Any], key: str, value: str) -> bool:
     return bool((await get()).get(key) == value)
 
@@ -122,8 +126,12 @@ async def test_login_resync_puts_agent_pauses_back_from_astdb(live: Any) -> None
     await service.ami.checked({"Action": "QueuePause", "Interface": "Local/ben@svca-fig", "Paused": "false"})
     assert {s.agent: s.state for s in await control.agent_states(service.ami, "fig")}["ben"] == "available"
     answered = (await client.hgetall(f"svc:live:queue:{QUEUE}"))["answered"]
+    resynced = time.time()
     await service._resync("login")
-    await asyncio.sleep(1.5)  # the next publication
+
+    async def published() -> bool:  # the controller's next write to Redis after the re-sync
+        return float(await client.get("svc:live:updated_at") or 0) > resynced
+    await until(published, 5, "a publication after the re-sync")
     assert (await client.hgetall(f"svc:live:queue:{QUEUE}"))["answered"] == answered  # counts kept
     states = {s.agent: s for s in await control.agent_states(service.ami, "fig")}
     assert (states["ben"].state, states["ben"].reason) == ("unavailable", "training")

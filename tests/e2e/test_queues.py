@@ -37,14 +37,12 @@ async def test_queues_loaded_from_the_plan(centre: Centre) -> None:
 async def _twelve_calls(centre: Centre, index: int) -> None:
     for _ in range(12):
         r = await centre.call(number_of(index), hold_s=1.5)
-        assert r.answered
-        await asyncio.sleep(0.6)  # let the agent's leg clear before the next call
+        assert r.answered  # and the agent's leg has cleared (Centre.call waits for it)
 
 
 async def test_distribution_strategies_twelve_calls_three_agents(centre: Centre) -> None:
     since = len(centre.events.events)
     await asyncio.gather(*(_twelve_calls(centre, g + 1) for g in range(len(STRATEGIES))))
-    await asyncio.sleep(0.5)
     ringall = centre.offered("ringall", since)
     assert len(ringall) == 12
     assert all(sorted(c) == ["rin1", "rin2", "rin3"] for c in ringall)  # every agent on every call
@@ -104,9 +102,8 @@ async def test_queue_full_goes_to_full_exit(centre: Centre) -> None:
 async def test_wrapup_agent_skipped_then_offered_again(centre: Centre) -> None:
     since = len(centre.events.events)
     assert (await centre.call(number_of(20), hold_s=1.0)).answered
-    await asyncio.sleep(0.6)
     assert (await centre.call(number_of(20), hold_s=1.0)).answered  # wendy is in wrap-up (6 s)
-    await asyncio.sleep(6.5)
+    await centre.until_wrapped_up("wrap", "wendy", 6)
     assert (await centre.call(number_of(20), hold_s=1.0)).answered
     assert centre.answered("wrap", since) == ["wendy", "xavi", "wendy"]
     assert [c[0] for c in centre.offered("wrap", since)] == ["wendy", "xavi", "wendy"]
@@ -116,7 +113,6 @@ async def test_skill_call_reaches_billing_agent_while_other_idle(centre: Centre)
     since = len(centre.events.events)
     for _ in range(2):
         assert (await centre.call(number_of(30), hold_s=1.0)).answered
-        await asyncio.sleep(0.6)
     offered = [e["MemberName"] for e in centre.events.events[since:] if e.get("Event") == "AgentCalled"]
     assert offered == ["dan", "dan"]  # eve is idle and first in the queue's order, yet never rung
     states = {s.agent: s for s in await control.agent_states(centre.ami, TENANT)}

@@ -27,8 +27,7 @@ def national(e164: str) -> str:
 
 async def first_agent(c: Centre, number: str) -> str:
     since = len(c.events.events)
-    assert (await c.call(number, hold_s=1.0)).answered
-    await asyncio.sleep(0.6)
+    assert (await c.call(number, hold_s=1.0)).answered  # returns once the agent's leg has cleared
     return c.answered("live", since)[0]
 
 

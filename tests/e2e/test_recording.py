@@ -32,7 +32,7 @@ from orchestrator.services.recordings import store
 from orchestrator.services.recordings.control import set_paused
 from orchestrator.services.recordings.keys import parse_keys
 from orchestrator.store import repository
-from tests.e2e.events import connect
+from tests.e2e.events import connect, until
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import free_port, place_call
 
@@ -268,9 +268,9 @@ async def test_pause_leaves_a_silent_gap_of_the_paused_length(rec: Rec, tmp_path
     event = await rec.events.wait_for(lambda e: e.get("UserEvent") == "SvcRecording", timeout=10)
     call_id = event["Name"].split("@")[1]
     await rec.events.wait_for(lambda e: e.get("Event") == "DialEnd" and e.get("DialStatus") == "ANSWER")
-    await asyncio.sleep(pause_after)
+    await asyncio.sleep(pause_after)  # the scenario's timing (what the file must show), not a wait for an event
     paused = await set_paused(rec.ami, rec.spool, call_id, True)
-    await asyncio.sleep(pause_for)
+    await asyncio.sleep(pause_for)  # likewise: the length of the pause under test
     resumed = await set_paused(rec.ami, rec.spool, call_id, False)
     assert (await call).answered
     await rec.finished()
@@ -295,9 +295,12 @@ async def test_pause_refused_where_the_policy_has_none(rec: Rec) -> None:
     call = asyncio.create_task(rec.call(N_ALWAYS, hold_s=2.0))
     event = await rec.events.wait_for(lambda e: e.get("UserEvent") == "SvcRecording", timeout=10)
     await rec.events.wait_for(lambda e: e.get("Event") == "DialEnd" and e.get("DialStatus") == "ANSWER")
-    await asyncio.sleep(0.3)  # MixMonitor(b) creates its file with the first bridged audio
+    call_id = event["Name"].split("@")[1]
+    # MixMonitor(b) creates its file with the first bridged audio: wait for it, so the refusal below
+    # is about the policy and not "no recording in progress".
+    await until(lambda: any((rec.spool / "incoming").glob(f"*@{call_id}@*.wav")), 10, "the recording file")
     with pytest.raises(RecordingError, match="cannot be paused"):
-        await set_paused(rec.ami, rec.spool, event["Name"].split("@")[1], True)
+        await set_paused(rec.ami, rec.spool, call_id, True)
     assert (await call).answered
     await rec.finished()
     [row] = rec.ingest().stored

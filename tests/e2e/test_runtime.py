@@ -71,8 +71,11 @@ def test_listens_on_loopback_only(runtime: AsteriskRuntime, carrier: Carrier, tm
     call = threading.Thread(target=place_call, args=(s.sip_port, f"{PREFIX}0205550011", "0201234567"),
                             kwargs={"hold_s": 2.0, "workdir": tmp_path})
     call.start()
-    time.sleep(1.0)
-    seen = _sockets_of(pid)
+    deadline = time.monotonic() + 10
+    while not any(p == "udp" and s.rtp_start <= int(a.rsplit(":", 1)[1]) <= s.rtp_end for p, a in seen) \
+            and call.is_alive() and time.monotonic() < deadline:  # until the call's RTP socket is open
+        seen = _sockets_of(pid)
+        time.sleep(0.05)
     call.join()
     seen += _sockets_of(pid)
     addrs = {(proto, addr) for proto, addr in seen}

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.services.apply import apply_plan, rollback
 from orchestrator.store import repository
-from tests.e2e.events import connect
+from tests.e2e.events import EventLog, connect, until
 from tests.harness.sipp import place_call, place_calls
 
 pytestmark = pytest.mark.e2e
@@ -30,7 +30,8 @@ def plan(dest: str) -> dict[str, Any]:
 async def stack(runtime: Any, carrier: Any, tmp_path: Any):
     engine = repository.make_engine(f"sqlite:///{tmp_path / 'safe.db'}")
     ami, events, target = await connect(runtime)
-    yield {"runtime": runtime, "carrier": carrier, "engine": engine, "target": target, "tmp": tmp_path}
+    yield {"runtime": runtime, "carrier": carrier, "engine": engine, "target": target, "tmp": tmp_path,
+           "events": events}
     ami.close()
 
 
@@ -65,10 +66,15 @@ async def test_history_and_rollback(stack: dict[str, Any]) -> None:
 async def test_apply_during_20_calls_drops_none(stack: dict[str, Any]) -> None:
     await apply(stack, plan(V1))
     hold = 8.0
+    events: EventLog = stack["events"]
+    since = len(events.events)
     calls = asyncio.create_task(asyncio.to_thread(
         place_calls, stack["runtime"].settings.sip_port, "08003000001", "0201234567", count=20, hold_s=hold,
         workdir=stack["tmp"]))
-    await asyncio.sleep(3.0)  # all 20 are up and talking
+
+    def answered() -> int:
+        return sum(1 for e in events.events[since:] if e.get("Event") == "DialEnd" and e.get("DialStatus") == "ANSWER")
+    await until(lambda: answered() == 20, hold - 1, "all 20 calls answered and talking")
     report = await apply(stack, plan(V2))  # full generate + reload under load
     assert report.reload_seconds is not None
     results = await calls

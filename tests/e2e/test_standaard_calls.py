@@ -46,8 +46,8 @@ class Clock:
         self.runtime = runtime
 
     async def set(self, moment: datetime) -> None:
+        # Returns once Asterisk's ${EPOCH} shows the offset (libfaketime re-reads its file lazily).
         self.runtime.set_clock_offset(int(moment.timestamp() - time.time()))
-        await asyncio.sleep(1.5)  # libfaketime re-reads its file once a second
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ async def call(stack: dict[str, Any], to: str, caller: str = "0201234567", **kw:
     events.clear()
     result = await asyncio.to_thread(place_call, stack["runtime"].settings.sip_port, to, caller,
                                      workdir=stack["tmp"], hold_s=0.2, **kw)
-    await asyncio.sleep(0.3)
+    await events.settled()  # every leg hung up: the call's last AMI events are in
     return result, carrier.invites()
 
 

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import time
 import uuid
 from pathlib import Path
 from types import TracebackType
 
-from tests.harness.sipp import HOST, SCENARIOS, SIPP, free_port
+from tests.harness.sipp import HOST, SCENARIOS, SIPP, free_port, wait_bound
 
 
 def responses(trace: str, method: str) -> list[int]:
@@ -67,11 +66,10 @@ class Phone:
         cmd = [SIPP, "-sf", str(SCENARIOS / "agent_phone.xml"), "-i", HOST, "-p", str(self.port),
                "-mp", str(free_port()), "-cp", str(free_port()), "-trace_logs", "-log_file", str(self.log_file),
                "-nostdin", "-max_recv_loops", "10000"]
-        with open(self.workdir / f"phone-{self.port}-screen.log", "wb") as screen:
+        screen_file = self.workdir / f"phone-{self.port}-screen.log"
+        with open(screen_file, "wb") as screen:
             self._proc = subprocess.Popen(cmd, stdout=screen, stderr=subprocess.STDOUT, cwd=self.workdir)
-        time.sleep(0.3)  # bound before the first call: sipp binds at once, long before Asterisk dials
-        if self._proc.poll() is not None:
-            raise RuntimeError(f"phone sipp exited with {self._proc.returncode}")
+        wait_bound(self._proc, self.port, "phone", screen_file)  # else Asterisk's first OPTIONS/INVITE is lost
         return self
 
     def stop(self) -> None:

@@ -33,6 +33,31 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
         return int(s.getsockname()[1])
 
 
+def udp_bound(port: int) -> bool:
+    """Whether some process has bound UDP ``port`` (read from /proc/net/udp: probing by binding
+    the port ourselves could take it from under a sipp that is binding at that very moment)."""
+    for table in ("/proc/net/udp", "/proc/net/udp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        if any(line.split()[1].rsplit(":", 1)[1] == f"{port:04X}" for line in lines if line.strip()):
+            return True
+    return False
+
+
+def wait_bound(proc: subprocess.Popen[bytes], port: int, what: str, screen: Path, timeout: float = 10.0) -> None:
+    """Wait until ``proc`` (a sipp just started) has bound UDP ``port``; fail if it exits first."""
+    deadline = time.monotonic() + timeout
+    while not udp_bound(port):
+        if proc.poll() is not None:
+            tail = screen.read_text(errors="replace")[-2000:]
+            raise RuntimeError(f"{what} sipp exited with {proc.returncode}: {tail}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} sipp did not bind UDP {HOST}:{port} within {timeout} s")
+        time.sleep(0.05)
+
+
 def _digits(text: str) -> str:
     # "020 111 2233" -> "0201112233": SIP user parts cannot carry spaces.
     return re.sub(r"[\s\-()]", "", text)
@@ -192,24 +217,12 @@ class Carrier:
         ]
         with open(self.screen_file, "wb") as screen:
             self._proc = subprocess.Popen(cmd, stdout=screen, stderr=subprocess.STDOUT, cwd=self.workdir)
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                raise RuntimeError(f"carrier sipp exited with {self._proc.returncode}: "
-                                   f"{self.screen_file.read_text(errors='replace')[-2000:]}")
-            if self._port_bound():
-                return self
-            time.sleep(0.05)
-        self.stop()
-        raise RuntimeError(f"carrier sipp did not bind UDP {HOST}:{self.port}")
-
-    def _port_bound(self) -> bool:
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            try:
-                s.bind((HOST, self.port))
-            except OSError:
-                return True
-            return False
+        try:
+            wait_bound(self._proc, self.port, "carrier", self.screen_file)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self) -> None:
         if self._proc is None:
