@@ -180,3 +180,20 @@ def test_db_status_names_the_command_when_behind(env: str) -> None:
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     status = runner.invoke(app, ["db", "status", "--json"])
     assert status.exit_code == 0 and json.loads(status.stdout)["up_to_date"] is True
+
+
+@pytest.mark.parametrize("command", [["serve"], ["api", "serve", "--offline"], ["recordings", "list"], ["numbers"],
+                                     ["apply", "--offline", "plan.yaml"]])
+def test_every_service_refuses_a_schema_behind(env: str, command: list[str], tmp_path: Path) -> None:
+    """The live controller, the API, the recordings worker and the CLI all stop before touching it."""
+    legacy = create_engine(env)
+    old.Legacy.metadata.create_all(legacy)
+    before = _snapshot(legacy)
+    legacy.dispose()
+    (tmp_path / "plan.yaml").write_text(json.dumps(tenant_plan(basis_number())))  # YAML is a superset of JSON
+    result = runner.invoke(app, [str(tmp_path / a) if a == "plan.yaml" else a for a in command])
+    assert result.exit_code == 1
+    assert "schema is behind" in result.output and "run `orchestrator db upgrade`" in result.output
+    legacy = create_engine(env)
+    assert _snapshot(legacy) == before  # nothing stored
+    legacy.dispose()
