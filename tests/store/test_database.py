@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
 from sqlmodel import Session, select
 
@@ -65,7 +67,7 @@ def test_two_services_writing_the_first_dialplan_state_at_once(db_url: str) -> N
 
         thread = threading.Thread(target=write_second)
         thread.start()
-        thread.join(0.5)  # the second is now waiting on the first's row lock / write lock
+        _until_waiting(engine, thread)
         first.commit()
         thread.join(30)
         assert outcome == [None]
@@ -76,3 +78,18 @@ def test_two_services_writing_the_first_dialplan_state_at_once(db_url: str) -> N
         first.close()
         second.close()
         engine.dispose()
+
+
+def _until_waiting(engine: Any, thread: threading.Thread) -> None:
+    """PostgreSQL: until the second session waits on the first's lock (pg_stat_activity says so).
+    SQLite shows no waiter; there the writer gets half a second to reach the busy wait."""
+    if engine.dialect.name != "postgresql":
+        thread.join(0.5)
+        return
+    deadline = time.monotonic() + 10
+    with engine.connect() as conn:
+        while conn.exec_driver_sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                   " AND datname = current_database()").scalar() == 0:
+            assert time.monotonic() < deadline, "the second writer never waited for the first"
+            conn.rollback()
+            time.sleep(0.02)
