@@ -223,6 +223,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     # into files an incremental apply leaves alone (trunk, the phones' qualify period) count too.
     build = hashlib.sha256(f"{generator}\0{target.trunk}\0{','.join(sorted(holidays))}\0"
                            f"{target.phone_qualify_s}".encode()).hexdigest()
+    repository.lock_applies(session)  # what it reads below must not change under it (another process)
     state = repository.dialplan_state(session)
     on_disk = target.files.current()
     # The stored digests describe the files on disk only while nothing else wrote them.
@@ -333,6 +334,7 @@ async def apply_phones(session: Session, target: ApplyTarget, progress: Progress
     """Render the agent phones of every stored plan again (after a password rotation) as a new
     version of the files and reload PJSIP; the dialplan is not touched. When Asterisk refuses, the
     previous version is active again (ApplyFailed). Returns "unchanged", "files only" or "reloaded"."""
+    repository.lock_applies(session)
     centres = compile_centres(target, repository.load_call_centre_plans(session))
     new = phones.config(centres, target.secrets_dir, target.phone_qualify_s)
     old = target.files.read_current((PJSIP_FILE,))

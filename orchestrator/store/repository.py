@@ -9,7 +9,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import delete, func, insert
+from sqlalchemy import delete, false, func, insert, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
@@ -437,6 +437,21 @@ def dialplan_state(session: Session) -> m.DialplanState | None:
 
 def set_dialplan_state(session: Session, dialplan_dir: str, generator: str) -> None:
     _upsert(session, m.DialplanState, {"id": 1, "dialplan_dir": dialplan_dir, "generator": generator}, key="id")
+
+
+APPLY_LOCK = 0x5356434E  # PostgreSQL advisory lock key of applies ("SVCN")
+
+
+def lock_applies(session: Session) -> None:
+    """Applies one at a time, across processes (the API, the CLI), until the session's transaction
+    ends. An apply reads every tenant's plan in several statements (numbers, routings, ...); with
+    another apply committing between them, PostgreSQL (read committed) would hand it numbers
+    without routings. SQLite: a write statement (that changes no row) takes the database's single
+    write lock now instead of at the apply's first real write."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(APPLY_LOCK)))
+    else:
+        session.execute(update(m.Tenant).where(false()).values(name=m.Tenant.name))
 
 
 def _upsert(session: Session, model: Any, values: dict[str, Any], *, key: str) -> None:

@@ -93,3 +93,25 @@ def _until_waiting(engine: Any, thread: threading.Thread) -> None:
             assert time.monotonic() < deadline, "the second writer never waited for the first"
             conn.rollback()
             time.sleep(0.02)
+
+
+def test_applies_wait_for_each_other(db_url: str) -> None:
+    """An apply's reads of every plan must not see half of another apply (PostgreSQL read committed
+    hands out each statement's own snapshot): the second apply's lock waits for the first's commit."""
+    engine = repo.make_engine(db_url)
+    first, second = Session(engine), Session(engine)
+    acquired: list[float] = []
+    try:
+        repo.lock_applies(first)
+        thread = threading.Thread(target=lambda: (repo.lock_applies(second), acquired.append(time.monotonic())))
+        thread.start()
+        _until_waiting(engine, thread)
+        committed = time.monotonic()
+        first.commit()
+        thread.join(30)
+        assert len(acquired) == 1 and acquired[0] >= committed
+    finally:
+        second.rollback()
+        first.close()
+        second.close()
+        engine.dispose()
