@@ -32,6 +32,7 @@ e2e: deps
 lint: deps
 	$(BIN)/ruff check orchestrator tests
 	$(BIN)/mypy orchestrator
+	$(BIN)/lint-imports
 
 ## Benchmarks against bare Asterisk (not tests): writes BENCHMARKS.md and benchmarks.png.
 ## ~30-35 min as the issue asks (30 s per load step); BENCH_SECONDS=10 BENCH_SIZES=1000,10000 for ~15 min.

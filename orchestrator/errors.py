@@ -77,9 +77,85 @@ class RecordingTampered(RecordingError):
     """A recording file fails its integrity check (AES-GCM tag): altered or truncated."""
 
 
+class RemovalNotConfirmed(OrchestratorError):
+    """A plan would take away all of a tenant's numbers, or more than a few at once, and the
+    removal was not confirmed (the API's ``?confirm_removal=true``, the CLI's ``--allow-removal``)."""
+
+    def __init__(self, removed: list[str], remaining: int) -> None:
+        self.removed = removed
+        self.remaining = remaining
+        shown = ", ".join(removed[:5]) + (f" and {len(removed) - 5} more" if len(removed) > 5 else "")
+        super().__init__(f"this plan removes {len(removed)} service number(s) ({shown}), leaving {remaining}; "
+                         "removing them must be confirmed")
+
+
+class VersionConflict(OrchestratorError):
+    """The tenant's plan is no longer at the version the change was based on (optimistic locking)."""
+
+    def __init__(self, expected: int | None, current: int | None) -> None:
+        self.expected = expected
+        self.current = current
+        now = "" if current is None else f" (it is at version {current})"
+        was = "the version given" if expected is None else f"version {expected}"
+        super().__init__(f"the plan is no longer at {was}{now}: read it again and make the change on that version")
+
+
+class AllocationConflict(OrchestratorError):
+    """A number cannot be allocated (it is another tenant's) or released (a plan still uses it)."""
+
+
 class PromptFailed(OrchestratorError):
     """espeak-ng could not synthesise a prompt."""
 
 
 class SoundImportFailed(OrchestratorError):
     """sox could not convert an announcement file."""
+
+
+class DialplanLintFailed(ApplyFailed):
+    """The generated dialplan has a defect asterisklint found; nothing was loaded."""
+
+
+class RedisUnavailable(OrchestratorError):
+    """Redis could not be reached or refused a command."""
+
+
+class InputInvalid(OrchestratorError):
+    """Request fields (not a plan) that break a rule; carries every violation, like PlanInvalid."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        self.violations = list(violations)
+        super().__init__("; ".join(str(v) for v in self.violations))
+
+
+class ApiError(OrchestratorError):
+    """An error about one request field or word (authentication, request shape, conflicts);
+    api/errors.py turns each kind into its HTTP status."""
+
+    def __init__(self, field: str, rule: str) -> None:
+        self.violation = Violation(field, rule)
+        super().__init__(str(self.violation))
+
+
+class Unauthenticated(ApiError):
+    """No token, or a token that is unknown or revoked."""
+
+
+class Forbidden(ApiError):
+    """An admin-only resource asked for with a tenant token."""
+
+
+class BadRequest(ApiError):
+    """The body is not JSON / not multipart at all."""
+
+
+class Conflict(ApiError):
+    """The change contradicts the current state (e.g. deleting an announcement in use)."""
+
+
+class TooLarge(ApiError):
+    """A request body or upload over its limit."""
+
+
+class UnsupportedMedia(ApiError):
+    """An upload in a format we do not take."""

@@ -8,12 +8,15 @@ set, a random secret is generated once and kept (mode 0600) in the state folder'
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+
+from orchestrator.errors import AsteriskError
 
 DEFAULT_ROOTFS_CACHE = Path("/var/cache/svcnum")
 # A DTMF feature code as features.conf takes it: keypad symbols only, at most 11 (FEATURE_MAX_LEN).
@@ -63,16 +66,81 @@ class Settings:
     phone_qualify_s: int = DEFAULT_PHONE_QUALIFY_S
 
     @property
-    def instance_dir(self) -> Path:
-        return self.state_dir / "asterisk" / self.instance_name
-
-    @property
     def secrets_dir(self) -> Path:
         """Generated secrets, one file each (0600) in a 0700 folder."""
         return self.state_dir / "secrets"
 
     def with_(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where one Asterisk instance's files are on this host: the one place these paths are spelled.
+
+    ``root`` is ``/`` when the system's Asterisk 22 runs the instance, else the Debian rootfs it is
+    chrooted into (which of the two is decided once by ``asterisk/layout.py``, which runs
+    ``asterisk -V``). Everything else follows from ``root`` and the settings.
+    """
+
+    root: Path
+    instance: Path  # the instance's own etc/ and var/ (never shared with another instance)
+
+    @classmethod
+    def of(cls, settings: Settings, root: Path) -> Paths:
+        if root == Path("/"):
+            return cls(root, settings.state_dir / "asterisk" / settings.instance_name)
+        # A chrooted Asterisk sees only the rootfs, so the instance lives inside it; the hash keeps
+        # two checkouts (two state folders) with the same instance name apart.
+        digest = hashlib.sha256(str(settings.state_dir.resolve()).encode()).hexdigest()[:8]
+        return cls(root, root / "srv" / "svcnum" / f"{settings.instance_name}-{digest}")
+
+    @property
+    def chrooted(self) -> bool:
+        return self.root != Path("/")
+
+    @property
+    def etc(self) -> Path:
+        return self.instance / "etc"
+
+    @property
+    def generated(self) -> Path:
+        """The generated dialplan (asterisk/dialplan_files.py: a symlink to the active version)."""
+        return self.etc / "svc"
+
+    @property
+    def sounds(self) -> Path:
+        return self.instance / "var" / "lib" / "sounds"
+
+    @property
+    def spool(self) -> Path:
+        """The call-recording spool (${ASTSPOOLDIR}/monitor/svc-rec; asterisk/spool.py mounts it)."""
+        return spool_of(self.instance)
+
+    @property
+    def log_file(self) -> Path:
+        return self.instance / "var" / "log" / "messages"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.instance / "var" / "run"
+
+    def asterisk_path(self, host_path: Path) -> str:
+        """A host path as Asterisk sees it (without the rootfs prefix in chroot mode).
+        Raises AsteriskError for a path outside the rootfs: Asterisk cannot see it."""
+        if not self.chrooted:
+            return str(host_path)
+        try:
+            rel = Path(os.path.abspath(host_path)).relative_to(self.root.resolve())
+        except ValueError as exc:
+            raise AsteriskError(f"{host_path} is outside the Asterisk rootfs {self.root}; "
+                                "Asterisk cannot see it") from exc
+        return "/" + str(rel)
+
+
+def spool_of(instance_dir: Path) -> Path:
+    """The recording spool of an instance folder (host path)."""
+    return instance_dir / "var" / "spool" / "monitor" / "svc-rec"
 
 
 def _secret(state_dir: Path, name: str) -> str:

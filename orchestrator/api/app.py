@@ -10,6 +10,7 @@ from aiohttp import web
 
 from orchestrator.api import (
     openapi,
+    routes_allocations,
     routes_announcements,
     routes_blacklist,
     routes_callcentre,
@@ -19,6 +20,7 @@ from orchestrator.api import (
     routes_plan,
     routes_recordings,
 )
+from orchestrator.api.audit import audit_middleware
 from orchestrator.api.auth import auth_middleware
 from orchestrator.api.context import AMI, ENGINE, STATE, ApiConfig, ApiState
 from orchestrator.api.errors import Handler, InputInvalid, error_middleware
@@ -41,7 +43,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 async def _asterisk(app: web.Application) -> AsyncIterator[None]:
     s = app[STATE].config.settings
     # Fails the start-up (AsteriskUnavailable) rather than serving an API that cannot apply.
-    ami = await Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret).connect()
+    ami = await Ami.from_settings(s).connect()
     app[AMI] = ami
     yield
     ami.close()
@@ -69,13 +71,14 @@ async def openapi_document(_request: web.Request) -> web.Response:
 
 def create_app(config: ApiConfig) -> web.Application:
     query = _query_middleware(openapi.query_parameters(openapi.document()))
-    app = web.Application(middlewares=[error_middleware, auth_middleware, query], client_max_size=JSON_BODY_LIMIT)
+    app = web.Application(middlewares=[audit_middleware, error_middleware, auth_middleware, query],
+                          client_max_size=JSON_BODY_LIMIT)
     app[STATE] = ApiState(config)
     app.cleanup_ctx.append(_database)
     if not config.offline:
         app.cleanup_ctx.append(_asterisk)
     app.router.add_get("/openapi.json", openapi_document)
     for module in (routes_numbers, routes_plan, routes_blacklist, routes_announcements, routes_live,
-                   routes_recordings, routes_callcentre, routes_phones):
+                   routes_recordings, routes_callcentre, routes_phones, routes_allocations):
         app.router.add_routes(module.routes())
     return app

@@ -1,13 +1,9 @@
-"""Uploaded audio: the type is told by the bytes (never by the file name), then sox converts it
-to what Asterisk plays (``sounds.convert_for_asterisk``) and the length is read from the result."""
+"""Uploaded audio: the type is told by the bytes (never by the file name); services/announcements.py
+then has sox convert it to what Asterisk plays (asterisk/media.py)."""
 
 from __future__ import annotations
 
-import wave
 from dataclasses import dataclass
-from pathlib import Path
-
-from orchestrator.errors import SoundImportFailed
 
 
 @dataclass(frozen=True)
@@ -37,12 +33,3 @@ def sniff(head: bytes) -> AudioType | None:
     if head[:3] == b"ID3" or _mp3_frame(head):
         return MP3
     return None
-
-
-def wav_seconds(path: Path) -> float:
-    """Length of a converted (PCM) WAV."""
-    try:
-        with wave.open(str(path), "rb") as w:
-            return w.getnframes() / float(w.getframerate())
-    except (wave.Error, EOFError, OSError) as exc:
-        raise SoundImportFailed(f"the converted file is not a readable WAV: {exc}") from exc

@@ -11,8 +11,6 @@ from datetime import datetime
 from pathlib import Path
 
 from aiohttp import web
-from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
@@ -20,6 +18,7 @@ from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.errors import AsteriskUnavailable
 from orchestrator.services.apply import ApplyTarget
 from orchestrator.settings import Settings
+from orchestrator.store.session import Engine, Session
 
 
 def _now() -> datetime:

@@ -8,64 +8,40 @@ a general word (``token``, ``tenant``, ``asterisk``) when no single input is at 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
 from orchestrator.errors import (
+    AllocationConflict,
+    ApiError,
     AsteriskError,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InputInvalid,
     NotFound,
     NumberInvalid,
     OrchestratorError,
     PlanInvalid,
+    RedisUnavailable,
+    RemovalNotConfirmed,
     SoundImportFailed,
     StoreError,
+    TooLarge,
+    Unauthenticated,
+    UnsupportedMedia,
+    VersionConflict,
     Violation,
 )
-from orchestrator.live.state import RedisUnavailable
+
+# The HTTP-edge errors are defined with the others in errors.py; routes import them from here too.
+__all__ = ["ApiError", "BadRequest", "Conflict", "Forbidden", "InputInvalid", "TooLarge", "Unauthenticated",
+           "UnsupportedMedia", "error_middleware", "error_response"]
 
 log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-class ApiError(OrchestratorError):
-    """An error that exists only at the HTTP edge (authentication, request shape, conflicts)."""
-
-    def __init__(self, field: str, rule: str) -> None:
-        self.violation = Violation(field, rule)
-        super().__init__(str(self.violation))
-
-
-class Unauthenticated(ApiError):
-    """No token, or a token that is unknown or revoked."""
-
-
-class Forbidden(ApiError):
-    """An admin-only resource asked for with a tenant token."""
-
-
-class BadRequest(ApiError):
-    """The body is not JSON / not multipart at all."""
-
-
-class Conflict(ApiError):
-    """The change contradicts the current state (e.g. deleting an announcement in use)."""
-
-
-class TooLarge(ApiError):
-    pass
-
-
-class UnsupportedMedia(ApiError):
-    pass
-
-
-class InputInvalid(OrchestratorError):
-    """Request fields (not a plan) that break a rule; carries every violation, like PlanInvalid."""
-
-    def __init__(self, violations: list[Violation]) -> None:
-        self.violations = list(violations)
-        super().__init__("; ".join(str(v) for v in self.violations))
 
 
 def _status(exc: OrchestratorError) -> int:
@@ -78,8 +54,10 @@ def _status(exc: OrchestratorError) -> int:
             return 404
         case BadRequest():
             return 400
-        case Conflict():
+        case Conflict() | RemovalNotConfirmed() | AllocationConflict():
             return 409
+        case VersionConflict():
+            return 412
         case TooLarge():
             return 413
         case UnsupportedMedia():
@@ -101,8 +79,12 @@ def _violations(exc: OrchestratorError) -> list[Violation]:
             return [exc.violation]
         case NotFound():
             return [Violation("path", str(exc))]
-        case NumberInvalid():
+        case NumberInvalid() | AllocationConflict():
             return [Violation("number", str(exc))]
+        case RemovalNotConfirmed():
+            return [Violation("confirm_removal", f"{exc}: send the plan again with ?confirm_removal=true")]
+        case VersionConflict():
+            return [Violation("If-Match", f"{exc} (GET it for its ETag)")]
         case SoundImportFailed():
             return [Violation("file", str(exc))]
         case AsteriskError():
@@ -112,8 +94,19 @@ def _violations(exc: OrchestratorError) -> list[Violation]:
     return [Violation("server", str(exc))]
 
 
+# An absolute path of two or more parts that is not inside a word or a URL ("digits/1" and
+# "/api/v1/..." in a rule stay): what a file-system error message carries, whatever the adapter.
+_PATH = re.compile(r"(?<![\w.:/~-])/(?!api/)(?:[\w.@+~-]+/)+[\w.@+~-]*")
+
+
+def without_paths(text: str) -> str:
+    """The server's file paths taken out of a message meant for a client: where the server keeps
+    its files is nobody's business, and a path names other tenants (uploads/<tenant>/...)."""
+    return _PATH.sub("<path>", text)
+
+
 def error_response(status: int, violations: list[Violation]) -> web.Response:
-    body = {"errors": [{"field": v.field, "rule": v.rule} for v in violations]}
+    body = {"errors": [{"field": v.field, "rule": without_paths(v.rule)} for v in violations]}
     headers = {"WWW-Authenticate": 'Bearer realm="orchestrator"'} if status == 401 else None
     return web.json_response(body, status=status, headers=headers)
 

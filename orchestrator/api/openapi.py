@@ -17,6 +17,15 @@ CALL = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "s
 AGENT = {"name": "agent", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Agent name"}
 NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
         "description": "Queue or hunt group name"}
+IF_MATCH = {"name": "If-Match", "in": "header", "required": False, "schema": {"type": "string"},
+            "description": "The ETag of the plan this change is based on (from GET); 412 when the plan has "
+                           "moved on since"}
+CONFIRM_REMOVAL = {"name": "confirm_removal", "in": "query", "required": False,
+                   "schema": {"type": "boolean", "default": False},
+                   "description": "Needed when the plan leaves the tenant no number or drops more than 5 (409 "
+                                  "otherwise)"}
+ETAG = {"ETag": {"description": "The plan's version: the id of its applied version (history)",
+                 "schema": {"type": "string"}}}
 LIMIT = {"name": "limit", "in": "query", "required": False,
          "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}}
 
@@ -32,14 +41,19 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _errors(*codes: int) -> dict[str, Any]:
     words = {400: "Body is not JSON / not multipart", 401: "Missing, unknown or revoked token",
              403: "Needs an admin token", 404: "No such tenant, number or announcement (or not yours)",
-             409: "Conflicts with the current state", 413: "Upload too large",
-             415: "Not WAV or MP3 (judged by content)", 422: "Invalid input: every violation with field and rule",
+             409: "Conflicts with the current state (or a removal that needs confirm_removal)",
+             412: "If-Match names a version the plan is no longer at", 413: "Upload too large",
+             415: "Not WAV or MP3 (judged by content) / a JSON body not sent as application/json",
+             422: "Invalid input: every violation with field and rule",
              503: "Asterisk unreachable or refused the dialplan (the previous one is active again)"}
     return {str(c): _json(_ref("Errors"), words[c]) for c in codes}
 
 
 def _op(summary: str, ok: dict[str, Any], errors: tuple[int, ...], *, params: list[dict[str, Any]] | None = None,
         body: dict[str, Any] | None = None, op_id: str) -> dict[str, Any]:
+    if body is not None and JSON in body["content"]:
+        # Every JSON body: not JSON or nested too deep 400, not sent as JSON 415, integers above 64 bits 422.
+        errors = tuple(sorted({*errors, 400, 415, 422}))
     op: dict[str, Any] = {"summary": summary, "operationId": op_id, "responses": {**ok, **_errors(401, *errors)}}
     if params:
         op["parameters"] = params
@@ -165,6 +179,11 @@ _SCHEMAS: dict[str, Any] = {
         "password": STR, "realm": STR,
         "registrar": {"type": "string", "description": "host:port of Asterisk's SIP"},
         "transport": {"type": "string", "enum": ["udp"]}}),
+    "Allocation": _obj({"number": STR, "tenant": STR, "allocated_at": STAMP, "allocated_by": STR},
+                       required=["number", "tenant", "allocated_at"]),
+    "Allocations": _obj({"allocations": {"type": "array", "items": _ref("Allocation")}}),
+    "Allocate": _obj({"tenant": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,39}$"}}),
+    "Allocated": _obj({"number": STR, "tenant": STR}),
     "Upload": {"type": "object", "required": ["name", "file"], "properties": {
         "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,39}$"},
         "file": {"type": "string", "format": "binary", "description": "WAV or MP3"}}},
@@ -182,6 +201,20 @@ def document() -> dict[str, Any]:
                                        op_id="listTenants")},
         "/api/v1/audit": {"get": _op("The whole audit log (admin)", {"200": _json(_ref("Audit"), "Newest first")},
                                      (403, 422), params=[LIMIT], op_id="listAudit")},
+        "/api/v1/allocations": {"get": _op(
+            "Numbers allocated to tenants (admin)", {"200": _json(_ref("Allocations"), "Allocations")}, (403, 422),
+            params=[{"name": "tenant", "in": "query", "required": False, "schema": STR}], op_id="listAllocations")},
+        "/api/v1/allocations/{number}": {
+            "put": _op("Allocate a service number to a tenant (admin); a plan may only use its tenant's numbers",
+                       {"201": _json(_ref("Allocated"), "Allocated"),
+                        "200": _json(_ref("Allocated"), "Was allocated to this tenant already")},
+                       (400, 403, 409, 415, 422), params=[NUMBER], body=_body("Allocate"), op_id="allocateNumber"),
+            "delete": _op("Release a number no plan uses (admin)", {"204": {"description": "Released"}},
+                          (403, 404, 409, 422), params=[NUMBER], op_id="releaseNumber"),
+        },
+        f"{t}/allocations": {"get": _op("The numbers allocated to this tenant (its plan may use these)",
+                                        {"200": _json(_ref("Allocations"), "Allocations")}, (404,),
+                                        params=[TENANT], op_id="tenantAllocations")},
         f"{t}/numbers": {"get": _op("The tenant's service numbers", {"200": _json(_ref("Numbers"), "Numbers")},
                                     (404,), params=[TENANT], op_id="listNumbers")},
         f"{t}{n}": {
@@ -191,7 +224,7 @@ def document() -> dict[str, Any]:
             "put": _op("Replace (or add) this number's entry of the plan and apply it; only this number is "
                        "checked and rendered again. Errors name fields of the entry.",
                        {"200": _json(_ref("ApplyReport"), "Changed"), "201": _json(_ref("ApplyReport"), "Added")},
-                       (400, 404, 422, 503), params=[TENANT, NUMBER], body=_body("NumberEntry"),
+                       (400, 404, 415, 422, 503), params=[TENANT, NUMBER], body=_body("NumberEntry"),
                        op_id="putNumber"),
             "delete": _op("Take this number out of the plan and apply that (calls to it are unallocated)",
                           {"200": _json(_ref("ApplyReport"), "Removed")}, (404, 422, 503),
@@ -199,17 +232,21 @@ def document() -> dict[str, Any]:
         },
         f"{t}/plan": {
             "get": _op("The tenant's plan as it stands (passed switch moments folded in)",
-                       {"200": _json(_ref("Plan"), "The plan; PUT accepts it back")}, (404,),
+                       {"200": {**_json(_ref("Plan"), "The plan; PUT accepts it back"), "headers": ETAG}}, (404,),
                        params=[TENANT], op_id="getPlan"),
-            "put": _op("Validate, store, generate, reload, verify (rolled back when Asterisk refuses)",
-                       {"200": _json(_ref("ApplyReport"), "Applied")}, (400, 404, 422, 503),
-                       params=[TENANT], body=_body("Plan"), op_id="applyPlan"),
+            "put": _op("Validate, store, generate, reload, verify (rolled back when Asterisk refuses). Every "
+                       "number must be allocated to the tenant; removing all or more than 5 numbers needs "
+                       "confirm_removal; If-Match makes it conditional on the version read",
+                       {"200": {**_json(_ref("ApplyReport"), "Applied"), "headers": ETAG}},
+                       (400, 404, 409, 412, 415, 422, 503),
+                       params=[TENANT, CONFIRM_REMOVAL, IF_MATCH], body=_body("Plan"), op_id="applyPlan"),
         },
         f"{t}/plan/validate": {"post": _op("Check a plan; changes nothing",
-                                           {"200": _json(_ref("Validated"), "Valid")}, (400, 404, 422),
+                                           {"200": _json(_ref("Validated"), "Valid")}, (400, 404, 415, 422),
                                            params=[TENANT], body=_body("Plan"), op_id="validatePlan")},
         f"{t}{n}/simulate": {"post": _op("What one call would go through (the simulator's stable JSON)",
-                                         {"200": _json(_ref("Simulation"), "Simulated call")}, (400, 404, 422),
+                                         {"200": _json(_ref("Simulation"), "Simulated call")},
+                                         (400, 404, 415, 422),
                                          params=[TENANT, NUMBER], body=_body("SimulateRequest"),
                                          op_id="simulateCall")},
         f"{t}{n}/blacklist": {

@@ -8,11 +8,10 @@ from pydantic import BaseModel, ConfigDict
 from orchestrator.api import context, views
 from orchestrator.api.auth import principal, tenant_of
 from orchestrator.api.errors import InputInvalid
-from orchestrator.api.routes_plan import owned_number, service_number
+from orchestrator.api.routes_plan import service_number
 from orchestrator.domain.numbers import parse_caller
 from orchestrator.errors import NotFound, NumberInvalid, Violation
-from orchestrator.services.blacklist import change_blacklist
-from orchestrator.store import api_repository, repository
+from orchestrator.services import blacklist
 
 
 class BlacklistAdd(BaseModel):
@@ -28,31 +27,20 @@ def _caller(raw: str) -> str:
 
 
 async def list_entries(request: web.Request) -> web.Response:
-    tenant = tenant_of(request)
     e164 = service_number(request)
     with context.session(request) as session:
-        owned_number(session, tenant, e164)
-        entries = api_repository.blacklist_entries(session, e164)
-        return web.json_response({"number": e164, "entries": [views.blacklist_entry(e) for e in entries]})
+        rows = blacklist.entries(session, tenant_of(request), e164)
+        return web.json_response({"number": e164, "entries": [views.blacklist_entry(e) for e in rows]})
 
 
 async def _change(request: web.Request, raw_caller: str, *, add: bool) -> bool:
-    tenant = tenant_of(request)
-    e164 = service_number(request)
-    caller = _caller(raw_caller)
+    tenant, e164, caller = tenant_of(request), service_number(request), _caller(raw_caller)
     who = principal(request)
     async with context.state(request).change_lock:
         with context.session(request) as session:
-            owned_number(session, tenant, e164)
-            if (caller in repository.blacklist(session, e164)) == add:
-                return False  # nothing to change: no AstDB write, no audit entry
-            ami = context.ami(request)
-            # change_blacklist commits; the audit entry goes in the same transaction.
-            api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant,
-                                 action="blacklist.add" if add else "blacklist.remove",
-                                 target=f"{e164} {caller}")
-            changed = await change_blacklist(session, ami, e164, caller, add=add, source="api")
-    return changed
+            return await blacklist.change_for_tenant(session, lambda: context.ami(request), tenant=tenant,
+                                                     e164=e164, caller=caller, add=add, actor=who.actor,
+                                                     token_id=who.token_id)
 
 
 async def add_entry(request: web.Request) -> web.Response:

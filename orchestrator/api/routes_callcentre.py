@@ -16,7 +16,7 @@ from orchestrator.api.auth import audit_action, tenant_of
 from orchestrator.domain.plan import NAME_PATTERN, TenantPlan
 from orchestrator.errors import NotFound
 from orchestrator.services.callcentre import control, supervisor
-from orchestrator.store import repository
+from orchestrator.services.tenancy import tenant_plan
 
 
 class AgentStateBody(BaseModel):
@@ -51,7 +51,7 @@ class SpyBody(BaseModel):
 
 def _plan(request: web.Request, tenant: str) -> TenantPlan:
     with context.session(request) as session:
-        return repository.load_plan(session, tenant)
+        return tenant_plan(session, tenant)
 
 
 def _name(request: web.Request, key: str, group: Collection[str], what: str) -> str:

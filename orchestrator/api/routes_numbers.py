@@ -10,6 +10,7 @@ from orchestrator.api.errors import InputInvalid
 from orchestrator.api.routes_plan import audited_apply, owned_number, service_number, stored_plan, upload_paths
 from orchestrator.errors import Violation
 from orchestrator.services import numbers as number_changes
+from orchestrator.services.apply_guards import TENANT_GUARDS
 from orchestrator.store import api_repository, repository
 
 
@@ -61,7 +62,7 @@ async def put_number(request: web.Request) -> web.Response:
             report, added = await audited_apply(
                 request, session, tenant, "number.put", {"number": e164},
                 lambda: number_changes.put_number(session, context.apply_target(request), tenant, e164, entry,
-                                                  now=now))
+                                                  now=now, guards=TENANT_GUARDS))
     return web.json_response(views.apply_report(report), status=201 if added else 200)
 
 
@@ -74,7 +75,8 @@ async def delete_number(request: web.Request) -> web.Response:
         with context.session(request) as session:
             report = await audited_apply(
                 request, session, tenant, "number.delete", {"number": e164},
-                lambda: number_changes.delete_number(session, context.apply_target(request), tenant, e164, now=now))
+                lambda: number_changes.delete_number(session, context.apply_target(request), tenant, e164, now=now,
+                                                     guards=TENANT_GUARDS))
     return web.json_response(views.apply_report(report))
 
 

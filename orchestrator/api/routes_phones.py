@@ -11,9 +11,8 @@ from aiohttp import web
 from orchestrator.api import context
 from orchestrator.api.auth import principal, tenant_of
 from orchestrator.domain.plan import NAME_PATTERN
-from orchestrator.errors import NotFound, OrchestratorError
-from orchestrator.services.callcentre import credentials
-from orchestrator.store import api_repository, repository
+from orchestrator.errors import NotFound
+from orchestrator.services import phones
 
 
 def _agent(request: web.Request) -> str:
@@ -24,35 +23,20 @@ def _agent(request: web.Request) -> str:
 
 
 async def show(request: web.Request) -> web.Response:
-    tenant, agent = tenant_of(request), _agent(request)
     who = principal(request)
     with context.session(request) as session:
-        account = credentials.account(repository.load_plan(session, tenant), agent, context.config(request).settings)
-        api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant,
-                             action="agent.credentials", target=f"{agent} ({account.endpoint})")
-        session.commit()
+        account = phones.show(session, context.config(request).settings, tenant=tenant_of(request),
+                              agent=_agent(request), actor=who.actor, token_id=who.token_id)
     return web.json_response(account.to_dict())
 
 
 async def rotate(request: web.Request) -> web.Response:
     tenant, agent = tenant_of(request), _agent(request)
     who = principal(request)
-    settings = context.config(request).settings
     async with context.state(request).change_lock:  # rendering pjsip.inc must not interleave with an apply
         with context.session(request) as session:
-            plan = repository.load_plan(session, tenant)
-            target = f"{agent} ({credentials.phone_endpoint(plan, agent)})"
-            try:
-                account = await credentials.rotate(session, plan, agent, settings, context.apply_target(request))
-            except OrchestratorError as exc:  # e.g. Asterisk refused it: the old password is back
-                api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant,
-                                     action="agent.credentials.rotate", target=target, outcome="failed",
-                                     detail={"error": str(exc)})
-                session.commit()
-                raise
-            api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant,
-                                 action="agent.credentials.rotate", target=target)
-            session.commit()
+            account = await phones.rotate(session, context.config(request).settings, context.apply_target(request),
+                                          tenant=tenant, agent=agent, actor=who.actor, token_id=who.token_id)
     return web.json_response(account.to_dict())
 
 

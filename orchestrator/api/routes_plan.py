@@ -5,24 +5,27 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 
 from orchestrator.api import context, views
+from orchestrator.api.audit import mark_audited
 from orchestrator.api.auth import principal, tenant_of
 from orchestrator.api.errors import InputInvalid
 from orchestrator.domain.numbers import parse_destination, parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
 from orchestrator.domain.rules import validate_plan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
-from orchestrator.errors import ApplyFailed, NotFound, NumberInvalid, PlanInvalid, Violation
+from orchestrator.errors import ApplyFailed, NotFound, NumberInvalid, PlanInvalid, VersionConflict, Violation
 from orchestrator.services.apply import apply_plan
+from orchestrator.services.apply_guards import TENANT_GUARDS, allocation_violations
 from orchestrator.services.simulate import simulate_stored
-from orchestrator.store import api_repository, repository
+from orchestrator.store import api_repository, repository, tenancy
+from orchestrator.store.session import Session
 
 T = TypeVar("T")
 
@@ -42,7 +45,7 @@ def upload_paths(session: Session, tenant: str) -> dict[str, str]:
 def checked_plan(session: Session, tenant: str, data: Any, now: datetime) -> TenantPlan:
     """Parse and validate a plan sent to the API, reporting every violation at once. On top of the
     package rules: the plan is the URL's tenant's, ``file`` names one of the tenant's uploads (a
-    tenant never gets to point the server at a path), and no number belongs to another tenant.
+    tenant never gets to point the server at a path), and every number is allocated to the tenant.
     Returns the plan with upload names replaced by their server paths, ready for ``apply_plan``."""
     if not isinstance(data, dict):
         raise InputInvalid([Violation("body", "a plan is a JSON object")])
@@ -68,14 +71,38 @@ def checked_plan(session: Session, tenant: str, data: Any, now: datetime) -> Ten
                 continue
             a = a.model_copy(update={"file": uploads[a.file]})
         announcements[name] = a
-    for i, n in enumerate(plan.numbers):
-        owner = repository.number_owner(session, n.number)
-        if owner is not None and owner != tenant:
-            # Same words as for any unavailable number: which tenant owns it is not this one's business.
-            violations.append(Violation(f"numbers[{i}].number", "this number is not available to this tenant"))
+    violations += allocation_violations(session, tenant, [(i, n.number) for i, n in enumerate(plan.numbers)],
+                                        TENANT_GUARDS)[0]
     if violations:
         raise PlanInvalid(violations)
     return plan.model_copy(update={"announcements": announcements})
+
+
+def etag(version: int) -> str:
+    """The plan's version as an entity tag: the id of its applied version (``history``)."""
+    return f'"{version}"'
+
+
+def if_match(request: web.Request, current: int) -> int | None:
+    """The version an ``If-Match`` asks for (None without the header). ``*`` is the current
+    version when there is a plan; a tag that is no version of ours matches nothing (412)."""
+    header = request.headers.get("If-Match")
+    if header is None:
+        return None
+    tags = [t.strip() for t in header.split(",")]
+    if "*" in tags and current > 0:
+        return current
+    if etag(current) in tags:
+        return current
+    given = tags[0].removeprefix("W/").strip('"')
+    raise VersionConflict(int(given) if given.isascii() and given.isdigit() else None, current)
+
+
+def confirm_removal(request: web.Request) -> bool:
+    raw = request.query.get("confirm_removal", "false")
+    if raw not in ("true", "false"):
+        raise InputInvalid([Violation("confirm_removal", "true or false")])
+    return raw == "true"
 
 
 async def get_plan(request: web.Request) -> web.Response:
@@ -83,7 +110,8 @@ async def get_plan(request: web.Request) -> web.Response:
     with context.session(request) as session:
         plan = stored_plan(session, tenant, context.config(request).now())
         names = {path: name for name, path in upload_paths(session, tenant).items()}
-        return web.json_response(views.plan_document(plan, names))
+        version = tenancy.plan_version(session, tenant)
+        return web.json_response(views.plan_document(plan, names), headers={"ETag": etag(version)})
 
 
 async def validate(request: web.Request) -> web.Response:
@@ -95,17 +123,26 @@ async def validate(request: web.Request) -> web.Response:
 
 
 async def put_plan(request: web.Request) -> web.Response:
+    """Replace the tenant's plan. ``If-Match`` makes it conditional on the version read (412
+    otherwise: the check is repeated inside the apply's transaction, so it also holds against
+    other processes); ``?confirm_removal=true`` lets it take many or all numbers away."""
     tenant = tenant_of(request)
+    allow_removal = confirm_removal(request)
     data = await views.read_json(request)
     digest = hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
     now = context.config(request).now()
     async with context.state(request).change_lock:
         with context.session(request) as session:
-            plan = checked_plan(session, tenant, data, now)
+            plan = checked_plan(session, tenant, data, now)  # a bad plan is 422 whatever its version
+            expected = if_match(request, tenancy.plan_version(session, tenant))
+            guards = replace(TENANT_GUARDS, allow_removal=allow_removal, if_version=expected,
+                             claimed_by=principal(request).actor)
             detail = {"numbers": len(plan.numbers), "sha256": digest}
             report = await audited_apply(request, session, tenant, "plan.apply", detail,
-                                         lambda: apply_plan(plan, session, context.apply_target(request), now=now))
-    return web.json_response(views.apply_report(report))
+                                         lambda: apply_plan(plan, session, context.apply_target(request), now=now,
+                                                            guards=guards))
+            version = tenancy.plan_version(session, tenant)
+    return web.json_response(views.apply_report(report), headers={"ETag": etag(version)})
 
 
 async def audited_apply(request: web.Request, session: Session, tenant: str, action: str, detail: dict[str, Any],
@@ -117,6 +154,7 @@ async def audited_apply(request: web.Request, session: Session, tenant: str, act
     try:
         return await run()
     except ApplyFailed as exc:
+        mark_audited(request)
         session.rollback()
         api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant, action=action,
                              outcome="failed", detail={**detail, "error": str(exc)})

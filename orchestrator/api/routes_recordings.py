@@ -11,14 +11,14 @@ from aiohttp import web
 from orchestrator.api import context
 from orchestrator.api.auth import audit_action, tenant_of
 from orchestrator.api.errors import Conflict
-from orchestrator.asterisk.spool import spool_dir
 from orchestrator.errors import NotFound, RecordingError
 from orchestrator.services.recordings import store
 from orchestrator.services.recordings.control import in_progress, set_paused
+from orchestrator.settings import spool_of
 
 
 def _spool(request: web.Request) -> Path:
-    return spool_dir(context.config(request).etc_dir.parent)  # etc_dir is <instance>/etc
+    return spool_of(context.config(request).etc_dir.parent)  # etc_dir is <instance>/etc
 
 
 def _owned_call(request: web.Request) -> tuple[str, str, Path]:

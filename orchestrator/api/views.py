@@ -11,9 +11,10 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from orchestrator.api.errors import BadRequest, InputInvalid
+from orchestrator.api.errors import BadRequest, InputInvalid, UnsupportedMedia
 from orchestrator.domain.numbers import parse_service_number
-from orchestrator.domain.plan import ServiceNumberPlan, TenantPlan, _loc, to_document
+from orchestrator.domain.plan import ServiceNumberPlan, TenantPlan, to_document
+from orchestrator.domain.violations import field_path, violations_of
 from orchestrator.errors import Violation
 from orchestrator.services.apply import ApplyReport
 from orchestrator.store import models as m
@@ -21,11 +22,43 @@ from orchestrator.store import models as m
 M = TypeVar("M", bound=BaseModel)
 
 
+MAX_JSON_DEPTH = 32  # a plan nests ~8 deep; deeper is an attack on the parsers, not a plan
+INT64 = range(-(2**63), 2**63)  # what the database and orjson hold; larger is never a valid value
+
+
+def _check_shape(data: Any) -> None:
+    """Depth and integer range of a parsed body, walked without recursion: a deep document must
+    not reach code that recurses (pydantic, orjson stop at 255 levels), and an integer above 64
+    bits must not reach the database or orjson (both raise, which would be a 500)."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    too_big: list[Violation] = []
+    while stack:
+        value, loc = stack.pop()
+        if len(loc) > MAX_JSON_DEPTH:
+            raise BadRequest("body", f"nested more than {MAX_JSON_DEPTH} levels deep")
+        if isinstance(value, dict):
+            stack.extend((v, (*loc, k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, (*loc, i)) for i, v in enumerate(value))
+        elif isinstance(value, int) and not isinstance(value, bool) and value not in INT64:
+            too_big.append(Violation(field_path(loc, "body"), "a whole number of at most 64 bits"))
+    if too_big:
+        raise InputInvalid(sorted(too_big, key=lambda v: v.field))
+
+
 async def read_json(request: web.Request) -> Any:
+    """The body as JSON: only when sent as ``application/json`` (a form or text/plain body is not
+    taken for a plan by accident), at most MAX_JSON_DEPTH deep, integers within 64 bits."""
+    if request.content_type != "application/json":
+        raise UnsupportedMedia("Content-Type", "send the body as JSON with 'Content-Type: application/json'")
     try:
-        return await request.json()
+        data = await request.json()
+    except RecursionError as exc:  # the stdlib parser recurses per level
+        raise BadRequest("body", f"nested more than {MAX_JSON_DEPTH} levels deep") from exc
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadRequest("body", f"not valid JSON: {exc}") from exc
+    _check_shape(data)
+    return data
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:
@@ -34,11 +67,7 @@ async def read_body(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise InputInvalid([
-            Violation(_loc(tuple(e["loc"])) if e["loc"] else "body",
-                      "unknown field" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, "))
-            for e in exc.errors()
-        ]) from exc
+        raise InputInvalid(violations_of(exc, whole="body")) from exc
 
 
 def utc(moment: datetime | None) -> str | None:

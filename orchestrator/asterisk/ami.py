@@ -1,5 +1,8 @@
-"""AMI adapter on panoramisk: a login that fails fast, a timeout on every action, and
-panoramisk's quirks kept in this file.
+"""AMI adapter on panoramisk: a login that fails fast, a timeout on every action, typed verbs,
+and panoramisk's quirks kept in this file.
+
+This is the only place an AMI action (or a CLI command sent over AMI) is written: the rest of
+the orchestrator calls the verbs below and gets typed answers (``ami_results``) or our errors.
 
 Quirks handled here (see docs/asterisk.md): panoramisk reconnects forever on its own when the first
 connection fails, so ``connect`` waits for the login with a deadline and closes on failure; a
@@ -10,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import Awaitable, Callable
 from types import TracebackType
 from typing import Any
@@ -17,9 +21,17 @@ from typing import Any
 from panoramisk import Manager
 from panoramisk.message import Message
 
-from orchestrator.errors import AsteriskError, AsteriskUnavailable
+from orchestrator.asterisk.ami_results import Channel, QueueStatus, channels, queue_status
+from orchestrator.errors import AsteriskError, AsteriskUnavailable, NotFound
+from orchestrator.settings import Settings
+
+# What the live controller receives: panoramisk's types under our names, so only this module
+# imports panoramisk.
+AmiEvent = Message
+AmiManager = Manager
 
 EventHandler = Callable[[Manager, Message], Awaitable[None] | None]
+_ENDPOINT = re.compile(r"^\s*Endpoint:\s+([^\s/<]+)", re.M)
 
 
 class Ami:
@@ -28,6 +40,9 @@ class Ami:
         """``events``: False for none, True for all, or AMI event classes such as "call,user"."""
         self.host, self.port, self.timeout = host, port, timeout
         self._logged_in: asyncio.Future[bool] | None = None
+        self.logged_in = False  # for a started (following) connection: logged in right now
+        self.logins = 0
+        self._login_cb: Callable[[], None] = lambda: None
         self._manager = Manager(
             host=host, port=port, username=user, secret=secret,
             events=events if isinstance(events, str) else ("on" if events else "off"),
@@ -36,9 +51,18 @@ class Ami:
             on_disconnect=lambda _m, _exc: None,
         )
 
+    @classmethod
+    def from_settings(cls, settings: Settings, *, timeout: float = 10.0, events: bool | str = False) -> Ami:
+        """The one way to build an AMI link from the settings (host, port, user, secret)."""
+        return cls(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret,
+                   timeout=timeout, events=events)
+
     def _on_login(self, _manager: Manager) -> None:
+        self.logged_in = True
+        self.logins += 1
         if self._logged_in is not None and not self._logged_in.done():
             self._logged_in.set_result(True)
+        self._login_cb()
 
     async def connect(self) -> Ami:
         loop = asyncio.get_running_loop()
@@ -46,7 +70,7 @@ class Ami:
         self._logged_in = loop.create_future()
         self._manager.connect()
         try:
-            async with asyncio.timeout(self.timeout):  # not wait_for: see orchestrator/aio.py
+            async with asyncio.timeout(self.timeout):  # not wait_for: see orchestrator/live/aio.py
                 await self._logged_in
         except TimeoutError as exc:
             self.close()
@@ -56,7 +80,24 @@ class Ami:
             ) from exc
         return self
 
+    def start(self, on_login: Callable[[], None], on_disconnect: Callable[[Any], None]) -> None:
+        """Connect and keep connecting: panoramisk logs in again by itself every
+        ``reconnect_timeout`` seconds after a lost connection (also when the very first attempt
+        fails). ``on_login`` runs after every (re)login, ``on_disconnect`` on every loss."""
+        self._login_cb = on_login
+
+        def lost(_manager: Manager, exc: Any) -> None:
+            self.logged_in = False
+            on_disconnect(exc)
+
+        self._manager.on_disconnect = lost
+        self._manager.loop = asyncio.get_running_loop()
+        self._manager.connect()
+
     def close(self) -> None:
+        # panoramisk keeps no handle of a pending reconnect (call_later), so a close while
+        # disconnected would be undone by it: disarm connect() on this manager first.
+        self._manager.connect = lambda *_a, **_k: None
         # Closing a half-open connection may fail; there is nothing left to release then.
         with contextlib.suppress(Exception):
             self._manager.close()
@@ -71,10 +112,12 @@ class Ami:
     def on_event(self, pattern: str, handler: EventHandler) -> None:
         self._manager.register_event(pattern, handler)
 
-    async def action(self, fields: dict[str, Any], *, as_list: bool | None = None) -> Any:
+    # --- sending (the error mapping: foreign errors become ours here) -------------------------
+
+    async def _action(self, fields: dict[str, Any], *, as_list: bool | None = None) -> Any:
         try:
             future = self._manager.send_action(fields, as_list=as_list)
-            async with asyncio.timeout(self.timeout):  # not wait_for: see orchestrator/aio.py
+            async with asyncio.timeout(self.timeout):  # not wait_for: see orchestrator/live/aio.py
                 result = await future
         except TimeoutError as exc:
             raise AsteriskError(f"AMI {fields.get('Action')} got no answer in {self.timeout:.0f} s") from exc
@@ -82,14 +125,23 @@ class Ami:
             raise AsteriskUnavailable(f"AMI connection lost during {fields.get('Action')}: {exc}") from exc
         return result
 
+    async def _single(self, fields: dict[str, Any]) -> Message:
+        resp = await self._action(fields, as_list=False)
+        return resp[0] if isinstance(resp, list) else resp
+
     async def checked(self, fields: dict[str, Any]) -> Message:
-        """An action that must succeed; raises with Asterisk's own message otherwise."""
-        resp = await self.action(fields, as_list=False)
-        if isinstance(resp, list):
-            resp = resp[0]
+        """An action that must succeed; raises with Asterisk's own message otherwise. Public only
+        for asterisk/incremental's dialplan edits; everything else uses a verb below."""
+        resp = await self._single(fields)
         if not resp.success:
             raise AsteriskError(f"AMI {fields.get('Action')} failed: {resp.get('Message', resp)}")
         return resp
+
+    async def _listing(self, fields: dict[str, Any]) -> list[Message]:
+        resp = await self._action(fields, as_list=True)
+        return list(resp) if isinstance(resp, list) else [resp]
+
+    # --- CLI commands --------------------------------------------------------------------------
 
     async def command(self, cli: str) -> str:
         """Run a CLI command and return its output text."""
@@ -99,22 +151,123 @@ class Ami:
             return "\n".join(output)
         return str(output)
 
+    async def dialplan_show(self, context: str) -> str:
+        return await self.command(f"dialplan show {context}")
+
+    async def dialplan_reload(self) -> str:
+        return await self.command("dialplan reload")
+
+    async def reload_pjsip(self) -> None:
+        """Re-read pjsip.conf (Asterisk 22 has no ``pjsip reload``); raises unless it worked."""
+        out = await self.command("module reload res_pjsip.so")
+        if "reloaded successfully" not in out:
+            raise AsteriskError(f"PJSIP reload answered: {out.strip()[:200]}")
+
+    async def pjsip_endpoints(self) -> set[str]:
+        """The names of the PJSIP endpoints Asterisk runs now."""
+        return set(_ENDPOINT.findall(await self.command("pjsip show endpoints")))
+
+    async def reload_queues(self, *, music: bool) -> None:
+        """Re-read queues.conf (and musiconhold.conf): waiting callers stay where they are."""
+        if music:
+            await self.command("moh reload")
+        out = await self.command("queue reload all")
+        if "No such command" in out:
+            raise AsteriskError(f"queue reload answered: {out.strip()[:200]}")
+
+    async def has_queue(self, name: str) -> bool:
+        out = await self.command(f"queue show {name}")
+        return "No such queue" not in out and name in out
+
+    # --- the dialplan, edited in place ---------------------------------------------------------
+
+    async def extension_add(self, context: str, exten: str, priority: int, app: str, data: str) -> None:
+        await self.checked({"Action": "DialplanExtensionAdd", "Context": context, "Extension": exten,
+                            "Priority": str(priority), "Application": app, "ApplicationData": data,
+                            "Replace": "yes"})
+
+    async def extension_remove(self, context: str, exten: str, priority: int | None = None) -> None:
+        """One priority, or (``priority`` None) the whole extension."""
+        fields = {"Action": "DialplanExtensionRemove", "Context": context, "Extension": exten}
+        if priority is not None:
+            fields["Priority"] = str(priority)
+        await self.checked(fields)
+
+    async def remove_context(self, context: str) -> None:
+        await self.command(f"dialplan remove context {context}")
+
+    # --- AstDB ---------------------------------------------------------------------------------
+
     async def db_put(self, family: str, key: str, value: str) -> None:
         await self.checked({"Action": "DBPut", "Family": family, "Key": key, "Val": value})
 
     async def db_del(self, family: str, key: str) -> bool:
-        resp = await self.action({"Action": "DBDel", "Family": family, "Key": key}, as_list=False)
-        return bool(resp.success)
+        return bool((await self._single({"Action": "DBDel", "Family": family, "Key": key})).success)
 
     async def db_deltree(self, family: str) -> None:
         # Fails with "Database entry not found" when the family is empty: that is fine.
-        await self.action({"Action": "DBDelTree", "Family": family}, as_list=False)
+        await self._action({"Action": "DBDelTree", "Family": family}, as_list=False)
 
     async def db_get(self, family: str, key: str) -> str | None:
         """Value of an AstDB key, or None. DBGet answers with a DBGetResponse event."""
         # as_list=None: panoramisk sees "will follow" on a hit; a miss is a single Error response.
-        resp = await self.action({"Action": "DBGet", "Family": family, "Key": key}, as_list=None)
+        resp = await self._action({"Action": "DBGet", "Family": family, "Key": key}, as_list=None)
         for msg in resp if isinstance(resp, list) else [resp]:
             if msg.get("Event") == "DBGetResponse":
                 return str(msg.get("Val"))
         return None
+
+    # --- channels ------------------------------------------------------------------------------
+
+    async def channels(self) -> list[Channel]:
+        """Every channel Asterisk has now (CoreShowChannels)."""
+        return channels(await self._listing({"Action": "CoreShowChannels"}))
+
+    async def getvar(self, channel: str, variable: str) -> str:
+        """A channel variable (or function), "" when unset or the channel is gone."""
+        resp = await self._single({"Action": "Getvar", "Channel": channel, "Variable": variable})
+        return str(resp.get("Value") or "") if resp.success else ""
+
+    async def setvar(self, channel: str, variable: str, value: str) -> None:
+        await self.checked({"Action": "Setvar", "Channel": channel, "Variable": variable, "Value": value})
+
+    async def hangup(self, channel: str, cause: int = 16) -> None:
+        await self.checked({"Action": "Hangup", "Channel": channel, "Cause": str(cause)})
+
+    async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
+        await self.checked({"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten,
+                            "Priority": str(priority)})
+
+    async def originate_app(self, channel: str, app: str, data: str, *, caller_id: str, timeout_s: int) -> None:
+        """Ring ``channel``; once answered it runs ``app(data)`` (asynchronously: this returns at once)."""
+        resp = await self._single({"Action": "Originate", "Channel": channel, "Application": app, "Data": data,
+                                   "Async": "true", "CallerID": caller_id, "Timeout": str(timeout_s * 1000)})
+        if not resp.success:
+            raise AsteriskError(f"Originate of {channel} failed: {resp.get('Message')}")
+
+    async def mute_recording(self, channel: str, muted: bool) -> None:
+        """Silence (or not) both directions of the MixMonitor on ``channel``."""
+        await self.checked({"Action": "MixMonitorMute", "Channel": channel, "Direction": "both",
+                            "State": "1" if muted else "0"})
+
+    # --- queues --------------------------------------------------------------------------------
+
+    async def queue_status(self) -> QueueStatus:
+        """Every queue member and waiting caller as app_queue sees them now."""
+        return queue_status(await self._listing({"Action": "QueueStatus"}))
+
+    async def queue_pause(self, interface: str, paused: bool, reason: str = "") -> None:
+        """Pause (with ``reason``) or unpause ``interface`` in every queue it is a member of;
+        NotFound when it is in none."""
+        fields = {"Action": "QueuePause", "Interface": interface, "Paused": "true" if paused else "false"}
+        if paused and reason:
+            fields["Reason"] = reason
+        resp = await self._single(fields)
+        if not resp.success and "not found" in str(resp.get("Message", "")).lower():
+            raise NotFound(f"{interface} is a member of no queue")
+        if not resp.success:
+            raise AsteriskError(f"QueuePause failed: {resp.get('Message')}")
+
+    async def queue_priority(self, queue: str, channel: str, priority: int) -> None:
+        await self.checked({"Action": "QueueChangePriorityCaller", "Queue": queue, "Caller": channel,
+                            "Priority": str(priority)})

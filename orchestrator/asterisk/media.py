@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import subprocess
+import wave
 from pathlib import Path
 
 from orchestrator.errors import PromptFailed, SoundImportFailed
@@ -63,3 +64,12 @@ def convert_for_asterisk(source: Path, target: Path) -> None:
         tmp.unlink(missing_ok=True)
         raise SoundImportFailed(f"cannot convert {source}: {proc.stderr.strip()}")
     tmp.replace(target)
+
+
+def wav_seconds(path: Path) -> float:
+    """Length of a converted (PCM) WAV."""
+    try:
+        with wave.open(str(path), "rb") as w:
+            return w.getnframes() / float(w.getframerate())
+    except (wave.Error, EOFError, OSError) as exc:
+        raise SoundImportFailed(f"the converted file is not a readable WAV: {exc}") from exc

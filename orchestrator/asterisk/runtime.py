@@ -1,203 +1,122 @@
-"""The local Asterisk 22: get it, lay out one instance, configure, start, stop, talk to its CLI.
+"""The local Asterisk 22: lay out one instance, configure, start, stop, talk to its CLI.
 
-Two modes:
-
-* **system** -- an ``asterisk`` binary on the PATH reports version 22: it is used directly, the
-  instance lives in ``state_dir/asterisk/<instance_name>``.
-* **chroot** -- otherwise a Debian sid rootfs with Asterisk 22 in ``rootfs_cache/rootfs-22``
-  (debootstrapped once, ~1 min) and the instance inside it, in
-  ``<rootfs>/srv/svcnum/<instance_name>-<hash of state_dir>``, because a chrooted Asterisk can only
-  see files inside the rootfs. Several instances (test sessions, dev) share one rootfs.
+Which Asterisk (system or chroot) and where the instance lives: asterisk/layout.py; getting
+Asterisk when the machine has none: asterisk/install.py.
 
 Every writable Asterisk folder (etc, var/lib, var/log, var/spool, var/run) is per instance, so
 instances never touch each other's state. Asterisk runs daemonised (it survives the CLI process
 that started it); its pid file in the instance's var/run is how we find it again.
 
-Optionally Asterisk runs under libfaketime with a clock file we rewrite (``set_clock_offset``):
-schedules and holidays can be tested without waiting. Only the wall clock is faked
-(``DONT_FAKE_MONOTONIC=1``) so timers and timeouts inside Asterisk keep their real length.
+Optionally Asterisk starts under libfaketime reading a clock file (``up(faketime_file=...)``):
+the tests move that clock (tests/harness/clock.py) to try schedules and holidays without
+waiting. Only the wall clock is faked (``DONT_FAKE_MONOTONIC=1``) so timers and timeouts inside
+Asterisk keep their real length.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from orchestrator.asterisk import spool
+from orchestrator.asterisk import install, spool
+from orchestrator.asterisk.layout import Layout, detect, run, version_of
 from orchestrator.errors import AsteriskError, AsteriskUnavailable
-from orchestrator.settings import Settings
+from orchestrator.settings import Paths, Settings
 
-PACKAGES = ("asterisk", "asterisk-modules", "asterisk-config", "asterisk-core-sounds-en-gsm", "faketime")
-DEBIAN_MIRROR = "http://deb.debian.org/debian"
-SUITE = "sid"  # bookworm/trixie have no Asterisk; sid has 22.x
-ROOTFS_NAME = "rootfs-22"
 LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 BOOT_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
-CLOCK_TIMEOUT = 15.0  # under load (CI, two cores) the move was seen to take over 5 s
 REPO_CONF_DIR = Path(__file__).resolve().parents[2] / "asterisk_conf"
 PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
-
-
-def _run(cmd: list[str], *, timeout: float, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """Run a command; OS-level failures (missing binary, timeout) become AsteriskError."""
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=env, check=False)
-    except FileNotFoundError as exc:
-        raise AsteriskError(f"cannot run {cmd[0]}: not installed") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise AsteriskError(f"{' '.join(cmd)} did not finish within {timeout:.0f} s") from exc
-    except OSError as exc:
-        raise AsteriskError(f"cannot run {cmd[0]}: {exc}") from exc
-
-
-def _version_of(output: str) -> str | None:
-    m = re.search(r"Asterisk (\d+\.\d+\.\d+\S*)", output)
-    return m.group(1) if m else None
 
 
 class AsteriskRuntime:
     def __init__(self, settings: Settings, progress: Callable[[str], None] = lambda s: None) -> None:
         self.settings = settings
         self.progress = progress
-        self._root: Path | None = None  # "/" in system mode, the rootfs in chroot mode
-        self._system_binary: str | None = None
 
     # ------------------------------------------------------------------ layout
 
-    def _detect(self) -> Path:
-        """Decide the mode once (cheap enough to do lazily: paths are needed before any start)."""
-        if self._root is None:
-            binary = shutil.which("asterisk")
-            version = None
-            if binary is not None:
-                with contextlib.suppress(AsteriskError):
-                    version = _version_of(_run([binary, "-V"], timeout=10).stdout)
-            if version is not None and version.startswith("22."):
-                self._system_binary, self._root = binary, Path("/")
-            else:
-                self._root = self.settings.rootfs_cache / ROOTFS_NAME
-        return self._root
+    @cached_property
+    def layout(self) -> Layout:
+        """Decided once, lazily (it runs ``asterisk -V``): paths are needed before any start."""
+        return detect(self.settings)
+
+    @property
+    def paths(self) -> Paths:
+        return self.layout.paths
 
     @property
     def chrooted(self) -> bool:
-        return self._detect() != Path("/")
+        return self.layout.chrooted
 
     @property
     def root(self) -> Path:
-        return self._detect()
+        return self.layout.root
 
     @property
     def instance_dir(self) -> Path:
-        if not self.chrooted:
-            return self.settings.state_dir / "asterisk" / self.settings.instance_name
-        # The hash keeps two checkouts (two state folders) with the same instance name apart.
-        digest = hashlib.sha256(str(self.settings.state_dir.resolve()).encode()).hexdigest()[:8]
-        return self.root / "srv" / "svcnum" / f"{self.settings.instance_name}-{digest}"
+        return self.paths.instance
 
     @property
     def etc_dir(self) -> Path:
-        return self.instance_dir / "etc"
+        return self.paths.etc
 
     @property
     def generated_dir(self) -> Path:
         """Where the generated dialplan lives (managed by DialplanFiles: a symlink to a version)."""
-        return self.etc_dir / "svc"
+        return self.paths.generated
 
     @property
     def sounds_dir(self) -> Path:
-        return self.instance_dir / "var" / "lib" / "sounds"
+        return self.paths.sounds
 
     @property
     def log_file(self) -> Path:
-        return self.instance_dir / "var" / "log" / "messages"
+        return self.paths.log_file
 
     @property
     def clock_file(self) -> Path:
         """The suggested libfaketime clock file for ``up(faketime_file=...)`` (inside the rootfs)."""
-        return self.instance_dir / "var" / "run" / "faketime"
+        return self.paths.run_dir / "faketime"
 
     @property
     def pid_file(self) -> Path:
-        return self.instance_dir / "var" / "run" / "asterisk.pid"
+        return self.paths.run_dir / "asterisk.pid"
 
     @property
     def _conf_file(self) -> Path:
         return self.etc_dir / "asterisk.conf"
 
     @property
-    def _clock_record(self) -> Path:
-        # Which clock file the running Asterisk reads, so another process can move the clock too.
-        return self.instance_dir / "var" / "run" / "clock-file"
+    def clock_record(self) -> Path:
+        """Which clock file the running Asterisk reads, so another process can move the clock too."""
+        return self.paths.run_dir / "clock-file"
 
     def asterisk_path(self, host_path: Path) -> str:
         """A host path as Asterisk sees it (without the rootfs prefix in chroot mode)."""
-        if not self.chrooted:
-            return str(host_path)
-        try:
-            rel = Path(os.path.abspath(host_path)).relative_to(self.root.resolve())
-        except ValueError as exc:
-            raise AsteriskError(f"{host_path} is outside the Asterisk rootfs {self.root}; "
-                                "Asterisk cannot see it") from exc
-        return "/" + str(rel)
+        return self.layout.asterisk_path(host_path)
 
     def _asterisk_cmd(self) -> list[str]:
         conf = self.asterisk_path(self._conf_file)
         if self.chrooted:
             return ["chroot", str(self.root), "/usr/sbin/asterisk", "-C", conf]
-        assert self._system_binary is not None
-        return [self._system_binary, "-C", conf]
+        assert self.layout.system_binary is not None
+        return [self.layout.system_binary, "-C", conf]
 
     # ------------------------------------------------------------------ install
 
     def ensure_installed(self) -> None:
-        root = self._detect()
-        if not self.chrooted:
-            self.progress(f"using the system Asterisk ({self._system_binary})")
-            return
-        if (root / "usr" / "sbin" / "asterisk").exists():
-            return
-        if shutil.which("debootstrap") is None:
-            raise AsteriskError(
-                "no Asterisk 22 on this machine and debootstrap is missing to fetch one; "
-                "run `make deps` (or apt-get install debootstrap)")
-        root.parent.mkdir(parents=True, exist_ok=True)
-        # Build next to the final place and rename when complete: a killed run leaves only a
-        # temp folder behind, never a half rootfs that looks finished.
-        tmp = root.parent / f".{root.name}.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        self.progress(f"getting Asterisk 22 (Debian {SUITE}) into {root}; takes about a minute ...")
-        cmd = ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, str(tmp), DEBIAN_MIRROR]
-        try:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        except OSError as exc:
-            raise AsteriskError(f"cannot run debootstrap: {exc}") from exc
-        tail: list[str] = []
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            tail = (tail + [line.rstrip()])[-20:]
-            if line.startswith("I: Retrieving") or line.startswith("I: Base system installed"):
-                self.progress(line.strip())
-        if proc.wait() != 0:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise AsteriskError("debootstrap failed:\n" + "\n".join(tail))
-        try:
-            os.replace(tmp, root)
-        except OSError as exc:
-            shutil.rmtree(tmp, ignore_errors=True)
-            if not (root / "usr" / "sbin" / "asterisk").exists():  # else a concurrent run won the race
-                raise AsteriskError(f"cannot move the new rootfs into {root}: {exc}") from exc
-        self.progress(f"Asterisk 22 installed in {root}")
+        install.ensure_installed(self.layout, self.progress)
 
     # ------------------------------------------------------------------ configuration
 
@@ -287,7 +206,7 @@ class AsteriskRuntime:
 
     def rx(self, command: str, timeout: float = 15.0) -> str:
         """Run one CLI command in the running Asterisk and return its output."""
-        proc = _run(self._asterisk_cmd() + ["-rx", command], timeout=timeout)
+        proc = run(self._asterisk_cmd() + ["-rx", command], timeout=timeout)
         out = proc.stdout + proc.stderr
         if proc.returncode != 0 or "Unable to connect to remote asterisk" in out:
             raise AsteriskUnavailable(f"Asterisk CLI not reachable ({self.instance_dir}): {out.strip()}")
@@ -299,7 +218,7 @@ class AsteriskRuntime:
             return
         if not self._conf_file.exists():
             self.prepare()
-        for stale in (self.pid_file, self.instance_dir / "var" / "run" / "asterisk.ctl", self._clock_record):
+        for stale in (self.pid_file, self.instance_dir / "var" / "run" / "asterisk.ctl", self.clock_record):
             stale.unlink(missing_ok=True)
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
         cmd = self._asterisk_cmd()
@@ -307,7 +226,7 @@ class AsteriskRuntime:
             seen = self.asterisk_path(faketime_file)
             if not faketime_file.exists():
                 self._write_atomic(faketime_file, "+0s\n", mode=0o644)
-            self._write_atomic(self._clock_record, str(faketime_file), mode=0o644)
+            self._write_atomic(self.clock_record, str(faketime_file), mode=0o644)
             # Set through env(1) right before the binary (inside the chroot), so only Asterisk
             # gets the preload, not the host's chroot(8).
             cmd[-3:-3] = ["/usr/bin/env", f"LD_PRELOAD={LIBFAKETIME}", f"FAKETIME_TIMESTAMP_FILE={seen}",
@@ -328,7 +247,7 @@ class AsteriskRuntime:
         self.progress(f"Asterisk is up in {time.monotonic() - started:.1f} s (pid {self._pid()})")
 
     def _spool_to_ram(self) -> None:
-        where = spool.ensure_in_ram(spool.spool_dir(self.instance_dir), self.settings.recording_spool_mb)
+        where = spool.ensure_in_ram(self.paths.spool, self.settings.recording_spool_mb)
         if where.in_ram:
             self.progress(f"recording spool in RAM: {where.describe()}")
         else:
@@ -337,7 +256,7 @@ class AsteriskRuntime:
 
     def release_spool(self) -> bool:
         """Unmount the recording spool's tmpfs (its content is lost): for removing an instance."""
-        return spool.release(spool.spool_dir(self.instance_dir))
+        return spool.release(self.paths.spool)
 
     def _wait_booted(self, started: float) -> None:
         deadline = started + BOOT_TIMEOUT
@@ -391,7 +310,7 @@ class AsteriskRuntime:
             stale.unlink(missing_ok=True)
         # An empty RAM spool goes with Asterisk (the next `up` mounts it again); one with
         # recordings the worker has not taken yet stays.
-        spool.release(spool.spool_dir(self.instance_dir), only_if_empty=True)
+        spool.release(self.paths.spool, only_if_empty=True)
 
     def status(self) -> dict[str, Any]:
         s = self.settings
@@ -406,70 +325,15 @@ class AsteriskRuntime:
             "ami": f"{s.bind_host}:{s.ami_port}",
             "http": f"{s.bind_host}:{s.http_port}",
             "uptime_s": None,
-            "recordings": spool.state(spool.spool_dir(self.instance_dir)).describe(),
+            "recordings": spool.state(self.paths.spool).describe(),
         }
         if pid is not None:
             with contextlib.suppress(AsteriskError):
-                info["version"] = _version_of(self.rx("core show version"))
+                info["version"] = version_of(self.rx("core show version"))
                 m = re.search(r"System uptime:\s*(\d+)", self.rx("core show uptime seconds"))
                 info["uptime_s"] = int(m.group(1)) if m else None
         elif self.root.exists():
             with contextlib.suppress(AsteriskError):
                 cmd = self._asterisk_cmd()[:-2] + ["-V"]
-                info["version"] = _version_of(_run(cmd, timeout=10).stdout)
+                info["version"] = version_of(run(cmd, timeout=10).stdout)
         return info
-
-    # ------------------------------------------------------------------ clock
-
-    def set_clock_offset(self, seconds: int, *, wait: bool = True) -> None:
-        """Move Asterisk's wall clock to real time + seconds (needs ``up(faketime_file=...)``).
-
-        libfaketime re-reads the file only when its 1 s cache has expired, which it checks at whole
-        seconds: the change takes up to ~2.1 s (measured). With ``wait`` this returns once Asterisk's
-        ${EPOCH} shows the new offset, so callers need no sleeps."""
-        try:
-            clock = Path(self._clock_record.read_text().strip())
-        except OSError as exc:
-            raise AsteriskError("Asterisk was not started with a fake clock (up(faketime_file=...))") from exc
-        try:
-            self._write_atomic(clock, f"{'+' if seconds >= 0 else '-'}{abs(int(seconds))}s\n", mode=0o644)
-        except OSError as exc:
-            raise AsteriskError(f"cannot write the clock file {clock}: {exc}") from exc
-        if not wait:
-            return
-        deadline = time.monotonic() + CLOCK_TIMEOUT
-        while not abs(self._epoch_or_none() - time.time() - seconds) <= 1.5:  # NaN: retry
-            if time.monotonic() > deadline:
-                raise AsteriskError(f"Asterisk's clock did not move to offset {seconds} s within {CLOCK_TIMEOUT:.0f} s")
-            time.sleep(0.1)
-
-    def _epoch_or_none(self) -> float:
-        """EPOCH, or NaN when the AMI session was cut: an AMI connection accepted just as the fake
-        clock leaps forward by hours fails Asterisk's (wall-clock) auth timeout and is closed."""
-        try:
-            return float(self.epoch())
-        except AsteriskError:
-            return float("nan")
-
-    def epoch(self) -> int:
-        """Asterisk's ${EPOCH} (its wall clock, faked or not), read with AMI Getvar."""
-        s = self.settings
-        request = (f"Action: Login\r\nActionID: login\r\nUsername: {s.ami_user}\r\nSecret: {s.ami_secret}\r\n"
-                   "Events: off\r\n\r\nAction: Getvar\r\nActionID: epoch\r\nVariable: EPOCH\r\n\r\n"
-                   "Action: Logoff\r\n\r\n")
-        data = b""
-        try:
-            with socket.create_connection((s.bind_host, s.ami_port), timeout=5) as sock:
-                sock.sendall(request.encode())
-                while b"Goodbye" not in data and b"Thanks for all the fish" not in data:
-                    chunk = sock.recv(4096)
-                    if not chunk:
-                        break
-                    data += chunk
-        except OSError as exc:
-            raise AsteriskUnavailable(f"AMI at {s.bind_host}:{s.ami_port} not reachable: {exc}") from exc
-        text = data.decode(errors="replace")
-        m = re.search(r"ActionID: epoch\r\n(?:[^\r\n]*\r\n)*?Value: (\d+)", text)
-        if m is None:
-            raise AsteriskError(f"AMI Getvar EPOCH failed: {text.strip()[-300:]}")
-        return int(m.group(1))

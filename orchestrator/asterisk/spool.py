@@ -17,12 +17,14 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.settings import spool_of
+
 MOUNT_OPTIONS = "mode=0700,nosuid,nodev,noexec"
 
 
 def spool_dir(instance_dir: Path) -> Path:
     """Asterisk's recording folder of one instance (host path; ${ASTSPOOLDIR}/monitor/svc-rec)."""
-    return instance_dir / "var" / "spool" / "monitor" / "svc-rec"
+    return spool_of(instance_dir)
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 import typer
+from aiohttp import web
 
+from orchestrator.api.app import create_app
+from orchestrator.api.context import ApiConfig
+from orchestrator.asterisk.layout import paths_for
+from orchestrator.cli.common import engine_for, errors_to_exit_codes, say
+from orchestrator.domain.plan import NAME_PATTERN
+from orchestrator.services import tokens
 from orchestrator.settings import Settings, load_settings
+from orchestrator.store.session import Session
 
 api_app = typer.Typer(help="The REST API (aiohttp): serve it, manage its bearer tokens.",
                       invoke_without_command=True)
@@ -17,31 +25,14 @@ token_app = typer.Typer(help="API tokens: shown once on creation, only their SHA
 api_app.add_typer(token_app, name="token")
 
 
-def _say(message: str) -> None:
-    typer.echo(message, err=True)
-
-
-def _engine(settings: Settings) -> Any:
-    from orchestrator.store.repository import make_engine
-
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    return make_engine(settings.db_url)
-
-
 def serve_api(settings: Settings, *, port: int | None, offline: bool) -> None:
-    from aiohttp import web
-
-    from orchestrator.api.app import create_app
-    from orchestrator.api.context import ApiConfig
-    from orchestrator.asterisk.runtime import AsteriskRuntime
-
-    runtime = AsteriskRuntime(settings, progress=_say)
-    config = ApiConfig(settings=settings, etc_dir=runtime.etc_dir, sounds_dir=runtime.sounds_dir,
-                       uploads_dir=settings.state_dir / "uploads", asterisk_path=runtime.asterisk_path,
+    paths = paths_for(settings)
+    config = ApiConfig(settings=settings, etc_dir=paths.etc, sounds_dir=paths.sounds,
+                       uploads_dir=settings.state_dir / "uploads", asterisk_path=paths.asterisk_path,
                        offline=offline)
     chosen = port or settings.api_port
-    _say(f"REST API on http://{settings.bind_host}:{chosen}/ (OpenAPI: /openapi.json)"
-         + (" — offline: no Asterisk reload, no live blacklist" if offline else ""))
+    say(f"REST API on http://{settings.bind_host}:{chosen}/ (OpenAPI: /openapi.json)"
+        + (" — offline: no Asterisk reload, no live blacklist" if offline else ""))
     web.run_app(create_app(config), host=settings.bind_host, port=chosen, print=None)
 
 
@@ -49,8 +40,6 @@ def serve_api(settings: Settings, *, port: int | None, offline: bool) -> None:
 def api(ctx: typer.Context) -> None:
     """Serve the REST API when no subcommand is given (same as `orchestrator api serve`)."""
     if ctx.invoked_subcommand is None:
-        from orchestrator.cli.common import errors_to_exit_codes
-
         with errors_to_exit_codes():
             serve_api(load_settings(), port=None, offline=False)
 
@@ -62,8 +51,6 @@ def serve(
                                                 "live blacklist changes answer 503.")] = False,
 ) -> None:
     """Serve the REST API on SVC_BIND_HOST (loopback by default)."""
-    from orchestrator.cli.common import errors_to_exit_codes
-
     with errors_to_exit_codes():
         serve_api(load_settings(), port=port, offline=offline)
 
@@ -75,36 +62,23 @@ def token_create(
     label: Annotated[str | None, typer.Option(help="A note on who holds it.")] = None,
 ) -> None:
     """Create a token and print it once (stdout); only its hash is stored."""
-    from sqlmodel import Session
-
-    from orchestrator.cli.common import errors_to_exit_codes
-    from orchestrator.domain.plan import NAME_PATTERN
-    from orchestrator.store import api_repository
-
     if not admin and tenant is None:
-        _say("give --tenant T (or --admin for an operator token)")
+        say("give --tenant T (or --admin for an operator token)")
         raise typer.Exit(2)
     if tenant is not None and not re.match(NAME_PATTERN, tenant):
-        _say(f"tenant names match {NAME_PATTERN}")
+        say(f"tenant names match {NAME_PATTERN}")
         raise typer.Exit(2)
-    with errors_to_exit_codes(), Session(_engine(load_settings())) as session:
-        row, token = api_repository.create_token(session, tenant=tenant, role="admin" if admin else "tenant",
-                                                 label=label)
-        session.commit()
-        _say(f"token {row.id} for {'admin' if admin else 'tenant ' + str(tenant)} (shown only now):")
+    with errors_to_exit_codes(), Session(engine_for(load_settings())) as session:
+        row, token = tokens.create(session, tenant=tenant, admin=admin, label=label)
+        say(f"token {row.id} for {'admin' if admin else 'tenant ' + str(tenant)} (shown only now):")
         typer.echo(token)
 
 
 @token_app.command("list")
 def token_list() -> None:
     """Tokens (without their secret): id, role, tenant, created, last used, revoked."""
-    from sqlmodel import Session
-
-    from orchestrator.cli.common import errors_to_exit_codes
-    from orchestrator.store import api_repository
-
-    with errors_to_exit_codes(), Session(_engine(load_settings())) as session:
-        for t in api_repository.tokens(session):
+    with errors_to_exit_codes(), Session(engine_for(load_settings())) as session:
+        for t in tokens.listing(session):
             def when(d: datetime | None) -> str:
                 return "-" if d is None else f"{d:%Y-%m-%d %H:%M}"
             typer.echo(f"{t.id:>4}  {t.role:<6}  {t.tenant or '*':<14}  created {when(t.created_at)}  "
@@ -114,12 +88,6 @@ def token_list() -> None:
 @token_app.command("revoke")
 def token_revoke(token_id: Annotated[int, typer.Argument(help="The id shown by `token list`.")]) -> None:
     """Revoke a token: it is refused from the next request on."""
-    from sqlmodel import Session
-
-    from orchestrator.cli.common import errors_to_exit_codes
-    from orchestrator.store import api_repository
-
-    with errors_to_exit_codes(), Session(_engine(load_settings())) as session:
-        api_repository.revoke_token(session, token_id, datetime.now(UTC))
-        session.commit()
-        _say(f"token {token_id} revoked")
+    with errors_to_exit_codes(), Session(engine_for(load_settings())) as session:
+        tokens.revoke(session, token_id)
+        say(f"token {token_id} revoked")

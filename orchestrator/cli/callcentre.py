@@ -8,10 +8,13 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 import typer
-from sqlmodel import Session
 
-from orchestrator.services.callcentre import control, supervisor
+from orchestrator.cli.common import ami_for, engine_for, errors_to_exit_codes, say, with_asterisk
+from orchestrator.errors import NotFound
+from orchestrator.services import tenancy
+from orchestrator.services.callcentre import control, credentials, supervisor
 from orchestrator.settings import Settings, load_settings
+from orchestrator.store.session import Session
 
 agent_app = typer.Typer(help="Call-centre agents: log in / out, unavailable with a reason, list.",
                         no_args_is_help=True)
@@ -21,49 +24,34 @@ Tenant = Annotated[str, typer.Option("--tenant", "-t", help="The tenant whose ca
 T = TypeVar("T")
 
 
-def _exit_codes() -> Any:
-    from orchestrator.cli.common import errors_to_exit_codes
-
-    return errors_to_exit_codes()
-
-
 def _run(use: Callable[[Any], Awaitable[T]]) -> T:
-    from orchestrator.asterisk.ami import Ami
-
     s = load_settings()
 
     async def main() -> T:
-        async with Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret) as ami:
+        async with ami_for(s) as ami:
             return await use(ami)
 
     return asyncio.run(main())
 
 
 def _plan(settings: Settings, tenant: str) -> Any:
-    from orchestrator.store import repository
-
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    with Session(repository.make_engine(settings.db_url)) as session:
-        return repository.load_plan(session, tenant)
+    with Session(engine_for(settings)) as session:
+        return tenancy.tenant_plan(session, tenant)
 
 
 def check_agent(tenant: str, agent: str) -> None:
-    from orchestrator.errors import NotFound
-
     if agent not in _plan(load_settings(), tenant).agents:
         raise NotFound(f"tenant {tenant!r} has no agent {agent!r}")
 
 
 def check_group(tenant: str, kind: str, name: str) -> None:
-    from orchestrator.errors import NotFound
-
     plan = _plan(load_settings(), tenant)
     if name not in (plan.queues if kind == "queue" else plan.hunt_groups):
         raise NotFound(f"tenant {tenant!r} has no {kind} {name!r}")
 
 
 def _state(tenant: str, agent: str, state: str, reason: str = "") -> None:
-    with _exit_codes():
+    with errors_to_exit_codes():
         check_agent(tenant, agent)
         _run(lambda ami: control.set_agent_state(ami, tenant, agent, state, reason))
         typer.echo(f"{agent}: {state}{' (' + reason + ')' if reason else ''}", err=True)
@@ -91,7 +79,7 @@ def agent_pause(agent: str, tenant: Tenant,
 @agent_app.command("list")
 def agent_list(tenant: Tenant) -> None:
     """Agents of the tenant's queues and their state now (available, busy, wrap-up, …)."""
-    with _exit_codes():
+    with errors_to_exit_codes():
         states = _run(lambda ami: control.agent_states(ami, tenant))
         for s in states:
             reason = f" ({s.reason})" if s.reason else ""
@@ -111,9 +99,8 @@ def agent_credentials(agent: str, tenant: Tenant,
 
     The password is generated on the first apply (or here, if asked before) and stays the same until
     --rotate. A phone registered with the old password stays registered until its registration expires."""
-    from orchestrator.services.callcentre import credentials
 
-    with _exit_codes():
+    with errors_to_exit_codes():
         s = load_settings()
         plan = _plan(s, tenant)
         account = _rotate(s, plan, agent, offline) if rotate else credentials.account(plan, agent, s)
@@ -125,9 +112,6 @@ def agent_credentials(agent: str, tenant: Tenant,
 
 
 def _rotate(settings: Settings, plan: Any, agent: str, offline: bool) -> Any:
-    from orchestrator.cli.common import say, with_asterisk
-    from orchestrator.services.callcentre import credentials
-
     credentials.phone_endpoint(plan, agent)  # an unknown or phone-number agent fails before AMI is asked
     account = asyncio.run(with_asterisk(settings, lambda session, target: credentials.rotate(
         session, plan, agent, settings, target, progress=say), offline))
@@ -138,7 +122,7 @@ def _rotate(settings: Settings, plan: Any, agent: str, offline: bool) -> Any:
 @queue_app.command("show")
 def queue_show(tenant: Tenant) -> None:
     """Callers waiting now in the tenant's queues."""
-    with _exit_codes():
+    with errors_to_exit_codes():
         calls = _run(lambda ami: supervisor.waiting_calls(ami, tenant))
         for c in calls:
             skill = f"/{c.skill}" if c.skill else ""
@@ -153,7 +137,7 @@ def queue_night(name: str, mode: Annotated[str, typer.Argument(help="on, off or 
                 tenant: Tenant, hunt: Annotated[bool, typer.Option(help="NAME is a hunt group.")] = False) -> None:
     """Switch night service of a queue (or hunt group) by hand; the next call follows it."""
     kind = "hunt" if hunt else "queue"
-    with _exit_codes():
+    with errors_to_exit_codes():
         check_group(tenant, kind, name)
         _run(lambda ami: control.set_night(ami, tenant, kind, name, mode))
         typer.echo(f"night service of {kind} {name}: {mode}", err=True)
@@ -165,7 +149,7 @@ def queue_move(channel: Annotated[str, typer.Argument(help="the waiting caller's
                                                               "with that skill")],
                tenant: Tenant) -> None:
     """Move a waiting caller to another queue of the tenant (or to one of its skill queues)."""
-    with _exit_codes():
+    with errors_to_exit_codes():
         name, skill = supervisor.move_target(_plan(load_settings(), tenant), to_queue)
         _run(lambda ami: supervisor.move_call(ami, tenant, channel, name, skill))
         typer.echo(f"{channel} now waits in {name}{'/' + skill if skill else ''}", err=True)
@@ -174,7 +158,7 @@ def queue_move(channel: Annotated[str, typer.Argument(help="the waiting caller's
 @queue_app.command("priority")
 def queue_priority(channel: str, priority: int, tenant: Tenant) -> None:
     """Give a waiting caller a priority (higher is served first)."""
-    with _exit_codes():
+    with errors_to_exit_codes():
         _run(lambda ami: supervisor.set_priority(ami, tenant, channel, priority))
 
 
@@ -184,7 +168,7 @@ def queue_spy(agent: str, tenant: Tenant,
                   "--supervisor", help="Phone number, or the endpoint name of one of the tenant's agent phones.")],
               mode: Annotated[str, typer.Option(help="listen, whisper or barge")] = "listen") -> None:
     """Ring the supervisor, then listen in on (whisper to, barge into) AGENT's call."""
-    with _exit_codes():
+    with errors_to_exit_codes():
         check_agent(tenant, agent)
         channel = supervisor.supervisor_channel(_plan(load_settings(), tenant), supervisor_phone)
         _run(lambda ami: supervisor.spy(ami, tenant, agent, channel, mode))

@@ -11,24 +11,35 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import typer
 import yaml
-from sqlmodel import Session
 
+from orchestrator.asterisk.ami import Ami
+from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.asterisk.layout import paths_for
+from orchestrator.asterisk.runtime import AsteriskRuntime
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
 from orchestrator.errors import (
+    AllocationConflict,
     AsteriskError,
     NotFound,
     NumberInvalid,
     OrchestratorError,
     PlanInvalid,
+    RemovalNotConfirmed,
     StoreError,
+    VersionConflict,
     Violation,
 )
+from orchestrator.services.apply import ApplyTarget
 from orchestrator.settings import Settings, load_settings
+from orchestrator.store.repository import make_engine
+from orchestrator.store.session import Engine, Session
+
+T = TypeVar("T")
 
 
 def say(message: str) -> None:
@@ -46,8 +57,11 @@ def errors_to_exit_codes() -> Iterator[None]:
         for v in exc.violations:
             say(f"  - {v}")
         raise typer.Exit(2) from exc
-    except (NumberInvalid, NotFound) as exc:
+    except (NumberInvalid, NotFound, AllocationConflict, VersionConflict) as exc:
         say(f"error: {exc}")
+        raise typer.Exit(2) from exc
+    except RemovalNotConfirmed as exc:
+        say(f"error: {exc}; nothing was changed. To remove them, run it again with --allow-removal")
         raise typer.Exit(2) from exc
     except AsteriskError as exc:
         say(f"Asterisk: {exc}")
@@ -61,23 +75,18 @@ def current_settings() -> Settings:
     return load_settings()
 
 
-def engine_for(settings: Settings) -> Any:
-    from orchestrator.store.repository import make_engine
-
+def engine_for(settings: Settings) -> Engine:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    return make_engine(settings.db_url)
+    engine: Engine = make_engine(settings.db_url)  # make_engine is untyped (store/repository.py)
+    return engine
 
 
-def runtime_for(settings: Settings) -> Any:
-    from orchestrator.asterisk.runtime import AsteriskRuntime
-
+def runtime_for(settings: Settings) -> AsteriskRuntime:
     return AsteriskRuntime(settings, progress=say)
 
 
-def ami_for(settings: Settings) -> Any:
-    from orchestrator.asterisk.ami import Ami
-
-    return Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret)
+def ami_for(settings: Settings) -> Ami:
+    return Ami.from_settings(settings)
 
 
 def read_plan_document(path: Path) -> Any:
@@ -102,18 +111,15 @@ def read_plan_file(path: Path) -> TenantPlan:
     return parse_plan(read_plan_document(path))
 
 
-async def apply_target(settings: Settings, offline: bool) -> tuple[Any, Any]:
-    from orchestrator.asterisk.dialplan_files import DialplanFiles
-    from orchestrator.services.apply import ApplyTarget
-
-    runtime = runtime_for(settings)
+async def apply_target(settings: Settings, offline: bool) -> tuple[ApplyTarget, Ami | None]:
+    paths = paths_for(settings)
     ami = None if offline else await ami_for(settings).connect()
-    return ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami,
+    return ApplyTarget(DialplanFiles(paths.etc), paths.sounds, paths.asterisk_path, ami,
                        secrets_dir=settings.secrets_dir, phone_qualify_s=settings.phone_qualify_s), ami
 
 
-async def with_asterisk(settings: Settings, use: Callable[[Session, Any], Awaitable[Any]],
-                        offline: bool = False) -> Any:
+async def with_asterisk(settings: Settings, use: Callable[[Session, ApplyTarget], Awaitable[T]],
+                        offline: bool = False) -> T:
     """Run a use case with a database session and an apply target; the AMI link is closed after."""
     target, ami = await apply_target(settings, offline)
     try:
@@ -122,7 +128,6 @@ async def with_asterisk(settings: Settings, use: Callable[[Session, Any], Awaita
     finally:
         if ami is not None:
             ami.close()
-
 
 
 

@@ -8,8 +8,7 @@ from typing import Annotated
 import typer
 
 from orchestrator.cli.common import current_settings, errors_to_exit_codes, say
-from orchestrator.store import schema
-from orchestrator.store.repository import make_engine
+from orchestrator.services import database
 
 db_app = typer.Typer(help="The database: its schema version, and upgrading it after a new release.",
                      no_args_is_help=True)
@@ -22,9 +21,7 @@ def upgrade() -> None:
     with errors_to_exit_codes():
         settings = current_settings()
         settings.state_dir.mkdir(parents=True, exist_ok=True)
-        engine = make_engine(settings.db_url, check_schema=False)
-        before, after = schema.upgrade(engine)
-        engine.dispose()
+        before, after = database.upgrade(settings.db_url)
         if before.current == after.current:
             say(f"database schema already current ({after.current})")
         else:
@@ -35,15 +32,12 @@ def upgrade() -> None:
 def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
     """The database's schema version and the one this release needs; exit 1 when behind."""
     with errors_to_exit_codes():
-        settings = current_settings()
-        engine = make_engine(settings.db_url, check_schema=False)
-        found = schema.state(engine)
-        engine.dispose()
+        found = database.state(current_settings().db_url)
     if as_json:
         typer.echo(json.dumps({"current": found.current, "head": found.head, "empty": found.empty,
                                "up_to_date": found.up_to_date}))
     else:
         typer.echo(f"schema {found.describe()}, this release needs {found.head}"
-                   + ("" if found.up_to_date else f": run `{schema.UPGRADE_COMMAND}`"))
+                   + ("" if found.up_to_date else f": run `{database.UPGRADE_COMMAND}`"))
     if not found.up_to_date and not found.empty:
         raise typer.Exit(1)

@@ -14,8 +14,12 @@ from zoneinfo import ZoneInfo
 import typer
 from aiohttp import web
 
+from orchestrator.asterisk.layout import paths_for
+from orchestrator.domain.agent_state import AGENT_STATES
 from orchestrator.errors import OrchestratorError
-from orchestrator.live.state import read_figures
+from orchestrator.live.controller import LiveController
+from orchestrator.live.http import make_app
+from orchestrator.live.notifier import PublishedFigures, read_figures
 from orchestrator.settings import Settings, load_settings
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -23,10 +27,7 @@ OUTCOMES = ("answered", "busy", "no_answer", "unreachable", "blocked", "abandone
 
 
 async def serve_until_stopped(settings: Settings) -> None:
-    from orchestrator.live.http import make_app
-    from orchestrator.live.service import LiveService
-
-    service = LiveService(settings)
+    service = LiveController(settings, paths=paths_for(settings))
     runner = web.AppRunner(make_app(service), access_log=None)
     await runner.setup()  # starts the service (cleanup_ctx)
     stop = asyncio.Event()
@@ -51,9 +52,11 @@ async def serve_until_stopped(settings: Settings) -> None:
 def serve(
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING")] = "INFO",
 ) -> None:
-    """Run the live controller next to Asterisk: follows calls over AMI, live figures in Redis
-    (SVC_REDIS_URL), call records in the database, the 090x maximum-duration watchdog, and
-    /health + /metrics on SVC_BIND_HOST:SVC_LIVE_PORT. Routing does not depend on it."""
+    """Run the live controller next to Asterisk: calls over AMI, figures in Redis, /health, /metrics.
+
+    It follows calls over AMI, keeps live figures in Redis (SVC_REDIS_URL) and call records in the
+    database, runs the 090x maximum-duration watchdog, and serves /health + /metrics on
+    SVC_BIND_HOST:SVC_LIVE_PORT. Routing does not depend on it."""
     logging.basicConfig(level=log_level.upper(), stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
@@ -63,31 +66,29 @@ def serve(
         raise typer.Exit(1) from exc
 
 
-def format_status(figures: dict[str, dict[str, str]], day: str) -> str:
+def format_status(figures: PublishedFigures, day: str) -> str:
     """The live figures as a readable table (pure, for tests)."""
-    by_number, today = figures["number"], figures["day"]
-    numbers = sorted({*by_number, *(k.split(":number:")[1] for k in today if ":number:" in k)})
+    by_number, today = figures.in_progress_by_number, figures.today
+    numbers = sorted({*by_number, *figures.today_by_number})
     head = f"{'service number':<16} {'in progress':>11} " + " ".join(f"{o:>12}" for o in OUTCOMES)
     lines = [f"Live figures, {day} (Europe/Amsterdam)", head, "-" * len(head)]
     for n in numbers:
-        counts = " ".join(f"{today.get(f'{o}:number:{n}', '0'):>12}" for o in OUTCOMES)
-        lines.append(f"{n:<16} {by_number.get(n, '0'):>11} {counts}")
-    total_now = sum(int(v) for v in by_number.values())
+        mine = figures.today_by_number.get(n, {})
+        counts = " ".join(f"{mine.get(o, 0):>12}" for o in OUTCOMES)
+        lines.append(f"{n:<16} {by_number.get(n, 0):>11} {counts}")
     lines.append("-" * len(head))
-    lines.append(f"{'total':<16} {total_now:>11} " + " ".join(f"{today.get(o, '0'):>12}" for o in OUTCOMES))
-    tenants = figures["tenant"]
+    lines.append(f"{'total':<16} {sum(by_number.values()):>11} " + " ".join(f"{today.get(o, 0):>12}"
+                                                                          for o in OUTCOMES))
+    tenants = figures.in_progress_by_tenant
     if tenants:
         lines.append("in progress per tenant: " + ", ".join(f"{t} {v}" for t, v in sorted(tenants.items())))
-    for key in sorted(k for k in figures if k.startswith("queue:")):
-        q = figures[key]
-        lines.append(f"queue {key[6:]}: {q.get('waiting', '0')} waiting (longest {q.get('longest_wait_s', '0')} s), "
+    for name, q in sorted(figures.queues.items()):
+        lines.append(f"queue {name}: {q.get('waiting', '0')} waiting (longest {q.get('longest_wait_s', '0')} s), "
                      f"answered {q.get('answered', '0')}, abandoned {q.get('abandoned', '0')}, "
                      f"service level {q.get('service_level_pct', '100.0')} %; agents "
-                     + ", ".join(f"{s} {q.get('agents_' + s.replace('-', '_'), '0')}"
-                                 for s in ("available", "busy", "wrap-up", "unavailable", "logged-out")))
-    updated = figures["meta"].get("updated_at")
-    if updated:
-        lines.append(f"updated {datetime.fromtimestamp(float(updated), AMSTERDAM):%H:%M:%S}")
+                     + ", ".join(f"{s} {q.get('agents_' + s.replace('-', '_'), '0')}" for s in AGENT_STATES))
+    if figures.updated_at is not None:
+        lines.append(f"updated {datetime.fromtimestamp(figures.updated_at, AMSTERDAM):%H:%M:%S}")
     else:
         lines.append("no figures published yet (is `orchestrator serve` running?)")
     return "\n".join(lines)
@@ -95,6 +96,7 @@ def format_status(figures: dict[str, dict[str, str]], day: str) -> str:
 
 def status() -> None:
     """Live figures: calls in progress per service number and tenant, today's calls by outcome."""
+
     settings = load_settings()
     day = datetime.now(AMSTERDAM).date().isoformat()
     try:
@@ -105,6 +107,6 @@ def status() -> None:
     typer.echo(format_status(figures, day))
 
 
-def register(app: typer.Typer) -> None:
-    app.command("serve")(serve)
-    app.command("status")(status)
+commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
+commands.command("serve")(serve)
+commands.command("status")(status)

@@ -1,4 +1,9 @@
-"""The ``orchestrator`` command line: the main app adds each group's commands.
+"""The ``orchestrator`` command line: a table of the commands, each group's module imported only
+when one of its commands runs.
+
+``orchestrator --help`` therefore loads no database, HTTP or AMI library (sqlmodel, aiohttp,
+panoramisk, redis): it shows the short help kept in ``COMMANDS`` below (tests/unit/test_cli_lazy.py
+checks that it matches each command's own help).
 
 Exit codes: 0 done, 2 the input is wrong (invalid plan, malformed number, unknown number),
 3 Asterisk is unreachable or refused the change (the previous dialplan stays active), 1 other.
@@ -6,34 +11,96 @@ Exit codes: 0 done, 2 the input is wrong (invalid plan, malformed number, unknow
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import dataclass
+from typing import Any
+
 import typer
+from typer.core import TyperCommand, TyperGroup
 
-from orchestrator.cli import numbers, plans, stack
-from orchestrator.cli.api import api_app
-from orchestrator.cli.callcentre import agent_app, queue_app
-from orchestrator.cli.db import db_app
-from orchestrator.cli.live import register as register_live_commands
-from orchestrator.cli.recordings import recordings_app
 
-app = typer.Typer(
-    help="Routing orchestrator for Dutch service numbers (0800, 090x, 088, local, short and "
-    "international numbers) on Asterisk 22. Settings come from SVC_* environment variables; "
-    "see docs/.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-)
-for group in (plans, numbers, stack):
-    app.registered_commands += group.commands.registered_commands
-app.add_typer(numbers.number_app, name="number")
-app.add_typer(numbers.blacklist_app, name="blacklist")
-app.add_typer(stack.asterisk_app, name="asterisk")
-app.add_typer(stack.deploy_app, name="deploy")
-register_live_commands(app)  # serve, status
-app.add_typer(api_app, name="api")  # REST API and its tokens
-app.add_typer(recordings_app, name="recordings")  # call recordings
-app.add_typer(agent_app, name="agent")  # call-centre agents
-app.add_typer(queue_app, name="queue")  # queues, night service, supervisor
-app.add_typer(db_app, name="db")  # schema version and upgrade
+@dataclass(frozen=True)
+class Entry:
+    module: str  # orchestrator.cli.<group>
+    attribute: str  # the Typer app there: a group (``number_app``) or a set of top-level ``commands``
+    help: str  # the one line ``orchestrator --help`` shows
+
+    @property
+    def is_group(self) -> bool:
+        return self.attribute != "commands"
+
+
+_PLANS, _NUMBERS, _STACK, _LIVE = (f"orchestrator.cli.{m}" for m in ("plans", "numbers", "stack", "live"))
+COMMANDS: dict[str, Entry] = {
+    "apply": Entry(_PLANS, "commands", "Validate a plan, store it, generate the dialplan and load it into Asterisk."),
+    "plan": Entry(_PLANS, "commands", "Show what applying PLAN_FILE would change, per service number, in words."),
+    "rollback": Entry(_PLANS, "commands",
+                      "Put a tenant's routing back as it was in an earlier applied version, and load it."),
+    "try": Entry(_PLANS, "commands",
+                 "Put NUMBER's routing from a draft plan on the tenant's 088 test number, to call it first."),
+    "promote": Entry(_PLANS, "commands", "Move what the tenant's test number runs onto the live NUMBER."),
+    "validate": Entry(_PLANS, "commands", "Check a plan against the package rules without changing anything."),
+    "export": Entry(_PLANS, "commands",
+                    "Write a tenant's plan as YAML, as it stands now (switch moments passed are folded in)."),
+    "history": Entry(_PLANS, "commands", "Applied versions, newest first (ids for `orchestrator rollback`)."),
+    "numbers": Entry(_NUMBERS, "commands",
+                     "List the configured service numbers with their kind, package and routing in force."),
+    "simulate": Entry(_NUMBERS, "commands",
+                      "Tell what would happen to one call, step by step, from the same IR the dialplan uses."),
+    "run": Entry(_STACK, "commands", "Bring up the local stack: Asterisk 22 on loopback, a plan applied to it."),
+    "serve": Entry(_LIVE, "commands",
+                   "Run the live controller next to Asterisk: calls over AMI, figures in Redis, /health, /metrics."),
+    "status": Entry(_LIVE, "commands",
+                    "Live figures: calls in progress per service number and tenant, today's calls by outcome."),
+    "number": Entry(_NUMBERS, "number_app", "Service numbers: list them, show one, allocate them to tenants."),
+    "blacklist": Entry(_NUMBERS, "blacklist_app", "A service number's blacklist (live: no dialplan reload)."),
+    "asterisk": Entry(_STACK, "asterisk_app", "Run the local Asterisk 22 (loopback only)."),
+    "deploy": Entry(_STACK, "deploy_app", "Run it in production: generated service units."),
+    "api": Entry("orchestrator.cli.api", "api_app", "The REST API (aiohttp): serve it, manage its bearer tokens."),
+    "recordings": Entry("orchestrator.cli.recordings", "recordings_app",
+                        "Call recordings: encrypted at rest, per tenant, with retention."),
+    "agent": Entry("orchestrator.cli.callcentre", "agent_app",
+                   "Call-centre agents: log in / out, unavailable with a reason, list."),
+    "queue": Entry("orchestrator.cli.callcentre", "queue_app",
+                   "Queues and hunt groups: waiting calls, night service, supervisor actions."),
+}
+
+
+def load_command(name: str) -> Any:
+    """The real command ``name`` (a click command): imports its group's module, and with it what
+    that group needs."""
+    entry = COMMANDS[name]
+    group = typer.main.get_group(getattr(importlib.import_module(entry.module), entry.attribute))
+    command = group if entry.is_group else group.commands[name]
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """Holds a stand-in per command of ``COMMANDS`` (its name and short help: enough for ``--help``
+    and for "did you mean") and swaps in the real command only to run it.
+    (Contexts are typed Any: Typer ships its own copy of click, whose types are private.)"""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        for name, entry in COMMANDS.items():
+            self.commands[name] = TyperCommand(name, help=entry.help, short_help=entry.help)
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)  # in the table's order, not sorted
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        name, command, rest = super().resolve_command(ctx, args)
+        return name, (load_command(name) if name is not None and command is not None else command), rest
+
+
+app = typer.Typer(cls=LazyGroup, no_args_is_help=True, pretty_exceptions_enable=False)
+
+
+@app.callback()
+def orchestrator() -> None:
+    """Routing orchestrator for Dutch service numbers (0800, 090x, 088, local, short and international
+    numbers) on Asterisk 22. Settings come from SVC_* environment variables; see docs/."""
 
 
 def main() -> None:

@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import typer
-from sqlmodel import Session
 
 from orchestrator.cli.common import (
     ami_for,
@@ -19,11 +18,17 @@ from orchestrator.cli.common import (
     say,
 )
 from orchestrator.cli.tables import emit
+from orchestrator.domain.numbers import parse_caller, parse_destination, parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, to_document
-from orchestrator.errors import NotFound
+from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
+from orchestrator.services import blacklist, tenancy
+from orchestrator.services.blacklist import change_blacklist
+from orchestrator.services.simulate import simulate_stored
+from orchestrator.store.session import Session
 
 commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
-number_app = typer.Typer(help="Service numbers: list them, show one.", no_args_is_help=True)
+number_app = typer.Typer(help="Service numbers: list them, show one, allocate them to tenants.",
+                         no_args_is_help=True)
 blacklist_app = typer.Typer(help="A service number's blacklist (live: no dialplan reload).", no_args_is_help=True)
 
 
@@ -31,14 +36,11 @@ blacklist_app = typer.Typer(help="A service number's blacklist (live: no dialpla
 def numbers(tenant: Annotated[str | None, typer.Option(help="Only this tenant's numbers.")] = None,
             as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """List the configured service numbers with their kind, package and routing in force."""
-    from orchestrator.domain.numbers import parse_service_number
-    from orchestrator.store import repository
-
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
-        names = [tenant] if tenant else repository.tenants(session)
+        names = [tenant] if tenant else tenancy.tenants(session)
         rows = []
         for name in names:
-            plan = repository.load_plan(session, name, now=datetime.now(AMSTERDAM))
+            plan = tenancy.plan_as_it_stands(session, name, datetime.now(AMSTERDAM))
             for n in plan.numbers:
                 sid = parse_service_number(n.number)
                 rows.append({"number": sid.national, "e164": sid.e164, "kind": sid.kind.value,
@@ -61,15 +63,11 @@ def number_show(
 ) -> None:
     """One number: owner, kind, package, routing in force, routings, switch moments, blocking,
     blacklist, tariff and recording policy, as stored now."""
-    from orchestrator.domain.numbers import parse_service_number
-    from orchestrator.store import repository
 
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         sid = parse_service_number(number)
-        owner = repository.number_owner(session, sid.e164)
-        if owner is None:
-            raise NotFound(f"{sid.national} is not configured")
-        plan = repository.load_plan(session, owner, now=datetime.now(AMSTERDAM))
+        owner = tenancy.owner(session, sid.e164, sid.national)
+        plan = tenancy.plan_as_it_stands(session, owner, datetime.now(AMSTERDAM))
         index = next(i for i, n in enumerate(plan.numbers) if n.number == sid.e164)
         entry = to_document(plan)["numbers"][index]
         if as_json:
@@ -109,16 +107,9 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="Print the stable JSON form.")] = False,
 ) -> None:
     """Tell what would happen to one call, step by step, from the same IR the dialplan uses."""
-    from orchestrator.domain.numbers import parse_destination, parse_service_number
-    from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
-    from orchestrator.services.simulate import simulate_stored
-    from orchestrator.store import repository
-
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         sid = parse_service_number(number)
-        owner = repository.number_owner(session, sid.e164)
-        if owner is None:
-            raise NotFound(f"{sid.national} is not a configured service number")
+        owner = tenancy.owner(session, sid.e164, sid.national)
         behaviour = {}
         for names, b in ((no_answer, DestinationBehaviour.NOANSWER), (busy, DestinationBehaviour.BUSY),
                          (unavailable, DestinationBehaviour.UNAVAILABLE)):
@@ -180,11 +171,8 @@ def blacklist_remove(number: str, caller: str) -> None:
 def blacklist_list(number: str,
                    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """Show NUMBER's blacklist."""
-    from orchestrator.domain.numbers import parse_service_number
-    from orchestrator.store import repository
-
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
-        callers = repository.blacklist(session, parse_service_number(number).e164)
+        callers = blacklist.callers(session, parse_service_number(number).e164)
         if as_json:
             emit([{"caller": c} for c in callers], ["caller"], as_json=True)
         else:
@@ -193,9 +181,6 @@ def blacklist_list(number: str,
 
 
 def _blacklist_change(number: str, caller: str, *, add: bool) -> None:
-    from orchestrator.domain.numbers import parse_caller, parse_service_number
-    from orchestrator.services.blacklist import change_blacklist
-
     with errors_to_exit_codes():
         settings = current_settings()
         sid, who = parse_service_number(number), parse_caller(caller)
@@ -210,3 +195,41 @@ def _blacklist_change(number: str, caller: str, *, add: bool) -> None:
         say(f"{who} {verb} the blacklist of {sid.national}" if changed else "nothing to change")
 
 
+@number_app.command("allocate")
+def number_allocate(
+    number: Annotated[str, typer.Argument(help="The service number, in any usual form.")],
+    tenant: Annotated[str, typer.Option(help="The tenant whose plans may use it.")],
+) -> None:
+    """Allocate a service number to a tenant: only then may the tenant's plans use it (the API
+    refuses others). A number allocated to another tenant must be released first."""
+    from orchestrator.domain.numbers import parse_service_number
+    from orchestrator.store import tenancy
+
+    with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
+        sid = parse_service_number(number)
+        added = tenancy.allocate(session, sid.e164, tenant, "cli")
+        session.commit()
+        say(f"{sid.national} is {'now' if added else 'already'} allocated to tenant {tenant!r}")
+
+
+@number_app.command("release")
+def number_release(number: Annotated[str, typer.Argument(help="The service number, in any usual form.")]) -> None:
+    """Release a number's allocation; refused while a plan still uses it."""
+    from orchestrator.domain.numbers import parse_service_number
+    from orchestrator.store import tenancy
+
+    with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
+        sid = parse_service_number(number)
+        was = tenancy.release(session, sid.e164)
+        session.commit()
+        say(f"{sid.national} released (was allocated to tenant {was!r})")
+
+
+@number_app.command("allocations")
+def number_allocations(tenant: Annotated[str | None, typer.Option(help="Only this tenant's.")] = None) -> None:
+    """Numbers allocated to tenants: number, tenant, when, by whom."""
+    from orchestrator.store import tenancy
+
+    with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
+        for a in tenancy.allocation_list(session, tenant):
+            typer.echo(f"{a.e164}\t{a.tenant}\t{a.allocated_at:%Y-%m-%d %H:%M}\t{a.allocated_by}")

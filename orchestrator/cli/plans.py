@@ -10,7 +10,6 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from sqlmodel import Session
 
 from orchestrator.cli.common import (
     current_settings,
@@ -22,20 +21,27 @@ from orchestrator.cli.common import (
     with_asterisk,
 )
 from orchestrator.cli.tables import emit
+from orchestrator.domain.diff import diff_plans, render_changes
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, to_document
-from orchestrator.errors import NotFound
+from orchestrator.domain.rules import validate_plan
+from orchestrator.services import tenancy
+from orchestrator.services.apply import apply_document
+from orchestrator.services.apply import rollback as do_rollback
+from orchestrator.services.apply_guards import OPERATOR_GUARDS
+from orchestrator.services.drafts import promote as do_promote
+from orchestrator.services.drafts import try_draft
 from orchestrator.settings import Settings
+from orchestrator.store.session import Session
 
 commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
 
 
 async def apply_document_cli(settings: Settings, document: Any, base_dir: Path, offline: bool,
-                             full: bool = False) -> Any:
-    from orchestrator.services.apply import apply_document
+                             full: bool = False, guards: Any = None) -> Any:
 
     return await with_asterisk(settings, lambda session, target: apply_document(
         document, session, target, now=datetime.now(AMSTERDAM), base_dir=base_dir, progress=say,
-        full=full), offline)
+        full=full, guards=guards or OPERATOR_GUARDS), offline)
 
 
 @commands.command()
@@ -44,17 +50,26 @@ def apply(
     offline: Annotated[bool, typer.Option(help="Only store and write files; do not reload.")] = False,
     full: Annotated[bool, typer.Option(help="Render every number again and reload the whole dialplan, "
                                             "even when only a few numbers changed.")] = False,
+    allow_removal: Annotated[bool, typer.Option(help="Let the plan remove all of the tenant's numbers, or more "
+                                                     "than 5 at once (refused otherwise).")] = False,
+    if_version: Annotated[int | None, typer.Option(help="Only apply if the tenant's plan is still at this "
+                                                        "version (an id from `history`, the API's ETag).")] = None,
 ) -> None:
     """Validate a plan, store it, generate the dialplan and load it into Asterisk.
 
     Only numbers whose entry changed since the last apply are checked and rendered again, and
     pushed to Asterisk context by context. Nothing is stored or loaded when any rule fails; when
     Asterisk refuses the new dialplan the previous one is put back and the command exits with 3.
+    Numbers not allocated to any tenant are allocated to the plan's tenant (and said so); a number
+    allocated to another tenant is refused (see docs/security.md).
     """
+    from orchestrator.services.apply_guards import ApplyGuards
+
     with errors_to_exit_codes():
         document = read_plan_document(plan_file)
+        guards = ApplyGuards(allow_removal=allow_removal, if_version=if_version)
         report = asyncio.run(apply_document_cli(current_settings(), document, plan_file.parent.resolve(),
-                                                offline, full))
+                                                offline, full, guards))
         say(f"applied version {report.version}: {report.numbers} numbers of {report.tenant!r}, "
             f"{report.blacklist_entries} blacklist entries in AstDB")
         for note in report.notes:
@@ -67,15 +82,9 @@ def plan_command(plan_file: Annotated[Path, typer.Argument(help="YAML plan of on
 
     Changes nothing. Exits 2 with every validation error when the plan is invalid.
     """
-    from orchestrator.domain.diff import diff_plans, render_changes
-    from orchestrator.domain.rules import validate_plan
-    from orchestrator.store import repository
-
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         new = validate_plan(read_plan_file(plan_file), datetime.now(AMSTERDAM))
-        old = repository.current_plan(session, new.tenant)
-        if old is not None:
-            old = repository.load_plan(session, new.tenant, now=datetime.now(AMSTERDAM))
+        old = tenancy.stored_plan(session, new.tenant, datetime.now(AMSTERDAM))
         typer.echo(f"Tenant {new.tenant!r}" + (" (new)" if old is None else "") + ":")
         typer.echo(render_changes(diff_plans(old, new)))
 
@@ -86,8 +95,6 @@ def rollback(
     tenant: Annotated[str | None, typer.Option(help="Roll this tenant back one version.")] = None,
 ) -> None:
     """Put a tenant's routing back as it was in an earlier applied version, and load it."""
-    from orchestrator.services.apply import rollback as do_rollback
-
     with errors_to_exit_codes():
         report = asyncio.run(with_asterisk(current_settings(), lambda session, target: do_rollback(
             version, tenant, session, target, now=datetime.now(AMSTERDAM), progress=say)))
@@ -103,8 +110,6 @@ def try_command(
 
     The live numbers keep running their routing; `orchestrator promote NUMBER` makes it live.
     """
-    from orchestrator.services.drafts import try_draft
-
     with errors_to_exit_codes():
         draft = read_plan_file(plan_file)
         asyncio.run(with_asterisk(current_settings(), lambda session, target: try_draft(
@@ -118,8 +123,6 @@ def promote(
     tenant: Annotated[str, typer.Option(help="The tenant owning both numbers.")],
 ) -> None:
     """Move what the tenant's test number runs onto the live NUMBER."""
-    from orchestrator.services.drafts import promote as do_promote
-
     with errors_to_exit_codes():
         asyncio.run(with_asterisk(current_settings(), lambda session, target: do_promote(
             tenant, number, session, target, now=datetime.now(AMSTERDAM), progress=say)))
@@ -129,8 +132,6 @@ def promote(
 @commands.command()
 def validate(plan_file: Annotated[Path, typer.Argument(help="YAML plan to check.")]) -> None:
     """Check a plan against the package rules without changing anything."""
-    from orchestrator.domain.rules import validate_plan
-
     with errors_to_exit_codes():
         plan = validate_plan(read_plan_file(plan_file), datetime.now(AMSTERDAM))
         say(f"valid: tenant {plan.tenant!r}, {len(plan.numbers)} service numbers")
@@ -146,15 +147,9 @@ def export(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default stdout).")] = None,
 ) -> None:
     """Write a tenant's plan as YAML, as it stands now (switch moments passed are folded in)."""
-    from orchestrator.store import repository
-
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
-        names = repository.tenants(session)
-        if tenant is None:
-            if len(names) != 1:
-                raise NotFound(f"give --tenant; tenants are: {', '.join(names) or 'none'}")
-            tenant = names[0]
-        text = plan_to_yaml(repository.load_plan(session, tenant, now=datetime.now(AMSTERDAM)))
+        tenant = tenancy.only_tenant(session, tenant)
+        text = plan_to_yaml(tenancy.plan_as_it_stands(session, tenant, datetime.now(AMSTERDAM)))
         if output is None:
             sys.stdout.write(text)
         else:
@@ -167,11 +162,9 @@ def export(
 def history(tenant: Annotated[str | None, typer.Option(help="Only this tenant's versions.")] = None,
             as_json: Annotated[bool, typer.Option("--json", help="Machine-readable.")] = False) -> None:
     """Applied versions, newest first (ids for `orchestrator rollback`)."""
-    from orchestrator.store import repository
-
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         rows = [{"id": v.id, "applied (UTC)": f"{v.applied_at:%Y-%m-%d %H:%M:%S}", "tenant": v.tenant,
-                 "numbers": v.numbers, "what": v.summary} for v in repository.history(session, tenant=tenant)]
+                 "numbers": v.numbers, "what": v.summary} for v in tenancy.history(session, tenant)]
         emit(rows, ["id", "applied (UTC)", "tenant", "numbers", "what"], as_json=as_json, title="Applied versions")
 
 

@@ -12,37 +12,18 @@ from typing import Annotated, Any
 
 import typer
 
-from orchestrator.asterisk.spool import spool_dir
+from orchestrator.asterisk.layout import paths_for
+from orchestrator.cli.common import ami_for, engine_for, errors_to_exit_codes, say
+from orchestrator.cli.tables import emit
 from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.services.recordings import crypto, store
+from orchestrator.services.recordings.control import set_paused
+from orchestrator.services.recordings.inotify import DirWatch
 from orchestrator.services.recordings.keys import Keyring, load_keyring
 from orchestrator.settings import Settings, load_settings
 
 recordings_app = typer.Typer(help="Call recordings: encrypted at rest, per tenant, with retention.",
                              no_args_is_help=True)
-
-
-def _engine(settings: Settings) -> Any:
-    from orchestrator.store.repository import make_engine
-
-    settings.state_dir.mkdir(parents=True, exist_ok=True)
-    return make_engine(settings.db_url)
-
-
-def _spool(settings: Settings) -> Path:
-    from orchestrator.asterisk.runtime import AsteriskRuntime
-
-    return spool_dir(AsteriskRuntime(settings).instance_dir)
-
-
-def _say(message: str) -> None:
-    typer.echo(message, err=True)
-
-
-def _exit_codes() -> Any:
-    from orchestrator.cli.common import errors_to_exit_codes
-
-    return errors_to_exit_codes()
 
 
 def _local(dt: datetime) -> str:
@@ -54,15 +35,14 @@ def list_cmd(tenant: Annotated[str | None, typer.Option(help="only this tenant's
              as_json: Annotated[bool, typer.Option("--json", help="machine-readable")] = False) -> None:
     """Recordings (metadata only; the audio stays encrypted). Times are Europe/Amsterdam; pauses
     are the silent stretches in seconds from the start of the recording."""
-    from orchestrator.cli.tables import emit
 
-    with _exit_codes():
-        rows = store.list_recordings(_engine(load_settings()), tenant)
+    with errors_to_exit_codes():
+        rows = store.list_recordings(engine_for(load_settings()), tenant)
         if as_json:
             emit([store.as_dict(r) for r in rows], [], as_json=True)
             return
         if not rows:
-            _say("no recordings")
+            say("no recordings")
             return
         emit([_row(r) for r in rows], ["id", "started", "tenant", "number", "caller", "agent", "seconds", "policy",
                                        "pauses", "kept by", "key", "kept until"], as_json=False, title="Recordings")
@@ -81,10 +61,10 @@ def export(recording_id: Annotated[int, typer.Argument(help="the id from `record
            tenant: Annotated[str, typer.Option(help="the tenant the recording belongs to (required)")],
            output: Annotated[Path, typer.Option("-o", "--output", help="the WAV file to write")]) -> None:
     """Decrypt one recording of TENANT into a WAV file. Another tenant's recording is not found."""
-    with _exit_codes():
+    with errors_to_exit_codes():
         settings = load_settings()
-        row = store.export(_engine(settings), load_keyring(settings.state_dir), recording_id, tenant, output)
-        _say(f"recording {row.id} ({row.duration_s:.1f} s, call {row.call_id}) written to {output}")
+        row = store.export(engine_for(settings), load_keyring(settings.state_dir), recording_id, tenant, output)
+        say(f"recording {row.id} ({row.duration_s:.1f} s, call {row.call_id}) written to {output}")
 
 
 @recordings_app.command()
@@ -92,38 +72,38 @@ def purge(dry_run: Annotated[bool, typer.Option(help="only show what would be de
           now: Annotated[str | None, typer.Option(help='pretend it is this moment ("YYYY-MM-DD HH:MM", '
                                                         "Europe/Amsterdam)")] = None) -> None:
     """Delete every recording whose retention has ended (file and metadata); list what went."""
-    with _exit_codes():
+    with errors_to_exit_codes():
         at = datetime.strptime(now, "%Y-%m-%d %H:%M").replace(tzinfo=AMSTERDAM) if now else None
-        rows = store.purge(_engine(load_settings()), at, dry_run=dry_run)
+        rows = store.purge(engine_for(load_settings()), at, dry_run=dry_run)
         verb = "would delete" if dry_run else "deleted"
         for r in rows:
             typer.echo(f"{verb} recording {r.id}: {r.tenant} {r.service_number} {_local(r.started_at)} "
                        f"(retention ended {_local(r.retention_until)})")
-        _say(f"{verb} {len(rows)} recording(s)")
+        say(f"{verb} {len(rows)} recording(s)")
 
 
 def _ingest_once(settings: Settings, engine: Any, keyring: Keyring | None = None) -> store.IngestResult:
-    result = store.ingest(engine, _spool(settings), store.store_dir(settings.state_dir),
+    result = store.ingest(engine, paths_for(settings).spool, store.store_dir(settings.state_dir),
                           keyring or load_keyring(settings.state_dir))
     plain = {w.call_id: w for w in result.plain}
     for r in result.stored:
         w = plain.get(r.call_id)
         window = f"; plain audio gone {w.since_closed_s * 1000:.0f} ms after the recording ended" if w else ""
-        _say(f"stored recording {r.id}: {r.tenant} {r.service_number} call {r.call_id} ({r.duration_s:.1f} s){window}")
+        say(f"stored recording {r.id}: {r.tenant} {r.service_number} call {r.call_id} ({r.duration_s:.1f} s){window}")
     for f in result.discarded:
         why = "not marked to keep" if f.policy.value == "on_demand" else "empty (not answered)"
-        _say(f"deleted the recording of call {f.call_id} ({f.service_number}, {f.policy.value}): {why}")
+        say(f"deleted the recording of call {f.call_id} ({f.service_number}, {f.policy.value}): {why}")
     for path, why in result.failed:
-        _say(f"could not store {path.name}: {why}")
+        say(f"could not store {path.name}: {why}")
     return result
 
 
 @recordings_app.command()
 def ingest() -> None:
     """One pass: encrypt every finished recording Asterisk left in its spool; remove the plain files."""
-    with _exit_codes():
+    with errors_to_exit_codes():
         settings = load_settings()
-        result = _ingest_once(settings, _engine(settings))
+        result = _ingest_once(settings, engine_for(settings))
         if result.failed:
             raise typer.Exit(1)
 
@@ -135,18 +115,17 @@ def watch(interval: Annotated[float, typer.Option(help="seconds between safety p
 
     Why a separate process: Asterisk may run chrooted in a rootfs without Python or an AES-GCM
     tool, so its post-process command can only move the file; this worker must run next to it."""
-    from orchestrator.services.recordings.inotify import DirWatch
 
-    with _exit_codes():
+    with errors_to_exit_codes():
         settings = load_settings()
-        engine = _engine(settings)
+        engine = engine_for(settings)
         keyring = load_keyring(settings.state_dir)  # fail now, not at the first recording
         crypto.encrypt(b"", keyring.current, "warm-up")  # load the AES code now: the first file waits less
-        done = _spool(settings) / "done"
+        done = paths_for(settings).spool / "done"
         stop: list[int] = []
         signal.signal(signal.SIGTERM, lambda signum, _frame: stop.append(signum))
         with DirWatch(done) as changes:
-            _say(f"watching {done} (inotify; a pass every {interval} s as well)")
+            say(f"watching {done} (inotify; a pass every {interval} s as well)")
             last = 0.0
             try:
                 while not stop:
@@ -162,21 +141,18 @@ def watch(interval: Annotated[float, typer.Option(help="seconds between safety p
 @recordings_app.command()
 def keep(call_id: Annotated[str, typer.Argument(help="the call's Uniqueid (AMI / SvcRecording event)")]) -> None:
     """Keep the recording of an on_demand call in progress (else it is deleted when the call ends)."""
-    with _exit_codes():
+    with errors_to_exit_codes():
         settings = load_settings()
-        if store.mark_keep(_engine(settings), call_id, source="cli", spool=_spool(settings)):
-            _say(f"call {call_id}: recording will be kept")
+        if store.mark_keep(engine_for(settings), call_id, source="cli", spool=paths_for(settings).spool):
+            say(f"call {call_id}: recording will be kept")
         else:
-            _say(f"call {call_id} was already marked")
+            say(f"call {call_id} was already marked")
 
 
 async def _pause(settings: Settings, call_id: str, paused: bool) -> float:
-    from orchestrator.asterisk.ami import Ami
-    from orchestrator.services.recordings.control import set_paused
-
-    ami = await Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret).connect()
+    ami = await ami_for(settings).connect()
     try:
-        return await set_paused(ami, _spool(settings), call_id, paused)
+        return await set_paused(ami, paths_for(settings).spool, call_id, paused)
     finally:
         ami.close()
 
@@ -185,14 +161,14 @@ async def _pause(settings: Settings, call_id: str, paused: bool) -> float:
 def pause(call_id: Annotated[str, typer.Argument(help="the call's Uniqueid (AMI / SvcRecording event)")]) -> None:
     """Pause the recording of a call in progress (always_with_pause, on_demand, on_demand_with_start):
     the paused stretch is silent in the file and listed in the recording's pauses."""
-    with _exit_codes():
+    with errors_to_exit_codes():
         at = asyncio.run(_pause(load_settings(), call_id, True))
-        _say(f"call {call_id}: recording paused at {datetime.fromtimestamp(at, AMSTERDAM):%H:%M:%S.%f}"[:-3])
+        say(f"call {call_id}: recording paused at {datetime.fromtimestamp(at, AMSTERDAM):%H:%M:%S.%f}"[:-3])
 
 
 @recordings_app.command()
 def resume(call_id: Annotated[str, typer.Argument(help="the call's Uniqueid (AMI / SvcRecording event)")]) -> None:
     """Resume a paused recording."""
-    with _exit_codes():
+    with errors_to_exit_codes():
         at = asyncio.run(_pause(load_settings(), call_id, False))
-        _say(f"call {call_id}: recording resumed at {datetime.fromtimestamp(at, AMSTERDAM):%H:%M:%S.%f}"[:-3])
+        say(f"call {call_id}: recording resumed at {datetime.fromtimestamp(at, AMSTERDAM):%H:%M:%S.%f}"[:-3])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -18,7 +19,9 @@ from orchestrator.cli.common import (
     say,
 )
 from orchestrator.cli.plans import apply_document_cli
+from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import to_document
+from orchestrator.services import deploy
 
 commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
 asterisk_app = typer.Typer(help="Run the local Asterisk 22 (loopback only).", no_args_is_help=True)
@@ -69,9 +72,7 @@ def deploy_systemd(
     """Write systemd units for Asterisk, the live controller, the REST API and the recordings
     worker, pointing at this installation (its virtualenv, SVC_STATE_DIR), and an environment file
     with this shell's SVC_* settings (0600; kept if it exists)."""
-    import os
 
-    from orchestrator.services import deploy
 
     with errors_to_exit_codes():
         settings = current_settings()
@@ -108,7 +109,6 @@ def run(
         say(f"Asterisk 22 is up: SIP {settings.bind_host}:{settings.sip_port}, "
             f"AMI {settings.bind_host}:{settings.ami_port}")
         report = asyncio.run(apply_document_cli(settings, to_document(plan), path.parent.resolve(), offline=False))
-        from orchestrator.domain.numbers import parse_service_number
 
         national = parse_service_number(plan.numbers[0].number).national if plan.numbers else "?"
         typer.echo(

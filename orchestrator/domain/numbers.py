@@ -13,6 +13,7 @@ from functools import cache, lru_cache
 import phonenumbers as pn
 from phonenumbers import PhoneNumberType, shortnumberinfo
 
+from orchestrator.domain import callerid
 from orchestrator.errors import NumberInvalid
 
 NL = "NL"
@@ -132,32 +133,27 @@ def parse_destination(text: str) -> str:
     return pn.format_number(num, pn.PhoneNumberFormat.E164)
 
 
-def normalize_caller(raw: str) -> str:
-    """What the dialplan does to a presented caller number, in Python (see lib.conf.j2).
-
-    Keep digits and '+', then 00 → +, 0 → +31, bare digits → +digits. Empty means withheld.
-    """
-    c = "".join(ch for ch in raw if ch in "0123456789+")
-    if c.startswith("00"):
-        c = "+" + c[2:]
-    elif c.startswith("0"):
-        c = "+31" + c[1:]
-    elif c and not c.startswith("+"):
-        c = "+" + c
-    return c
-
-
 def parse_caller(text: str) -> str:
-    """A caller number as ops type it (blacklists, simulator), in E.164.
+    """A caller number as ops type it (blacklists, simulator), in E.164: the form the dialplan
+    computes for a call from it (domain/callerid.py), so a blacklist entry matches the call in
+    whatever form it is presented.
 
     Dutch numbers must be valid; foreign ones only of a possible length, because callers come
     from every network in the world and validity data lags behind new ranges abroad.
     """
-    num = _parse(text)
+    if len(text) > 64:
+        raise NumberInvalid(f"{text[:20]!r}…: too long for a phone number")
+    e164 = callerid.normalize(text)
+    if not e164:
+        raise NumberInvalid(f"{text!r} is not a phone number (no caller number can be read from it)")
+    try:
+        num = pn.parse(e164, None)
+    except pn.NumberParseException as exc:
+        raise NumberInvalid(f"{text!r} is not a phone number ({exc})") from exc
     ok = pn.is_valid_number(num) if num.country_code == 31 else pn.is_possible_number(num)
     if not ok:
         raise NumberInvalid(f"{text!r} is not a possible phone number")
-    return pn.format_number(num, pn.PhoneNumberFormat.E164)
+    return e164
 
 
 @cache

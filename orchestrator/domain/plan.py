@@ -31,6 +31,7 @@ from orchestrator.domain.fields import (
 )
 from orchestrator.domain.numbers import parse_caller, parse_service_number
 from orchestrator.domain.queues import Agent, HuntGroup, Queue
+from orchestrator.domain.sound_names import BUILTIN_SOUND_NAMES
 from orchestrator.errors import NumberInvalid, PlanInvalid, Violation
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -214,11 +215,22 @@ class ServiceNumberPlan(_Model):
 
 
 class AnnouncementSource(_Model):
-    """An announcement: an Asterisk sound name (``sound``) or an audio file to import (``file``)."""
+    """An announcement: one of Asterisk's built-in sounds (``sound``) or an audio file to import
+    (``file``). ``sound`` is a name from the built-in set and nothing else: Playback takes paths
+    too, and an absolute one (or a relative one into ``recordings/``) would reach another tenant's
+    files (issue 14). A tenant's own recordings are ``file``s, kept in the tenant's own folder."""
 
-    sound: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_/-]{1,120}$")
+    sound: str | None = None
     file: str | None = None
     text: str | None = None  # what it says, for people reading the plan
+
+    @field_validator("sound")
+    @classmethod
+    def _builtin(cls, v: str | None) -> str | None:
+        if v is not None and v not in BUILTIN_SOUND_NAMES:
+            raise ValueError(f"{v[:80]!r} is not one of Asterisk's built-in sounds (e.g. 'hello-world', "
+                             "'digits/1'); a recording of your own is given with 'file'")
+        return v
 
 
 class TenantPlan(_Model):

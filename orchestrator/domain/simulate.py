@@ -25,6 +25,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from orchestrator.domain.callerid import normalize, privacy_withholds
 from orchestrator.domain.ir import (
     BlockCheck,
     BlockReason,
@@ -41,7 +42,6 @@ from orchestrator.domain.ir import (
     Switch,
     WeekRoster,
 )
-from orchestrator.domain.numbers import normalize_caller
 from orchestrator.domain.regions import matches
 
 
@@ -54,9 +54,10 @@ class DestinationBehaviour(StrEnum):
 
 @dataclass(frozen=True)
 class CallScenario:
-    caller: str  # as presented by the network, e.g. "0201234567", "+3161…", "" (withheld)
+    caller: str  # as presented by the network, e.g. "0201234567", "+3161…", "+0031…", "" (withheld)
     at: datetime
-    withheld: bool = False  # the network marked the number as not to be shown
+    withheld: bool = False  # the network marked the number as not to be shown (presentation)
+    privacy: str = ""  # the INVITE's Privacy header, e.g. "id": anything but "none" withholds
     blacklist: frozenset[str] = frozenset()  # E.164 numbers on this number's blacklist
     calls_in_progress: int = 0  # other calls on this number right now
     behaviour: Mapping[str, DestinationBehaviour] = field(default_factory=dict)  # default: answer
@@ -94,9 +95,14 @@ class SimulationResult:
 MAX_STEPS = 1000  # a guard against a cyclic graph; compile never builds one
 
 
+def _withheld(caller: str, scenario: CallScenario) -> bool:
+    """The network's presentation first, then whether a usable number is left (callerid.py)."""
+    return scenario.withheld or privacy_withholds(scenario.privacy) or caller == ""
+
+
 def _blocked(reason: BlockReason, flow: NumberFlow, caller: str, scenario: CallScenario) -> bool:
     if reason is BlockReason.ANONYMOUS:
-        return scenario.withheld or caller == ""
+        return _withheld(caller, scenario)
     if caller == "":
         return False
     if reason is BlockReason.BLACKLIST:
@@ -109,7 +115,7 @@ def _blocked(reason: BlockReason, flow: NumberFlow, caller: str, scenario: CallS
 
 
 def simulate(flow: NumberFlow, scenario: CallScenario) -> SimulationResult:
-    caller = normalize_caller(scenario.caller)
+    caller = normalize(scenario.caller)
     result = SimulationResult(flow.number.e164, caller, scenario.at)
     result.split_state = dict(scenario.split_state)
     epoch = int(scenario.at.timestamp())
@@ -161,8 +167,8 @@ def simulate(flow: NumberFlow, scenario: CallScenario) -> SimulationResult:
                 else:
                     node_id = node.failed
             case RegionSwitch():
-                withheld = scenario.withheld or caller == ""
-                region = None if withheld else next((e for e in node.exits if matches(caller, e[1])), None)
+                exits = [] if _withheld(caller, scenario) else node.exits
+                region = next((e for e in exits if matches(caller, e[1])), None)
                 name, target = (region[0], region[2]) if region else ("other", node.other)
                 result.steps.append({"step": "region", "node": node.id, "exit": name})
                 node_id = target

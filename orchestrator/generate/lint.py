@@ -17,7 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from orchestrator.errors import ApplyFailed
+from orchestrator.errors import DialplanLintFailed
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +25,6 @@ ENTRY = "[general]\n[globals]\n"
 _CONTEXT = re.compile(r"^\[([^\]]+)\]", re.M)
 _DIGITS = re.compile(r"[0-9]+")
 _GOTO = re.compile(r"Goto\((svc-[0-9]+),s,1\)")
-
-
-class DialplanLintFailed(ApplyFailed):
-    """The generated dialplan has a defect asterisklint found; nothing was loaded."""
 
 
 def linter() -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import jinja2
 
+from orchestrator.domain import callerid
 from orchestrator.domain.ir import NumberFlow
 from orchestrator.domain.ir_queues import SIP_REALM, CallCentre, phone_context
 from orchestrator.domain.numbers import ServiceNumberId
@@ -25,6 +26,18 @@ def dialled_forms(number: ServiceNumberId) -> list[str]:
     """Every form in which the carrier may present a call to this number."""
     forms = [number.national, number.e164, number.digits]
     return list(dict.fromkeys(forms))  # de-duplicated, order kept
+
+
+# The caller-ID normaliser's table, as lib.conf.j2 renders it (the simulator reads the same module).
+CALLERID_TABLE = {
+    "prefix_rules": callerid.PREFIX_RULES,
+    "stray_zero_codes": callerid.stray_zero_codes(),
+    "short_callers": callerid.SHORT_CALLERS,
+    "min_digits": callerid.min_digits(),
+    "max_digits": callerid.MAX_DIGITS,
+    "privacy_letters": callerid.PRIVACY_LETTERS,
+    "privacy_shown": callerid.PRIVACY_SHOWN,
+}
 
 
 def _environment(cache_dir: Path | None = None) -> jinja2.Environment:
@@ -75,7 +88,7 @@ class Renderer:
 
     def shared(self, holidays: Iterable[str]) -> dict[str, str]:
         return {
-            "lib.conf": self.env.get_template("lib.conf.j2").render(),
+            "lib.conf": self.env.get_template("lib.conf.j2").render(callerid=CALLERID_TABLE),
             "recording.conf": self.env.get_template("recording.conf.j2").render(),  # svc-rec
             "holidays.conf": self.env.get_template("holidays.conf.j2").render(holidays=sorted(holidays)),
         }
@@ -128,17 +141,11 @@ def render_call_centres(centres: Iterable[CallCentre], trunk: str = "carrier") -
     centres = sorted((c for c in centres if not c.empty), key=lambda c: c.tenant)
     dialplan = {f"cc-{c.tenant}.conf": env.get_template("callcentre.conf.j2").render(cc=c, trunk=trunk)
                 for c in centres}
-    by_number: dict[str, list[tuple[str, str, str]]] = {}
-    for c in centres:
-        for a in c.agents:
-            if a.number:
-                by_number.setdefault(a.number, []).append((c.tenant, a.name, a.interface))
     members = sorted({(c.tenant, m.agent, m.interface) for c in centres for qf in c.queues
                       for q in qf.queues.values() for m in q.members})
-    # svc-agent-state (in agentcodes.conf) serves the phones' state codes too.
-    if by_number or members or any(a.endpoint for c in centres for a in c.agents):
-        dialplan["agentcodes.conf"] = env.get_template("agentcodes.conf.j2").render(
-            agents_by_number=sorted(by_number.items()), queue_members=members)
+    # svc-agent-state (in agentcodes.conf) serves the phones' state codes; svc-agent-restore the members.
+    if members or any(a.endpoint for c in centres for a in c.agents):
+        dialplan["agentcodes.conf"] = env.get_template("agentcodes.conf.j2").render(queue_members=members)
     config = {
         QUEUES_FILE: env.get_template("queues.inc.j2").render(centres=centres),
         MOH_FILE: env.get_template("moh.inc.j2").render(centres=centres),

@@ -188,10 +188,3 @@ class DayCounters:
         self.total[call.outcome.value] += 1
         self.by_number[(call.outcome.value, call.number)] += 1
         self.by_tenant[(call.outcome.value, call.tenant or "?")] += 1
-
-    def fields(self) -> dict[str, int]:
-        """Flat form for a Redis hash: ``answered``, ``answered:number:+31…``, ``answered:tenant:acme``."""
-        out: dict[str, int] = dict(self.total)
-        out.update({f"{o}:number:{n}": v for (o, n), v in self.by_number.items()})
-        out.update({f"{o}:tenant:{t}": v for (o, t), v in self.by_tenant.items()})
-        return out

@@ -1,4 +1,4 @@
-"""The controller's HTTP side: ``GET /health`` (AMI, ARI, Redis, DB each up or down) and
+"""The controller's HTTP side: ``GET /health`` (AMI, Redis, DB each up or down) and
 ``GET /metrics`` (Prometheus). The service's connections live exactly as long as the app, through
 aiohttp's ``cleanup_ctx``."""
 
@@ -9,9 +9,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from orchestrator.live.service import LiveService
+from orchestrator.live.controller import LiveController
 
-SERVICE: web.AppKey[LiveService] = web.AppKey("live_service", LiveService)
+SERVICE: web.AppKey[LiveController] = web.AppKey("live_controller", LiveController)
 
 
 async def health(request: web.Request) -> web.Response:
@@ -21,7 +21,7 @@ async def health(request: web.Request) -> web.Response:
             "components": {k: "up" if v else "down" for k, v in components.items()},
             "calls_in_progress": len(service.book.calls),
             "records_pending": service.writer.pending}
-    # 503 only when the service cannot see calls at all; Redis/ARI/DB down is "degraded" but working.
+    # 503 only when the service cannot see calls at all; Redis/DB down is "degraded" but working.
     return web.json_response(body, status=200 if components["ami"] else 503)
 
 
@@ -32,7 +32,7 @@ async def metrics(request: web.Request) -> web.Response:
                         headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
-def make_app(service: LiveService) -> web.Application:
+def make_app(service: LiveController) -> web.Application:
     app = web.Application()
     app[SERVICE] = service
 

@@ -3,7 +3,8 @@ figures out; the live controller feeds it and publishes ``snapshot()`` to Redis.
 
 Figures per plan queue (``<tenant>.<queue>``; a queue's skill queues count towards it): callers
 waiting now, the longest wait, agents per state, answered and abandoned calls, and the service
-level (share of answered calls answered within the queue's ``service_level`` seconds)."""
+level (share of answered calls answered within the queue's ``service_level`` seconds). An agent's
+state follows domain.agent_state, the same rule as ``orchestrator agent list``."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.asterisk.ami_results import QueueStatus
+from orchestrator.domain.agent_state import AGENT_STATES, combined_state, member_state
+
 QUEUE_EVENTS = frozenset({"QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentConnect",
                           "QueueMemberStatus", "QueueMemberPause", "QueueMemberAdded", "QueueMemberRemoved"})
-AGENT_STATES = ("available", "busy", "wrap-up", "unavailable", "logged-out")
 
 
 def plan_queue(asterisk_queue: str) -> str:
@@ -26,6 +29,7 @@ class _Member:
     in_call: bool = False
     paused: bool = False
     reason: str = ""
+    status: int = 0  # device state (AST_DEVICE_*)
     last_call: float = 0.0
     wrapup: int = 0
 
@@ -36,7 +40,8 @@ class _Queue:
     answered: int = 0
     abandoned: int = 0
     within: int = 0  # answered within the service level
-    members: dict[str, _Member] = field(default_factory=dict)  # agent -> state (over its skill queues)
+    # agent -> Asterisk queue (the plan queue or one of its skill queues) -> membership
+    members: dict[str, dict[str, _Member]] = field(default_factory=dict)
 
 
 class QueueBook:
@@ -71,11 +76,16 @@ class QueueBook:
         else:
             name = str(e.get("MemberName") or e.get("Interface"))
             if kind == "QueueMemberRemoved":
-                q.members.pop(name, None)
+                mine = q.members.get(name, {})
+                mine.pop(str(e["Queue"]), None)
+                if not mine:
+                    q.members.pop(name, None)
                 return True
-            m = q.members.setdefault(name, _Member())
+            m = q.members.setdefault(name, {}).setdefault(str(e["Queue"]), _Member())
             if "InCall" in e:
                 m.in_call = e.get("InCall") == "1"
+            if e.get("Status"):
+                m.status = int(e["Status"])
             if "Paused" in e:
                 m.paused = e.get("Paused") == "1"
                 m.reason = str(e.get("PausedReason", "")) if m.paused else ""
@@ -85,20 +95,25 @@ class QueueBook:
                 m.wrapup = int(e.get("Wrapuptime") or 0)
         return True
 
-    @staticmethod
-    def _state(m: _Member, now: float) -> str:
-        if m.paused:
-            return "logged-out" if m.reason == "logged-out" else "unavailable"
-        if m.in_call:
-            return "busy"
-        if m.wrapup and m.last_call and now < m.last_call + m.wrapup:
-            return "wrap-up"
-        return "available"
+    def reseeded(self, status: QueueStatus, now: float) -> QueueBook:
+        """A new book with the members and waiting callers of ``status`` (app_queue now); the
+        answered / abandoned counts seen so far are kept."""
+        book = QueueBook(self.service_levels, self.default_level)
+        for name, q in self.queues.items():
+            book.queues[name] = _Queue(answered=q.answered, abandoned=q.abandoned, within=q.within)
+        for m in status.members:
+            if "." in m.queue:
+                membership = _Member(m.in_call, m.paused, m.reason, m.status, m.last_call, m.wrapup)
+                book._q(m.queue).members.setdefault(m.name, {})[m.queue] = membership
+        for e in status.entries:
+            if "." in e.queue:
+                book._q(e.queue).waiting.setdefault(e.channel, now - e.wait)
+        return book
 
     def snapshot(self, now: float) -> dict[str, dict[str, int | float]]:
         out: dict[str, dict[str, int | float]] = {}
         for name, q in sorted(self.queues.items()):
-            states = Counter(self._state(m, now) for m in q.members.values())
+            states = Counter(combined_state(member_state(m, now) for m in mine.values()) for mine in q.members.values())
             longest = max((now - t for t in q.waiting.values()), default=0.0)
             out[name] = {
                 "waiting": len(q.waiting), "longest_wait_s": round(longest, 1),

@@ -39,9 +39,10 @@ from orchestrator.generate.render import (
     render_call_centres,
     render_dialplan,
 )
+from orchestrator.services.apply_guards import OPERATOR_GUARDS, ApplyGuards, guard
 from orchestrator.services.callcentre import control, phones
 from orchestrator.settings import DEFAULT_PHONE_QUALIFY_S
-from orchestrator.store import models, repository
+from orchestrator.store import models, repository, tenancy
 
 Progress = Callable[[str], None]
 VERIFY_SAMPLE = 200  # contexts checked one by one after a reload; the entry context covers all
@@ -204,14 +205,15 @@ async def sync_blacklists(ami: Ami, session: Session, numbers: list[str]) -> int
 
 async def apply_plan(plan: TenantPlan, session: Session, target: ApplyTarget, *, now: datetime,
                      base_dir: Path | None = None, progress: Progress = lambda _s: None,
-                     full: bool = False) -> ApplyReport:
+                     full: bool = False, guards: ApplyGuards = OPERATOR_GUARDS) -> ApplyReport:
     return await apply_document(to_document(plan), session, target, now=now, base_dir=base_dir,
-                                progress=progress, full=full)
+                                progress=progress, full=full, guards=guards)
 
 
 async def apply_document(document: Any, session: Session, target: ApplyTarget, *, now: datetime,
                          base_dir: Path | None = None, progress: Progress = lambda _s: None,
-                         full: bool = False, summary: str = "applied") -> ApplyReport:
+                         full: bool = False, summary: str = "applied",
+                         guards: ApplyGuards = OPERATOR_GUARDS) -> ApplyReport:
     """Apply one tenant's plan document (parsed YAML/JSON). Numbers whose entry is unchanged since
     the last apply are not parsed, checked or rendered again (domain/digest.py) unless ``full``."""
     if not isinstance(document, dict):
@@ -244,6 +246,8 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     else:
         progress(f"plan of tenant {plan.tenant!r} is valid: {total} service numbers")
     before = set(repository.tenant_numbers(session, plan.tenant))
+    guard(session, plan, delta.changed, before, delta.unchanged.keys() | {n.number for n in plan.numbers},
+           guards, progress)
     centre_changed = repository.stored_call_centre(session, plan.tenant) != repository.call_centre_json(plan)
     repository.save_plan(session, plan, keep=delta.unchanged.keys(), positions=delta.changed)
     repository.set_tenant_salt(session, plan.tenant, salt)
@@ -311,12 +315,14 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
             session.rollback()
             await _restore(target, version.previous, session, sync, progress)
             raise ApplyFailed(f"{exc}; the previous dialplan is active again") from exc
-    repository.record_version(session, models.AppliedVersion(
+    applied = models.AppliedVersion(
         tenant=plan.tenant, numbers=total, files=version.files, dialplan_dir=str(version.path),
         summary=f"{summary}: {total} numbers, " + (f"{len(plan.numbers)} of them new or changed"
                                                    + (", call centre changed" if centre_changed else "")
                                                    if incremental_ok else "full rebuild"),
-        plan_json=canonical(document).decode()))
+        plan_json=canonical(document).decode())
+    repository.record_version(session, applied)
+    tenancy.set_plan_version(session, plan.tenant, applied.id or 0)
     if target.ami is not None:
         repository.set_dialplan_state(session, str(version.path), build)
     session.commit()

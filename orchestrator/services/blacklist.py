@@ -2,15 +2,22 @@
 
 AstDB is written first: if that fails nothing is committed; if the commit then fails the AstDB
 change is undone. No dialplan reload is involved.
+
+A block by the answering side (DTMF, active blocking) is written to AstDB by the dialplan itself;
+``record_block`` only adds the database record for it.
 """
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from collections.abc import Callable
+from typing import Any
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.domain.compile import blacklist_family
-from orchestrator.store import repository
+from orchestrator.services.tenancy import owned_number
+from orchestrator.store import api_repository, repository
+from orchestrator.store.models import BlacklistEntry
+from orchestrator.store.session import Session
 
 
 async def change_blacklist(session: Session, ami: Ami, number: str, caller: str, *, add: bool,
@@ -31,3 +38,37 @@ async def change_blacklist(session: Session, ami: Ami, number: str, caller: str,
             await ami.db_put(family, caller, "1")
         raise
     return changed
+
+
+def callers(session: Session, e164: str) -> list[str]:
+    return repository.blacklist(session, e164)
+
+
+def entries(session: Session, tenant: str, e164: str) -> list[BlacklistEntry]:
+    """The blacklist of one of the tenant's numbers (NotFound for another tenant's number)."""
+    owned_number(session, tenant, e164)
+    return api_repository.blacklist_entries(session, e164)
+
+
+async def change_for_tenant(session: Session, ami: Callable[[], Ami], *, tenant: str, e164: str, caller: str,
+                            add: bool, actor: str, token_id: int | None) -> bool:
+    """Add or remove ``caller`` on one of the tenant's numbers, audited with the change. False when
+    there is nothing to change (then no AstDB write and no audit entry). ``ami`` is asked for the
+    connection only when there is a change (an offline API answers a no-op without Asterisk)."""
+    owned_number(session, tenant, e164)
+    if (caller in repository.blacklist(session, e164)) == add:
+        return False
+    link = ami()
+    # change_blacklist commits; the audit entry goes in the same transaction.
+    api_repository.audit(session, actor=actor, token_id=token_id, tenant=tenant,
+                         action="blacklist.add" if add else "blacklist.remove", target=f"{e164} {caller}")
+    return await change_blacklist(session, link, e164, caller, add=add, source="api")
+
+
+def record_block(engine: Any, number: str, caller: str, source: str) -> bool:
+    """The database record of a block AstDB already holds; False when it was there. Blocking:
+    the live controller runs it in a worker thread."""
+    with Session(engine) as session:
+        added = repository.blacklist_add(session, number, caller, source)
+        session.commit()
+    return added

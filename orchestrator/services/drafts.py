@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlmodel import Session
-
 from orchestrator.domain.numbers import NumberKind, parse_service_number
 from orchestrator.domain.plan import Package, ServiceNumberPlan, TenantPlan
 from orchestrator.errors import NotFound, PlanInvalid, Violation
 from orchestrator.services.apply import ApplyReport, ApplyTarget, Progress, apply_plan
 from orchestrator.store import repository
+from orchestrator.store.session import Session
 
 
 def _test_number(plan: TenantPlan) -> str:

@@ -10,19 +10,21 @@ to find it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlmodel import Session
 
 from orchestrator.domain.digest import plan_delta, tenant_salt
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import NotFound, NumberInvalid, PlanInvalid, Violation
 from orchestrator.generate.render import generator_digest
 from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_document
+from orchestrator.services.apply_guards import OPERATOR_GUARDS, ApplyGuards
 from orchestrator.store import repository
+from orchestrator.store.session import Session
 
 
 def applied_document(session: Session, tenant: str) -> dict[str, Any]:
@@ -62,13 +64,12 @@ def _entry_number(entry: Any) -> str:
 
 
 async def put_number(session: Session, target: ApplyTarget, tenant: str, e164: str, entry: Any, *,
-                     now: datetime, base_dir: Path | None = None) -> tuple[ApplyReport, bool]:
-    """Replace (or add) the entry of ``e164``; returns the report and whether it was added."""
+                     now: datetime, base_dir: Path | None = None,
+                     guards: ApplyGuards = OPERATOR_GUARDS) -> tuple[ApplyReport, bool]:
+    """Replace (or add) the entry of ``e164``; returns the report and whether it was added. Whether
+    the number is the tenant's to use is the apply's check (``guards``)."""
     if _entry_number(entry) != e164:
         raise PlanInvalid([Violation("number", f"the entry is for {entry['number']!r}, the URL for {e164}")])
-    owner = repository.number_owner(session, e164)
-    if owner is not None and owner != tenant:
-        raise PlanInvalid([Violation("number", "this number is not available to this tenant")])
     document = applied_document(session, tenant)
     numbers = list(document.get("numbers") or [])
     index = entry_index(session, document, e164)
@@ -76,25 +77,28 @@ async def put_number(session: Session, target: ApplyTarget, tenant: str, e164: s
     position = len(numbers) if index is None else index
     numbers[position:position + 1] = [entry]
     report = await _apply(session, target, {**document, "numbers": numbers}, position, now, base_dir,
-                          f"number {e164} {'added' if added else 'changed'}")
+                          f"number {e164} {'added' if added else 'changed'}", guards)
     return report, added
 
 
 async def delete_number(session: Session, target: ApplyTarget, tenant: str, e164: str, *,
-                        now: datetime) -> ApplyReport:
+                        now: datetime, guards: ApplyGuards = OPERATOR_GUARDS) -> ApplyReport:
     document = applied_document(session, tenant)
     index = entry_index(session, document, e164) if repository.number_owner(session, e164) == tenant else None
     if index is None:
         raise NotFound(f"tenant {tenant!r} has no service number {e164}")
     numbers = list(document["numbers"])
     del numbers[index]
-    return await _apply(session, target, {**document, "numbers": numbers}, None, now, None, f"number {e164} removed")
+    # Removing this one number is what was asked for: no confirmation on top.
+    return await _apply(session, target, {**document, "numbers": numbers}, None, now, None, f"number {e164} removed",
+                        replace(guards, allow_removal=True))
 
 
 async def _apply(session: Session, target: ApplyTarget, document: dict[str, Any], position: int | None,
-                 now: datetime, base_dir: Path | None, summary: str) -> ApplyReport:
+                 now: datetime, base_dir: Path | None, summary: str, guards: ApplyGuards) -> ApplyReport:
     try:
-        return await apply_document(document, session, target, now=now, base_dir=base_dir, summary=summary)
+        return await apply_document(document, session, target, now=now, base_dir=base_dir, summary=summary,
+                                    guards=guards)
     except PlanInvalid as exc:
         if position is None:
             raise

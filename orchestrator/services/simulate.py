@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from sqlmodel import Session
-
 from orchestrator.domain.compile import compile_number, holiday_dates
 from orchestrator.domain.simulate import CallScenario, SimulationResult, simulate
 from orchestrator.errors import NotFound
 from orchestrator.store import repository
+from orchestrator.store.session import Session
 
 
 def simulate_stored(session: Session, tenant: str, e164: str, scenario: CallScenario) -> SimulationResult:

@@ -10,9 +10,10 @@ import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
-from orchestrator.errors import NotFound
+from orchestrator.errors import NotFound, StoreError
 from orchestrator.store import models as m
 
 TOKEN_PREFIX = "svc_"
@@ -81,6 +82,16 @@ def audit(session: Session, *, actor: str, token_id: int | None, tenant: str | N
     return entry
 
 
+def audit_committed(session: Session, **entry: Any) -> None:
+    """An audit entry in a transaction of its own (a failed request changed nothing to join)."""
+    try:
+        audit(session, **entry)
+        session.commit()
+    except SQLAlchemyError as exc:
+        session.rollback()
+        raise StoreError(f"cannot write the audit entry: {exc}") from exc
+
+
 def audit_entries(session: Session, *, tenant: str | None = None, limit: int = 100) -> list[m.AuditEntry]:
     query = select(m.AuditEntry)
     if tenant is not None:
@@ -96,6 +107,14 @@ def blacklist_entries(session: Session, e164: str) -> list[m.BlacklistEntry]:
 def uploads(session: Session, tenant: str) -> list[m.UploadedAnnouncement]:
     query = select(m.UploadedAnnouncement).where(m.UploadedAnnouncement.tenant == tenant)
     return list(session.exec(query.order_by(col(m.UploadedAnnouncement.name))))
+
+
+def add_upload(session: Session, *, tenant: str, name: str, path: str, source_type: str, source_bytes: int,
+               seconds: float) -> m.UploadedAnnouncement:
+    row = m.UploadedAnnouncement(tenant=tenant, name=name, path=path, source_type=source_type,
+                                 source_bytes=source_bytes, seconds=seconds)
+    session.add(row)
+    return row
 
 
 def upload(session: Session, tenant: str, name: str) -> m.UploadedAnnouncement:

@@ -256,3 +256,25 @@ class TenantCallCentre(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     tenant: str = Field(unique=True, index=True)
     plan_json: str  # {"agents": …, "queues": …, "hunt_groups": …}
+
+
+# --- Tenancy (issue 14) -----------------------------------------------------------------------
+
+
+class NumberAllocation(SQLModel, table=True):
+    """Which tenant a service number is allocated to, by the operator. A plan may only use the
+    numbers allocated to its tenant; a number is released only while no plan uses it."""
+
+    e164: str = Field(primary_key=True)
+    tenant: str = Field(index=True)
+    allocated_at: datetime = Field(default_factory=_now)
+    allocated_by: str  # "cli", "apply" (an operator's apply claimed it), "token 1 (admin)"
+
+
+class PlanHead(SQLModel, table=True):
+    """The applied version (AppliedVersion.id) a tenant's stored plan is at: the API's ETag and
+    the CLI's ``apply --if-version``. Updated in the apply's transaction with a compare-and-set,
+    so two changes based on the same version can never both commit."""
+
+    tenant: str = Field(primary_key=True)
+    version_id: int

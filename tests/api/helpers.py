@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from orchestrator.api.context import ApiConfig
 from orchestrator.settings import Settings, load_settings
-from orchestrator.store import api_repository
+from orchestrator.store import api_repository, tenancy
 from orchestrator.store.repository import make_engine
 
 ANSWERING = "+31205550011"  # the test carrier answers destinations ending in 1
@@ -38,6 +38,16 @@ def make_token(db_url: str, tenant: str | None, *, admin: bool = False) -> str:
         session.commit()
     engine.dispose()
     return token
+
+
+def allocate(db_url: str, tenant: str, *numbers: str) -> None:
+    """What the operator does before a tenant may use a number (``orchestrator number allocate``)."""
+    engine = make_engine(db_url)
+    with Session(engine) as session:
+        for e164 in numbers:
+            tenancy.allocate(session, e164, tenant, "test")
+        session.commit()
+    engine.dispose()
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -16,7 +16,7 @@ from orchestrator.api.app import create_app
 from orchestrator.api.context import ApiConfig
 from orchestrator.asterisk.spool import spool_dir
 from orchestrator.services.recordings import store
-from tests.api.helpers import ANSWERING, bearer, make_token, number, plan, sine_wav
+from tests.api.helpers import ANSWERING, allocate, bearer, make_token, number, plan, sine_wav
 from tests.e2e.events import EventLog, connect_events, until
 from tests.harness.sipp import place_call
 
@@ -31,6 +31,7 @@ async def api(runtime: Any, tmp_path: Path, db_url: str) -> AsyncIterator[tuple[
     config = ApiConfig(settings=settings, etc_dir=runtime.etc_dir, sounds_dir=runtime.sounds_dir,
                        uploads_dir=tmp_path / "uploads", asterisk_path=runtime.asterisk_path)
     token = make_token(settings.db_url, "e2e")
+    allocate(settings.db_url, "e2e", "+318000000901", "+318000000902", "+318000000911")
     s = runtime.settings
     ami, events = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
     try:
@@ -121,7 +122,8 @@ async def test_recording_keep_and_pause_through_the_api(
     kept.unlink()
     kept.with_suffix(".meta").unlink()
     audit = await (await client.get("/api/v1/tenants/e2e/audit", headers=h)).json()
-    assert [e["action"] for e in audit["entries"]][:3] == ["recording.resume", "recording.pause", "recording.keep"]
+    done = [e["action"] for e in audit["entries"] if e["outcome"] == "ok"]  # refused ones are audited too
+    assert done[:3] == ["recording.resume", "recording.pause", "recording.keep"]
 
 
 async def test_one_number_changed_and_removed_through_the_api_routes_real_calls(
@@ -147,3 +149,28 @@ async def test_one_number_changed_and_removed_through_the_api_routes_real_calls(
     assert (await client.delete(f"/api/v1/tenants/e2e/numbers/{SERVICE}", headers=h)).status == 200
     assert await call() == (False, [])  # unallocated now
     assert "There is no existence" in runtime.rx("dialplan show svc-318000000901")
+
+
+async def test_a_tenant_cannot_claim_an_unallocated_number_until_the_operator_allocates_it(
+        api: tuple[TestClient, str, EventLog], runtime: Any, carrier: Any, tmp_path: Path) -> None:  # noqa: F811
+    """Issue 14: '0800 999 9991 answered 201' for any tenant. Now 422 and calls to it stay
+    unallocated in the real Asterisk, until an admin token allocates it to the tenant."""
+    client, token, _events = api
+    h = bearer(token)
+    free = "+318009999991"
+    admin = bearer(make_token(f"sqlite:///{tmp_path / 'api.db'}", None, admin=True))  # the fixture's database
+
+    async def call() -> tuple[bool, list[str]]:
+        carrier.clear()
+        result = await asyncio.to_thread(place_call, runtime.settings.sip_port, free, "0201234567",
+                                         workdir=tmp_path / "calls")
+        return result.answered, carrier.invites()
+
+    resp = await client.put(f"/api/v1/tenants/e2e/numbers/{free}", json=number("0800 999 9991"), headers=h)
+    assert resp.status == 422, await resp.text()
+    assert await call() == (False, [])
+    resp = await client.put(f"/api/v1/allocations/{free}", json={"tenant": "e2e"}, headers=admin)
+    assert resp.status == 201, await resp.text()
+    resp = await client.put(f"/api/v1/tenants/e2e/numbers/{free}", json=number("0800 999 9991"), headers=h)
+    assert resp.status == 201, await resp.text()
+    assert await call() == (True, [ANSWERING])

@@ -20,7 +20,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from orchestrator.api import openapi
 from orchestrator.api.app import create_app
-from tests.api.helpers import bearer, make_token, number, offline_config, plan
+from tests.api.helpers import allocate, bearer, make_token, number, offline_config, plan
 from tests.harness.redis_server import RedisServer
 
 schema = schemathesis.openapi.from_dict(openapi.document())
@@ -60,6 +60,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     config = offline_config(tmp, SVC_REDIS_URL=redis.url)
     config.settings.state_dir.mkdir(parents=True)
     token = make_token(config.settings.db_url, "acme")
+    allocate(config.settings.db_url, "acme", "+318000000101")
     with redis, Server(create_app(config)) as server:
         body = plan("acme", number("0800 000 0101", blocking={"blacklist": ["0201112222"]}))
         resp = requests.put(f"{server.url}/api/v1/tenants/acme/plan", json=body, headers=bearer(token), timeout=30)
@@ -93,3 +94,18 @@ def test_api_conforms_to_its_openapi_document(case: schemathesis.Case, served: t
         # Call-centre control is live state in Asterisk: offline it answers its documented 503.
         excluded.append(not_a_server_error)
     case.call_and_validate(base_url=url, headers=bearer(token), excluded_checks=excluded)
+
+
+def test_document_states_the_plan_guards() -> None:
+    """Issue 14 in the document: the plan's ETag, If-Match (412), confirm_removal (409), 415 for
+    every JSON body, and the admin allocation endpoints."""
+    doc = openapi.document()
+    put = doc["paths"]["/api/v1/tenants/{tenant}/plan"]["put"]
+    assert {p["name"] for p in put["parameters"]} == {"tenant", "confirm_removal", "If-Match"}
+    assert {"409", "412", "415"} <= set(put["responses"]) and "ETag" in put["responses"]["200"]["headers"]
+    assert "ETag" in doc["paths"]["/api/v1/tenants/{tenant}/plan"]["get"]["responses"]["200"]["headers"]
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            if "application/json" in op.get("requestBody", {}).get("content", {}):
+                assert {"400", "415", "422"} <= set(op["responses"]), (method, path)
+    assert set(doc["paths"]["/api/v1/allocations/{number}"]) == {"put", "delete"}

@@ -36,7 +36,7 @@ from sqlmodel import Session
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.asterisk.runtime import AsteriskRuntime
-from orchestrator.cli.main import read_plan_document
+from orchestrator.cli.common import read_plan_document
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.rules import validate_plan
@@ -100,7 +100,7 @@ async def main(n: int, db_url: str, out: Path, profile_dir: Path | None) -> None
     settings = load_settings()
     runtime = AsteriskRuntime(settings)
     engine = repository.make_engine(db_url)
-    ami = Ami(settings.bind_host, settings.ami_port, settings.ami_user, settings.ami_secret, timeout=600)
+    ami = Ami.from_settings(settings, timeout=600)
     await ami.connect()
     try:
         target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami)

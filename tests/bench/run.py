@@ -53,7 +53,7 @@ async def _apply_bench_plan(stack: Stack) -> dict[str, str]:
     from orchestrator.store import repository
 
     s = stack.settings
-    ami = Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret, timeout=120)
+    ami = Ami.from_settings(s, timeout=120)
     await ami.connect()
     try:
         files = DialplanFiles(stack.runtime.etc_dir)

@@ -139,7 +139,7 @@ async def centre(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFa
     engine = repository.make_engine(f"sqlite:///{tmp / 'cc.db'}")
     s = runtime.settings
     log = EventLog()
-    ami = Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret, events=True)
+    ami = Ami.from_settings(s, events=True)
     ami.on_event("*", log.record)
     await ami.connect()
     target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami)

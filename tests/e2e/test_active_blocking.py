@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from orchestrator.domain.compile import blacklist_family
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
-from orchestrator.live.service import LiveService
+from orchestrator.live.controller import LiveController
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.store import repository
 from orchestrator.store.models import BlacklistEntry
@@ -143,7 +143,7 @@ async def test_live_controller_records_the_block_with_source_dtmf(stack: Stack, 
 
     with RedisServer(tmp_path / "redis") as redis:
         settings = stack.runtime.settings.with_(redis_url=redis.url, live_port=free_port(socket.SOCK_STREAM))
-        service = LiveService(settings, engine=stack.engine)
+        service = LiveController(settings, engine=stack.engine)
         await service.start()
         try:
             deadline = time.monotonic() + 10

@@ -123,9 +123,7 @@ class Stack:
         return loop.time() - started
 
     async def rtp_count(self, channel: str, what: str) -> int:
-        resp = await self.ami.action({"Action": "Getvar", "Channel": channel, "Variable": f"CHANNEL(rtcp,{what})"},
-                                     as_list=False)
-        return int(resp.get("Value") or 0)
+        return int(await self.ami.getvar(channel, f"CHANNEL(rtcp,{what})") or 0)
 
 
 @pytest.fixture(scope="module")
@@ -133,7 +131,7 @@ async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFac
     tmp = tmp_path_factory.mktemp("phones")
     s = runtime.settings
     log = EventLog()
-    ami = Ami(s.bind_host, s.ami_port, s.ami_user, s.ami_secret, events=True)
+    ami = Ami.from_settings(s, events=True)
     ami.on_event("*", log.record)
     await ami.connect()
     target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami,

@@ -20,6 +20,7 @@ from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.services.blacklist import change_blacklist
 from orchestrator.store import repository
 from tests.e2e.events import EventLog, connect_events
+from tests.harness.clock import set_clock_offset
 from tests.harness.sipp import place_call, place_calls
 
 pytestmark = pytest.mark.e2e
@@ -179,12 +180,12 @@ async def test_switch_moment_takes_effect(stack: Stack) -> None:
     assert (await stack.call("08000000006")).final_code == 200
     assert stack.carrier.invites() == [ANSWER]
     ahead = int(stack.switch_at.timestamp() - time.time()) + 90
-    stack.runtime.set_clock_offset(ahead)  # returns once Asterisk's ${EPOCH} shows the offset
+    set_clock_offset(stack.runtime, ahead)
     try:
         assert (await stack.call("08000000006")).final_code == 200
         assert stack.carrier.invites() == [ANSWER_2]
     finally:
-        stack.runtime.set_clock_offset(0)
+        set_clock_offset(stack.runtime, 0)
 
 
 async def test_unknown_number_is_unallocated(stack: Stack) -> None:

@@ -1,6 +1,8 @@
 """Differential test: for sampled (number, caller, time, answer behaviour) cases over mixed plans,
 the simulator's predicted destination sequence and outcome equal what the real Asterisk did with
-the generated dialplan.
+the generated dialplan. Callers include hostile forms of their number (+0031…, ++31…, +31(0)…) in
+From or P-Asserted-Identity, numbers in the display name only, Privacy headers and callers without
+a usable number (issue 14), so both sides run the one caller-ID normaliser table.
 
 Time is moved with libfaketime (Asterisk's clock) across switch moments, roster ranges and
 holidays; answer behaviour comes from the destinations (the carrier answers by last digit).
@@ -30,7 +32,8 @@ from orchestrator.domain.simulate import CallScenario, DestinationBehaviour, Sim
 from orchestrator.services.apply import apply_plan
 from orchestrator.store import repository
 from tests.e2e.events import connect
-from tests.harness.sipp import place_call
+from tests.harness.clock import set_clock_offset
+from tests.harness.sipp import Identity, place_call
 
 pytestmark = pytest.mark.e2e
 
@@ -97,7 +100,38 @@ def standaard_numbers(at1: str) -> list[dict[str, Any]]:
 
 
 CALLER_KINDS = ["landline", "landline-national", "landline-00", "rotterdam", "mobile", "foreign", "belgian",
-                "anonymous", "blacklisted"]
+                "anonymous", "blacklisted", "hostile-from", "hostile-pai", "display", "privacy", "no-digits"]
+# Hostile ways to write a Dutch national significant number (issue 14): the normaliser table must
+# give the same decision as for its plain form, in the simulator and in Asterisk.
+HOSTILE_FORMS = [lambda n: f"+0031{n}", lambda n: f"++31{n}", lambda n: f"+31(0){n}", lambda n: f"31{n}",
+                 lambda n: f"0031(0){n}", lambda n: f"+31-{n[:2]}-{n[2:]}", lambda n: f"+310{n}"]
+NO_DIGITS = ["+", "00", "+anonymous", "restricted+", "+31", "++", "+0031"]
+
+
+def hostile_nsn(rng: random.Random) -> str:
+    return rng.choice([f"20{rng.randrange(2000000, 9999999)}", f"10{rng.randrange(2000000, 9999999)}",
+                       f"6{rng.choice('123458')}{rng.randrange(1000000, 9999999)}",
+                       rng.choice(BLACKLISTED)[3:], f"2{rng.choice('345')}{rng.randrange(100000, 999999)}"])
+
+
+def sample_identity(rng: random.Random, kind: str) -> tuple[str, Identity, str]:
+    """(the number Asterisk sees, i.e. CALLERID(num), the INVITE's identity, its Privacy)."""
+    plain = f"030{rng.randrange(2000000, 9999999)}"
+    if kind == "hostile-from":
+        form = rng.choice(HOSTILE_FORMS)(hostile_nsn(rng))
+        return form, Identity(form), ""
+    if kind == "hostile-pai":
+        form = rng.choice(HOSTILE_FORMS)(hostile_nsn(rng))
+        return form, Identity(plain, pai=form, pai_display=rng.choice([None, plain])), ""
+    if kind == "display":  # a blacklisted number in the display name only
+        return plain, Identity(plain, display=rng.choice(BLACKLISTED)), ""
+    if kind == "privacy":
+        privacy = rng.choice(["id", "header", "user;id", "none"])
+        number = f"0{hostile_nsn(rng)}"
+        pai = rng.random() < 0.5
+        return number, Identity(number, pai=number if pai else None, privacy=privacy), privacy
+    value = rng.choice(NO_DIGITS)
+    return value, Identity(value), ""
 
 
 def sample_caller(rng: random.Random, kind: str, serial: int) -> tuple[str, bool]:
@@ -125,6 +159,8 @@ class Case:
     flow: NumberFlow
     caller: str
     anonymous: bool
+    identity: Identity | None = None
+    privacy: str = ""
 
     def key(self) -> tuple[str, str]:
         return (self.flow.number.e164, self.caller)
@@ -143,7 +179,8 @@ def predict(case: Case, at: datetime, blacklist: frozenset[str], forced: dict[st
             counters[forced[node.id]] = 10**9
             state[node.state_family] = tuple(counters)
     scenario = CallScenario("" if case.anonymous else case.caller, at, withheld=case.anonymous,
-                            blacklist=blacklist, behaviour=behaviour_of(case.flow), split_state=state)
+                            privacy=case.privacy, blacklist=blacklist, behaviour=behaviour_of(case.flow),
+                            split_state=state)
     return simulate(case.flow, scenario)
 
 
@@ -163,7 +200,7 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
     engine = repository.make_engine(f"sqlite:///{tmp_path / 'diff.db'}")
     s = runtime.settings
     ami, events, target = await connect(runtime)
-    compared = 0
+    compared = hostile = 0
     try:
         with Session(engine) as session:
             await apply_plan(parse_plan(plan_data), session, target, now=datetime.now(AMSTERDAM))
@@ -172,12 +209,18 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
         blacklists = {n.number: frozenset(n.blocking.blacklist) for n in plan.numbers}
 
         for moment in moments:
-            runtime.set_clock_offset(int(moment.timestamp() - time.time()))  # returns once Asterisk's clock moved
+            offset = int(moment.timestamp() - time.time())
+            set_clock_offset(runtime, offset)  # returns once Asterisk's clock moved
             cases: list[Case] = []
             keys: set[tuple[str, str]] = set()
             while len(cases) < cases_per_moment:
-                caller, anon = sample_caller(rng, rng.choice(CALLER_KINDS), len(cases))
-                case = Case(rng.choice(flows), caller, anon)
+                kind = rng.choice(CALLER_KINDS)
+                if kind in ("hostile-from", "hostile-pai", "display", "privacy", "no-digits"):
+                    caller, identity, privacy = sample_identity(rng, kind)
+                    case = Case(rng.choice(flows), caller, False, identity, privacy)
+                else:
+                    caller, anon = sample_caller(rng, kind, len(cases))
+                    case = Case(rng.choice(flows), caller, anon)
                 if case.key() not in keys:  # one call per (number, caller) per batch
                     keys.add(case.key())
                     cases.append(case)
@@ -186,11 +229,12 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
             events.clear()
             carrier.clear()
             loop = asyncio.get_running_loop()
+            calls_start = time.time()
             with ThreadPoolExecutor(PARALLEL) as pool:
                 results = await asyncio.gather(*[
                     loop.run_in_executor(pool, lambda c=c: place_call(
                         s.sip_port, c.flow.number.national, c.caller, anonymous=c.anonymous, hold_s=0.3,
-                        workdir=tmp_path))
+                        workdir=tmp_path, identity=c.identity))
                     for c in cases])
             await events.settled()  # every leg hung up: the calls' last AMI events are in
 
@@ -205,7 +249,9 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
                 elif e.get("Step") == "split":
                     picked[key][nodes_by_name[(e["Number"], e["Split"])]] = int(e["Exit"]) - 1
 
-            at = datetime.now(AMSTERDAM) + timedelta(seconds=moment.timestamp() - time.time())
+            # Asterisk's clock when the calls ran: real time plus the (whole-second) offset. Not the
+            # moment itself: that is up to a second earlier, which crosses a roster's closing minute.
+            at = datetime.fromtimestamp(calls_start + offset, AMSTERDAM)
             observed_picks: Counter[tuple[str, int]] = Counter()
             for case, result in zip(cases, results, strict=True):
                 forced = picked.get(case.key(), {})
@@ -221,6 +267,7 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
                 for node_id, index in forced.items():
                     observed_picks[(case.flow.number.e164 + node_id, index)] += 1
                 compared += 1
+                hostile += case.identity is not None
 
             # The picks equal SWRR from the counters at the batch's start, applied k times.
             expected_picks: Counter[tuple[str, int]] = Counter()
@@ -236,8 +283,9 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
             expected_invites = Counter(d for c in cases for d in dialled.get(c.key(), []))
             assert Counter(carrier.invites()) == expected_invites
     finally:
-        runtime.set_clock_offset(0)
+        set_clock_offset(runtime, 0)
         ami.close()
+    assert hostile >= compared // 4, f"only {hostile} of {compared} calls had a hostile caller identity"
     return compared
 
 

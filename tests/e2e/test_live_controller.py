@@ -23,11 +23,10 @@ from sqlmodel import Session
 
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
-from orchestrator.live import records
+from orchestrator.live.controller import LiveController
 from orchestrator.live.http import make_app
-from orchestrator.live.service import LiveService
 from orchestrator.services.apply import ApplyTarget, apply_plan
-from orchestrator.store import repository
+from orchestrator.store import call_records, repository
 from orchestrator.store.models import CallRecord
 from tests.harness.databases import Databases
 from tests.harness.redis_server import RedisServer
@@ -55,7 +54,7 @@ def plan() -> dict[str, Any]:
 
 
 class Live:
-    def __init__(self, runtime: Any, redis: RedisServer, service: LiveService, http_url: str, workdir: Path) -> None:
+    def __init__(self, runtime: Any, redis: RedisServer, service: LiveController, http_url: str, workdir: Path) -> None:
         self.runtime, self.redis, self.service, self.http_url, self.workdir = runtime, redis, service, http_url, workdir
         self.client = aioredis.Redis.from_url(redis.url, decode_responses=True)
 
@@ -71,7 +70,7 @@ class Live:
         return {k: int(v) for k, v in (await self.client.hgetall(f"svc:live:day:{day}")).items()}
 
     def records_since(self, since: datetime, number: str | None = None) -> list[CallRecord]:
-        return records.between(self.service.engine, since, datetime.now(UTC) + timedelta(hours=1), number=number)
+        return call_records.between(self.service.engine, since, datetime.now(UTC) + timedelta(hours=1), number=number)
 
     async def wait_records(self, since: datetime, count: int, number: str | None = None,
                            timeout: float = 15) -> list[CallRecord]:
@@ -104,7 +103,7 @@ async def live(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFact
     engine = repository.make_engine(module_db_url)
     with RedisServer(tmp / "redis") as redis:
         settings = runtime.settings.with_(redis_url=redis.url, live_port=free_port(socket.SOCK_STREAM))
-        service = LiveService(settings, engine=engine, resync_interval_s=5)
+        service = LiveController(settings, engine=engine, resync_interval_s=5)
         runner = web.AppRunner(make_app(service))
         await runner.setup()
         await web.TCPSite(runner, settings.bind_host, settings.live_port).start()
@@ -123,10 +122,10 @@ async def live(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFact
 
 
 async def test_health_reports_every_component_up(live: Live) -> None:
-    await until(lambda: asyncio.sleep(0, live.service.ari.connected), 10, "ARI websocket")
+    await until(lambda: asyncio.sleep(0, live.service.ami.logged_in), 10, "AMI login")
     status, body = await live.health()
     assert status == 200, body
-    assert body["components"] == {"ami": "up", "ari": "up", "redis": "up", "db": "up"}
+    assert body["components"] == {"ami": "up", "redis": "up", "db": "up"}
     async with aiohttp.ClientSession() as s, s.get(f"{live.http_url}/metrics") as r:
         text = await r.text()
     assert 'svc_component_up{component="ami"} 1.0' in text
@@ -254,7 +253,7 @@ async def test_a_controller_started_mid_call_adopts_the_calls(live: Live, tmp_pa
         repository.save_plan(session, parse_plan(plan()))
         session.commit()
     settings = live.service.settings.with_(redis_url=live.redis.url[:-1] + "1")
-    second = LiveService(settings, engine=engine)
+    second = LiveController(settings, engine=engine)
     await second.start()
     try:
         await until(lambda: asyncio.sleep(0, second.resynced_at is not None), 10, "second controller re-sync")
@@ -262,7 +261,7 @@ async def test_a_controller_started_mid_call_adopts_the_calls(live: Live, tmp_pa
         assert [r.final_code for r in await held] == [200] * 3
         await until(lambda: asyncio.sleep(0, not second.book.calls), 5, "adopted calls ended")
         await second.writer.drain()
-        rows = records.between(engine, datetime.now(UTC) - timedelta(minutes=5), datetime.now(UTC))
+        rows = call_records.between(engine, datetime.now(UTC) - timedelta(minutes=5), datetime.now(UTC))
         assert len(rows) == 3 and {(r.outcome, r.tenant, r.caller) for r in rows} == {
             ("answered", "live", "+31201234567")}
         assert all("adopted" in r.note and r.end_observed for r in rows)
@@ -297,7 +296,7 @@ async def test_asterisk_restart_reconnects_resyncs_and_leaves_no_ghosts(live: Li
     cut = await live.wait_records(since - timedelta(seconds=30), 3, N_MAIN)
     assert len(cut) >= 3
     # calls after the restart: exactly one record each
-    await until(lambda: asyncio.sleep(0, live.service.ari.connected), 15, "ARI back")
+    await until(lambda: asyncio.sleep(0, live.service.ami.logged_in), 15, "AMI back")
     after = datetime.now(UTC)
     results = await asyncio.to_thread(place_calls, rt.settings.sip_port, "08000000101", "0201234567",
                                       count=4, hold_s=1, workdir=live.workdir)

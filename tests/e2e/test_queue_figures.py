@@ -19,9 +19,9 @@ from sqlmodel import Session
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.cli.live import format_status
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
-from orchestrator.live import queue_sync
-from orchestrator.live.service import LiveService
-from orchestrator.live.state import read_figures
+from orchestrator.live import resync
+from orchestrator.live.controller import LiveController
+from orchestrator.live.notifier import read_figures
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.services.callcentre import control
 from orchestrator.store import repository
@@ -57,14 +57,14 @@ async def live(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFact
     with RedisServer(tmp / "redis") as redis:
         settings = runtime.settings.with_(redis_url=redis.url, live_port=free_port(socket.SOCK_STREAM))
         target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, None)
-        service = LiveService(settings, engine=engine, resync_interval_s=30)
+        service = LiveController(settings, engine=engine, resync_interval_s=30)
         await service.start()
         try:
             await until(lambda: asyncio.sleep(0, service.resynced_at is not None), 10, "AMI login")
             target = ApplyTarget(target.files, target.sounds_dir, target.asterisk_path, service.ami)
             with Session(engine) as session:
                 await apply_plan(parse_plan(plan()), session, target, now=datetime.now(AMSTERDAM))
-            service.queues.service_levels = queue_sync.service_levels(engine)
+            service.queues.service_levels = resync.service_levels(engine)
             client = aioredis.Redis.from_url(redis.url, decode_responses=True)
             yield service, client, redis, tmp
             await client.aclose()
@@ -123,7 +123,7 @@ async def test_login_resync_puts_agent_pauses_back_from_astdb(live: Any) -> None
     service, client, _redis, _tmp = live
     await control.set_agent_state(service.ami, "fig", "ben", "unavailable", "training")
     # What an Asterisk restart does to a static member: back to available, AstDB still knows better.
-    await service.ami.checked({"Action": "QueuePause", "Interface": "Local/ben@svca-fig", "Paused": "false"})
+    await service.ami.queue_pause("Local/ben@svca-fig", False)
     assert {s.agent: s.state for s in await control.agent_states(service.ami, "fig")}["ben"] == "available"
     answered = (await client.hgetall(f"svc:live:queue:{QUEUE}"))["answered"]
     resynced = time.time()

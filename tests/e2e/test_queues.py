@@ -20,6 +20,7 @@ from tests.e2e.queue_stack import (
     centre,
     number_of,
 )
+from tests.harness.clock import set_clock_offset
 
 __all__ = ["centre"]  # the module fixture
 pytestmark = pytest.mark.e2e
@@ -175,7 +176,7 @@ async def test_night_service_by_schedule_and_manual_day_override(centre: Centre)
     sunday = (now + timedelta(days=(6 - now.weekday()) % 7 or 7)).replace(hour=3, minute=30, second=0)
     rt = centre.runtime
     try:
-        await asyncio.to_thread(rt.set_clock_offset, int(sunday.timestamp() - now.timestamp()))
+        await asyncio.to_thread(set_clock_offset, rt, int(sunday.timestamp() - now.timestamp()))
         centre.carrier.clear()
         assert (await centre.call(number_of(40), hold_s=1.0)).answered
         assert centre.carrier.invites() == [NIGHT]  # inside the weekly night span
@@ -185,4 +186,4 @@ async def test_night_service_by_schedule_and_manual_day_override(centre: Centre)
         assert centre.carrier.invites() == [agent_number(7, 1)]
     finally:
         await control.set_night(centre.ami, TENANT, "queue", "nightq", "auto")
-        await asyncio.to_thread(rt.set_clock_offset, 0)
+        await asyncio.to_thread(set_clock_offset, rt, 0)

@@ -26,7 +26,7 @@ from sqlmodel import Session
 from orchestrator.asterisk.spool import spool_dir
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.errors import NotFound, RecordingError, RecordingKeyError, RecordingTampered
-from orchestrator.live.service import LiveService
+from orchestrator.live.controller import LiveController
 from orchestrator.services.apply import apply_plan
 from orchestrator.services.recordings import store
 from orchestrator.services.recordings.control import set_paused
@@ -400,7 +400,12 @@ async def test_worker_encrypts_as_soon_as_the_recording_ends(rec: Rec) -> None:
             assert new, f"not stored within 2 s of hang-up: {log.read_text()}"
             assert not list((rec.spool / "done").iterdir()) and not list((rec.spool / "incoming").iterdir())
             before |= {r.id for r in new}
-            windows += [float(ms) for ms in re.findall(r"plain audio gone (\d+) ms", log.read_text())[len(windows):]]
+            # The worker logs a recording just after committing it: wait for that line too (the
+            # row alone can be seen a moment before it).
+            while len(gone := re.findall(r"plain audio gone (\d+) ms", log.read_text())) <= len(windows):
+                assert time.monotonic() - hung_up < 5.0, f"stored but not logged: {log.read_text()}"
+                await asyncio.sleep(0.01)
+            windows += [float(ms) for ms in gone[len(windows):]]
         print(f"\nplain audio on disk after the recording ended (watch log): {windows} ms")
         assert len(windows) == 3 and max(windows) < 1000, log.read_text()
     finally:
@@ -413,7 +418,7 @@ async def test_agent_pause_code_with_the_live_controller(rec: Rec, tmp_path: Pat
     (orchestrator serve) mutes. The silent stretch matches the time between the two presses."""
     with RedisServer(tmp_path / "redis") as redis:
         settings = rec.runtime.settings.with_(redis_url=redis.url, live_port=free_port(socket.SOCK_STREAM))
-        service = LiveService(settings, engine=rec.engine)
+        service = LiveController(settings, engine=rec.engine)
         await service.start()
         try:
             deadline = time.monotonic() + 10

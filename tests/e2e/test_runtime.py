@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.asterisk.runtime import AsteriskRuntime
+from tests.harness.clock import epoch, set_clock_offset
 from tests.harness.sipp import Carrier, place_call, place_calls
 
 pytestmark = pytest.mark.e2e
@@ -136,18 +137,18 @@ def test_clock_offset_moves_epoch(runtime: AsteriskRuntime, carrier: Carrier, tm
                                   test_dialplan: int) -> None:
     port = runtime.settings.sip_port
     try:
-        assert abs(runtime.epoch() - time.time()) < 3
+        assert abs(epoch(runtime) - time.time()) < 3
         carrier.clear()
         assert place_call(port, "999980", "0201234567", hold_s=0.2, workdir=tmp_path).final_code == 200
-        runtime.set_clock_offset(7 * DAY)  # returns once Asterisk's clock has moved
-        assert abs(runtime.epoch() - time.time() - 7 * DAY) < 3
+        set_clock_offset(runtime, 7 * DAY)  # returns once Asterisk's clock has moved
+        assert abs(epoch(runtime) - time.time() - 7 * DAY) < 3
         assert place_call(port, "999980", "0201234567", hold_s=0.2, workdir=tmp_path).final_code == 200
-        runtime.set_clock_offset(-DAY)
-        assert abs(runtime.epoch() - time.time() + DAY) < 3
+        set_clock_offset(runtime, -DAY)
+        assert abs(epoch(runtime) - time.time() + DAY) < 3
         assert carrier.invites() == ["+31200000001", "+31200000011"]  # the dialplan saw the new time
     finally:
-        runtime.set_clock_offset(0)
-    assert abs(runtime.epoch() - time.time()) < 3
+        set_clock_offset(runtime, 0)
+    assert abs(epoch(runtime) - time.time()) < 3
 
 
 def test_privacy_marks_caller_anonymous(runtime: AsteriskRuntime, carrier: Carrier, tmp_path: Path,

@@ -20,6 +20,7 @@ from orchestrator.domain.simulate import CallScenario, simulate
 from orchestrator.services.apply import apply_plan
 from orchestrator.store import repository
 from tests.e2e.events import EventLog, connect
+from tests.harness.clock import set_clock_offset
 from tests.harness.sipp import place_call, place_calls
 from tests.plans import standaard_number, tenant_plan
 
@@ -46,8 +47,7 @@ class Clock:
         self.runtime = runtime
 
     async def set(self, moment: datetime) -> None:
-        # Returns once Asterisk's ${EPOCH} shows the offset (libfaketime re-reads its file lazily).
-        self.runtime.set_clock_offset(int(moment.timestamp() - time.time()))
+        set_clock_offset(self.runtime, int(moment.timestamp() - time.time()))  # returns once the clock moved
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +60,7 @@ async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFac
         await apply_plan(plan, session, target, now=datetime.now(AMSTERDAM))
     yield {"runtime": runtime, "carrier": carrier, "events": events, "tmp": tmp, "plan": plan,
            "clock": Clock(runtime)}
-    runtime.set_clock_offset(0)
+    set_clock_offset(runtime, 0)
     ami.close()
 
 

@@ -82,16 +82,63 @@ def _parse_invite_responses(trace: str) -> list[int]:
     return codes
 
 
+@dataclass(frozen=True)
+class Identity:
+    """What a caller's INVITE claims, sent as is (hostile forms included): the From user and
+    display name, and optionally a P-Asserted-Identity (user and display) and a Privacy header."""
+
+    from_user: str
+    display: str | None = None
+    pai: str | None = None
+    pai_display: str | None = None
+    privacy: str | None = None
+
+    def _name_addr(self, display: str | None, user: str) -> str:
+        name = "" if display is None else '"' + display.replace("\\", "\\\\").replace('"', '\\"') + '" '
+        at = f"{_sip_user(user)}@" if user else ""
+        return f"{name}<sip:{at}[local_ip]:[local_port]>"
+
+    def scenario(self, workdir: Path) -> Path:
+        """caller.xml with this identity in its From, PAI and Privacy headers."""
+        text = (SCENARIOS / "caller.xml").read_text()
+        text = text.replace("From: <sip:[caller]@[local_ip]:[local_port]>",
+                            "From: " + self._name_addr(self.display, self.from_user))
+        extra = []
+        if self.pai is not None:
+            extra.append("P-Asserted-Identity: " + self._name_addr(self.pai_display, self.pai))
+        if self.privacy is not None:
+            extra.append(f"Privacy: {self.privacy}")
+        if extra:  # into the INVITE only (its Max-Forwards is the first)
+            text = text.replace("Max-Forwards: 70\n", "Max-Forwards: 70\n      " + "\n      ".join(extra) + "\n", 1)
+        assert "]]>" not in "".join(extra) + self.from_user + (self.display or "")
+        path = workdir / f"identity-{uuid.uuid4().hex[:10]}.xml"
+        path.write_text(text)
+        return path
+
+
+# RFC 3261 user part: unreserved, user-unreserved; anything else is %-escaped.
+_USER_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.!~*'()&=+$,;?/")
+
+
+def _sip_user(text: str) -> str:
+    return "".join(c if c in _USER_CHARS else "".join(f"%{b:02X}" for b in c.encode()) for c in text)
+
+
 def place_call(sip_port: int, number: str, caller: str, *, hold_s: float = 1.0, anonymous: bool = False,
                workdir: Path, timeout: float = 60.0, host: str = HOST, scenario: str | None = None,
-               local_ip: str = HOST) -> CallResult:
+               local_ip: str = HOST, identity: Identity | None = None) -> CallResult:
     """One call from ``caller`` to ``number``; blocks until it is over. Any final code is fine.
     ``scenario``: another caller scenario in deploy/sipp (e.g. ``caller_dtmf.xml``: presses *9).
     ``local_ip``: send from another loopback address (127.0.0.2 is not the carrier's).
+    ``identity``: send these From / P-Asserted-Identity / Privacy headers instead (``caller`` then
+    only names the Contact).
 
     free_port() races with parallel sipps; a sipp that could not bind exits before sending its
     INVITE (no response at all), so it is started again with fresh ports."""
     for _attempt in range(3):
+        if identity is not None:
+            workdir.mkdir(parents=True, exist_ok=True)
+            scenario = str(identity.scenario(workdir))  # an absolute path: SCENARIOS / it is it
         result = _place_call_once(sip_port, number, caller, hold_s=hold_s, anonymous=anonymous,
                                   workdir=workdir, timeout=timeout, host=host, scenario=scenario, local_ip=local_ip)
         if result.responses or result.returncode == 0:

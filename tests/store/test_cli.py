@@ -130,7 +130,7 @@ def test_number_show_and_json_plan_files(env: Path) -> None:
     assert as_json["tenant"] == "acme" and as_json["routings"]["evening"] == [{"number": "+31105550001",
                                                                                "ring_time": 20}]
     missing = runner.invoke(app, ["number", "show", "0800 7654321"])
-    assert missing.exit_code == 2 and "not configured" in missing.output
+    assert missing.exit_code == 2 and "08007654321 is not a configured service number" in missing.output
     listed = runner.invoke(app, ["number", "list"])
     assert listed.exit_code == 0 and "0800" in listed.stdout
 

@@ -21,11 +21,12 @@ from sqlmodel import Session, col, func, select
 from orchestrator.api.app import create_app
 from orchestrator.cli.common import with_asterisk
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
-from orchestrator.live import records
 from orchestrator.live.calls import FinishedCall, Outcome
+from orchestrator.live.notifier import to_row
 from orchestrator.services.apply import apply_document
 from orchestrator.services.recordings.keys import parse_keys
 from orchestrator.services.recordings.store import ingest
+from orchestrator.store import call_records
 from orchestrator.store import models as m
 from orchestrator.store import repository as repo
 from tests.api.helpers import bearer, make_token, offline_config, offline_settings
@@ -111,7 +112,7 @@ def test_controller_api_apply_and_recordings_write_at_once(db_url: str, tmp_path
         began = time.monotonic()
         for i in range(CALLS):
             time.sleep(max(0.0, began + i / CALLS_PER_S - time.monotonic()))  # the offered load: 20 calls/s
-            records.save(engine, [finished_call(i)])
+            call_records.save(engine, [to_row(finished_call(i))])  # what the controller's RecordWriter does
         engine.dispose()
 
     def applies() -> None:

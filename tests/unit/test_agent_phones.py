@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.compile_queues import compile_call_centre
 from orchestrator.domain.ir_queues import CallCentre
@@ -173,8 +174,11 @@ def test_pjsip_inc_is_written_owner_only(tmp_path: Path) -> None:
     assert stat.S_IMODE((again.path / PJSIP_FILE).stat().st_mode) == 0o600  # linked, still private
 
 
-class FakeAmi:
+class FakeAmi(Ami):
+    """The real adapter's verbs over canned CLI output (no connection is ever made)."""
+
     def __init__(self, endpoints_out: str, reload_out: str = "Module 'res_pjsip.so' reloaded successfully.") -> None:
+        super().__init__("127.0.0.1", 1, "u", "s")
         self.commands: list[str] = []
         self.outputs = {"module reload res_pjsip.so": reload_out, "pjsip show endpoints": endpoints_out}
 

@@ -18,8 +18,8 @@ def test_parse_counts_every_priority_and_resolves_labels() -> None:
     prios = parse(lib)
     caller = [p for p in prios if p.context == "svc-lib" and p.exten == "caller"]
     assert [p.number for p in caller] == list(range(1, len(caller) + 1))
-    intl = next(p.number for p in caller if p.label == "intl")
-    assert caller[1].app == "GotoIf" and caller[1].data.endswith(f"?{intl}")
+    intl = next(p.number for p in caller if p.label == "prefix1")
+    assert caller[3].app == "GotoIf" and caller[3].data.endswith(f"?{intl}")
     assert sum(1 for ln in lib.splitlines() if ln.lstrip().startswith(("exten", "same"))) == len(prios)
 
 

@@ -8,7 +8,8 @@ import pytest
 
 from orchestrator.domain.compile import compile_plan
 from orchestrator.domain.plan import parse_plan
-from orchestrator.generate.lint import DialplanLintFailed, lint_dialplan
+from orchestrator.errors import DialplanLintFailed
+from orchestrator.generate.lint import lint_dialplan
 from orchestrator.generate.render import render_dialplan
 from tests.plans import basis_number, tenant_plan
 

@@ -8,6 +8,7 @@ from typing import Any
 from orchestrator.cli.live import format_status
 from orchestrator.live import events as ev
 from orchestrator.live.calls import CallBook, DayCounters, LiveCall, Outcome
+from orchestrator.live.notifier import day_fields, parse_published
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 NUM = "+318000000101"
@@ -104,8 +105,9 @@ def test_day_counters_and_status_table() -> None:
     book, day = CallBook(), DayCounters(T0.date())
     for f in run(book, (svc("start", "a"), 0), (svc("blocked", "a", Reason="blacklist"), 0), (end("a"), 1)):
         day.add(f)
-    assert day.fields() == {"blocked": 1, f"blocked:number:{NUM}": 1, "blocked:tenant:acme": 1}
-    table = format_status({"number": {NUM: "3"}, "tenant": {"acme": "3"},
-                           "day": {k: str(v) for k, v in day.fields().items()}, "meta": {}}, "2026-03-02")
+    assert day_fields(day) == {"blocked": 1, f"blocked:number:{NUM}": 1, "blocked:tenant:acme": 1}
+    table = format_status(parse_published({"number": {NUM: "3"}, "tenant": {"acme": "3"},
+                                           "day": {k: str(v) for k, v in day_fields(day).items()}, "meta": {}}),
+                          "2026-03-02")
     row = next(line for line in table.splitlines() if line.startswith(NUM))
     assert row.split()[1:] == ["3", "0", "0", "0", "0", "1", "0", "0"]

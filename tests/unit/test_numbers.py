@@ -3,7 +3,6 @@ import pytest
 from orchestrator.domain.numbers import (
     NumberKind,
     dutch_mobile_prefixes,
-    normalize_caller,
     parse_destination,
     parse_service_number,
 )
@@ -57,23 +56,6 @@ def test_destinations_dutch_and_foreign() -> None:
     assert parse_destination("06 1234 5678") == "+31612345678"
     assert parse_destination("0900 1234567") == "+319001234567"  # 0900 is allowed
     assert parse_destination("+32 2 555 12 12") == "+3225551212"
-
-
-@pytest.mark.parametrize(
-    ("raw", "normalized"),
-    [
-        ("0201234567", "+31201234567"),
-        ("0031201234567", "+31201234567"),
-        ("+31201234567", "+31201234567"),
-        ("31201234567", "+31201234567"),
-        ("anonymous", ""),
-        ("", ""),
-        ("+31 (20) 123-4567", "+31201234567"),
-        ('020";Hangup()', "+3120"),
-    ],
-)
-def test_caller_normalization(raw: str, normalized: str) -> None:
-    assert normalize_caller(raw) == normalized
 
 
 def test_mobile_prefixes_come_from_metadata() -> None:

@@ -7,7 +7,6 @@ endpoint, and registrations (contacts in AstDB) survive the reload."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -16,8 +15,6 @@ from orchestrator.domain.ir_queues import CallCentre
 from orchestrator.errors import AsteriskError, SecretError
 from orchestrator.generate.render import PJSIP_FILE, render_agent_phones
 from orchestrator.services.callcentre.phone_secrets import PhoneSecrets
-
-_ENDPOINT = re.compile(r"^\s*Endpoint:\s+([^\s/<]+)", re.M)
 
 
 def endpoints(centres: Iterable[CallCentre]) -> set[str]:
@@ -47,16 +44,13 @@ async def push(ami: Ami, old: dict[str, str], new: dict[str, str], centres: list
 
 
 async def reload(ami: Ami) -> None:
-    out = await ami.command("module reload res_pjsip.so")
-    if "reloaded successfully" not in out:
-        raise AsteriskError(f"PJSIP reload answered: {out.strip()[:200]}")
+    await ami.reload_pjsip()
 
 
 async def verify(ami: Ami, expected: set[str]) -> None:
     """Asterisk runs exactly the expected phones: an object PJSIP refused (a bad option) is missing,
     a removed one must be gone. Phones are the endpoints with a dot; the carrier has none."""
-    out = await ami.command("pjsip show endpoints")
-    running = {name for name in _ENDPOINT.findall(out) if "." in name}
+    running = {name for name in await ami.pjsip_endpoints() if "." in name}
     if running != expected:
         missing, extra = sorted(expected - running), sorted(running - expected)
         raise AsteriskError(f"after reloading PJSIP, agent phones missing: {missing or 'none'}, "

@@ -7,13 +7,15 @@ survives the Local channel being optimised away once the call is answered."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from orchestrator.asterisk.ami import Ami
+from orchestrator.asterisk.ami_results import QueueEntry
 from orchestrator.domain.ir_queues import agent_endpoint, queue_context
 from orchestrator.domain.numbers import parse_destination
 from orchestrator.domain.plan import TenantPlan
-from orchestrator.errors import AsteriskError, NotFound, NumberInvalid
+from orchestrator.errors import NotFound, NumberInvalid
 
 SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}  # q: no beep or name to anyone
 
@@ -34,16 +36,16 @@ def spy_group(tenant: str, agent: str) -> str:
 
 
 async def waiting_calls(ami: Ami, tenant: str) -> list[WaitingCall]:
-    resp = await ami.action({"Action": "QueueStatus"}, as_list=True)
+    return waiting_of((await ami.queue_status()).of_tenant(tenant).entries)
+
+
+def waiting_of(entries: Iterable[QueueEntry]) -> list[WaitingCall]:
+    """Waiting callers by plan queue and skill (``tenant.queue[.skill]``). Pure."""
     out = []
-    for msg in resp if isinstance(resp, list) else [resp]:
-        queue = str(msg.get("Queue", ""))
-        if msg.get("Event") != "QueueEntry" or not queue.startswith(f"{tenant}."):
-            continue
-        parts = queue.split(".")
-        out.append(WaitingCall(parts[1], parts[2] if len(parts) > 2 else "", str(msg.get("Channel")),
-                               str(msg.get("CallerIDNum", "")), int(msg.get("Position", 0)),
-                               int(msg.get("Wait", 0)), int(msg.get("Priority", 0) or 0)))
+    for e in entries:
+        parts = e.queue.split(".")
+        out.append(WaitingCall(parts[1], parts[2] if len(parts) > 2 else "", e.channel, e.caller, e.position,
+                               e.wait, e.priority))
     return out
 
 
@@ -70,16 +72,14 @@ async def move_call(ami: Ami, tenant: str, channel: str, to_queue: str, skill: s
     waiting for an agent with ``skill`` when given. Check both with ``move_target`` first: the
     extension is the generated one of that queue (and skill), never built from caller input."""
     await _find(ami, tenant, channel)
-    await ami.checked({"Action": "Redirect", "Channel": channel, "Context": queue_context(tenant),
-                       "Exten": f"{to_queue}.{skill}.moved" if skill else f"{to_queue}.moved", "Priority": "1"})
+    await ami.redirect(channel, queue_context(tenant), f"{to_queue}.{skill}.moved" if skill else f"{to_queue}.moved")
 
 
 async def set_priority(ami: Ami, tenant: str, channel: str, priority: int) -> None:
     """Higher priority callers are served first (app_queue's QUEUE_PRIO)."""
     call = await _find(ami, tenant, channel)
     queue = f"{tenant}.{call.queue}" + (f".{call.skill}" if call.skill else "")
-    await ami.checked({"Action": "QueueChangePriorityCaller", "Queue": queue, "Caller": channel,
-                       "Priority": str(priority)})
+    await ami.queue_priority(queue, channel, priority)
 
 
 def supervisor_channel(plan: TenantPlan, supervisor: str, trunk: str = "carrier") -> str:
@@ -103,9 +103,5 @@ async def spy(ami: Ami, tenant: str, agent: str, channel: str, mode: str) -> Non
     the mode is barge."""
     if mode not in SPY_OPTIONS:
         raise ValueError(f"mode is one of {', '.join(SPY_OPTIONS)}, not {mode!r}")
-    resp = await ami.action({
-        "Action": "Originate", "Channel": channel, "Application": "ChanSpy",
-        "Data": f",{SPY_OPTIONS[mode]}Eg({spy_group(tenant, agent)})", "Async": "true",
-        "CallerID": f"spy <{agent}>", "Timeout": "30000"}, as_list=False)
-    if not resp.success:
-        raise AsteriskError(f"Originate for the supervisor failed: {resp.get('Message')}")
+    await ami.originate_app(channel, "ChanSpy", f",{SPY_OPTIONS[mode]}Eg({spy_group(tenant, agent)})",
+                            caller_id=f"spy <{agent}>", timeout_s=30)

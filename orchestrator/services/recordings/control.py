@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
+from orchestrator.asterisk.ami import Ami
 from orchestrator.domain.plan import RecordingPolicy
 from orchestrator.errors import NotFound, RecordingError
 from orchestrator.services.recordings.store import SEPARATOR, Finished, append_meta, check_call_id, parse_name
@@ -28,29 +28,26 @@ def in_progress(spool: Path, call_id: str) -> Finished:
     return parse_name(files[-1])
 
 
-async def recording_channel(ami: Any, rec: Finished) -> str:
+async def recording_channel(ami: Ami, rec: Finished) -> str:
     """The caller's channel (Uniqueid = the call id), whose MixMonitor writes ``rec``."""
     call = rec.call_id.split("-")[0]  # segment ids are CALLID-2, CALLID-3, ...
-    resp = await ami.action({"Action": "CoreShowChannels"}, as_list=True)
-    for msg in resp if isinstance(resp, list) else [resp]:
-        if msg.get("Event") == "CoreShowChannel" and msg.get("Uniqueid") == call:
-            return str(msg["Channel"])
+    for channel in await ami.channels():
+        if channel.uniqueid == call:
+            return channel.name
     raise NotFound(f"call {rec.call_id} has no channel in Asterisk (it ended?)")
 
 
-async def set_paused(ami: Any, spool: Path, call_id: str, paused: bool) -> float:
+async def set_paused(ami: Ami, spool: Path, call_id: str, paused: bool) -> float:
     """Pause (or resume) the recording of a call in progress; returns the moment (Unix time)."""
     rec = in_progress(spool, call_id)
     if rec.policy not in PAUSABLE:
         raise RecordingError(f"call {call_id} is recorded under '{rec.policy.value}', which cannot be paused "
                              f"(only {', '.join(sorted(p.value for p in PAUSABLE))})")
     channel = await recording_channel(ami, rec)
-    await ami.checked({"Action": "MixMonitorMute", "Channel": channel, "Direction": "both",
-                       "State": "1" if paused else "0"})
+    await ami.mute_recording(channel, paused)
     at = time.time()
     # The agent's pause code (svc-rec-pause) toggles this variable: keep it true to the API's change.
-    await ami.checked({"Action": "Setvar", "Channel": channel, "Variable": "SVC_REC_PAUSED",
-                       "Value": "1" if paused else "0"})
+    await ami.setvar(channel, "SVC_REC_PAUSED", "1" if paused else "0")
     if not append_meta(spool, call_id, "pause" if paused else "resume", f"{at:.3f}"):
         raise NotFound(f"the recording of call {call_id} ended while pausing it")
     return at

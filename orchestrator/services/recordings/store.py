@@ -25,15 +25,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, col, select
-
 from orchestrator.domain.plan import RecordingPolicy
 from orchestrator.errors import NotFound, RecordingError, StoreError
 from orchestrator.services.recordings import crypto
 from orchestrator.services.recordings.keys import Keyring
 from orchestrator.store import models as m
-from orchestrator.store import repository
+from orchestrator.store import recordings as recordings_db
 
 SEPARATOR = "@"
 CALL_ID = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}(-[0-9]{1,4})?")  # Uniqueid, or Uniqueid-N for a later segment
@@ -212,14 +209,18 @@ def _drop_orphan_side_files(done: Path) -> None:
             pass
 
 
-def _kept_by(session: Session, meta: Finished, side: dict[str, list[str]],
-             keep_check: KeepCheck | None) -> str | None:
+def _kept_by(engine: Any, meta: Finished, side: dict[str, list[str]], keep_check: KeepCheck | None) -> str | None:
     if side.get("keep"):
         return side["keep"][0]
-    mark = session.exec(select(m.RecordingKeep).where(m.RecordingKeep.call_id == meta.call_id)).first()
+    mark = recordings_db.keep_mark(engine, meta.call_id)
     if mark is not None:
-        return mark.source
+        return mark
     return keep_check(meta.call_id) if keep_check else None
+
+
+def _drop(path: Path, side_path: Path) -> None:
+    path.unlink(missing_ok=True)
+    side_path.unlink(missing_ok=True)
 
 
 def _ingest_one(engine: Any, path: Path, store: Path, keyring: Keyring,
@@ -227,49 +228,40 @@ def _ingest_one(engine: Any, path: Path, store: Path, keyring: Keyring,
     meta = parse_name(path)
     side_path = path.with_suffix(".meta")
     side = read_meta(side_path)
+    if recordings_db.exists(engine, meta.call_id):
+        _drop(path, side_path)  # stored before a crash; only the plain copy was left
+        return None
+    kept_by = None
+    if meta.policy is RecordingPolicy.ON_DEMAND:
+        kept_by = _kept_by(engine, meta, side, keep_check)
+        if kept_by is None:
+            _drop(path, side_path)
+            return meta
+    data = path.read_bytes()
+    seconds = wav_seconds(data, path)
+    if seconds == 0:
+        # MixMonitor(b) opens the file at Dial; never bridged (unanswered) = no audio at all.
+        _drop(path, side_path)
+        return meta
+    # Option b writes only bridged audio and the last frame at the end of the call, so the
+    # answer moment (host clock, like the pause marks) is the file's mtime minus its length.
+    answered_at = path.stat().st_mtime - seconds
+    # The recording's start is that moment, not the EPOCH in the name (taken before Dial, so
+    # ring time included, and by Asterisk's clock, which tests may fake).
+    started = datetime.fromtimestamp(answered_at, UTC)
     try:
-        with Session(engine) as session:
-            if session.exec(select(m.Recording.id).where(m.Recording.call_id == meta.call_id)).first() is not None:
-                path.unlink(missing_ok=True)  # stored before a crash; only the plain copy was left
-                side_path.unlink(missing_ok=True)
-                return None
-            kept_by = None
-            if meta.policy is RecordingPolicy.ON_DEMAND:
-                kept_by = _kept_by(session, meta, side, keep_check)
-                if kept_by is None:
-                    path.unlink(missing_ok=True)
-                    side_path.unlink(missing_ok=True)
-                    return meta
-            data = path.read_bytes()
-            seconds = wav_seconds(data, path)
-            if seconds == 0:
-                # MixMonitor(b) opens the file at Dial; never bridged (unanswered) = no audio at all.
-                path.unlink(missing_ok=True)
-                side_path.unlink(missing_ok=True)
-                return meta
-            # Option b writes only bridged audio and the last frame at the end of the call, so the
-            # answer moment (host clock, like the pause marks) is the file's mtime minus its length.
-            answered_at = path.stat().st_mtime - seconds
-            # The recording's start is that moment, not the EPOCH in the name (taken before Dial, so
-            # ring time included, and by Asterisk's clock, which tests may fake).
-            started = datetime.fromtimestamp(answered_at, UTC)
-            key = keyring.current
-            target = store / meta.tenant / f"{meta.call_id}.rec"
-            _write_atomic(target, crypto.encrypt(data, key, meta.call_id))
-            row = m.Recording(
-                call_id=meta.call_id, tenant=meta.tenant, service_number=meta.service_number, caller=meta.caller,
-                agent=next((a for a in reversed(side.get("agent", [])) if a), None),
-                started_at=started, duration_s=round(seconds, 3), policy=meta.policy.value, key_id=key.id,
-                retention_until=retention_until(started, repository.recording_retention(session, meta.tenant)),
-                path=str(target), size_bytes=target.stat().st_size, kept_by=kept_by,
-                pauses_json=json.dumps(pauses_from(side, answered_at, seconds)))
-            session.add(row)
-            session.commit()
-            session.refresh(row)
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot register recording {meta.call_id}: {exc}") from exc
+        pauses = pauses_from(side, answered_at, seconds)
     except ValueError as exc:  # a garbled pause time in the side file
         raise RecordingError(f"{side_path.name}: {exc}") from exc
+    key = keyring.current
+    target = store / meta.tenant / f"{meta.call_id}.rec"
+    _write_atomic(target, crypto.encrypt(data, key, meta.call_id))
+    row = recordings_db.add(engine, m.Recording(
+        call_id=meta.call_id, tenant=meta.tenant, service_number=meta.service_number, caller=meta.caller,
+        agent=next((a for a in reversed(side.get("agent", [])) if a), None),
+        started_at=started, duration_s=round(seconds, 3), policy=meta.policy.value, key_id=key.id,
+        retention_until=retention_until(started, recordings_db.retention(engine, meta.tenant)),
+        path=str(target), size_bytes=target.stat().st_size, kept_by=kept_by, pauses_json=json.dumps(pauses)))
     path.unlink()  # only now: the encrypted copy and its row exist
     side_path.unlink(missing_ok=True)
     return row
@@ -281,29 +273,16 @@ def mark_keep(engine: Any, call_id: str, source: str = "api", spool: Path | None
     looks for it (without it, an on_demand recording is deleted as soon as the call ends)."""
     if spool is not None and not append_meta(spool, call_id, "keep", source):
         raise NotFound(f"no recording in progress for call {call_id}")
-    try:
-        with Session(engine) as session:
-            if session.exec(select(m.RecordingKeep).where(m.RecordingKeep.call_id == call_id)).first():
-                return False
-            session.add(m.RecordingKeep(call_id=call_id, source=source))
-            session.commit()
-            return True
-    except SQLAlchemyError as exc:
-        raise StoreError(f"cannot mark call {call_id}: {exc}") from exc
+    return recordings_db.mark_keep(engine, call_id, source)
 
 
 def list_recordings(engine: Any, tenant: str | None = None) -> list[m.Recording]:
-    with Session(engine) as session:
-        query = select(m.Recording)
-        if tenant is not None:
-            query = query.where(m.Recording.tenant == tenant)
-        return list(session.exec(query.order_by(col(m.Recording.started_at))))
+    return recordings_db.listing(engine, tenant)
 
 
 def get_recording(engine: Any, recording_id: int, tenant: str) -> m.Recording:
     """The recording, only for its own tenant: another tenant's recording is 'not found' too."""
-    with Session(engine) as session:
-        row = session.get(m.Recording, recording_id)
+    row = recordings_db.get(engine, recording_id)
     if row is None or row.tenant != tenant:
         raise NotFound(f"no recording {recording_id} for tenant {tenant!r}")
     return row
@@ -329,24 +308,18 @@ def export(engine: Any, keyring: Keyring, recording_id: int, tenant: str, out: P
 
 
 def purge(engine: Any, now: datetime | None = None, *, dry_run: bool = False) -> list[m.Recording]:
-    """Delete every recording whose retention has ended (file and row); return what was deleted."""
-    now = now or datetime.now(UTC)
-    try:
-        with Session(engine) as session:
-            rows = list(session.exec(select(m.Recording).where(
-                col(m.Recording.retention_until) <= now.astimezone(UTC))))
-            if dry_run:
-                return rows
-            for row in rows:
-                try:
-                    Path(row.path).unlink(missing_ok=True)
-                except OSError as exc:
-                    raise RecordingError(f"recording {row.id}: cannot delete {row.path}: {exc}") from exc
-                session.delete(row)
-            session.commit()
-            return rows
-    except SQLAlchemyError as exc:
-        raise StoreError(f"purge failed: {exc}") from exc
+    """Delete every recording whose retention has ended (file, then row); return what was deleted."""
+    rows = recordings_db.expired(engine, now or datetime.now(UTC))
+    if dry_run:
+        return rows
+    for row in rows:
+        try:
+            Path(row.path).unlink(missing_ok=True)
+        except OSError as exc:
+            raise RecordingError(f"recording {row.id}: cannot delete {row.path}: {exc}") from exc
+        assert row.id is not None
+        recordings_db.remove(engine, row.id)
+    return rows
 
 
 def as_dict(row: m.Recording) -> dict[str, Any]:

@@ -1,0 +1,319 @@
+"""The live controller: follows every call over AMI, keeps the book of calls in progress exact
+(re-syncing from Asterisk after every (re)login and periodically), publishes live figures to Redis,
+writes call records, and hangs up 090x calls that outlive their maximum duration.
+
+Routing never depends on this process: the dialplan routes on its own. Everything here only
+watches, counts and, for the watchdog, cuts.
+
+This module is the wiring (docs/live.md): AMI events -> the pure books (``calls``,
+``queue_figures``) and the use cases (``services``) -> the notifier (Redis, metrics, records).
+One consumer task applies AMI events and re-syncs strictly in order (AMI is one ordered stream, so
+a re-sync's channel list and the events around it never overtake each other). Database work runs
+in worker threads, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from orchestrator.asterisk.ami import Ami, AmiEvent, AmiManager
+from orchestrator.asterisk.layout import paths_for
+from orchestrator.domain.numbers import parse_service_number
+from orchestrator.errors import AsteriskError, NumberInvalid, OrchestratorError, StoreError
+from orchestrator.live import events as ev
+from orchestrator.live import resync
+from orchestrator.live.aio import cancel_and_wait
+from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCall
+from orchestrator.live.notifier import Figures, Metrics, RecordWriter, RedisFigures, day_counters
+from orchestrator.live.queue_figures import QUEUE_EVENTS, QueueBook
+from orchestrator.services.blacklist import record_block
+from orchestrator.services.recordings.control import set_paused
+from orchestrator.settings import Paths, Settings
+from orchestrator.store import call_records, repository
+
+log = logging.getLogger("orchestrator.live")
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+_E164 = re.compile(r"\+[1-9][0-9]{5,14}")
+# Only the classes the controller reads: "dialplan" (Newexten, VarSet on every priority) was most
+# of the AMI traffic per call (benchmarks, #9). "agent": app_queue's events (callers joining,
+# agents connecting, member state) for the call-centre figures.
+AMI_EVENTS = "call,user,system,agent"
+
+
+@dataclass(frozen=True)
+class _Resync:
+    why: str
+
+
+class LiveController:
+    def __init__(self, settings: Settings, *, engine: Any | None = None, paths: Paths | None = None,
+                 watchdog_grace_s: float = 2.0, resync_interval_s: float = 60.0,
+                 watchdog_interval_s: float = 0.5) -> None:
+        self.settings = settings
+        self.engine = engine if engine is not None else repository.make_engine(settings.db_url)
+        self.paths = paths  # resolved once at start when not given
+        self.grace_s = watchdog_grace_s
+        self.resync_interval_s = resync_interval_s
+        self.watchdog_interval_s = watchdog_interval_s
+        self.book = CallBook()
+        self.day = DayCounters(self._today())
+        self.metrics = Metrics()
+        self.ami = Ami.from_settings(settings, timeout=5.0, events=AMI_EVENTS)
+        self.redis = RedisFigures(settings.redis_url, observe=self.metrics.event_lag.observe)
+        self.writer = RecordWriter(self.engine)
+        self.owners = resync.Owners(self.engine)
+        self.resynced_at: float | None = None  # monotonic time of the last completed re-sync
+        self._queue: asyncio.Queue[tuple[AmiEvent, datetime] | _Resync] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._side_tasks: set[asyncio.Task[None]] = set()  # blacklist records, recording pauses
+        self.queues = QueueBook()  # call-centre figures (app_queue events)
+
+    # --- lifetime ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.paths is None:
+            self.paths = await asyncio.to_thread(paths_for, self.settings)
+        self.day = await asyncio.to_thread(day_counters, self.engine, self._day_start(), self._today())
+        for name in ("UserEvent", "DialEnd", "Hangup", *QUEUE_EVENTS):
+            self.ami.on_event(name, self._on_ami_event)
+        self.queues.service_levels = await asyncio.to_thread(resync.service_levels, self.engine)
+        self.ami.start(self._on_login, self._on_disconnect)
+        for name, coro in (("consume", self._consume()), ("records", self.writer.run()),
+                           ("redis", self.redis.run()), ("watchdog", self._watchdog()),
+                           ("periodic-resync", self._periodic_resync()), ("queue-tick", self._queue_tick())):
+            self._tasks.append(asyncio.create_task(coro, name=f"live-{name}"))
+        self._publish()
+        log.info("live controller started (AMI %s:%s, Redis %s)", self.settings.bind_host,
+                 self.settings.ami_port, self.settings.redis_url)
+
+    async def stop(self) -> None:
+        tasks = [*self._side_tasks, *self._tasks]
+        results = await cancel_and_wait(tasks)
+        for task, result in zip(tasks, results, strict=True):
+            if result is not None:
+                log.error("task %s had failed: %r", task.get_name(), result)
+        self._tasks.clear()
+        self.ami.close()
+        await self.redis.close()
+        log.info("live controller stopped (%d call(s) in progress left to Asterisk)", len(self.book.calls))
+
+    def failed_task(self) -> BaseException | None:
+        """The error of a task that died (a bug): the controller must not limp on without it."""
+        for task in self._tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                return task.exception()
+        return None
+
+    # --- AMI events ----------------------------------------------------------------------------
+
+    def _on_login(self) -> None:
+        log.info("AMI logged in (login #%d); re-syncing calls from Asterisk", self.ami.logins)
+        self._queue.put_nowait(_Resync("login"))
+
+    def _on_disconnect(self, exc: Any) -> None:
+        log.warning("AMI connection lost (%s); panoramisk reconnects", exc)
+
+    def _on_ami_event(self, _manager: AmiManager, message: AmiEvent) -> None:
+        # Synchronous and cheap: ordering is kept by the queue, work happens in the consumer.
+        self._queue.put_nowait((message, datetime.now(UTC)))
+
+    async def _consume(self) -> None:
+        while True:
+            item = await self._queue.get()
+            if isinstance(item, _Resync):
+                await self._resync(item.why)
+            else:
+                await self._handle(*item)
+
+    async def _handle(self, message: AmiEvent, at: datetime) -> None:
+        if message.get("Event") in QUEUE_EVENTS:
+            if self.queues.handle(dict(message), at.timestamp()):
+                self._publish(since=at.timestamp())
+            return
+        event = ev.parse(message, at)
+        if event is None:
+            return
+        if isinstance(event, ev.ActiveBlock | ev.RecordingPause):
+            self._side(event)
+            return
+        known = event.call_id in self.book.calls
+        finished = self.book.apply(event)
+        if not known and not isinstance(event, ev.CallStarted):
+            return  # an event of a call not followed (an unknown number, or a late Hangup)
+        call = self.book.calls.get(event.call_id)
+        log.info("call %s %s", event.call_id, ev.describe(event))
+        if isinstance(event, ev.CallAnswered) and call is not None:
+            await self._learn_max_duration(call)
+        if finished is not None:
+            self._finish(finished)
+        if isinstance(event, (ev.CallStarted, ev.CallEnded, ev.ChannelGone)):
+            self._publish(since=at.timestamp())
+
+    def _side(self, event: ev.ActiveBlock | ev.RecordingPause) -> None:
+        # Off the ordered consumer: a slow database or AMI action must not hold up the figures.
+        side = (self._record_active_block(event) if isinstance(event, ev.ActiveBlock)
+                else self._pause_recording(event))
+        task = asyncio.create_task(side, name=f"live-{type(event).__name__}")
+        self._side_tasks.add(task)
+        task.add_done_callback(self._side_tasks.discard)
+
+    async def _learn_max_duration(self, call: LiveCall) -> None:
+        try:
+            premium = parse_service_number(call.number).kind.is_premium_rate
+        except NumberInvalid:
+            premium = False
+        if not premium:
+            return
+        try:
+            value = await self.ami.getvar(call.channel, "SVC_MAX_DURATION")
+        except AsteriskError as exc:
+            log.error("call %s: cannot read SVC_MAX_DURATION, watchdog off for this call: %s", call.call_id, exc)
+            return
+        if value.isdigit():
+            call.max_duration = int(value)
+            log.info("call %s answered; maximum duration %s s (watchdog after %.0f s)", call.call_id, value,
+                     call.max_duration + self.grace_s)
+
+    def _finish(self, call: FinishedCall) -> None:
+        today = self._today()
+        if self.day.day != today:
+            self.day = DayCounters(today)
+        self.day.add(call)
+        self.metrics.finished.labels(call.outcome.value).inc()
+        self.writer.put(call)
+        log.info("call %s ended: %s%s, %s -> %s, wait %.1f s, talk %.1f s%s", call.call_id, call.outcome.value,
+                 f" ({call.reason})" if call.reason else "", call.number, call.destination or "-", call.wait_s,
+                 call.talk_s, f" [{call.note}]" if call.note else "")
+
+    async def _pause_recording(self, event: ev.RecordingPause) -> None:
+        """The agent's pause code: mute (or unmute) the recording and note the moment."""
+        assert self.paths is not None  # resolved in start()
+        try:
+            await set_paused(self.ami, self.paths.spool, event.recording, event.paused)
+        except OrchestratorError as exc:  # logged, never fatal: the call itself goes on
+            log.error("call %s: the answering side asked to %s the recording, which failed: %s", event.call_id,
+                      "pause" if event.paused else "resume", exc)
+            return
+        log.info("call %s: recording %s %s by the answering side (DTMF)", event.call_id, event.recording,
+                 "paused" if event.paused else "resumed")
+
+    async def _record_active_block(self, event: ev.ActiveBlock) -> None:
+        """The dialplan already wrote AstDB (the next call is blocked without us); this adds only
+        the database record (source "dtmf"), in a worker thread."""
+        try:
+            number = parse_service_number(event.number).e164
+        except NumberInvalid:
+            number = ""
+        if number != event.number or not _E164.fullmatch(event.caller):
+            log.error("call %s: active block with unusable number %r / caller %r ignored", event.call_id,
+                      event.number, event.caller)
+            return
+        try:
+            added = await asyncio.to_thread(record_block, self.engine, number, event.caller, "dtmf")
+        except Exception as exc:  # logged, never fatal: the AstDB entry (what blocks) is there already
+            log.error("call %s: caller %s blocked on %s by the answering side, but the database record "
+                      "failed: %r", event.call_id, event.caller, number, exc)
+            return
+        log.info("call %s: caller %s %s on %s by the answering side (DTMF)", event.call_id, event.caller,
+                 "blacklisted" if added else "was already blacklisted", number)
+
+    # --- re-sync -------------------------------------------------------------------------------
+
+    async def _queue_tick(self) -> None:
+        # Longest wait and wrap-up grow without any event: republish each second while it matters.
+        while True:
+            await asyncio.sleep(1.0)
+            if any(q.waiting or q.members for q in self.queues.queues.values()):
+                self._publish()
+
+    async def _periodic_resync(self) -> None:
+        # A safety net: a missed Hangup (or a bug) cannot leave a ghost call for long.
+        while True:
+            await asyncio.sleep(self.resync_interval_s)
+            if self.ami.logged_in:
+                self._queue.put_nowait(_Resync("periodic"))
+
+    async def _resync(self, why: str) -> None:
+        before = set(self.book.calls)  # only these can have vanished: later ones start after the list
+        try:
+            channels = await self.ami.channels()
+        except AsteriskError as exc:
+            log.error("re-sync (%s) failed, will retry on the next login or period: %s", why, exc)
+            return
+        # Everything Asterisk sent before the list is already queued: apply it first, so calls
+        # that ended meanwhile end with their real SvcEnd, not as "vanished".
+        while not self._queue.empty():
+            item = self._queue.get_nowait()
+            if not isinstance(item, _Resync):  # a queued re-sync is covered by this one
+                await self._handle(*item)
+        alive = {c.uniqueid for c in channels}
+        now = datetime.now(UTC)
+        vanished = [cid for cid in before if cid in self.book.calls and cid not in alive]
+        for finished in self.book.vanish(vanished, now):
+            log.warning("call %s vanished while not watched; recorded from what was seen", finished.call_id)
+            self._finish(finished)
+        adopted = [c for c in channels if await resync.adopt(self.ami, self.book, self.owners, c, now)]
+        try:
+            self.queues = await resync.queues(self.ami, self.engine, self.queues, login=why == "login")
+        except (AsteriskError, StoreError) as exc:
+            log.error("re-sync of queue figures (%s) failed: %s", why, exc)
+        self.resynced_at = time.monotonic()
+        self.metrics.resyncs.labels(why).inc()
+        log.info("re-sync (%s): %d channel(s) in Asterisk, %d call(s) in progress, %d vanished, %d adopted",
+                 why, len(channels), len(self.book.calls), len(vanished), len(adopted))
+        self._publish()
+
+    # --- watchdog ------------------------------------------------------------------------------
+
+    async def _watchdog(self) -> None:
+        while True:
+            await asyncio.sleep(self.watchdog_interval_s)
+            for call in self.book.overdue(datetime.now(UTC), self.grace_s):
+                call.cut_by_watchdog = True  # before the await: the next round must not cut it twice
+                talk = (datetime.now(UTC) - call.answered_at).total_seconds() if call.answered_at else 0.0
+                log.warning("INCIDENT call %s to %s outlived its maximum duration (%s s, talking %.1f s): "
+                            "hanging up %s", call.call_id, call.number, call.max_duration, talk, call.channel)
+                self.metrics.incidents.inc()
+                try:
+                    await self.ami.hangup(call.channel, 16)
+                except AsteriskError as exc:
+                    log.error("INCIDENT call %s: hang-up failed: %s", call.call_id, exc)
+
+    # --- figures -------------------------------------------------------------------------------
+
+    def figures(self) -> Figures:
+        by_number, by_tenant = self.book.in_progress()
+        return Figures(by_number, by_tenant, self.day, self.queues.snapshot(time.time()))
+
+    def _publish(self, since: float | None = None) -> None:
+        figures = self.figures()
+        self.redis.publish(figures, since)
+        self.metrics.show(figures)
+
+    async def health(self) -> dict[str, bool]:
+        try:
+            await asyncio.to_thread(call_records.ping, self.engine)
+            db = True
+        except StoreError:
+            db = False
+        result = {"ami": self.ami.logged_in, "redis": await self.redis.ping(), "db": db}
+        for component, up in result.items():
+            self.metrics.up.labels(component).set(1 if up else 0)
+        return result
+
+    # --- time ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _today() -> date:
+        return datetime.now(AMSTERDAM).date()
+
+    @staticmethod
+    def _day_start() -> datetime:
+        return datetime.now(AMSTERDAM).replace(hour=0, minute=0, second=0, microsecond=0)

@@ -1,0 +1,78 @@
+"""Call records (one row per call to a service number): stored by the live controller's writer,
+read back by interval and counted per day. Each function opens its own session: the controller
+runs them in a worker thread (``asyncio.to_thread``), never on its event loop."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlmodel import Session, col, func, select
+
+from orchestrator.errors import StoreError
+from orchestrator.store.models import CallRecord
+
+log = logging.getLogger(__name__)
+
+
+def utc(t: datetime) -> datetime:
+    return t.astimezone(UTC)  # SQLModel insists on aware datetimes; always UTC in the table
+
+
+def save(engine: Any, rows: Sequence[CallRecord]) -> None:
+    """Insert records; a call id already stored is skipped (a re-sync may finish a call twice)."""
+    try:
+        with Session(engine) as session:
+            for row in rows:
+                exists = session.exec(select(CallRecord.id).where(CallRecord.call_id == row.call_id)).first()
+                if exists is None:
+                    session.add(row)
+            session.commit()
+    except IntegrityError as exc:  # a concurrent writer stored one of them: store the rest singly
+        if len(rows) == 1:
+            return
+        log.info("call record batch conflicted (%s); saving one by one", exc.orig)
+        for row in rows:  # rolled back, so transient again: each can go into a new session
+            save(engine, [row])
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot store {len(rows)} call record(s): {exc}") from exc
+
+
+def between(engine: Any, start: datetime, end: datetime, *, number: str | None = None,
+            tenant: str | None = None) -> list[CallRecord]:
+    """Calls that started in [start, end), oldest first."""
+    try:
+        with Session(engine) as session:
+            q = select(CallRecord).where(col(CallRecord.started_at) >= utc(start),
+                                         col(CallRecord.started_at) < utc(end))
+            if number is not None:
+                q = q.where(CallRecord.service_number == number)
+            if tenant is not None:
+                q = q.where(CallRecord.tenant == tenant)
+            return list(session.exec(q.order_by(col(CallRecord.started_at), col(CallRecord.id))))
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read call records: {exc}") from exc
+
+
+def outcome_counts(engine: Any, since: datetime) -> list[tuple[str, str, str, int]]:
+    """(outcome, service number, tenant, calls) of the calls that ended from ``since`` on."""
+    try:
+        with Session(engine) as session:
+            rows = session.exec(
+                select(CallRecord.outcome, CallRecord.service_number, CallRecord.tenant, func.count())
+                .where(col(CallRecord.ended_at) >= utc(since))
+                .group_by(col(CallRecord.outcome), col(CallRecord.service_number), col(CallRecord.tenant)))
+            return [(str(o), str(n), str(t or ""), int(c)) for o, n, t, c in rows]
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read call records: {exc}") from exc
+
+
+def ping(engine: Any) -> None:
+    try:
+        with Session(engine) as session:
+            session.exec(select(1)).first()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"database unreachable: {exc}") from exc
