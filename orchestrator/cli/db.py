@@ -32,7 +32,9 @@ def upgrade() -> None:
 def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False) -> None:
     """The database's schema version and the one this release needs; exit 1 when behind."""
     with errors_to_exit_codes():
-        found = database.state(current_settings().db_url)
+        settings = current_settings()
+        settings.state_dir.mkdir(parents=True, exist_ok=True)  # the default SQLite file lives there
+        found = database.state(settings.db_url)
     if as_json:
         typer.echo(json.dumps({"current": found.current, "head": found.head, "empty": found.empty,
                                "up_to_date": found.up_to_date}))
