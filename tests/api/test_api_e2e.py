@@ -152,13 +152,14 @@ async def test_one_number_changed_and_removed_through_the_api_routes_real_calls(
 
 
 async def test_a_tenant_cannot_claim_an_unallocated_number_until_the_operator_allocates_it(
-        api: tuple[TestClient, str, EventLog], runtime: Any, carrier: Any, tmp_path: Path) -> None:  # noqa: F811
+        api: tuple[TestClient, str, EventLog], runtime: Any, carrier: Any, tmp_path: Path,  # noqa: F811
+        db_url: str) -> None:
     """Issue 14: '0800 999 9991 answered 201' for any tenant. Now 422 and calls to it stay
     unallocated in the real Asterisk, until an admin token allocates it to the tenant."""
     client, token, _events = api
     h = bearer(token)
     free = "+318009999991"
-    admin = bearer(make_token(f"sqlite:///{tmp_path / 'api.db'}", None, admin=True))  # the fixture's database
+    admin = bearer(make_token(db_url, None, admin=True))  # the fixture's database
 
     async def call() -> tuple[bool, list[str]]:
         carrier.clear()
