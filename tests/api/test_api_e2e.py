@@ -175,3 +175,6 @@ async def test_a_tenant_cannot_claim_an_unallocated_number_until_the_operator_al
     resp = await client.put(f"/api/v1/tenants/e2e/numbers/{free}", json=number("0800 999 9991"), headers=h)
     assert resp.status == 201, await resp.text()
     assert await call() == (True, [ANSWERING])
+    # The Asterisk is the session's; the next test (the other database) starts without this number.
+    assert (await client.delete(f"/api/v1/tenants/e2e/numbers/{free}", headers=h)).status == 200
+    assert await call() == (False, [])
