@@ -14,6 +14,8 @@ from orchestrator.api import (
     routes_announcements,
     routes_blacklist,
     routes_callcentre,
+    routes_flows,
+    routes_lists,
     routes_live,
     routes_numbers,
     routes_phones,
@@ -26,7 +28,7 @@ from orchestrator.api.context import AMI, ENGINE, STATE, ApiConfig, ApiState
 from orchestrator.api.errors import Handler, InputInvalid, error_middleware
 from orchestrator.asterisk.ami import Ami
 from orchestrator.errors import Violation
-from orchestrator.store.repository import make_engine
+from orchestrator.store.engine import make_engine
 
 JSON_BODY_LIMIT = 4 * 1024 * 1024  # a plan of ~10,000 numbers; uploads are streamed and limited apart
 
@@ -78,7 +80,8 @@ def create_app(config: ApiConfig) -> web.Application:
     if not config.offline:
         app.cleanup_ctx.append(_asterisk)
     app.router.add_get("/openapi.json", openapi_document)
-    for module in (routes_numbers, routes_plan, routes_blacklist, routes_announcements, routes_live,
+    for module in (routes_numbers, routes_plan, routes_blacklist, routes_lists, routes_flows,
+                   routes_announcements, routes_live,
                    routes_recordings, routes_callcentre, routes_phones, routes_allocations):
         app.router.add_routes(module.routes())
     return app

@@ -14,6 +14,10 @@ NUMBER = {"name": "number", "in": "path", "required": True, "schema": {"type": "
           "description": "Service number in any usual form (E.164 like +318001234567, or 08001234567)."}
 CALL = {"name": "call_id", "in": "path", "required": True, "schema": {"type": "string"},
         "description": "the caller channel's Uniqueid (AMI SvcRecording event), e.g. 1767225600.12"}
+FLOW = {"name": "flow", "in": "path", "required": True, "schema": {"type": "string"},
+        "description": "A flow named under 'flows' in the plan"}
+LIST = {"name": "list", "in": "path", "required": True, "schema": {"type": "string"},
+        "description": "A digit list named under 'lists' in the plan"}
 AGENT = {"name": "agent", "in": "path", "required": True, "schema": {"type": "string"}, "description": "Agent name"}
 NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"},
         "description": "Queue or hunt group name"}
@@ -94,20 +98,26 @@ _SCHEMAS: dict[str, Any] = {
             "tenant": STR,
             "announcements": {"type": "object", "additionalProperties": _obj(
                 {"sound": STR, "file": STR, "text": STR}, required=[])},
-            "numbers": {"type": "array", "items": {"type": "object", "required": ["number", "routings", "active"],
-                                                  "properties": {"number": STR, "active": STR,
-                                                                 "routings": {"type": "object"}}}},
+            "numbers": {"type": "array", "items": {
+                "type": "object", "required": ["number"],
+                "description": "routings and active, or (Premium) the flow the number runs",
+                "properties": {"number": STR, "active": STR, "routings": {"type": "object"}, "flow": STR}}},
             "recording_retention": {"type": "string", "pattern": "^[1-9][0-9]{0,3}[dy]$",
                                     "description": "How long new call recordings are kept: 90d, 7y"},
             "agents": {"type": "object", "description": "Call-centre agents: number or endpoint, skills, wrapup"},
             "queues": {"type": "object", "description": "Queues: tier, strategy, agents, exits, waiting, night"},
             "hunt_groups": {"type": "object", "description": "Hunt groups: strategy, agents, no_answer, night"},
+            "flows": {"type": "object", "description": "Premium call flows: {name: {start, blocks, fallback, "
+                                                       "max_visits}} (docs/flows.md)"},
+            "layout": {"type": "object", "description": "The builder's box positions per flow and block; "
+                                                        "not routing, never reloads anything"},
+            "lists": {"type": "array", "items": STR, "description": "Digit lists input blocks check (see /lists)"},
         },
     },
-    "NumberEntry": {"type": "object", "required": ["number", "routings", "active"],
+    "NumberEntry": {"type": "object", "required": ["number"],
                     "description": "One entry of a plan's `numbers` (the plan format, docs/plan.md); `number` must be "
                                    "the URL's",
-                    "properties": {"number": STR, "active": STR, "routings": {"type": "object"}}},
+                    "properties": {"number": STR, "active": STR, "routings": {"type": "object"}, "flow": STR}},
     "Validated": _obj({"valid": {"type": "boolean"}, "tenant": STR, "numbers": INT}),
     "ApplyReport": _obj({
         "tenant": STR, "version": STR, "numbers": INT, "total_numbers": INT, "files": INT,
@@ -119,16 +129,39 @@ _SCHEMAS: dict[str, Any] = {
         "withheld": {"type": "boolean"},
         "no_answer": {"type": "array", "items": STR}, "busy": {"type": "array", "items": STR},
         "unavailable": {"type": "array", "items": STR},
-        "calls_in_progress": {"type": "integer", "minimum": 0, "maximum": 100000}}, required=[]),
+        "calls_in_progress": {"type": "integer", "minimum": 0, "maximum": 100000},
+        "digits": {"type": "string", "maxLength": 400, "pattern": "^[0-9*#, -]*$",
+                   "description": "Keys pressed in a call flow: '1,2,123456#'; '-' = a timeout"}}, required=[]),
     "Simulation": _obj({
         "number": STR, "caller": STR, "at": STR,
-        "outcome": {"type": "string", "enum": ["answered", "blocked", "busy", "unanswered", "queue", "hunt"]},
+        "outcome": {"type": "string",
+                    "enum": ["answered", "blocked", "busy", "unanswered", "queue", "hunt", "hangup"]},
         "reason": NSTR, "answered_by": NSTR, "destinations": {"type": "array", "items": STR},
-        "steps": {"type": "array", "items": {"type": "object", "required": ["step"], "properties": {"step": STR}}}}),
+        "steps": {"type": "array", "items": {"type": "object", "required": ["step"], "properties": {"step": STR}}},
+        "flow": {"type": "string", "description": "A Premium number's call flow (then blocks and values)"},
+        "blocks": {"type": "array", "items": _obj({"flow": STR, "block": STR, "event": STR}, closed=False)},
+        "values": {"type": "object"}},
+        required=["number", "caller", "at", "outcome", "reason", "answered_by", "destinations", "steps"]),
     "BlacklistEntry": _obj({"caller": STR, "source": STR, "added_at": STAMP}),
     "Blacklist": _obj({"number": STR, "entries": {"type": "array", "items": _ref("BlacklistEntry")}}),
     "BlacklistAdd": _obj({"caller": {"type": "string", "description": "E.164 or national"}}),
     "BlacklistAdded": _obj({"caller": STR, "added": {"type": "boolean"}}),
+    "Flows": _obj({"tenant": STR, "flows": {"type": "array", "items": _obj(
+        {"name": STR, "start": STR, "blocks": INT, "numbers": {"type": "array", "items": STR}})}}),
+    "FlowDetail": _obj({"name": STR, "flow": _ref("Flow"), "numbers": {"type": "array", "items": STR}}),
+    "Flow": {"type": "object", "required": ["start", "blocks"],
+             "description": "A call flow in the plan format (docs/flows.md): start, blocks {id: {type, params, "
+                            "exits}}, fallback, max_visits",
+             "properties": {"start": STR, "blocks": {"type": "object"}, "fallback": STR, "max_visits": INT}},
+    "FlowValidated": _obj({"valid": {"type": "boolean"}, "tenant": STR, "changes": {"type": "array", "items": STR}}),
+    "FlowApplied": _obj({
+        "tenant": STR, "version": STR, "numbers": INT, "total_numbers": INT, "files": INT,
+        "reload_ms": {"type": "number", "nullable": True}, "verified_contexts": INT, "blacklist_entries": INT,
+        "notes": {"type": "array", "items": STR}, "changes": {"type": "array", "items": STR}}),
+    "DigitLists": _obj({"tenant": STR, "lists": {"type": "array", "items": _obj({"name": STR, "entries": INT})}}),
+    "DigitList": _obj({"tenant": STR, "list": STR, "entries": {"type": "array", "items": STR}}),
+    "DigitListAdd": _obj({"value": {"type": "string", "description": "1 to 32 digits"}}),
+    "DigitListAdded": _obj({"value": STR, "added": {"type": "boolean"}}),
     "RecordingKept": _obj({"call_id": STR, "kept": {"type": "boolean"}, "newly_marked": {"type": "boolean"}}),
     "RecordingPaused": _obj({"call_id": STR, "paused": {"type": "boolean"}, "at": STAMP}),
     "Version": _obj({"id": INT, "applied_at": STAMP, "tenant": STR, "numbers": INT, "files": INT,
@@ -261,6 +294,36 @@ def document() -> dict[str, Any]:
             "Unblock a caller (live)", {"204": {"description": "Removed"}}, (404, 422, 503),
             params=[TENANT, NUMBER, {"name": "caller", "in": "path", "required": True, "schema": STR}],
             op_id="removeBlacklist")},
+        f"{t}/flows": {"get": _op("The tenant's call flows, their size and the numbers that run them",
+                                  {"200": _json(_ref("Flows"), "Flows")}, (404,), params=[TENANT],
+                                  op_id="listFlows")},
+        f"{t}/flows/{{flow}}": {
+            "get": _op("One call flow in the plan format", {"200": _json(_ref("FlowDetail"), "The flow")}, (404,),
+                       params=[TENANT, FLOW], op_id="showFlow"),
+            "put": _op("Replace (or add) one flow of the plan and apply: only the flow's file is rewritten and "
+                       "pushed. The answer names the changes in words.",
+                       {"200": _json(_ref("FlowApplied"), "Applied")}, (400, 404, 412, 422, 503),
+                       params=[TENANT, FLOW], body=_body("Flow"), op_id="putFlow"),
+        },
+        f"{t}/flows/{{flow}}/validate": {"post": _op(
+            "Check a new version of a flow against the plan; changes nothing; names the changes in words",
+            {"200": _json(_ref("FlowValidated"), "Valid")}, (400, 404, 422), params=[TENANT, FLOW],
+            body=_body("Flow"), op_id="validateFlow")},
+        f"{t}/lists": {"get": _op("The tenant's digit lists (declared in the plan) and their sizes",
+                                  {"200": _json(_ref("DigitLists"), "Lists")}, (404,), params=[TENANT],
+                                  op_id="listDigitLists")},
+        f"{t}/lists/{{list}}": {
+            "get": _op("The entries of one digit list", {"200": _json(_ref("DigitList"), "Entries")}, (404,),
+                       params=[TENANT, LIST], op_id="showDigitList"),
+            "post": _op("Put a value on the list (live: the next call's input block sees it, no reload)",
+                        {"201": _json(_ref("DigitListAdded"), "Added"),
+                         "200": _json(_ref("DigitListAdded"), "Was already there")}, (400, 404, 422, 503),
+                        params=[TENANT, LIST], body=_body("DigitListAdd"), op_id="addDigitListEntry"),
+        },
+        f"{t}/lists/{{list}}/{{value}}": {"delete": _op(
+            "Take a value off the list (live)", {"204": {"description": "Removed"}}, (404, 422, 503),
+            params=[TENANT, LIST, {"name": "value", "in": "path", "required": True, "schema": STR}],
+            op_id="removeDigitListEntry")},
         f"{t}/live": {"get": _op("Live figures of the tenant's numbers: calls in progress, today's outcomes",
                                  {"200": _json(_ref("Live"), "Figures")}, (404, 503), params=[TENANT],
                                  op_id="liveFigures")},

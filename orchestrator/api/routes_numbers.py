@@ -10,8 +10,9 @@ from orchestrator.api.errors import InputInvalid
 from orchestrator.api.routes_plan import audited_apply, owned_number, service_number, stored_plan, upload_paths
 from orchestrator.errors import Violation
 from orchestrator.services import numbers as number_changes
+from orchestrator.services import tenancy
 from orchestrator.services.apply_guards import TENANT_GUARDS
-from orchestrator.store import api_repository, repository
+from orchestrator.store import api_repository
 
 
 def _limit(request: web.Request) -> int:
@@ -26,16 +27,16 @@ async def list_tenants(request: web.Request) -> web.Response:
     if not who.is_admin:
         return web.json_response({"tenants": [who.tenant]})
     with context.session(request) as session:
-        names = sorted(set(repository.tenants(session)) | set(api_repository.token_tenants(session)))
+        names = sorted(set(tenancy.tenants(session)) | set(api_repository.token_tenants(session)))
     return web.json_response({"tenants": names})
 
 
 async def list_numbers(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     with context.session(request) as session:
-        if repository.current_plan(session, tenant) is None:
+        plan = tenancy.stored_plan(session, tenant, context.config(request).now())
+        if plan is None:
             return web.json_response({"numbers": []})
-        plan = repository.load_plan(session, tenant, now=context.config(request).now())
     return web.json_response({"numbers": [views.number_summary(n) for n in plan.numbers]})
 
 
@@ -60,9 +61,9 @@ async def put_number(request: web.Request) -> web.Response:
     async with context.state(request).change_lock:
         with context.session(request) as session:
             report, added = await audited_apply(
-                request, session, tenant, "number.put", {"number": e164},
-                lambda: number_changes.put_number(session, context.apply_target(request), tenant, e164, entry,
-                                                  now=now, guards=TENANT_GUARDS))
+                request, session, tenant, "number.put", {"number": e164}, TENANT_GUARDS,
+                lambda g: number_changes.put_number(session, context.apply_target(request), tenant, e164, entry,
+                                                    now=now, guards=g))
     return web.json_response(views.apply_report(report), status=201 if added else 200)
 
 
@@ -74,16 +75,16 @@ async def delete_number(request: web.Request) -> web.Response:
     async with context.state(request).change_lock:
         with context.session(request) as session:
             report = await audited_apply(
-                request, session, tenant, "number.delete", {"number": e164},
-                lambda: number_changes.delete_number(session, context.apply_target(request), tenant, e164, now=now,
-                                                     guards=TENANT_GUARDS))
+                request, session, tenant, "number.delete", {"number": e164}, TENANT_GUARDS,
+                lambda g: number_changes.delete_number(session, context.apply_target(request), tenant, e164, now=now,
+                                                       guards=g))
     return web.json_response(views.apply_report(report))
 
 
 async def history(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     with context.session(request) as session:
-        versions = repository.history(session, limit=_limit(request), tenant=tenant)
+        versions = tenancy.history(session, tenant, limit=_limit(request))
         return web.json_response({"versions": [views.version(v) for v in versions]})
 
 

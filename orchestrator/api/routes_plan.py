@@ -21,10 +21,11 @@ from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
 from orchestrator.domain.rules import validate_plan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
 from orchestrator.errors import ApplyFailed, NotFound, NumberInvalid, PlanInvalid, VersionConflict, Violation
+from orchestrator.services import tenancy
 from orchestrator.services.apply import apply_plan
-from orchestrator.services.apply_guards import TENANT_GUARDS, allocation_violations
-from orchestrator.services.simulate import simulate_stored
-from orchestrator.store import api_repository, repository, tenancy
+from orchestrator.services.apply_guards import TENANT_GUARDS, ApplyGuards, allocation_violations
+from orchestrator.services.simulate import simulate_flow_stored, simulate_stored
+from orchestrator.store import api_repository
 from orchestrator.store.session import Session
 
 T = TypeVar("T")
@@ -32,9 +33,10 @@ T = TypeVar("T")
 
 def stored_plan(session: Session, tenant: str, now: datetime) -> TenantPlan:
     """The tenant's plan as it stands now (switch moments passed folded in), or 404."""
-    if repository.current_plan(session, tenant) is None:
+    plan = tenancy.stored_plan(session, tenant, now)
+    if plan is None:
         raise NotFound(f"tenant {tenant!r} has no plan yet")
-    return repository.load_plan(session, tenant, now=now)
+    return plan
 
 
 def upload_paths(session: Session, tenant: str) -> dict[str, str]:
@@ -138,21 +140,21 @@ async def put_plan(request: web.Request) -> web.Response:
             guards = replace(TENANT_GUARDS, allow_removal=allow_removal, if_version=expected,
                              claimed_by=principal(request).actor)
             detail = {"numbers": len(plan.numbers), "sha256": digest}
-            report = await audited_apply(request, session, tenant, "plan.apply", detail,
-                                         lambda: apply_plan(plan, session, context.apply_target(request), now=now,
-                                                            guards=guards))
+            report = await audited_apply(request, session, tenant, "plan.apply", detail, guards,
+                                         lambda g: apply_plan(plan, session, context.apply_target(request), now=now,
+                                                              guards=g))
             version = tenancy.plan_version(session, tenant)
     return web.json_response(views.apply_report(report), headers={"ETag": etag(version)})
 
 
 async def audited_apply(request: web.Request, session: Session, tenant: str, action: str, detail: dict[str, Any],
-                        run: Callable[[], Awaitable[T]]) -> T:
-    """Run an apply with its audit entry: added before the apply commits, so it is committed with
-    the plan (or not at all); a failed apply is audited as failed."""
+                        guards: ApplyGuards, run: Callable[[ApplyGuards], Awaitable[T]]) -> T:
+    """Run an apply with its audit entry: added in the apply's final transaction (ApplyGuards.record),
+    so it is committed with the plan (or not at all); a failed apply is audited as failed."""
     who = principal(request)
-    api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant, action=action, detail=detail)
     try:
-        return await run()
+        return await run(replace(guards, record=lambda s: api_repository.audit(
+            s, actor=who.actor, token_id=who.token_id, tenant=tenant, action=action, detail=detail)))
     except ApplyFailed as exc:
         mark_audited(request)
         session.rollback()
@@ -173,6 +175,8 @@ class SimulateRequest(BaseModel):
     busy: list[str] = Field(default_factory=list)
     unavailable: list[str] = Field(default_factory=list)
     calls_in_progress: int = Field(default=0, ge=0, le=100000)
+    digits: str = Field(default="", max_length=400,
+                        description="Keys pressed in a call flow: '1,2,123456#'; '-' = a timeout")
 
 
 def _scenario(req: SimulateRequest, now: datetime, blacklist: frozenset[str]) -> CallScenario:
@@ -208,8 +212,7 @@ def service_number(request: web.Request) -> str:
 
 def owned_number(session: Session, tenant: str, e164: str) -> None:
     """404 unless the tenant has this number (other tenants' numbers look like no number at all)."""
-    if repository.number_owner(session, e164) != tenant:
-        raise NotFound(f"tenant {tenant!r} has no service number {e164}")
+    tenancy.owned_number(session, tenant, e164)
 
 
 async def simulate_call(request: web.Request) -> web.Response:
@@ -218,8 +221,17 @@ async def simulate_call(request: web.Request) -> web.Response:
     req = await views.read_body(request, SimulateRequest)
     with context.session(request) as session:
         owned_number(session, tenant, e164)
-        result = simulate_stored(session, tenant, e164, _scenario(req, context.config(request).now(), frozenset()))
+        scenario = _scenario(req, context.config(request).now(), frozenset())
+        result = simulate_stored(session, tenant, e164, scenario)
+        if result.outcome == "flow":  # a Premium number: follow the call into its flow with the keys
+            return web.json_response(simulate_flow_stored(session, tenant, e164, scenario, _keys(req.digits)))
     return web.json_response(result.to_dict())
+
+
+def _keys(digits: str) -> str:
+    if any(c not in "0123456789*#-, " for c in digits):
+        raise InputInvalid([Violation("digits", "keys are 0-9, * and #; '-' is a timeout; commas separate")])
+    return digits
 
 
 def routes() -> list[web.RouteDef]:

@@ -114,25 +114,27 @@ class Ami:
 
     # --- sending (the error mapping: foreign errors become ours here) -------------------------
 
-    async def _action(self, fields: dict[str, Any], *, as_list: bool | None = None) -> Any:
+    async def _action(self, fields: dict[str, Any], *, as_list: bool | None = None,
+                      timeout: float | None = None) -> Any:
+        """``timeout``: for actions whose work grows with the deployment (a full dialplan reload)."""
+        limit = self.timeout if timeout is None else timeout
         try:
             future = self._manager.send_action(fields, as_list=as_list)
-            async with asyncio.timeout(self.timeout):  # not wait_for: see orchestrator/live/aio.py
+            async with asyncio.timeout(limit):  # not wait_for: see orchestrator/live/aio.py
                 result = await future
         except TimeoutError as exc:
-            raise AsteriskError(f"AMI {fields.get('Action')} got no answer in {self.timeout:.0f} s") from exc
+            raise AsteriskError(f"AMI {fields.get('Action')} got no answer in {limit:.0f} s") from exc
         except (ConnectionError, OSError) as exc:
             raise AsteriskUnavailable(f"AMI connection lost during {fields.get('Action')}: {exc}") from exc
         return result
 
-    async def _single(self, fields: dict[str, Any]) -> Message:
-        resp = await self._action(fields, as_list=False)
+    async def _single(self, fields: dict[str, Any], *, timeout: float | None = None) -> Message:
+        resp = await self._action(fields, as_list=False, timeout=timeout)
         return resp[0] if isinstance(resp, list) else resp
 
-    async def checked(self, fields: dict[str, Any]) -> Message:
-        """An action that must succeed; raises with Asterisk's own message otherwise. Public only
-        for asterisk/incremental's dialplan edits; everything else uses a verb below."""
-        resp = await self._single(fields)
+    async def _checked(self, fields: dict[str, Any], *, timeout: float | None = None) -> Message:
+        """An action that must succeed; raises with Asterisk's own message otherwise."""
+        resp = await self._single(fields, timeout=timeout)
         if not resp.success:
             raise AsteriskError(f"AMI {fields.get('Action')} failed: {resp.get('Message', resp)}")
         return resp
@@ -143,9 +145,9 @@ class Ami:
 
     # --- CLI commands --------------------------------------------------------------------------
 
-    async def command(self, cli: str) -> str:
+    async def command(self, cli: str, *, timeout: float | None = None) -> str:
         """Run a CLI command and return its output text."""
-        resp = await self.checked({"Action": "Command", "Command": cli})
+        resp = await self._checked({"Action": "Command", "Command": cli}, timeout=timeout)
         output = resp.get("Output", "")
         if isinstance(output, list):
             return "\n".join(output)
@@ -154,8 +156,9 @@ class Ami:
     async def dialplan_show(self, context: str) -> str:
         return await self.command(f"dialplan show {context}")
 
-    async def dialplan_reload(self) -> str:
-        return await self.command("dialplan reload")
+    async def dialplan_reload(self, *, timeout: float | None = None) -> str:
+        """``timeout``: a full reload takes longer the more contexts there are (asterisk/push.py)."""
+        return await self.command("dialplan reload", timeout=timeout)
 
     async def reload_pjsip(self) -> None:
         """Re-read pjsip.conf (Asterisk 22 has no ``pjsip reload``); raises unless it worked."""
@@ -179,10 +182,11 @@ class Ami:
         out = await self.command(f"queue show {name}")
         return "No such queue" not in out and name in out
 
-    # --- the dialplan, edited in place ---------------------------------------------------------
+    # --- the dialplan, edited in place (asterisk/push.py) ---------------------------------------
 
     async def extension_add(self, context: str, exten: str, priority: int, app: str, data: str) -> None:
-        await self.checked({"Action": "DialplanExtensionAdd", "Context": context, "Extension": exten,
+        """Add or replace one priority of the running dialplan (no reload)."""
+        await self._checked({"Action": "DialplanExtensionAdd", "Context": context, "Extension": exten,
                             "Priority": str(priority), "Application": app, "ApplicationData": data,
                             "Replace": "yes"})
 
@@ -191,7 +195,7 @@ class Ami:
         fields = {"Action": "DialplanExtensionRemove", "Context": context, "Extension": exten}
         if priority is not None:
             fields["Priority"] = str(priority)
-        await self.checked(fields)
+        await self._checked(fields)
 
     async def remove_context(self, context: str) -> None:
         await self.command(f"dialplan remove context {context}")
@@ -199,7 +203,7 @@ class Ami:
     # --- AstDB ---------------------------------------------------------------------------------
 
     async def db_put(self, family: str, key: str, value: str) -> None:
-        await self.checked({"Action": "DBPut", "Family": family, "Key": key, "Val": value})
+        await self._checked({"Action": "DBPut", "Family": family, "Key": key, "Val": value})
 
     async def db_del(self, family: str, key: str) -> bool:
         return bool((await self._single({"Action": "DBDel", "Family": family, "Key": key})).success)
@@ -229,13 +233,13 @@ class Ami:
         return str(resp.get("Value") or "") if resp.success else ""
 
     async def setvar(self, channel: str, variable: str, value: str) -> None:
-        await self.checked({"Action": "Setvar", "Channel": channel, "Variable": variable, "Value": value})
+        await self._checked({"Action": "Setvar", "Channel": channel, "Variable": variable, "Value": value})
 
     async def hangup(self, channel: str, cause: int = 16) -> None:
-        await self.checked({"Action": "Hangup", "Channel": channel, "Cause": str(cause)})
+        await self._checked({"Action": "Hangup", "Channel": channel, "Cause": str(cause)})
 
     async def redirect(self, channel: str, context: str, exten: str, priority: int = 1) -> None:
-        await self.checked({"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten,
+        await self._checked({"Action": "Redirect", "Channel": channel, "Context": context, "Exten": exten,
                             "Priority": str(priority)})
 
     async def originate_app(self, channel: str, app: str, data: str, *, caller_id: str, timeout_s: int) -> None:
@@ -247,7 +251,7 @@ class Ami:
 
     async def mute_recording(self, channel: str, muted: bool) -> None:
         """Silence (or not) both directions of the MixMonitor on ``channel``."""
-        await self.checked({"Action": "MixMonitorMute", "Channel": channel, "Direction": "both",
+        await self._checked({"Action": "MixMonitorMute", "Channel": channel, "Direction": "both",
                             "State": "1" if muted else "0"})
 
     # --- queues --------------------------------------------------------------------------------
@@ -269,5 +273,5 @@ class Ami:
             raise AsteriskError(f"QueuePause failed: {resp.get('Message')}")
 
     async def queue_priority(self, queue: str, channel: str, priority: int) -> None:
-        await self.checked({"Action": "QueueChangePriorityCaller", "Queue": queue, "Caller": channel,
+        await self._checked({"Action": "QueueChangePriorityCaller", "Queue": queue, "Caller": channel,
                             "Priority": str(priority)})

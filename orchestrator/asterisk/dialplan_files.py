@@ -5,6 +5,11 @@ temporary folder, synced, renamed into place, and the symlink replaced with ``os
 Asterisk, reading ``svc/*.conf`` at reload, sees either the whole old or the whole new set.
 Rolling back is pointing the symlink back.
 
+Writing a version (``stage``) and making it the active one (``switch``) are separate steps, so an
+apply can switch only once it is about to load the version into Asterisk. The journal
+(``<etc>/svc-journal``) is written before the link or Asterisk is touched and removed once the
+database committed: a journal left behind marks a crashed apply (docs/apply.md).
+
 Number files (``n-<digits>.conf``) live in 100 buckets by their last two digits. A bucket is a
 folder under ``<etc>/svc-buckets`` that never changes once written; a version links to its
 buckets (``nb-07 -> ../../svc-buckets/nb-07-<version>``) and ``numbers.conf`` includes them.
@@ -14,23 +19,26 @@ file) and a version of ~100 symlinks: 10,000 numbers cost 100 links, not 10,000.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import fcntl
 import functools
 import hashlib
+import json
 import os
 import shutil
 import time
 from collections import defaultdict
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from orchestrator.errors import AsteriskError
-from orchestrator.generate.render import PJSIP_FILE
 
 KEEP_VERSIONS = 20
-# Readable by the owner only, like the static files holding the AMI/ARI secrets: the agent phones'
-# password digests are as good as the passwords against this Asterisk.
-PRIVATE_FILES = frozenset({PJSIP_FILE})
+JOURNAL = "svc-journal"
+LOCK = "svc-apply.lock"  # one apply at a time per Asterisk (CLI and API processes alike)
 NUMBERS_FILE = "numbers.conf"  # includes the buckets; managed here, never part of a file set
 TOP = ""  # bucket key of the files at the version's top level
 
@@ -52,7 +60,7 @@ def bucket_of(name: str) -> str:
 class WrittenVersion:
     name: str
     path: Path
-    previous: Path | None  # what the symlink pointed at before, for rollback
+    previous: Path | None  # what the symlink pointed at when it was written, for rollback
     files: int
 
 
@@ -95,23 +103,40 @@ class DialplanFiles:
                 out[name] = self.locate(cur, name).read_text()
         return out
 
-    def write_changes(self, changed: dict[str, str], removed: set[str]) -> WrittenVersion:
-        """A new version that is the current one with ``changed`` files (re)written and ``removed``
-        ones left out; every other file is linked, so the cost follows the change, not the size
-        of the deployment."""
+    def stage_changes(self, changed: dict[str, str], removed: Collection[str], *,
+                      private: Collection[str] = ()) -> WrittenVersion:
+        """A new version (not active yet) that is the current one with ``changed`` files
+        (re)written and ``removed`` ones left out; every other file is linked, so the cost follows
+        the change, not the size of the deployment. ``private`` files are owner-readable only."""
         current = self.current()
         if current is None:
             raise AsteriskError("no current dialplan version to change; write a complete one")
         keep = [n for n in self._list(current) if n not in changed and n not in removed]
-        return self._write(changed, current, keep)
+        return self._write(changed, current, keep, private)
 
-    def write(self, files: dict[str, str], unchanged_files: dict[str, str] | None = None) -> WrittenVersion:
-        """Write a complete new version and make it the active one. Files whose text equals
-        ``unchanged_files`` (what the current version holds) are linked, not rewritten."""
+    def stage(self, files: dict[str, str], unchanged_files: dict[str, str] | None = None, *,
+              private: Collection[str] = ()) -> WrittenVersion:
+        """A complete new version (not active yet). Files whose text equals ``unchanged_files``
+        (what the current version holds) are linked, not rewritten."""
         current = self.current()
         unchanged = unchanged_files or {}
         same = [n for n, text in files.items() if current is not None and unchanged.get(n) == text]
-        return self._write({n: t for n, t in files.items() if n not in same}, current, same)
+        return self._write({n: t for n, t in files.items() if n not in same}, current, same, private)
+
+    def write_changes(self, changed: dict[str, str], removed: Collection[str], *,
+                      private: Collection[str] = ()) -> WrittenVersion:
+        """``stage_changes`` and make the new version the active one."""
+        return self.switch(self.stage_changes(changed, removed, private=private))
+
+    def write(self, files: dict[str, str], unchanged_files: dict[str, str] | None = None, *,
+              private: Collection[str] = ()) -> WrittenVersion:
+        """``stage`` a complete version and make it the active one."""
+        return self.switch(self.stage(files, unchanged_files, private=private))
+
+    def switch(self, version: WrittenVersion) -> WrittenVersion:
+        """Make a staged version the active one (atomic: Asterisk sees the old or the new set)."""
+        self.point_to(version.path)
+        return version
 
     def _list(self, version: Path) -> list[str]:
         """Every file of a version, bucket files included, by plain name."""
@@ -126,7 +151,8 @@ class DialplanFiles:
         except OSError as exc:
             raise AsteriskError(f"cannot list {version}: {exc}") from exc
 
-    def _write(self, texts: dict[str, str], base: Path | None, keep: list[str]) -> WrittenVersion:
+    def _write(self, texts: dict[str, str], base: Path | None, keep: list[str],
+               private: Collection[str]) -> WrittenVersion:
         """The new version: ``texts`` written, ``keep`` (names in ``base``) linked from there."""
         try:
             self.versions.mkdir(parents=True, exist_ok=True)
@@ -145,7 +171,7 @@ class DialplanFiles:
             final = self.versions / name
             count = len(texts) + len(keep)
             if final.exists():  # same content within the same second: reuse it
-                return self._switch(final, count)
+                return WrittenVersion(name, final, self.current(), count)
             tmp = self.versions / f".{name}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
@@ -159,7 +185,7 @@ class DialplanFiles:
             if base is not None and keep:
                 for fname in self._list(base):
                     before[bucket_of(fname)] += 1
-            _fill(tmp, base, kept[TOP], new_texts[TOP])
+            _fill(tmp, base, kept[TOP], new_texts[TOP], private)
             buckets = sorted((set(new_texts) | set(kept)) - {TOP})
             for bucket in buckets:
                 if not new_texts[bucket] and base is not None and len(kept[bucket]) == before[bucket]:
@@ -168,20 +194,18 @@ class DialplanFiles:
                     folder = self.buckets / f"{bucket}-{name}"
                     shutil.rmtree(folder, ignore_errors=True)
                     folder.mkdir()
-                    _fill(folder, None if base is None else base / bucket, kept[bucket], new_texts[bucket])
+                    _fill(folder, None if base is None else base / bucket, kept[bucket], new_texts[bucket],
+                          private)
                     target = os.path.relpath(folder, final)
                 os.symlink(target, tmp / bucket)
             includes = "".join(f'#include "svc/{b}/*.conf"\n' for b in buckets)
             (tmp / NUMBERS_FILE).write_text(f"; the number buckets of this version (generated)\n{includes}")
+            _fsync_dir(tmp)
             os.replace(tmp, final)
-            return self._switch(final, count)
+            _fsync_dir(self.versions)
+            return WrittenVersion(name, final, self.current(), count)
         except OSError as exc:
             raise AsteriskError(f"cannot write the dialplan files under {self.etc_dir}: {exc}") from exc
-
-    def _switch(self, target: Path, count: int) -> WrittenVersion:
-        previous = self.current()
-        self.point_to(target)
-        return WrittenVersion(target.name, target, previous, count)
 
     def point_to(self, target: Path) -> None:
         tmp_link = self.etc_dir / ".svc.new"
@@ -189,6 +213,48 @@ class DialplanFiles:
             tmp_link.unlink()
         os.symlink(os.path.relpath(target, self.etc_dir), tmp_link)
         os.replace(tmp_link, self.link)
+        _fsync_dir(self.etc_dir)  # the switch survives a power cut before the database commits
+
+    @contextlib.asynccontextmanager
+    async def lock(self) -> AsyncIterator[None]:
+        """Hold the apply lock (flock: released by the kernel when a killed process dies)."""
+        self.etc_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.etc_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            await asyncio.to_thread(fcntl.flock, fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    # --- the journal of an apply in progress -----------------------------------------------
+
+    def begin(self, entry: dict[str, Any]) -> None:
+        """Record (durably) that an apply is about to change the link and what Asterisk runs."""
+        path = self.etc_dir / JOURNAL
+        tmp = path.with_name(f".{JOURNAL}.tmp")
+        try:
+            with open(tmp, "w") as fh:
+                json.dump(entry, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+            _fsync_dir(self.etc_dir)
+        except OSError as exc:
+            raise AsteriskError(f"cannot write the apply journal {path}: {exc}") from exc
+
+    def journal(self) -> dict[str, Any] | None:
+        """The entry of an apply that began and never finished (crashed), or None."""
+        try:
+            data = json.loads((self.etc_dir / JOURNAL).read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return {"unreadable": True}  # a crash while writing it: still a crash to repair
+        return data if isinstance(data, dict) else {"unreadable": True}
+
+    def end(self) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            (self.etc_dir / JOURNAL).unlink()
 
     def _adopt_plain_folder(self) -> None:
         """First run: the runtime created a plain (empty) ``svc`` folder; keep it as a version."""
@@ -199,11 +265,17 @@ class DialplanFiles:
             os.replace(self.link, initial)
             self.point_to(initial)
 
-    def prune(self, keep: int = KEEP_VERSIONS) -> None:
+    def prune(self, keep: int = KEEP_VERSIONS, *, also: Collection[Path] = ()) -> None:
+        """Drop all but the newest ``keep`` versions (never the active one nor those in ``also``)
+        and the ``.tmp`` folders of writes that never finished (a crashed apply)."""
+        if not self.versions.is_dir():
+            return
         current = self.current()
+        for leftover in self.versions.glob(".*.tmp"):
+            shutil.rmtree(leftover, ignore_errors=True)
         versions = sorted(p for p in self.versions.iterdir() if p.is_dir() and not p.name.startswith("."))
         for old in versions[:-keep]:
-            if old != current:
+            if old != current and old not in also:
                 shutil.rmtree(old, ignore_errors=True)
         if not self.buckets.is_dir():
             return
@@ -215,7 +287,16 @@ class DialplanFiles:
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-def _fill(folder: Path, source: Path | None, links: list[str], texts: dict[str, str]) -> None:
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fill(folder: Path, source: Path | None, links: list[str], texts: dict[str, str],
+          private: Collection[str]) -> None:
     """Hard-link ``links`` from ``source`` into ``folder`` and write ``texts`` there (synced)."""
     if links:
         assert source is not None
@@ -228,7 +309,7 @@ def _fill(folder: Path, source: Path | None, links: list[str], texts: dict[str, 
             os.close(src_fd)
             os.close(dst_fd)
     for fname, text in texts.items():
-        mode = 0o600 if fname in PRIVATE_FILES else 0o666  # the latter less the umask, as open() does
+        mode = 0o600 if fname in private else 0o666  # the latter less the umask, as open() does
         with open(os.open(folder / fname, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "w") as fh:
             fh.write(text)
             fh.flush()

@@ -11,7 +11,7 @@ import typer
 
 from orchestrator.cli.common import ami_for, engine_for, errors_to_exit_codes, say, with_asterisk
 from orchestrator.errors import NotFound
-from orchestrator.services import tenancy
+from orchestrator.services import phones, tenancy
 from orchestrator.services.callcentre import control, credentials, supervisor
 from orchestrator.settings import Settings, load_settings
 from orchestrator.store.session import Session
@@ -113,7 +113,7 @@ def agent_credentials(agent: str, tenant: Tenant,
 
 def _rotate(settings: Settings, plan: Any, agent: str, offline: bool) -> Any:
     credentials.phone_endpoint(plan, agent)  # an unknown or phone-number agent fails before AMI is asked
-    account = asyncio.run(with_asterisk(settings, lambda session, target: credentials.rotate(
+    account = asyncio.run(with_asterisk(settings, lambda session, target: phones.rotate_password(
         session, plan, agent, settings, target, progress=say), offline))
     typer.echo(f"{agent}: new password{' written (Asterisk not reloaded)' if offline else ' in force'}", err=True)
     return account

@@ -34,9 +34,10 @@ from orchestrator.errors import (
     VersionConflict,
     Violation,
 )
+from orchestrator.services import consistency
 from orchestrator.services.apply import ApplyTarget
 from orchestrator.settings import Settings, load_settings
-from orchestrator.store.repository import make_engine
+from orchestrator.store.engine import make_engine
 from orchestrator.store.session import Engine, Session
 
 T = TypeVar("T")
@@ -77,8 +78,7 @@ def current_settings() -> Settings:
 
 def engine_for(settings: Settings) -> Engine:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    engine: Engine = make_engine(settings.db_url)  # make_engine is untyped (store/repository.py)
-    return engine
+    return make_engine(settings.db_url)
 
 
 def runtime_for(settings: Settings) -> AsteriskRuntime:
@@ -129,6 +129,26 @@ async def with_asterisk(settings: Settings, use: Callable[[Session, ApplyTarget]
         if ami is not None:
             ami.close()
 
+
+def dialplan_problems(settings: Settings) -> list[str]:
+    """Where the files, the database and Asterisk disagree (a crashed apply); none: consistent."""
+    with Session(engine_for(settings)) as session:
+        return consistency.problems(session, DialplanFiles(paths_for(settings).etc))
+
+
+async def repair_dialplan(settings: Settings, offline: bool) -> list[str]:
+    """Repair what a crashed apply left (offline: only the files, before Asterisk starts)."""
+    return list(await with_asterisk(settings, lambda session, target: consistency.repair(
+        session, target.files, target.ami, say), offline))
+
+
+def say_dialplan(problems: list[str]) -> None:
+    if not problems:
+        typer.echo("    dialplan: consistent (Asterisk, files and database agree)")
+        return
+    for problem in problems:
+        typer.echo(f"    dialplan: {problem}")
+    typer.echo("    dialplan: the next `orchestrator apply` or `orchestrator asterisk up` repairs this")
 
 
 def parse_at(text: str | None) -> datetime:

@@ -15,6 +15,7 @@ import typer
 from aiohttp import web
 
 from orchestrator.asterisk.layout import paths_for
+from orchestrator.cli.common import dialplan_problems, say_dialplan
 from orchestrator.domain.agent_state import AGENT_STATES
 from orchestrator.errors import OrchestratorError
 from orchestrator.live.controller import LiveController
@@ -96,9 +97,9 @@ def format_status(figures: PublishedFigures, day: str) -> str:
 
 def status() -> None:
     """Live figures: calls in progress per service number and tenant, today's calls by outcome."""
-
     settings = load_settings()
     day = datetime.now(AMSTERDAM).date().isoformat()
+    say_dialplan(dialplan_problems(settings))
     try:
         figures = asyncio.run(read_figures(settings.redis_url, day))
     except OrchestratorError as exc:

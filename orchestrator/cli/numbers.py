@@ -23,7 +23,7 @@ from orchestrator.domain.plan import AMSTERDAM, to_document
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
 from orchestrator.services import blacklist, tenancy
 from orchestrator.services.blacklist import change_blacklist
-from orchestrator.services.simulate import simulate_stored
+from orchestrator.services.simulate import simulate_flow_stored, simulate_stored
 from orchestrator.store.session import Session
 
 commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
@@ -105,6 +105,8 @@ def simulate(
     unavailable: Annotated[list[str] | None, typer.Option(help="Destination that is unreachable (repeatable).")] = None,
     calls_in_progress: Annotated[int, typer.Option(help="Calls already on the number.")] = 0,
     as_json: Annotated[bool, typer.Option("--json", help="Print the stable JSON form.")] = False,
+    digits: Annotated[str, typer.Option(help="Keys the caller presses in a call flow: '1,2,123456#'; "
+                                             "'-' = a timeout.")] = "",
 ) -> None:
     """Tell what would happen to one call, step by step, from the same IR the dialplan uses."""
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
@@ -118,6 +120,9 @@ def simulate(
         scenario = CallScenario(caller, parse_at(at), withheld=withheld,
                                 calls_in_progress=calls_in_progress, behaviour=behaviour)
         result = simulate_stored(session, owner, sid.e164, scenario)
+        if result.outcome == "flow":
+            _echo_flow(simulate_flow_stored(session, owner, sid.e164, scenario, digits), as_json)
+            return
         if as_json:
             typer.echo(result.to_json())
             return
@@ -125,6 +130,20 @@ def simulate(
         for i, s in enumerate(result.steps, 1):
             typer.echo(f"  {i}. {describe_step(s)}")
         typer.echo(f"Outcome: {result.outcome}" + (f" ({result.reason})" if result.reason else ""))
+
+
+def _echo_flow(result: dict[str, Any], as_json: bool) -> None:
+    """A Premium call through its flow: the number's own steps, then each block and its event."""
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(f"Call to {result['number']} from {result['caller'] or 'withheld'} at {result['at']}:")
+    for i, s in enumerate(result["steps"], 1):
+        typer.echo(f"  {i}. {describe_step(s)}" if s["step"] != "flow" else f"  {i}. into flow {s['flow']!r}")
+    for b in result.get("blocks", []):
+        extra = "".join(f", {k} {v}" for k, v in b.items() if k not in ("flow", "block", "event"))
+        typer.echo(f"     {b['flow']}.{b['block']}: {b['event']}{extra}")
+    typer.echo(f"Outcome: {result['outcome']}" + (f" ({result['answered_by']})" if result.get("answered_by") else ""))
 
 
 def describe_step(s: dict[str, Any]) -> str:
@@ -202,34 +221,24 @@ def number_allocate(
 ) -> None:
     """Allocate a service number to a tenant: only then may the tenant's plans use it (the API
     refuses others). A number allocated to another tenant must be released first."""
-    from orchestrator.domain.numbers import parse_service_number
-    from orchestrator.store import tenancy
-
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         sid = parse_service_number(number)
         added = tenancy.allocate(session, sid.e164, tenant, "cli")
-        session.commit()
         say(f"{sid.national} is {'now' if added else 'already'} allocated to tenant {tenant!r}")
 
 
 @number_app.command("release")
 def number_release(number: Annotated[str, typer.Argument(help="The service number, in any usual form.")]) -> None:
     """Release a number's allocation; refused while a plan still uses it."""
-    from orchestrator.domain.numbers import parse_service_number
-    from orchestrator.store import tenancy
-
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
         sid = parse_service_number(number)
         was = tenancy.release(session, sid.e164)
-        session.commit()
         say(f"{sid.national} released (was allocated to tenant {was!r})")
 
 
 @number_app.command("allocations")
 def number_allocations(tenant: Annotated[str | None, typer.Option(help="Only this tenant's.")] = None) -> None:
     """Numbers allocated to tenants: number, tenant, when, by whom."""
-    from orchestrator.store import tenancy
-
     with errors_to_exit_codes(), Session(engine_for(current_settings())) as session:
-        for a in tenancy.allocation_list(session, tenant):
+        for a in tenancy.allocations(session, tenant):
             typer.echo(f"{a.e164}\t{a.tenant}\t{a.allocated_at:%Y-%m-%d %H:%M}\t{a.allocated_by}")

@@ -27,7 +27,7 @@ from orchestrator.domain.rules import validate_plan
 from orchestrator.services import tenancy
 from orchestrator.services.apply import apply_document
 from orchestrator.services.apply import rollback as do_rollback
-from orchestrator.services.apply_guards import OPERATOR_GUARDS
+from orchestrator.services.apply_guards import OPERATOR_GUARDS, ApplyGuards
 from orchestrator.services.drafts import promote as do_promote
 from orchestrator.services.drafts import try_draft
 from orchestrator.settings import Settings
@@ -63,8 +63,6 @@ def apply(
     Numbers not allocated to any tenant are allocated to the plan's tenant (and said so); a number
     allocated to another tenant is refused (see docs/security.md).
     """
-    from orchestrator.services.apply_guards import ApplyGuards
-
     with errors_to_exit_codes():
         document = read_plan_document(plan_file)
         guards = ApplyGuards(allow_removal=allow_removal, if_version=if_version)

@@ -13,10 +13,13 @@ import typer
 
 from orchestrator.cli.common import (
     current_settings,
+    dialplan_problems,
     errors_to_exit_codes,
     read_plan_file,
+    repair_dialplan,
     runtime_for,
     say,
+    say_dialplan,
 )
 from orchestrator.cli.plans import apply_document_cli
 from orchestrator.domain.numbers import parse_service_number
@@ -37,11 +40,16 @@ def _demo_plan_path() -> Path:
 def asterisk_up() -> None:
     """Get Asterisk 22 (first time: Debian sid into a cache folder, ~1 min) and start it."""
     with errors_to_exit_codes():
-        rt = runtime_for(current_settings())
+        settings = current_settings()
+        rt = runtime_for(settings)
         rt.ensure_installed()
         rt.prepare()
+        if not rt.status().get("running"):
+            asyncio.run(repair_dialplan(settings, offline=True))  # the link Asterisk will load
         rt.up()
+        asyncio.run(repair_dialplan(settings, offline=False))  # AstDB, and a running Asterisk
         _print_status(rt.status())
+        say_dialplan(dialplan_problems(settings))
 
 
 @asterisk_app.command("down")
@@ -56,8 +64,10 @@ def asterisk_down() -> None:
 def asterisk_status() -> None:
     """Is the local Asterisk running, on which ports."""
     with errors_to_exit_codes():
-        status = runtime_for(current_settings()).status()
+        settings = current_settings()
+        status = runtime_for(settings).status()
         _print_status(status)
+        say_dialplan(dialplan_problems(settings))
         if not status.get("running"):
             raise typer.Exit(1)
 

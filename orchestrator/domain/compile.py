@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from datetime import date
 
 from orchestrator.domain.fields import queue_ref
+from orchestrator.domain.flow_ir import flow_context
 from orchestrator.domain.ir import (
     BlockCheck,
     BlockReason,
@@ -14,6 +15,7 @@ from orchestrator.domain.ir import (
     CallCentreStep,
     ConcurrencyLimit,
     Dial,
+    FlowEntry,
     Hangup,
     Node,
     NumberFlow,
@@ -25,6 +27,7 @@ from orchestrator.domain.ir import (
     TimeSlot,
     WeekRoster,
 )
+from orchestrator.domain.naming import blacklist_family
 from orchestrator.domain.numbers import dutch_mobile_prefixes, parse_service_number
 from orchestrator.domain.plan import WEEKDAYS, RecordingPolicy, ServiceNumberPlan, TenantPlan, minutes
 from orchestrator.domain.regions import region_prefixes
@@ -36,10 +39,6 @@ BUILTIN_SOUNDS: dict[str, str] = {
     "default-final": "vm-goodbye",
     "default-whisper": "beep",
 }
-
-
-def blacklist_family(e164: str) -> str:
-    return f"svc-bl/{e164.lstrip('+')}"
 
 
 def holiday_dates(around: date, years_back: int = 2, years_ahead: int = 10) -> frozenset[str]:
@@ -103,8 +102,10 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
             return f"sp{split_index[target]}"
         return f"r{routing_index[target]}d1"
 
-    start = n.start or (REGIONS if n.regions is not None else ACTIVE)
-    chain.append(node_of(start))
+    if n.flow is not None:
+        chain.append("flow")
+    else:
+        chain.append(node_of(n.start or (REGIONS if n.regions is not None else ACTIVE)))
 
     block_ids = [f"blk{reason.value}" for reason in active_checks]
     full_chain = block_ids + chain
@@ -126,6 +127,13 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
         after = full_chain[full_chain.index("welcome") + 1]
         nodes.append(Play("welcome", sound(n.announcements.welcome), "welcome", next=after))
 
+    limit = call_limit(n)
+    warning = n.tariff.warning_before if (n.tariff and limit) else None
+    if n.flow is not None:
+        nodes.append(FlowEntry("flow", n.flow, flow_context(tenant, n.flow), "start", limit, warning))
+        return NumberFlow(number=number, tenant=tenant, package=n.package, entry=full_chain[0],
+                          nodes={node.id: node for node in nodes}, blacklist_family=blacklist_family(number.e164),
+                          mobile_prefixes=dutch_mobile_prefixes())
     if n.regions is not None:
         nodes.append(RegionSwitch(
             "regions",
@@ -153,6 +161,7 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
                            f"svc-split/{number.digits}/{sid}-{tag}"))
 
     first_of = {name: f"r{routing_index[name]}d1" for name in n.routings}
+    assert n.active is not None  # the rules require it for numbers without a flow
     moments = tuple(sorted((s.epoch, first_of[s.routing]) for s in n.switches))
     nodes.append(Switch(
         "schedule",
@@ -163,8 +172,6 @@ def compile_number(n: ServiceNumberPlan, tenant: str, sounds: Mapping[str, str],
 
     end = "final" if n.announcements.final else "end"
     whisper = sound(n.announcements.whisper) if n.announcements.whisper else None
-    limit = call_limit(n)
-    warning = n.tariff.warning_before if (n.tariff and limit) else None
     policy = n.recording.policy
     recording = None if policy is RecordingPolicy.NEVER else policy.value
     announce = sound(n.recording.announce) if n.recording.announce and recording else None

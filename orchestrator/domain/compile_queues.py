@@ -19,11 +19,9 @@ from orchestrator.domain.ir_queues import (
     MohClass,
     NightService,
     QueueFlow,
-    agent_endpoint,
     agent_interface,
-    asterisk_queue_name,
-    night_family,
 )
+from orchestrator.domain.naming import agent_endpoint, asterisk_queue_name, night_family
 from orchestrator.domain.plan import TenantPlan
 from orchestrator.domain.queue_rules import MAX_SKILL_LEVEL, max_waiting
 from orchestrator.domain.queues import Night, Queue

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from orchestrator.domain.flow_diff import flow_changes
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import ServiceNumberPlan, TenantPlan
 
@@ -40,6 +41,9 @@ def _describe(old: ServiceNumberPlan, new: ServiceNumberPlan) -> list[str]:
     out: list[str] = []
     if old.package != new.package:
         out.append(f"package {old.package} → {new.package}")
+    if old.flow != new.flow:
+        out.append(f"runs flow {new.flow!r} instead of {old.flow!r}" if old.flow and new.flow
+                   else f"runs flow {new.flow!r}" if new.flow else f"no longer runs flow {old.flow!r}")
     for name in old.routings.keys() - new.routings.keys():
         out.append(f"routing {name!r} removed")
     for name in new.routings.keys() - old.routings.keys():
@@ -126,8 +130,8 @@ def diff_plans(old: TenantPlan | None, new: TenantPlan) -> list[NumberChange]:
     changes: list[NumberChange] = []
     for number, n in after.items():
         if number not in before:
-            changes.append(NumberChange(number, "added", [f"rings {_dests(n.routings[n.active])}"]
-                                        if n.active in n.routings else []))
+            changes.append(NumberChange(number, "added", [f"runs flow {n.flow!r}"] if n.flow else
+                                        [f"rings {_dests(n.routings[n.active])}"] if n.active in n.routings else []))
         elif before[number] != n:
             changes.append(NumberChange(number, "changed", _describe(before[number], n)))
     for number in before.keys() - after.keys():
@@ -135,6 +139,10 @@ def diff_plans(old: TenantPlan | None, new: TenantPlan) -> list[NumberChange]:
     if old is not None and old.announcements != new.announcements:
         changes.append(NumberChange("", "announcements", ["announcements of the tenant change"]))
     changes.extend(_call_centre_changes(old, new))
+    flows = flow_changes(old.flows if old else {}, new.flows, old.layout if old else {}, new.layout,
+                         old.lists if old else [], new.lists)
+    if flows:
+        changes.append(NumberChange("", "flows", flows))
     return changes
 
 
@@ -163,7 +171,7 @@ def render_changes(changes: list[NumberChange]) -> str:
         return "No changes."
     lines = []
     for c in changes:
-        if c.kind in ("announcements", "tenant"):  # tenant-wide: no number to title
+        if c.kind in ("announcements", "tenant", "flows"):  # tenant-wide: no number to title
             lines.extend(c.details)
             continue
         lines.append(c.title())

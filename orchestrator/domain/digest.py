@@ -29,7 +29,15 @@ def canonical(value: Any) -> bytes:
     return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS, default=str)
 
 
+def as_stored(document: Any) -> str:
+    """A plan document as history keeps it: JSON in the document's own order. Not ``canonical``:
+    the order of a flow's regions and a number's steps decides which matches first, so a rollback
+    must get them back as they were."""
+    return orjson.dumps(document, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+
+
 CALL_CENTRE_KEYS = ("agents", "queues", "hunt_groups")
+FLOW_KEYS = ("flows", "layout")
 
 
 def call_centre_signature(document: Mapping[str, Any]) -> Any:
@@ -57,18 +65,17 @@ def call_centre_signature(document: Mapping[str, Any]) -> Any:
     return {"queues": skills, "hunt_groups": sorted(str(h) for h in hunts)}
 
 
-def call_centre_digest(document: Mapping[str, Any]) -> str:
-    """Digest of the whole call-centre part: when only this changes, only the call centre is
-    rendered again (not the tenant's numbers)."""
-    return hashlib.sha256(canonical({k: document.get(k) for k in CALL_CENTRE_KEYS})).hexdigest()
-
-
 def tenant_salt(document: Mapping[str, Any], generator: str, extra: str = "") -> str:
     """Digest of everything in the document but its numbers and the call centre's inside, plus
     what generates the dialplan. ``extra`` carries what the document only names (e.g. the state
     of announcement files)."""
-    rest = {k: v for k, v in document.items() if k != "numbers" and k not in CALL_CENTRE_KEYS}
+    rest = {k: v for k, v in document.items()
+            if k != "numbers" and k not in CALL_CENTRE_KEYS and k not in FLOW_KEYS}
     rest["call_centre"] = call_centre_signature(document)
+    # A number's dialplan names its flow's context only: the flows' inside is rendered into the
+    # flows' own files (apply renders those every time), and the builder layout is no routing.
+    flows = document.get("flows")
+    rest["flow_names"] = sorted(flows) if isinstance(flows, dict) else flows
     return hashlib.sha256(f"{generator}\0{extra}\0".encode() + canonical(rest)).hexdigest()
 
 
@@ -83,10 +90,6 @@ class PlanDelta:
     changed: list[int]  # indexes into document["numbers"] to parse, check and compile
     unchanged: dict[str, int]  # E.164 -> index of the entries that stay as stored
     digests: list[str]  # digest of every entry, by index
-
-    @property
-    def all_changed(self) -> bool:
-        return not self.unchanged
 
 
 def plan_delta(document: Mapping[str, Any], salt: str, stored: Mapping[str, str]) -> PlanDelta:

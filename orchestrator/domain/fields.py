@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
@@ -59,3 +61,28 @@ WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun"
 def minutes(clock: str) -> int:
     hours, mins = clock.split(":")
     return int(hours) * 60 + int(mins)
+
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+def local_minute(value: Any) -> datetime:
+    """A moment written 'YYYY-MM-DD HH:MM' (Europe/Amsterdam, minute precision) as an aware datetime."""
+    if isinstance(value, str):
+        try:
+            value = datetime.strptime(value.strip(), "%Y-%m-%d %H:%M")
+        except ValueError as exc:
+            raise ValueError("write it as 'YYYY-MM-DD HH:MM' (Europe/Amsterdam)") from exc
+    if not isinstance(value, datetime):
+        raise ValueError("write it as 'YYYY-MM-DD HH:MM' (Europe/Amsterdam)")
+    if value.second or value.microsecond:
+        raise ValueError("moments have minute precision; drop the seconds")
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=AMSTERDAM)
+        # A wall-clock time skipped by the spring DST change does not exist.
+        if value.astimezone(ZoneInfo("UTC")).astimezone(AMSTERDAM).replace(
+            tzinfo=None
+        ) != value.replace(tzinfo=None):
+            raise ValueError(f"{value:%Y-%m-%d %H:%M} does not exist in Europe/Amsterdam")
+    local: datetime = value.astimezone(AMSTERDAM)
+    return local

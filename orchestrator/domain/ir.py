@@ -14,6 +14,7 @@ from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
+from orchestrator.domain.naming import number_context
 from orchestrator.domain.numbers import ServiceNumberId
 from orchestrator.domain.plan import Package
 
@@ -185,8 +186,21 @@ class Split:
         return best, tuple(current)
 
 
+@dataclass(frozen=True)
+class FlowEntry:
+    """Premium: continue in the tenant's call flow (its own context, loaded once for all the
+    numbers that run it). The number's own limits travel along as channel variables."""
+
+    id: str
+    flow: str
+    context: str
+    start: str
+    limit: int | None = None  # 090x maximum call duration (seconds), applied by the flow's dial blocks
+    warning: int | None = None
+
+
 Node = (BlockCheck | Reject | ConcurrencyLimit | Busy | Play | Switch | Dial | Hangup
-        | RegionSwitch | WeekRoster | Split | CallCentreStep)
+        | RegionSwitch | WeekRoster | Split | CallCentreStep | FlowEntry)
 
 
 @dataclass(frozen=True)
@@ -204,7 +218,7 @@ class NumberFlow:
 
     @property
     def context(self) -> str:
-        return f"svc-{self.number.digits}"
+        return number_context(self.number.digits)
 
     def ordered(self) -> list[Node]:
         """Nodes in a stable order (entry first, then as declared) for readable output."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from orchestrator.domain.naming import agent_context
+
 # Digest realm of the agent phones: the stored digest of a password is bound to it.
 SIP_REALM = "svcnum"
 
@@ -118,36 +120,5 @@ class CallCentre:
         return not (self.agents or self.queues or self.hunts)
 
 
-def queue_context(tenant: str) -> str:
-    return f"svcq-{tenant}"
-
-
-def hunt_context(tenant: str) -> str:
-    return f"svch-{tenant}"
-
-
-def agent_context(tenant: str) -> str:
-    return f"svca-{tenant}"
-
-
 def agent_interface(tenant: str, agent: str) -> str:
     return f"Local/{agent}@{agent_context(tenant)}"
-
-
-def phone_context(tenant: str) -> str:
-    """Where calls from the tenant's agent phones go: only the agent state codes."""
-    return f"svce-{tenant}"
-
-
-def agent_endpoint(tenant: str, endpoint: str) -> str:
-    """The PJSIP name of an agent's phone. Neither part can hold a dot, so the name parses back
-    and two tenants (or a tenant and the carrier trunk) never share one."""
-    return f"{tenant}.{endpoint}"
-
-
-def asterisk_queue_name(tenant: str, queue: str, skill: str | None = None) -> str:
-    return f"{tenant}.{queue}" + (f".{skill}" if skill else "")
-
-
-def night_family(tenant: str) -> str:
-    return f"svc-night/{tenant}"

@@ -27,8 +27,10 @@ from orchestrator.domain.fields import (
     Model,
     Name,
     Weekday,
+    local_minute,
     minutes,
 )
+from orchestrator.domain.flow import Flow, Layout
 from orchestrator.domain.numbers import parse_caller, parse_service_number
 from orchestrator.domain.queues import Agent, HuntGroup, Queue
 from orchestrator.domain.sound_names import BUILTIN_SOUND_NAMES
@@ -80,24 +82,10 @@ class SwitchMoment(_Model):
     @field_validator("at", mode="before")
     @classmethod
     def _local_minute(cls, value: Any) -> datetime:
-        if isinstance(value, str):
-            try:
-                value = datetime.strptime(value.strip(), "%Y-%m-%d %H:%M")
-            except ValueError as exc:
-                raise ValueError("write it as 'YYYY-MM-DD HH:MM' (Europe/Amsterdam)") from exc
-        if not isinstance(value, datetime):
-            raise ValueError("write it as 'YYYY-MM-DD HH:MM' (Europe/Amsterdam)")
-        if value.second or value.microsecond:
-            raise ValueError("switch moments have minute precision; drop the seconds")
-        if value.tzinfo is None:
-            value = value.replace(tzinfo=AMSTERDAM)
-            # A wall-clock time skipped by the spring DST change does not exist.
-            if value.astimezone(ZoneInfo("UTC")).astimezone(AMSTERDAM).replace(
-                tzinfo=None
-            ) != value.replace(tzinfo=None):
-                raise ValueError(f"{value:%Y-%m-%d %H:%M} does not exist in Europe/Amsterdam")
-        local: datetime = value.astimezone(AMSTERDAM)
-        return local
+        try:
+            return local_minute(value)
+        except ValueError as exc:
+            raise ValueError(str(exc).replace("moments have", "switch moments have")) from exc
 
     @property
     def epoch(self) -> int:
@@ -196,8 +184,8 @@ RETENTION_PATTERN = r"^[1-9][0-9]{0,3}[dy]$"  # "90d", "365d", "7y"
 class ServiceNumberPlan(_Model):
     number: Annotated[str, AfterValidator(_service_number)]
     package: Package = Package.BASIS
-    routings: dict[Name, list[Destination]]
-    active: Name
+    routings: dict[Name, list[Destination]] = Field(default_factory=dict)
+    active: Name | None = None  # required unless the number runs a flow
     switches: list[SwitchMoment] = Field(default_factory=list)
     blocking: Blocking = Field(default_factory=Blocking)
     announcements: NumberAnnouncements = Field(default_factory=NumberAnnouncements)
@@ -212,6 +200,7 @@ class ServiceNumberPlan(_Model):
     rosters: dict[Name, Roster] = Field(default_factory=dict)
     splits: dict[Name, list[SplitShare]] = Field(default_factory=dict)
     recording: Recording = Field(default_factory=Recording)
+    flow: Name | None = None  # Premium: the tenant's call flow this number runs (then no routings)
 
 
 class AnnouncementSource(_Model):
@@ -246,6 +235,12 @@ class TenantPlan(_Model):
     agents: dict[Name, Agent] = Field(default_factory=dict)
     queues: dict[Name, Queue] = Field(default_factory=dict)
     hunt_groups: dict[Name, HuntGroup] = Field(default_factory=dict)
+    # Premium call flows (issue 15), shared by the numbers that name them; the builder's layout
+    # of their blocks is kept apart: it is not routing (digest.py leaves it out).
+    flows: dict[Name, Flow] = Field(default_factory=dict)
+    layout: Layout = Field(default_factory=dict)
+    # Live digit lists input blocks check membership of (AstDB, changed without a reload).
+    lists: list[Name] = Field(default_factory=list)
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:

@@ -11,6 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from orchestrator.domain import tariffs
+from orchestrator.domain.flow_rules import check_flows
 from orchestrator.domain.numbers import NumberKind, parse_service_number
 from orchestrator.domain.plan import Package, RecordingPolicy, ServiceNumberPlan, TenantPlan, minutes
 from orchestrator.domain.queue_rules import check_call_centres
@@ -209,10 +210,34 @@ def call_limit(n: ServiceNumberPlan) -> int | None:
     return min(limits) if limits else None
 
 
-def check_number(n: ServiceNumberPlan, path: str, now: datetime, announcements: set[str]) -> list[Violation]:
+FLOW_EXCLUSIVE = ("routings", "switches", "start", "regions", "rosters", "splits")
+
+
+def check_flow_number(n: ServiceNumberPlan, path: str, flows: set[str]) -> list[Violation]:
+    """A number that runs a call flow: Premium only, and the flow replaces its routing steps."""
+    v: list[Violation] = []
+    if n.package is not Package.PREMIUM:
+        v.append(Violation(f"{path}.flow", f"call flows are in the premium package, not {n.package}"))
+    if n.flow not in flows:
+        v.append(Violation(f"{path}.flow", f"flow {n.flow!r} is not defined in this plan's flows"))
+    for field in FLOW_EXCLUSIVE:
+        if getattr(n, field):
+            v.append(Violation(f"{path}.{field}", "a number that runs a flow routes by the flow; drop this"))
+    if n.active is not None:
+        v.append(Violation(f"{path}.active", "a number that runs a flow routes by the flow; drop this"))
+    return v
+
+
+def check_number(n: ServiceNumberPlan, path: str, now: datetime, announcements: set[str],
+                 flows: set[str] | None = None) -> list[Violation]:
     v: list[Violation] = []
     limits = LIMITS[n.package]
     kind = parse_service_number(n.number).kind
+    if n.flow is not None:
+        v.extend(check_flow_number(n, path, flows or set()))
+        v.extend(check_tariff(n, kind, path))
+        v.extend(check_recording(n, path))
+        return v + _announcement_refs(n, path, announcements)
 
     if not n.routings:
         v.append(Violation(f"{path}.routings", "at least one routing is needed"))
@@ -221,7 +246,9 @@ def check_number(n: ServiceNumberPlan, path: str, now: datetime, announcements: 
             f"{path}.routings",
             f"the {n.package} package allows at most {limits.routings} routings, this has {len(n.routings)}",
         ))
-    if n.active not in n.routings:
+    if n.active is None:
+        v.append(Violation(f"{path}.active", "name the active routing (or give the number a flow)"))
+    elif n.active not in n.routings:
         v.append(Violation(f"{path}.active", f"names routing {n.active!r}, which is not defined"))
     for name, dests in n.routings.items():
         if not dests:
@@ -267,7 +294,11 @@ def check_number(n: ServiceNumberPlan, path: str, now: datetime, announcements: 
     v.extend(check_steps(n, path))
     v.extend(check_tariff(n, kind, path))
     v.extend(check_recording(n, path))
+    return v + _announcement_refs(n, path, announcements)
 
+
+def _announcement_refs(n: ServiceNumberPlan, path: str, announcements: set[str]) -> list[Violation]:
+    v: list[Violation] = []
     refs = {
         "blocking.message": n.blocking.message,
         "announcements.welcome": n.announcements.welcome,
@@ -290,13 +321,18 @@ def check_plan(plan: TenantPlan, now: datetime) -> list[Violation]:
             v.append(Violation(f"announcements.{name}", "give exactly one of 'sound' or 'file'"))
     v.extend(check_retention(plan.recording_retention))
     v.extend(check_call_centres(plan, announcements))
+    v.extend(check_flows(plan.flows, {"announcements": announcements, "lists": set(plan.lists),
+                                      "queues": set(plan.queues), "hunt_groups": set(plan.hunt_groups)}))
+    for name in plan.layout:
+        if name not in plan.flows:
+            v.append(Violation(f"layout.{name}", f"flow {name!r} is not defined"))
     seen: dict[str, int] = {}
     for i, n in enumerate(plan.numbers):
         path = f"numbers[{i}]"
         if n.number in seen:
             v.append(Violation(f"{path}.number", f"{n.number} is already defined at numbers[{seen[n.number]}]"))
         seen.setdefault(n.number, i)
-        v.extend(check_number(n, path, now, announcements))
+        v.extend(check_number(n, path, now, announcements, set(plan.flows)))
     return v
 
 

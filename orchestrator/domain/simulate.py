@@ -33,6 +33,7 @@ from orchestrator.domain.ir import (
     CallCentreStep,
     ConcurrencyLimit,
     Dial,
+    FlowEntry,
     Hangup,
     NumberFlow,
     Play,
@@ -186,6 +187,11 @@ def simulate(flow: NumberFlow, scenario: CallScenario) -> SimulationResult:
                 result.steps.append({"step": node.kind, "node": node.id, "routing": node.routing,
                                      "name": node.name, "skill": node.skill or None})
                 result.outcome, result.reason = node.kind, node.name  # handed to that call centre
+                node_id = None
+            case FlowEntry():
+                # Premium: the call goes on in the tenant's flow (flow_simulate.walk follows it).
+                result.steps.append({"step": "flow", "node": node.id, "flow": node.flow})
+                result.outcome = "flow"
                 node_id = None
             case Hangup():
                 result.steps.append({"step": "hangup", "node": node.id, "detail": node.reason})

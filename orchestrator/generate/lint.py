@@ -17,7 +17,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from orchestrator.domain.naming import ENTRY_FILE
 from orchestrator.errors import DialplanLintFailed
+from orchestrator.generate.files import is_number_file
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +40,7 @@ def linter() -> str:
 def _stubs(files: dict[str, str]) -> str:
     """Contexts the entry jumps to that are not among ``files``: numbers unchanged by this apply,
     linted when they were written. Stubbed, so the entry's Gotos to them are not findings."""
-    entry = files.get("entry.conf", "")
+    entry = files.get(ENTRY_FILE, "")
     defined = {m.group(1) for text in files.values() for m in _CONTEXT.finditer(text)}
     targets = sorted({m.group(1) for m in _GOTO.finditer(entry)} - defined)
     return "".join(f"[{c}]\nexten => s,1,NoOp(unchanged)\n" for c in targets)
@@ -53,12 +55,12 @@ def representatives(files: dict[str, str]) -> dict[str, str]:
     shapes: set[str] = set()
     for name in sorted(files):
         text = files[name]
-        if name.startswith("n-"):
+        if is_number_file(name):
             shape = _DIGITS.sub("0", text)
             if shape in shapes:
                 continue
             shapes.add(shape)
-        elif name == "entry.conf":
+        elif name == ENTRY_FILE:
             seen: set[str] = set()
             lines = []
             for line in text.splitlines(keepends=True):

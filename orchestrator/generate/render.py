@@ -14,9 +14,23 @@ from pathlib import Path
 
 import jinja2
 
-from orchestrator.domain import callerid
+from orchestrator.domain import callerid, naming
+from orchestrator.domain.flow_ir import CompiledFlow
 from orchestrator.domain.ir import NumberFlow
-from orchestrator.domain.ir_queues import SIP_REALM, CallCentre, phone_context
+from orchestrator.domain.ir_queues import SIP_REALM, CallCentre
+from orchestrator.domain.naming import (
+    AGENT_CODES_FILE,
+    ENTRY_FILE,
+    HOLIDAYS_FILE,
+    LIB_FILE,
+    MOH_FILE,
+    QUEUES_FILE,
+    RECORDING_FILE,
+    call_centre_file,
+    number_context,
+    number_file_name,
+    phone_context,
+)
 from orchestrator.domain.numbers import ServiceNumberId
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "dialplan_templates"
@@ -57,15 +71,12 @@ def _environment(cache_dir: Path | None = None) -> jinja2.Environment:
         autoescape=False,  # dialplan, not HTML; every interpolated value is validated upstream
     )
     env.filters["dialled_forms"] = dialled_forms
+    env.globals["names"] = naming  # contexts, families and queues are spelled in domain/naming.py
     return env
 
 
 def number_file(flow: NumberFlow) -> str:
     return number_file_name(flow.number.e164)
-
-
-def number_file_name(e164: str) -> str:
-    return f"n-{e164.lstrip('+')}.conf"
 
 
 @dataclass(frozen=True)
@@ -76,7 +87,7 @@ class EntryRow:
 
     @property
     def context(self) -> str:
-        return f"svc-{self.number.digits}"
+        return number_context(self.number.digits)
 
 
 class Renderer:
@@ -88,14 +99,19 @@ class Renderer:
 
     def shared(self, holidays: Iterable[str]) -> dict[str, str]:
         return {
-            "lib.conf": self.env.get_template("lib.conf.j2").render(callerid=CALLERID_TABLE),
-            "recording.conf": self.env.get_template("recording.conf.j2").render(),  # svc-rec
-            "holidays.conf": self.env.get_template("holidays.conf.j2").render(holidays=sorted(holidays)),
+            LIB_FILE: self.env.get_template("lib.conf.j2").render(callerid=CALLERID_TABLE),
+            RECORDING_FILE: self.env.get_template("recording.conf.j2").render(),  # svc-rec
+            HOLIDAYS_FILE: self.env.get_template("holidays.conf.j2").render(holidays=sorted(holidays)),
         }
 
     def entry(self, numbers: Iterable[ServiceNumberId]) -> dict[str, str]:
         rows = [EntryRow(n) for n in sorted(numbers, key=lambda n: n.e164)]
-        return {"entry.conf": self.env.get_template("entry.conf.j2").render(flows=rows)}
+        return {ENTRY_FILE: self.env.get_template("entry.conf.j2").render(flows=rows)}
+
+    def flow(self, flow: CompiledFlow) -> dict[str, str]:
+        """A call flow's own file: rendered and loaded once, whatever the number of numbers on it."""
+        template = self.env.get_template("flow.conf.j2")
+        return {flow.file: template.render(flow=flow, trunk=self.trunk)}
 
     def number(self, flow: NumberFlow) -> dict[str, str]:
         template = self.env.get_template("number.conf.j2")  # compiled once, then Jinja's cache
@@ -103,15 +119,20 @@ class Renderer:
 
 
 def render_dialplan(flows: Iterable[NumberFlow], trunk: str = "carrier",
-                    holidays: Iterable[str] | None = None) -> dict[str, str]:
-    """Every file of the dialplan. ``holidays`` default to those the flows' rosters use."""
+                    holidays: Iterable[str] | None = None,
+                    call_flows: Iterable[CompiledFlow] = ()) -> dict[str, str]:
+    """Every file of the dialplan. ``holidays`` default to those the flows' rosters use.
+    ``call_flows``: the Premium call flows, one file each."""
     r = Renderer(trunk)
     flows = sorted(flows, key=lambda f: f.number.e164)
+    call_flows = list(call_flows)
     if holidays is None:
-        holidays = set().union(*(f.holidays for f in flows)) if flows else set()
+        holidays = set().union(*(f.holidays for f in flows), *(c.holidays for c in call_flows))
     files = r.shared(holidays) | r.entry(f.number for f in flows)
     for flow in flows:
         files |= r.number(flow)
+    for call_flow in call_flows:
+        files |= r.flow(call_flow)
     return files
 
 
@@ -127,25 +148,18 @@ def generator_digest() -> str:
     return h.hexdigest()
 
 
-# Not dialplan: written into the same versioned folder, but included by queues.conf,
-# musiconhold.conf and pjsip.conf (extensions.conf includes svc/*.conf, hence the other extension).
-QUEUES_FILE = "queues.inc"
-MOH_FILE = "moh.inc"
-PJSIP_FILE = "pjsip.inc"  # the agent phones
-
-
 def render_call_centres(centres: Iterable[CallCentre], trunk: str = "carrier") -> tuple[dict[str, str], dict[str, str]]:
     """(dialplan files, queue/MOH configuration files). Tenants without call centres add no file
     to the dialplan, so their generated output stays as it was."""
     env = _environment()
     centres = sorted((c for c in centres if not c.empty), key=lambda c: c.tenant)
-    dialplan = {f"cc-{c.tenant}.conf": env.get_template("callcentre.conf.j2").render(cc=c, trunk=trunk)
+    dialplan = {call_centre_file(c.tenant): env.get_template("callcentre.conf.j2").render(cc=c, trunk=trunk)
                 for c in centres}
     members = sorted({(c.tenant, m.agent, m.interface) for c in centres for qf in c.queues
                       for q in qf.queues.values() for m in q.members})
     # svc-agent-state (in agentcodes.conf) serves the phones' state codes; svc-agent-restore the members.
     if members or any(a.endpoint for c in centres for a in c.agents):
-        dialplan["agentcodes.conf"] = env.get_template("agentcodes.conf.j2").render(queue_members=members)
+        dialplan[AGENT_CODES_FILE] = env.get_template("agentcodes.conf.j2").render(queue_members=members)
     config = {
         QUEUES_FILE: env.get_template("queues.inc.j2").render(centres=centres),
         MOH_FILE: env.get_template("moh.inc.j2").render(centres=centres),

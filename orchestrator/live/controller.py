@@ -36,7 +36,8 @@ from orchestrator.live.queue_figures import QUEUE_EVENTS, QueueBook
 from orchestrator.services.blacklist import record_block
 from orchestrator.services.recordings.control import set_paused
 from orchestrator.settings import Paths, Settings
-from orchestrator.store import call_records, repository
+from orchestrator.store import call_records
+from orchestrator.store import engine as store_engine
 
 log = logging.getLogger("orchestrator.live")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -57,7 +58,7 @@ class LiveController:
                  watchdog_grace_s: float = 2.0, resync_interval_s: float = 60.0,
                  watchdog_interval_s: float = 0.5) -> None:
         self.settings = settings
-        self.engine = engine if engine is not None else repository.make_engine(settings.db_url)
+        self.engine = engine if engine is not None else store_engine.make_engine(settings.db_url)
         self.paths = paths  # resolved once at start when not given
         self.grace_s = watchdog_grace_s
         self.resync_interval_s = resync_interval_s

@@ -16,7 +16,8 @@ from orchestrator.asterisk.ami_results import Channel
 from orchestrator.live.calls import CallBook, LiveCall
 from orchestrator.live.queue_figures import QueueBook
 from orchestrator.services.callcentre.control import restore_states
-from orchestrator.store import repository
+from orchestrator.store import plans as plan_store
+from orchestrator.store import tenants as tenant_store
 from orchestrator.store.session import Session
 
 log = logging.getLogger("orchestrator.live")
@@ -30,13 +31,13 @@ def service_levels(engine: Any) -> dict[str, int]:
     """Per plan queue, the seconds within which an answer counts for the service level. Blocking."""
     with Session(engine) as session:
         return {f"{p.tenant}.{name}": q.service_level
-                for p in repository.load_all_plans(session) for name, q in p.queues.items()}
+                for p in plan_store.load_all_plans(session) for name, q in p.queues.items()}
 
 
 def agents(engine: Any) -> dict[str, list[str]]:
     """The agents of every tenant with a call centre. Blocking."""
     with Session(engine) as session:
-        return {p.tenant: list(p.agents) for p in repository.load_all_plans(session) if p.agents}
+        return {p.tenant: list(p.agents) for p in plan_store.load_all_plans(session) if p.agents}
 
 
 async def queues(ami: Ami, engine: Any, old: QueueBook, *, login: bool) -> QueueBook:
@@ -65,7 +66,7 @@ class Owners:
 
     def _lookup(self, number: str) -> str | None:
         with Session(self.engine) as session:
-            return repository.number_owner(session, number)
+            return tenant_store.number_owner(session, number)
 
     async def of(self, number: str) -> str:
         if number not in self._owners:

@@ -14,14 +14,15 @@ from pathlib import Path
 
 from orchestrator.asterisk.media import convert_for_asterisk, wav_seconds
 from orchestrator.errors import Conflict, InputInvalid, Violation
-from orchestrator.store import api_repository, repository
+from orchestrator.store import api_repository
 from orchestrator.store import models as m
+from orchestrator.store import plans as plan_store
 from orchestrator.store.session import Session
 
 
 def used_by(session: Session, tenant: str, path: str) -> list[str]:
     """Fields of the tenant's stored plan that reference this upload (empty = free to delete)."""
-    plan = repository.current_plan(session, tenant)
+    plan = plan_store.current_plan(session, tenant)
     if plan is None:
         return []
     names = {name for name, a in plan.announcements.items() if a.file == path}

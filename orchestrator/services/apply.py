@@ -1,54 +1,60 @@
-"""Apply a plan: validate → store (uncommitted) → compile → render → write → reload → verify →
-sync live data → commit. Any failure after the files were switched puts the previous dialplan
-back and reloads it, so the running Asterisk stays on the last good version and the database
-keeps the last good plan."""
+"""Apply a plan, in short steps after one decision (services/decision.py):
+
+validate (read only) -> decide -> render (read only) -> lint and stage a new version (not active)
+-> journal -> switch the ``svc`` link -> load into Asterisk and verify what it runs -> AstDB and
+call centres -> stage the plan in the database and commit at once -> end the journal.
+
+A failure after the switch puts the previous version back and reloads it, so Asterisk stays on
+the last good version and the database keeps the last good plan. A crash (kill -9, power) at
+any step leaves a journal or a link the database did not commit: the next apply, ``asterisk up``
+and ``status`` find and repair it (services/consistency.py, docs/apply.md). The database's write
+transaction only spans the final staging, so other tenants' requests do not wait for Asterisk.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session
-
-from orchestrator.asterisk import incremental
+from orchestrator.asterisk import push
 from orchestrator.asterisk.ami import Ami
-from orchestrator.asterisk.dialplan_files import DialplanFiles
-from orchestrator.domain.compile import blacklist_family, compile_plan, holiday_dates
-from orchestrator.domain.compile_queues import compile_call_centre
-from orchestrator.domain.digest import canonical, plan_delta, tenant_salt
-from orchestrator.domain.ir import NumberFlow
-from orchestrator.domain.ir_queues import CallCentre
+from orchestrator.asterisk.dialplan_files import DialplanFiles, WrittenVersion
+from orchestrator.domain.compile import holiday_dates
+from orchestrator.domain.digest import PlanDelta, as_stored, plan_delta, tenant_salt
+from orchestrator.domain.naming import MOH_FILE, PJSIP_FILE, QUEUES_FILE
 from orchestrator.domain.partial import checked_changes
 from orchestrator.domain.plan import TenantPlan, to_document
 from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError, PlanInvalid, Violation
+from orchestrator.generate.files import PRIVATE_FILES, lint_set
 from orchestrator.generate.lint import LintCache, lint_dialplan
-from orchestrator.generate.render import (
-    MOH_FILE,
-    PJSIP_FILE,
-    QUEUES_FILE,
-    Renderer,
-    generator_digest,
-    number_file_name,
-    render_call_centres,
-    render_dialplan,
-)
-from orchestrator.services.apply_guards import OPERATOR_GUARDS, ApplyGuards, guard
+from orchestrator.generate.render import generator_digest
+from orchestrator.services import apply_guards, consistency
+from orchestrator.services.apply_guards import OPERATOR_GUARDS, ApplyGuards
+from orchestrator.services.apply_render import Rendered, Where, compile_centres, render
 from orchestrator.services.callcentre import control, phones
+from orchestrator.services.crashpoints import crash_point
+from orchestrator.services.decision import ApplyDecision, Facts
+from orchestrator.services.flow_lists import sync_lists
 from orchestrator.settings import DEFAULT_PHONE_QUALIFY_S
-from orchestrator.store import models, repository, tenancy
+from orchestrator.store import call_centres as centre_store
+from orchestrator.store import models
+from orchestrator.store import plans as plan_store
+from orchestrator.store import tenants as tenant_store
+from orchestrator.store import versions as version_store
+from orchestrator.store.session import Session
 
 Progress = Callable[[str], None]
-VERIFY_SAMPLE = 200  # contexts checked one by one after a reload; the entry context covers all
 LINT_CACHE = "svc-lint-clean"  # next to the version folders: shapes found clean before
-CONFIG_FILES = (QUEUES_FILE, MOH_FILE, PJSIP_FILE)  # generated configuration next to the dialplan
-_COUNTS = re.compile(r"-= (\d+) extensions? \((\d+) priorit")
+# Numbers per plan (docs/apply.md, "Limits"): the largest plan the benchmarks apply (validate,
+# store, full reload) on 2 cores within the AMI and database timeouts. More: split the tenant.
+MAX_NUMBERS_PER_PLAN = 50_000
 
 
 @dataclass
@@ -81,126 +87,27 @@ class ApplyTarget:
     secrets_dir: Path | None = None
     phone_qualify_s: int = DEFAULT_PHONE_QUALIFY_S
 
-
-def compile_all(target: ApplyTarget, plans: list[TenantPlan], today: date,
-                base_dir: Path | None = None, *, import_for: str | None = None) -> list[NumberFlow]:
-    from orchestrator.services.sounds import resolve_sounds
-
-    holidays = holiday_dates(today)
-    flows: list[NumberFlow] = []
-    for plan in plans:
-        sounds = resolve_sounds(plan, target.sounds_dir, target.asterisk_path, base_dir,
-                                import_files=plan.tenant == import_for)
-        flows.extend(compile_plan(plan, sounds, holidays))
-    return flows
+    @property
+    def where(self) -> Where:
+        return Where(self.files, self.sounds_dir, self.asterisk_path, self.trunk, self.secrets_dir,
+                     self.phone_qualify_s)
 
 
-async def verify(ami: Ami, texts: dict[str, str]) -> int:
-    """Check Asterisk runs what was written: each given context has exactly the priorities of its
-    generated text. ``texts`` maps context names to the file text that defines them."""
-    for context, text in texts.items():
-        expected = sum(1 for p in incremental.parse(text) if p.context == context)
-        out = await ami.command(f"dialplan show {context}")
-        m = _COUNTS.search(out)
-        if m is None:
-            raise ApplyFailed(f"after loading, Asterisk has no context {context}: {out.strip()[:200]}")
-        if int(m.group(2)) != expected:
-            raise ApplyFailed(f"context {context}: Asterisk runs {m.group(2)} priorities, the generated "
-                              f"file has {expected}")
-    return len(texts)
+@dataclass
+class Validated:
+    """A validated plan and what the apply decided about it."""
 
-
-def _full_reload_checks(files: dict[str, str], flows: list[NumberFlow], tenant: str) -> dict[str, str]:
-    """After a full reload: the entry context and (a sample of) the tenant's contexts."""
-    from orchestrator.generate.render import number_file
-
-    mine = [f for f in flows if f.tenant == tenant][:VERIFY_SAMPLE]
-    return {"svc-entry": files["entry.conf"]} | {f.context: files[number_file(f)] for f in mine}
-
-
-def _check_written(files_on_disk: DialplanFiles, written: dict[str, str]) -> None:
-    """Read back what was written (not hard-linked): a later full reload loads these files, so they
-    must say exactly what Asterisk is about to run."""
-    on_disk = files_on_disk.current()
-    assert on_disk is not None
-    for name, text in written.items():
-        try:
-            back = files_on_disk.locate(on_disk, name).read_text()
-        except OSError as exc:
-            raise ApplyFailed(f"cannot read back {name}: {exc}") from exc
-        if back != text:
-            raise ApplyFailed(f"{name} on disk differs from the generated dialplan")
-
-
-async def push(ami: Ami, old_files: dict[str, str], files: dict[str, str], flows: list[NumberFlow],
-               tenant: str, progress: Progress, *, full: str | None = None) -> tuple[str, float, int]:
-    """Load the new files into Asterisk: only the changed contexts over AMI when possible, else (or
-    when ``full`` gives a reason) a full reload. Returns (how, seconds, contexts verified)."""
-    started = time.monotonic()
-    try:
-        if full:
-            raise incremental.NeedsFullReload(full)
-        update = incremental.plan_update(old_files, files)
-    except incremental.NeedsFullReload as why:
-        progress(f"full reload ({why})")
-        seconds = await reload_dialplan(ami)
-        checked = await verify(ami, _full_reload_checks(files, flows, tenant))
-        return "full reload", seconds, checked
-    if not update.changed_files:
-        return "unchanged", 0.0, 0
-    for action in update.actions:
-        await ami.checked(action)
-    seconds = time.monotonic() - started
-    texts = {ctx: files[name] for name in update.changed_files if name in files
-             for ctx in {p.context for p in incremental.parse(files[name])}}
-    checked = await verify(ami, texts)
-    progress(f"pushed {len(update.changed_files)} changed files ({len(update.actions)} AMI actions) "
-             f"without a full reload")
-    return "incremental", seconds, checked
-
-
-def compile_centres(target: ApplyTarget, plans: list[TenantPlan]) -> list[CallCentre]:
-    from orchestrator.services.sounds import resolve_sounds
-
-    return [compile_call_centre(p, resolve_sounds(p, target.sounds_dir, target.asterisk_path, import_files=False),
-                                target.trunk) for p in plans]
-
-
-async def push_call_centres(ami: Ami, old: dict[str, str], new: dict[str, str], centres: list[CallCentre],
-                            tenant: str, progress: Progress) -> None:
-    """Reload PJSIP when the agent phones changed (first: queues watch their state), reload queues
-    (waiting callers stay) when their configuration changed, check the tenant's queues exist, and
-    put agents' pauses back from AstDB."""
-    await phones.push(ami, old, new, centres, progress)
-    if all(old.get(name) == new.get(name) for name in (QUEUES_FILE, MOH_FILE)):
-        return
-    await control.reload_queues(ami, music=old.get(MOH_FILE) != new.get(MOH_FILE))
-    mine = [c for c in centres if c.tenant == tenant]
-    names = [q.name for c in mine for qf in c.queues for q in qf.queues.values()]
-    checked = await control.verify_queues(ami, names)
-    restored = sum([await control.restore_agent_states(ami, c) for c in mine])
-    progress(f"queues reloaded; verified {checked} queues, restored {restored} agent pauses")
-
-
-async def reload_dialplan(ami: Ami) -> float:
-    started = time.monotonic()
-    out = await ami.command("dialplan reload")
-    if "Dialplan reloaded" not in out and out.strip():
-        raise ApplyFailed(f"dialplan reload answered: {out.strip()[:200]}")
-    return time.monotonic() - started
-
-
-async def sync_blacklists(ami: Ami, session: Session, numbers: list[str]) -> int:
-    """Make AstDB hold exactly the database's blacklist for each of these numbers (E.164)."""
-    lists = repository.blacklists(session, numbers)
-    count = 0
-    for e164 in numbers:
-        family = blacklist_family(e164)
-        await ami.db_deltree(family)
-        for caller in sorted(lists.get(e164, ())):
-            await ami.db_put(family, caller, "1")
-            count += 1
-    return count
+    document: dict[str, Any]
+    plan: TenantPlan
+    delta: PlanDelta
+    salt: str
+    build: str
+    holidays: frozenset[str]
+    before: set[str]  # the tenant's numbers as stored
+    centre_changed: bool
+    decision: ApplyDecision
+    guards: ApplyGuards
+    claim: list[str]  # free numbers the commit allocates to the tenant
 
 
 async def apply_plan(plan: TenantPlan, session: Session, target: ApplyTarget, *, now: datetime,
@@ -216,188 +123,250 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
                          guards: ApplyGuards = OPERATOR_GUARDS) -> ApplyReport:
     """Apply one tenant's plan document (parsed YAML/JSON). Numbers whose entry is unchanged since
     the last apply are not parsed, checked or rendered again (domain/digest.py) unless ``full``."""
+    async with target.files.lock():
+        await _repair_locked(session, target, progress)
+        v = validate(document, session, target, now, full, progress, guards)
+        crash_point("validated")
+        rendered = render(session, target.where, v.decision, v.plan, v.delta, before=v.before,
+                          centre_changed=v.centre_changed, holidays=v.holidays, base_dir=base_dir, progress=progress)
+        change = push.Change.between(rendered.old, rendered.files, rendered.files.keys() | rendered.removed)
+        decision = v.decision.for_change(change.names)
+        version = _stage(target, rendered, change)
+        crash_point("written")
+        report = ApplyReport(v.plan.tenant, len(v.delta.digests), _total(session, v), version.files, version.name,
+                             version.path)
+        progress(f"wrote {len(change.new)} changed dialplan files of {version.files} ({report.total_numbers} "
+                 f"numbers in all) to {version.path}")
+        if target.ami is None:
+            target.files.switch(version)
+            report.notes.append("Asterisk not reloaded (offline): it loads these files when it starts")
+        else:
+            await _load(session, target, target.ami, v, rendered, change, decision, version, report, progress)
+        try:
+            _commit(session, v, version, report, summary, loaded=target.ami is not None, progress=progress)
+        except Exception:
+            # Asterisk (or, offline, the link) took it, the database did not: put the previous back.
+            if target.ami is not None:
+                await _restore(session, target, target.ami, version.previous, sorted(rendered.blacklists), progress)
+            elif version.previous is not None:
+                target.files.point_to(version.previous)
+            raise
+        target.files.end()
+        target.files.prune()
+        return report
+
+
+async def _repair_locked(session: Session, target: ApplyTarget, progress: Progress) -> None:
+    """Take the database's apply lock before the first read (the folder's flock only orders applies
+    sharing that folder; API and CLI may each have their own), repair what a crash left, and take
+    it again: a repair commits, which ends the transaction the lock lived in."""
+    version_store.lock_applies(session)
+    await consistency.repair(session, target.files, target.ami, progress)
+    version_store.lock_applies(session)
+
+
+def validate(document: Any, session: Session, target: ApplyTarget, now: datetime, full: bool,
+             progress: Progress, guards: ApplyGuards = OPERATOR_GUARDS) -> Validated:
+    """Parse and check the document (only its changed entries when the decision allows), run the
+    guards' checks and decide how to apply it. Reads the database, writes nothing."""
     if not isinstance(document, dict):
         raise PlanInvalid([Violation("plan", "a plan is a mapping with 'tenant' and 'numbers'")])
+    entries = document.get("numbers")
+    if isinstance(entries, list) and len(entries) > MAX_NUMBERS_PER_PLAN:
+        raise PlanInvalid([Violation("numbers", f"{len(entries)} numbers; a plan holds at most "
+                                                f"{MAX_NUMBERS_PER_PLAN} (split the tenant, docs/apply.md)")])
     generator = generator_digest()
     holidays = holiday_dates(now.date())
-    # What the shared files (library, holiday calendar) are made of: while it holds, they are not
-    # rendered again. A new year shifts the holiday range: one full rebuild a year. Settings rendered
-    # into files an incremental apply leaves alone (trunk, the phones' qualify period) count too.
+    # What the shared files (library, holiday calendar) are made of. A new year shifts the holiday
+    # range: one full rebuild a year. Settings rendered into files an incremental apply leaves
+    # alone (trunk, the phones' qualify period) count too.
     build = hashlib.sha256(f"{generator}\0{target.trunk}\0{','.join(sorted(holidays))}\0"
                            f"{target.phone_qualify_s}".encode()).hexdigest()
-    repository.lock_applies(session)  # what it reads below must not change under it (another process)
-    state = repository.dialplan_state(session)
-    on_disk = target.files.current()
-    # The stored digests describe the files on disk only while nothing else wrote them.
     tenant = document.get("tenant")
     salt = tenant_salt(document, generator)
-    # Only number entries may differ: a change to the tenant-level part (announcements, call
-    # centres shared by its numbers) renders everything again.
-    incremental_ok = (not full and state is not None and on_disk is not None and isinstance(tenant, str)
-                      and state.dialplan_dir == str(on_disk) and state.generator == build
-                      and repository.tenant_salt(session, tenant) == salt)
-    stored = repository.number_digests(session, tenant) if incremental_ok and isinstance(tenant, str) else {}
+    committed = version_store.committed_dialplan(session)
+    decision = ApplyDecision.decide(Facts(
+        full_asked=full, committed_dir=None if committed is None else committed.dialplan_dir,
+        committed_generator=None if committed is None else committed.generator,
+        loaded=committed is not None and committed.loaded, link=target.files.current(), build=build,
+        salt_matches=isinstance(tenant, str) and version_store.tenant_salt(session, tenant) == salt))
+    stored = version_store.number_digests(session, tenant) if decision.render_changed_only and isinstance(
+        tenant, str) else {}
     delta = plan_delta(document, salt, stored)
     plan = checked_changes(document, delta, now)
+    _say_valid(plan, delta, progress)
+    before = set(tenant_store.tenant_numbers(session, plan.tenant))
+    claim = apply_guards.check(session, plan, delta.changed, before,
+                               delta.unchanged.keys() | {n.number for n in plan.numbers}, guards)
+    centre_changed = centre_store.stored_call_centre(session, plan.tenant) != centre_store.call_centre_json(plan)
+    return Validated(document, plan, delta, salt, build, holidays, before, centre_changed, decision, guards, claim)
+
+
+def _say_valid(plan: TenantPlan, delta: PlanDelta, progress: Progress) -> None:
     total = len(delta.digests)
     if delta.unchanged:
         progress(f"plan of tenant {plan.tenant!r} is valid: {total} service numbers, "
                  f"{len(plan.numbers)} new or changed (the other {len(delta.unchanged)} are as applied before)")
     else:
         progress(f"plan of tenant {plan.tenant!r} is valid: {total} service numbers")
-    before = set(repository.tenant_numbers(session, plan.tenant))
-    guard(session, plan, delta.changed, before, delta.unchanged.keys() | {n.number for n in plan.numbers},
-           guards, progress)
-    centre_changed = repository.stored_call_centre(session, plan.tenant) != repository.call_centre_json(plan)
-    repository.save_plan(session, plan, keep=delta.unchanged.keys(), positions=delta.changed)
-    repository.set_tenant_salt(session, plan.tenant, salt)
-    repository.save_digests(session, plan.tenant,
-                            {n.number: delta.digests[i] for n, i in zip(plan.numbers, delta.changed, strict=True)},
-                            keep=delta.unchanged.keys())
-    renderer = Renderer(target.trunk, target.files.etc_dir / "svc-templates-compiled")
-    gone = sorted(before - delta.unchanged.keys() - {n.number for n in plan.numbers})
-    if incremental_ok:
-        flows = compile_plan(plan, _sounds(target, plan, base_dir), holidays)
-        after = delta.unchanged.keys() | {n.number for n in plan.numbers}
-        # The entry lists every number of every tenant: only a new or a left number changes it.
-        entry = (target.files.read(["entry.conf"]) if after == before
-                 else renderer.entry(repository.number_ids(session)))
-        files = target.files.read([*incremental.SHARED_FILES, f"cc-{plan.tenant}.conf"]) | entry
-        removed = {number_file_name(e164) for e164 in gone}
-        centres: list[CallCentre] = []
-        old_config: dict[str, str] = {}
-        cc_config: dict[str, str] = {}
-        if centre_changed:
-            # Agents, strategies, limits or schedules changed, not the queue and skill names the
-            # numbers jump to (those are in the salt): render the call centres, not the numbers.
-            centres = compile_centres(target, repository.load_call_centre_plans(session))
-            cc_files, cc_config = _render_centres(target, centres)
-            stale = target.files.read([f"cc-{plan.tenant}.conf", "agentcodes.conf"]).keys() - cc_files.keys()
-            files = {n: t for n, t in files.items() if n not in stale} | cc_files
-            removed |= stale
-            old_config = target.files.read_current(CONFIG_FILES)
-            progress("call centre changed: rendering the call centres again, not the numbers")
-        for flow in flows:
-            files |= renderer.number(flow)
-        old_files = target.files.read([*files, *removed])
-        written = {name: text for name, text in files.items() if old_files.get(name) != text}
-        lint_dialplan(_with_shared(written, files), LintCache(target.files.etc_dir / LINT_CACHE))
-        config = {name: text for name, text in cc_config.items() if old_config.get(name) != text}
-        version = target.files.write_changes(written | config, removed)
-        sync = [n.number for n in plan.numbers] + gone
-    else:
-        plans = repository.load_all_plans(session)
-        flows = compile_all(target, plans, now.date(), base_dir, import_for=plan.tenant)
-        centres = compile_centres(target, plans)
-        cc_files, cc_config = _render_centres(target, centres)
-        files = render_dialplan(flows, target.trunk, holidays) | cc_files
-        old_files = target.files.read_current()
-        old_config = target.files.read_current(CONFIG_FILES)
-        written = {name: text for name, text in files.items() if old_files.get(name) != text}
-        lint_dialplan(_with_shared(written, files), LintCache(target.files.etc_dir / LINT_CACHE))
-        version = target.files.write(files | cc_config, unchanged_files=old_files | old_config)
-        sync = sorted(before | {f.number.e164 for f in flows if f.tenant == plan.tenant})
-    report = ApplyReport(plan.tenant, total, _count_numbers(session), version.files, version.name, version.path)
-    progress(f"wrote {len(written)} changed dialplan files of {version.files} ({report.total_numbers} numbers "
-             f"in all) to {version.path}")
-    if target.ami is None:
-        report.notes.append("Asterisk not reloaded (offline): it loads these files when it starts")
-    else:
+
+
+def _total(session: Session, v: Validated) -> int:
+    """Numbers of every tenant once the plan is stored."""
+    return tenant_store.count_numbers(session) - len(v.before) + len(v.delta.digests)
+
+
+def _stage(target: ApplyTarget, rendered: Rendered, change: push.Change) -> WrittenVersion:
+    """Lint what is about to be written and write it as a new version (not active yet)."""
+    lint_dialplan(lint_set(change.new, rendered.files), LintCache(target.files.etc_dir / LINT_CACHE))
+    config = {name: text for name, text in rendered.config.items() if rendered.old_config.get(name) != text}
+    if rendered.complete:
+        return target.files.stage(rendered.files | rendered.config,
+                                  unchanged_files=rendered.old | rendered.old_config, private=PRIVATE_FILES)
+    return target.files.stage_changes(dict(change.new) | config, rendered.removed, private=PRIVATE_FILES)
+
+
+async def _load(session: Session, target: ApplyTarget, ami: Ami, v: Validated, rendered: Rendered,
+                change: push.Change, decision: ApplyDecision, version: WrittenVersion, report: ApplyReport,
+                progress: Progress) -> None:
+    """Journal, switch and load the new version; on any failure put the previous one back."""
+    numbers = sorted(rendered.blacklists)
+    target.files.begin({"tenant": v.plan.tenant, "version": version.name, "pid": os.getpid(),
+                        "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "numbers": numbers})
+    crash_point("journaled")
+    target.files.switch(version)
+    crash_point("switched")
+    try:
+        _check_written(target.files, change)
+        parsed = push.Parsed()
+        loaded = await push.load(ami, change, full=decision.full_reload, checks=rendered.checks,
+                                 contexts=report.total_numbers, parsed=parsed, progress=progress)
+        report.how, report.reload_seconds, report.verified_contexts = loaded.how, loaded.seconds, loaded.verified
+        progress(f"Asterisk took the dialplan ({report.how}) in {loaded.seconds * 1000:.0f} ms; "
+                 f"verified {report.verified_contexts} contexts")
+        crash_point("loaded")
+        report.blacklist_entries = await consistency.sync_blacklists(ami, rendered.blacklists)
+        await push_call_centres(ami, rendered, v.plan.tenant, progress)
+        await sync_lists(session, ami, v.plan.tenant, list(v.plan.lists))
+        crash_point("synced")
+    except OrchestratorError as exc:
+        await _restore(session, target, ami, version.previous, numbers, progress)
+        raise ApplyFailed(f"{exc}; the previous dialplan is active again") from exc
+
+
+def _check_written(files: DialplanFiles, change: push.Change) -> None:
+    """Read back what was written (not hard-linked): a later full reload loads these files, so they
+    must say exactly what Asterisk is about to run."""
+    on_disk = files.current()
+    assert on_disk is not None
+    for name, text in change.new.items():
         try:
-            _check_written(target.files, written)
-            report.how, report.reload_seconds, report.verified_contexts = await push(
-                target.ami, old_files, files, flows, plan.tenant, progress, full=_reload_all(full, state, build))
-            progress(f"Asterisk took the dialplan ({report.how}) in {report.reload_seconds * 1000:.0f} ms; "
-                     f"verified {report.verified_contexts} contexts")
-            report.blacklist_entries = await sync_blacklists(target.ami, session, sync)
-            await push_call_centres(target.ami, old_config, cc_config, centres, plan.tenant, progress)
-        except OrchestratorError as exc:
-            session.rollback()
-            await _restore(target, version.previous, session, sync, progress)
-            raise ApplyFailed(f"{exc}; the previous dialplan is active again") from exc
-    applied = models.AppliedVersion(
-        tenant=plan.tenant, numbers=total, files=version.files, dialplan_dir=str(version.path),
-        summary=f"{summary}: {total} numbers, " + (f"{len(plan.numbers)} of them new or changed"
-                                                   + (", call centre changed" if centre_changed else "")
-                                                   if incremental_ok else "full rebuild"),
-        plan_json=canonical(document).decode())
-    repository.record_version(session, applied)
-    tenancy.set_plan_version(session, plan.tenant, applied.id or 0)
-    if target.ami is not None:
-        repository.set_dialplan_state(session, str(version.path), build)
-    session.commit()
-    target.files.prune()
-    return report
+            back = files.locate(on_disk, name).read_text()
+        except OSError as exc:
+            raise ApplyFailed(f"cannot read back {name}: {exc}") from exc
+        if back != text:
+            raise ApplyFailed(f"{name} on disk differs from the generated dialplan")
 
 
-def _render_centres(target: ApplyTarget, centres: list[CallCentre]) -> tuple[dict[str, str], dict[str, str]]:
-    """(dialplan files, configuration files) of every tenant's call centre and agent phones."""
-    files, config = render_call_centres(centres, target.trunk)
-    return files, config | phones.config(centres, target.secrets_dir, target.phone_qualify_s)
+async def push_call_centres(ami: Ami, rendered: Rendered, tenant: str, progress: Progress) -> None:
+    """Reload PJSIP when the agent phones changed (first: queues watch their state), reload queues
+    (waiting callers stay) when their configuration changed, check the tenant's queues exist, and
+    put agents' pauses back from AstDB."""
+    old, new, centres = rendered.old_config, rendered.config, rendered.centres
+    await phones.push(ami, old, new, centres, progress)
+    if all(old.get(name) == new.get(name) for name in (QUEUES_FILE, MOH_FILE)):
+        return
+    await control.reload_queues(ami, music=old.get(MOH_FILE) != new.get(MOH_FILE))
+    mine = [c for c in centres if c.tenant == tenant]
+    names = [q.name for c in mine for qf in c.queues for q in qf.queues.values()]
+    checked = await control.verify_queues(ami, names)
+    restored = sum([await control.restore_agent_states(ami, c) for c in mine])
+    progress(f"queues reloaded; verified {checked} queues, restored {restored} agent pauses")
+
+
+def _commit(session: Session, v: Validated, version: WrittenVersion, report: ApplyReport, summary: str, *,
+            loaded: bool, progress: Progress) -> None:
+    """The one write transaction: the guards' claims (plan version compare-and-set, allocations),
+    the plan, its digests, the version record and the committed dialplan; committed at once."""
+    plan, delta = v.plan, v.delta
+    try:
+        apply_guards.commit(session, plan.tenant, v.claim, v.guards, progress)
+        plan_store.save_plan(session, plan, keep=delta.unchanged.keys(), positions=delta.changed)
+        version_store.set_tenant_salt(session, plan.tenant, v.salt)
+        version_store.save_digests(session, plan.tenant, {n.number: delta.digests[i] for n, i in zip(
+            plan.numbers, delta.changed, strict=True)}, keep=delta.unchanged.keys())
+        how = (f"{len(plan.numbers)} of them new or changed" + (", call centre changed" if v.centre_changed else "")
+               if v.decision.render_changed_only else "full rebuild")
+        applied = models.AppliedVersion(
+            tenant=plan.tenant, numbers=report.numbers, files=version.files, dialplan_dir=str(version.path),
+            summary=f"{summary}: {report.numbers} numbers, {how}", plan_json=as_stored(v.document))
+        version_store.record_version(session, applied)
+        apply_guards.set_version(session, plan.tenant, applied.id or 0)
+        version_store.set_committed_dialplan(session, str(version.path.resolve()), v.build, loaded=loaded)
+        crash_point("staged")
+        session.commit()
+    except Exception:
+        session.rollback()  # the journal stays: the next apply reloads the committed version
+        raise
+    crash_point("committed")
+
+
+async def _restore(session: Session, target: ApplyTarget, ami: Ami, previous: Path | None, numbers: list[str],
+                   progress: Progress) -> None:
+    session.rollback()
+    if previous is None:
+        return
+    target.files.point_to(previous)
+    progress(f"rolling back to {previous.name}")
+    await consistency.reload_committed(ami, session, numbers)
+    target.files.end()
 
 
 async def apply_phones(session: Session, target: ApplyTarget, progress: Progress = lambda _s: None) -> str:
     """Render the agent phones of every stored plan again (after a password rotation) as a new
     version of the files and reload PJSIP; the dialplan is not touched. When Asterisk refuses, the
     previous version is active again (ApplyFailed). Returns "unchanged", "files only" or "reloaded"."""
-    repository.lock_applies(session)
-    centres = compile_centres(target, repository.load_call_centre_plans(session))
-    new = phones.config(centres, target.secrets_dir, target.phone_qualify_s)
-    old = target.files.read_current((PJSIP_FILE,))
-    if old == new:
-        return "unchanged"
-    version = target.files.write_changes(new, set())
-    progress(f"wrote {PJSIP_FILE} to {version.path}")
-    if target.ami is None:
+    async with target.files.lock():
+        await _repair_locked(session, target, progress)
+        centres = compile_centres(target.where, centre_store.load_call_centre_plans(session))
+        new = phones.config(centres, target.secrets_dir, target.phone_qualify_s)
+        old = target.files.read_current((PJSIP_FILE,))
+        if old == new:
+            return "unchanged"
+        version = target.files.stage_changes(new, set(), private=PRIVATE_FILES)
+        progress(f"wrote {PJSIP_FILE} to {version.path}")
+        committed = version_store.committed_dialplan(session)
+        if target.ami is None:
+            target.files.switch(version)
+            _recommit(session, committed, version, loaded=False)
+            target.files.prune()
+            return "files only"
+        target.files.begin({"tenant": "", "version": version.name, "pid": os.getpid(),
+                            "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "numbers": []})
+        target.files.switch(version)
+        try:
+            await phones.push(target.ami, old, new, centres, progress)
+        except OrchestratorError as exc:
+            if version.previous is not None:
+                target.files.point_to(version.previous)
+                await phones.reload(target.ami)
+                target.files.end()
+            raise ApplyFailed(f"{exc}; the previous agent phones are active again") from exc
+        _recommit(session, committed, version, loaded=committed is not None and committed.loaded)
+        target.files.end()
         target.files.prune()
-        return "files only"
-    try:
-        await phones.push(target.ami, old, new, centres, progress)
-    except OrchestratorError as exc:
-        if version.previous is not None:
-            target.files.point_to(version.previous)
-            await phones.reload(target.ami)
-        raise ApplyFailed(f"{exc}; the previous agent phones are active again") from exc
-    # The stored digests describe the dialplan in the new version as well (only pjsip.inc differs):
-    # the next apply may still push changed numbers alone.
-    state = repository.dialplan_state(session)
-    if state is not None and state.dialplan_dir == str(version.previous):
-        repository.set_dialplan_state(session, str(version.path), state.generator)
+        return "reloaded"
+
+
+def _recommit(session: Session, committed: models.CommittedDialplan | None, version: WrittenVersion, *,
+              loaded: bool) -> None:
+    """Only pjsip.inc differs: the stored digests describe the dialplan of the new version as well
+    (the next apply may still push changed numbers alone)."""
+    if committed is not None and version.previous is not None and committed.dialplan_dir == str(
+            version.previous.resolve()):
+        version_store.set_committed_dialplan(session, str(version.path.resolve()), committed.generator,
+                                             loaded=loaded)
         session.commit()
-    target.files.prune()
-    return "reloaded"
-
-
-def _reload_all(full: bool, state: models.DialplanState | None, build: str) -> str | None:
-    """Why the whole dialplan is reloaded rather than pushed context by context, if it is."""
-    if full:
-        return "--full was asked for"
-    if state is None:
-        return "first apply this database sees"
-    # A new generator may spell a pattern differently; Asterisk sees the same extension, which
-    # an AMI remove step would then take away.
-    if state.generator != build:
-        return "new generator, a new year of holidays, or a changed setting"
-    return None
-
-
-def _with_shared(written: dict[str, str], files: dict[str, str]) -> dict[str, str]:
-    """What to lint: the files about to be written, with the shared ones they call into (the
-    agent phones' context in cc-<tenant>.conf calls svc-agent-state in agentcodes.conf)."""
-    if not written:
-        return {}
-    return written | {name: text for name, text in files.items()
-                      if name in incremental.SHARED_FILES or name.startswith("cc-") or name == "agentcodes.conf"}
-
-
-def _sounds(target: ApplyTarget, plan: TenantPlan, base_dir: Path | None) -> dict[str, str]:
-    from orchestrator.services.sounds import resolve_sounds
-
-    return resolve_sounds(plan, target.sounds_dir, target.asterisk_path, base_dir, import_files=True)
-
-
-def _count_numbers(session: Session) -> int:
-    return repository.count_numbers(session)
 
 
 async def rollback(version_id: int | None, tenant: str | None, session: Session, target: ApplyTarget, *,
@@ -408,26 +377,14 @@ async def rollback(version_id: int | None, tenant: str | None, session: Session,
     if version_id is None:
         if tenant is None:
             raise NotFound("give a version or a tenant to roll back")
-        versions = [v for v in repository.history(session, tenant=tenant) if v.plan_json]
+        versions = [v for v in version_store.history(session, tenant=tenant) if v.plan_json]
         if len(versions) < 2:
             raise NotFound(f"tenant {tenant!r} has no earlier version to roll back to")
         chosen = versions[1]
     else:
-        chosen = repository.version(session, version_id)
+        chosen = version_store.version(session, version_id)
     if not chosen.plan_json:
         raise NotFound(f"version {chosen.id} kept no plan to restore")
     progress(f"rolling tenant {chosen.tenant!r} back to version {chosen.id} of {chosen.applied_at:%Y-%m-%d %H:%M}")
     return await apply_document(json.loads(chosen.plan_json), session, target, now=now, progress=progress,
                                 summary=f"rollback to version {chosen.id}")
-
-
-async def _restore(target: ApplyTarget, previous: Path | None, session: Session, numbers: list[str],
-                   progress: Progress) -> None:
-    if previous is None or target.ami is None:
-        return
-    target.files.point_to(previous)
-    progress(f"rolling back to {previous.name}")
-    await reload_dialplan(target.ami)
-    await phones.reload(target.ami)
-    await control.reload_queues(target.ami, music=True)
-    await sync_blacklists(target.ami, session, numbers)

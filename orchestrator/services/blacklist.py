@@ -13,9 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 from orchestrator.asterisk.ami import Ami
-from orchestrator.domain.compile import blacklist_family
+from orchestrator.domain.naming import blacklist_family
 from orchestrator.services.tenancy import owned_number
-from orchestrator.store import api_repository, repository
+from orchestrator.store import api_repository
+from orchestrator.store import blacklists as blacklist_store
 from orchestrator.store.models import BlacklistEntry
 from orchestrator.store.session import Session
 
@@ -24,10 +25,10 @@ async def change_blacklist(session: Session, ami: Ami, number: str, caller: str,
                            source: str) -> bool:
     family = blacklist_family(number)
     if add:
-        changed = repository.blacklist_add(session, number, caller, source)
+        changed = blacklist_store.blacklist_add(session, number, caller, source)
         await ami.db_put(family, caller, "1")
     else:
-        changed = repository.blacklist_remove(session, number, caller)
+        changed = blacklist_store.blacklist_remove(session, number, caller)
         await ami.db_del(family, caller)
     try:
         session.commit()
@@ -41,7 +42,7 @@ async def change_blacklist(session: Session, ami: Ami, number: str, caller: str,
 
 
 def callers(session: Session, e164: str) -> list[str]:
-    return repository.blacklist(session, e164)
+    return blacklist_store.blacklist(session, e164)
 
 
 def entries(session: Session, tenant: str, e164: str) -> list[BlacklistEntry]:
@@ -56,7 +57,7 @@ async def change_for_tenant(session: Session, ami: Callable[[], Ami], *, tenant:
     there is nothing to change (then no AstDB write and no audit entry). ``ami`` is asked for the
     connection only when there is a change (an offline API answers a no-op without Asterisk)."""
     owned_number(session, tenant, e164)
-    if (caller in repository.blacklist(session, e164)) == add:
+    if (caller in blacklist_store.blacklist(session, e164)) == add:
         return False
     link = ami()
     # change_blacklist commits; the audit entry goes in the same transaction.
@@ -69,6 +70,6 @@ def record_block(engine: Any, number: str, caller: str, source: str) -> bool:
     """The database record of a block AstDB already holds; False when it was there. Blocking:
     the live controller runs it in a worker thread."""
     with Session(engine) as session:
-        added = repository.blacklist_add(session, number, caller, source)
+        added = blacklist_store.blacklist_add(session, number, caller, source)
         session.commit()
     return added

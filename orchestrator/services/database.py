@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from orchestrator.store import repository, schema
+from orchestrator.store import schema
+from orchestrator.store.engine import make_engine
 from orchestrator.store.schema import SchemaState
 
 UPGRADE_COMMAND = schema.UPGRADE_COMMAND
 
 
 def state(db_url: str) -> SchemaState:
-    engine = repository.make_engine(db_url, check_schema=False)
+    engine = make_engine(db_url, check_schema=False)
     try:
         return schema.state(engine)
     finally:
@@ -18,7 +19,7 @@ def state(db_url: str) -> SchemaState:
 
 def upgrade(db_url: str) -> tuple[SchemaState, SchemaState]:
     """Run the migrations the database has not had; (before, after)."""
-    engine = repository.make_engine(db_url, check_schema=False)
+    engine = make_engine(db_url, check_schema=False)
     try:
         return schema.upgrade(engine)
     finally:

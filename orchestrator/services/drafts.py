@@ -14,7 +14,7 @@ from orchestrator.domain.numbers import NumberKind, parse_service_number
 from orchestrator.domain.plan import Package, ServiceNumberPlan, TenantPlan
 from orchestrator.errors import NotFound, PlanInvalid, Violation
 from orchestrator.services.apply import ApplyReport, ApplyTarget, Progress, apply_plan
-from orchestrator.store import repository
+from orchestrator.store import plans as plan_store
 from orchestrator.store.session import Session
 
 
@@ -65,7 +65,7 @@ def promoted(live: TenantPlan, number: str) -> TenantPlan:
 
 async def try_draft(draft: TenantPlan, number: str, session: Session, target: ApplyTarget, *,
                     now: datetime, progress: Progress = lambda _s: None) -> ApplyReport:
-    live = repository.current_plan(session, draft.tenant)
+    live = plan_store.current_plan(session, draft.tenant)
     plan = drafted(live, draft, number)
     progress(f"putting {number}'s draft routing on test number {plan.test_number}")
     return await apply_plan(plan, session, target, now=now, progress=progress)
@@ -73,7 +73,7 @@ async def try_draft(draft: TenantPlan, number: str, session: Session, target: Ap
 
 async def promote(tenant: str, number: str, session: Session, target: ApplyTarget, *, now: datetime,
                   progress: Progress = lambda _s: None) -> ApplyReport:
-    live = repository.load_plan(session, tenant)
+    live = plan_store.load_plan(session, tenant)
     plan = promoted(live, number)
     progress(f"promoting what test number {live.test_number} runs to {number}")
     return await apply_plan(plan, session, target, now=now, progress=progress)

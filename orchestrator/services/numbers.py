@@ -15,26 +15,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from orchestrator.domain.digest import plan_delta, tenant_salt
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import NotFound, NumberInvalid, PlanInvalid, Violation
 from orchestrator.generate.render import generator_digest
 from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_document
 from orchestrator.services.apply_guards import OPERATOR_GUARDS, ApplyGuards
-from orchestrator.store import repository
+from orchestrator.store import tenants as tenant_store
+from orchestrator.store import versions as version_store
 from orchestrator.store.session import Session
-
-
-def applied_document(session: Session, tenant: str) -> dict[str, Any]:
-    """The plan document of the tenant's last applied version (a new tenant: no numbers)."""
-    for v in repository.history(session, tenant=tenant, limit=1):
-        if v.plan_json:
-            document = orjson.loads(v.plan_json)
-            if isinstance(document, dict):
-                return document
-    return {"tenant": tenant, "numbers": []}
 
 
 def entry_index(session: Session, document: dict[str, Any], e164: str) -> int | None:
@@ -42,7 +31,7 @@ def entry_index(session: Session, document: dict[str, Any], e164: str) -> int | 
     without one (none, normally) are parsed."""
     entries = document.get("numbers") or []
     delta = plan_delta(document, tenant_salt(document, generator_digest()),
-                       repository.number_digests(session, str(document.get("tenant"))))
+                       version_store.number_digests(session, str(document.get("tenant"))))
     if e164 in delta.unchanged:
         return delta.unchanged[e164]
     for i in delta.changed:
@@ -70,7 +59,7 @@ async def put_number(session: Session, target: ApplyTarget, tenant: str, e164: s
     the number is the tenant's to use is the apply's check (``guards``)."""
     if _entry_number(entry) != e164:
         raise PlanInvalid([Violation("number", f"the entry is for {entry['number']!r}, the URL for {e164}")])
-    document = applied_document(session, tenant)
+    document = version_store.applied_document(session, tenant)
     numbers = list(document.get("numbers") or [])
     index = entry_index(session, document, e164)
     added = index is None
@@ -83,8 +72,8 @@ async def put_number(session: Session, target: ApplyTarget, tenant: str, e164: s
 
 async def delete_number(session: Session, target: ApplyTarget, tenant: str, e164: str, *,
                         now: datetime, guards: ApplyGuards = OPERATOR_GUARDS) -> ApplyReport:
-    document = applied_document(session, tenant)
-    index = entry_index(session, document, e164) if repository.number_owner(session, e164) == tenant else None
+    document = version_store.applied_document(session, tenant)
+    index = entry_index(session, document, e164) if tenant_store.number_owner(session, e164) == tenant else None
     if index is None:
         raise NotFound(f"tenant {tenant!r} has no service number {e164}")
     numbers = list(document["numbers"])

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator.asterisk.media import convert_for_asterisk, prompt_path, synthesise
+from orchestrator.domain.flow import Prompt
+from orchestrator.domain.flow_compile import text_sound_key
 from orchestrator.domain.plan import TenantPlan
 
 
@@ -26,6 +28,21 @@ def resolve_sounds(plan: TenantPlan, sounds_dir: Path, asterisk_path: Callable[[
             convert_for_asterisk(source, target)
         out[name] = asterisk_path(target.with_suffix(""))
     out.update(tariff_prompts(plan, sounds_dir / "prompts", asterisk_path, generate=import_files))
+    out.update(flow_prompts(plan, sounds_dir / "prompts", asterisk_path, generate=import_files))
+    return out
+
+
+def flow_prompts(plan: TenantPlan, cache_dir: Path, asterisk_path: Callable[[Path], str],
+                 *, generate: bool = True) -> dict[str, str]:
+    """Dutch speech (espeak-ng) for the flows' text prompts, so a flow can be tried before its
+    recordings exist; each text is synthesised once (cached by its hash)."""
+    texts = {value["text"] for flow in plan.flows.values() for block in flow.blocks.values()
+             for value in block.params.values() if isinstance(value, dict) and isinstance(value.get("text"), str)}
+    out = {}
+    for text in sorted(texts):
+        Prompt.model_validate({"text": text})  # the rules checked it; keep odd text out of espeak
+        path = synthesise(cache_dir, text) if generate else prompt_path(cache_dir, text)
+        out[text_sound_key(text)] = asterisk_path(path.with_suffix(""))
     return out
 
 

@@ -121,13 +121,18 @@ class TenantDigest(SQLModel, table=True):
     salt: str
 
 
-class DialplanState(SQLModel, table=True):
-    """The dialplan version the stored plans were last applied to, and the generator that wrote
-    it. Only while both still hold may an apply render just the numbers that changed."""
+class CommittedDialplan(SQLModel, table=True):
+    """The dialplan version the database committed with the stored plans, the generator that
+    wrote it, and whether Asterisk was loaded with it (False after an offline apply). The
+    ``svc`` link and what Asterisk runs must agree with this row; where they do not (a crashed
+    apply), the next apply, ``asterisk up`` and ``status`` repair or report it (docs/apply.md).
+    Only while all holds may an apply render just the numbers that changed."""
 
     id: int = Field(default=1, primary_key=True)
     dialplan_dir: str
     generator: str
+    loaded: bool = False
+    committed_at: datetime = Field(default_factory=_now)
 
 
 # --- REST API (orchestrator/api) -------------------------------------------------------------
@@ -256,6 +261,27 @@ class TenantCallCentre(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     tenant: str = Field(unique=True, index=True)
     plan_json: str  # {"agents": …, "queues": …, "hunt_groups": …}
+
+
+class TenantFlows(SQLModel, table=True):
+    """The plan's Premium call flows, their builder layout and the names of its digit lists, as
+    JSON: read and written whole, in a table of its own (create_all adds it to old databases)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(unique=True, index=True)
+    plan_json: str  # {"flows": …, "layout": …, "lists": […]}
+
+
+class FlowListEntry(SQLModel, table=True):
+    """One member of a tenant's digit list (input blocks check membership). AstDB holds the same
+    entries for the calls; this table is the record."""
+
+    __table_args__ = (UniqueConstraint("tenant", "list_name", "value"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True)
+    list_name: str
+    value: str
+    added_at: datetime = Field(default_factory=_now)
 
 
 # --- Tenancy (issue 14) -----------------------------------------------------------------------

@@ -13,8 +13,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col, select
 
 from orchestrator.errors import StoreError
+from orchestrator.store import call_centres as centre_store
 from orchestrator.store import models as m
-from orchestrator.store import repository
 
 
 @contextmanager
@@ -41,7 +41,7 @@ def keep_mark(engine: Any, call_id: str) -> str | None:
 def retention(engine: Any, tenant: str) -> str:
     """The tenant's retention for new recordings ("90d", "7y")."""
     with _session(engine, f"cannot read the recording policy of {tenant}") as session:
-        return repository.recording_retention(session, tenant)
+        return centre_store.recording_retention(session, tenant)
 
 
 def add(engine: Any, row: m.Recording) -> m.Recording:

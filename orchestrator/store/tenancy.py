@@ -1,5 +1,5 @@
 """Which tenant owns what (issue 14): numbers allocated to tenants by the operator, and the
-version each tenant's plan is at. Like ``repository``, every function works inside the caller's
+version each tenant's plan is at. Like the other store modules, every function works inside the caller's
 session and leaves committing to the caller."""
 
 from __future__ import annotations
@@ -12,9 +12,7 @@ from sqlmodel import Session, col, select
 
 from orchestrator.errors import AllocationConflict, NotFound, VersionConflict
 from orchestrator.store import models as m
-
-CHUNK = 500  # rows per IN (...) list (see repository.CHUNK)
-
+from orchestrator.store.engine import CHUNK  # rows per IN (...) list
 
 # --- number allocations ---------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from sqlmodel import Session
 from orchestrator.api.context import ApiConfig
 from orchestrator.settings import Settings, load_settings
 from orchestrator.store import api_repository, tenancy
-from orchestrator.store.repository import make_engine
+from orchestrator.store.engine import make_engine
 
 ANSWERING = "+31205550011"  # the test carrier answers destinations ending in 1
 

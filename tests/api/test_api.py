@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from orchestrator.api.app import create_app
 from orchestrator.api.context import ApiConfig
 from orchestrator.store import models
-from orchestrator.store.repository import make_engine
+from orchestrator.store.engine import make_engine
 from tests.api.helpers import Tokens, bearer, make_token, number, offline_config, plan, sine_wav
 
 ACME = "+318000000101"

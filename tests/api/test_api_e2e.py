@@ -17,7 +17,7 @@ from orchestrator.api.context import ApiConfig
 from orchestrator.asterisk.spool import spool_dir
 from orchestrator.services.recordings import store
 from tests.api.helpers import ANSWERING, allocate, bearer, make_token, number, plan, sine_wav
-from tests.e2e.events import EventLog, connect_events, until
+from tests.e2e.events import EventLog, connect_events, first_channels, until
 from tests.harness.sipp import place_call
 
 pytestmark = pytest.mark.e2e
@@ -60,9 +60,10 @@ async def test_plan_applied_through_the_api_routes_a_real_call_and_plays_the_upl
 
     carrier.clear()
     events.clear()
+    mark = events.mark()
     result = await asyncio.to_thread(place_call, runtime.settings.sip_port, SERVICE, "0201234567",
                                      workdir=tmp_path / "calls")
-    await events.settled()  # every leg hung up: the call's last AMI events are in
+    await events.settled(mark, calls=first_channels(result, refused=False))  # every leg hung up
     assert result.answered and carrier.invites() == [ANSWERING]
     played = [e["AppData"] for e in events.events
               if e.get("Event") == "Newexten" and e.get("Application") == "Playback"]
@@ -149,6 +150,34 @@ async def test_one_number_changed_and_removed_through_the_api_routes_real_calls(
     assert (await client.delete(f"/api/v1/tenants/e2e/numbers/{SERVICE}", headers=h)).status == 200
     assert await call() == (False, [])  # unallocated now
     assert "There is no existence" in runtime.rx("dialplan show svc-318000000901")
+
+
+async def test_digit_list_change_through_the_api_reaches_astdb_live(
+        api: tuple[TestClient, str, EventLog], runtime: Any, tmp_path: Path) -> None:  # noqa: F811
+    from tests.flow_plans import flow_plan
+
+    client, token, _events = api
+    h = bearer(token)
+    body = flow_plan("e2e")
+    body["numbers"] = [{"number": "0800 000 0911", "package": "premium", "flow": "support"}]
+    resp = await client.put("/api/v1/tenants/e2e/plan", json=body, headers=h)
+    assert resp.status == 200, await resp.text()
+    before = runtime.rx("core show settings")
+    resp = await client.post("/api/v1/tenants/e2e/lists/members", json={"value": "123456782"}, headers=h)
+    assert resp.status == 201 and await resp.json() == {"value": "123456782", "added": True}
+    assert "/svc-list/e2e/members/123456782" in runtime.rx("database show svc-list/e2e/members")
+    again = await client.post("/api/v1/tenants/e2e/lists/members", json={"value": "123456782"}, headers=h)
+    assert again.status == 200 and (await again.json())["added"] is False
+    got = await (await client.get("/api/v1/tenants/e2e/lists/members", headers=h)).json()
+    assert got["entries"] == ["123456782"]
+    resp = await client.delete("/api/v1/tenants/e2e/lists/members/123456782", headers=h)
+    assert resp.status == 204
+    assert "123456782" not in runtime.rx("database show svc-list/e2e/members")
+    # No reload was involved.
+    reload_line = [ln for ln in before.splitlines() if "Last reload time" in ln]
+    assert reload_line and reload_line[0] in runtime.rx("core show settings")
+    audit = await (await client.get("/api/v1/tenants/e2e/audit", headers=h)).json()
+    assert [e["action"] for e in audit["entries"]][:2] == ["list.remove", "list.add"]
 
 
 async def test_a_tenant_cannot_claim_an_unallocated_number_until_the_operator_allocates_it(

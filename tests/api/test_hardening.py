@@ -20,7 +20,7 @@ from sqlmodel import Session, select
 from orchestrator.api.context import ApiConfig
 from orchestrator.errors import VersionConflict
 from orchestrator.store import models, tenancy
-from orchestrator.store.repository import make_engine
+from orchestrator.store.engine import make_engine
 from tests.api.helpers import Tokens, bearer, number, plan, sine_wav
 
 PLAN = "/api/v1/tenants/acme/plan"

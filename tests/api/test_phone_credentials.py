@@ -13,7 +13,7 @@ from sqlmodel import Session, select
 from orchestrator.api.context import ApiConfig
 from orchestrator.services.callcentre.phone_secrets import sip_digest
 from orchestrator.store import models
-from orchestrator.store.repository import make_engine
+from orchestrator.store.engine import make_engine
 from tests.api.helpers import Tokens, bearer, number, plan
 
 URL = "/api/v1/tenants/{tenant}/agents/{agent}/credentials"

@@ -35,16 +35,19 @@ from sqlmodel import Session
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.asterisk.push import reload_dialplan
 from orchestrator.asterisk.runtime import AsteriskRuntime
 from orchestrator.cli.common import read_plan_document
+from orchestrator.domain.compile import holiday_dates
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.rules import validate_plan
 from orchestrator.generate.render import render_dialplan
 from orchestrator.services import numbers as number_changes
-from orchestrator.services.apply import ApplyTarget, apply_document, compile_all, reload_dialplan
+from orchestrator.services.apply import ApplyTarget, apply_document
+from orchestrator.services.apply_render import compile_all
 from orchestrator.settings import load_settings
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
 from tests.bench.stack import rss_kb
 from tests.plans import basis_number
 
@@ -69,7 +72,7 @@ def _stages(raw: dict[str, Any], target: ApplyTarget, now: datetime) -> dict[str
     t1 = time.perf_counter()
     validate_plan(plan, now)
     t2 = time.perf_counter()
-    flows = compile_all(target, [plan], now.date())
+    flows = compile_all(target.where, [plan], holiday_dates(now.date()))
     t3 = time.perf_counter()
     render_dialplan(flows, target.trunk)
     t4 = time.perf_counter()
@@ -99,7 +102,7 @@ def _yaml_load_seconds(raw: dict[str, Any], path: Path) -> float:
 async def main(n: int, db_url: str, out: Path, profile_dir: Path | None) -> None:
     settings = load_settings()
     runtime = AsteriskRuntime(settings)
-    engine = repository.make_engine(db_url)
+    engine = store_engine.make_engine(db_url)
     ami = Ami.from_settings(settings, timeout=600)
     await ami.connect()
     try:
@@ -134,7 +137,7 @@ async def main(n: int, db_url: str, out: Path, profile_dir: Path | None) -> None
         result["api_one_number"] = {"seconds": time.perf_counter() - started, "how": report.how,
                                     "asterisk_s": report.reload_seconds}
 
-        reload_s = await reload_dialplan(ami)
+        reload_s = await reload_dialplan(ami, n)
         result["plain_reload_s"] = reload_s
 
         result["rss_kb"] = rss_kb(_self_pid())

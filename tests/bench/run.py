@@ -50,7 +50,7 @@ async def _apply_bench_plan(stack: Stack) -> dict[str, str]:
     from orchestrator.asterisk.dialplan_files import DialplanFiles
     from orchestrator.domain.plan import AMSTERDAM, parse_plan
     from orchestrator.services.apply import ApplyTarget, apply_plan
-    from orchestrator.store import repository
+    from orchestrator.store import engine as store_engine
 
     s = stack.settings
     ami = Ami.from_settings(s, timeout=120)
@@ -58,7 +58,7 @@ async def _apply_bench_plan(stack: Stack) -> dict[str, str]:
     try:
         files = DialplanFiles(stack.runtime.etc_dir)
         target = ApplyTarget(files, stack.runtime.sounds_dir, stack.runtime.asterisk_path, ami)
-        with Session(repository.make_engine(s.db_url)) as session:
+        with Session(store_engine.make_engine(s.db_url)) as session:
             await apply_plan(parse_plan(bench_plan()), session, target, now=datetime.now(AMSTERDAM))
         return files.read_current()
     finally:

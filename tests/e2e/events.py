@@ -11,18 +11,29 @@ from typing import Any
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.services.apply import ApplyTarget
+from tests.harness.sipp import CallResult, Hold
+
+
+def digits(exten: str) -> str:
+    return re.sub(r"[\s\-()]", "", exten)
 
 
 class EventLog:
     """Every event in arrival order, and the channels that are up (seen in Newchannel, not yet in
     Hangup). ``settled()`` is the condition "the calls are over and their last events are here":
     sipp returns once its BYE is answered, before Asterisk has hung up the other legs (the agent's,
-    the carrier's, Local channels), so their Hangup events can arrive after the test moved on."""
+    the carrier's, Local channels), so their Hangup events can arrive after the test moved on.
+    On a busy machine AMI events can also lag behind sipp as a whole: when sipp returns, even the
+    call's first Newchannel may not be here yet, and "no channel up" would hold at once. So a
+    caller takes ``mark()`` before placing its calls, and ``settled()`` first waits until the
+    calls' first channels were seen after that mark."""
 
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
         self.up: dict[str, str] = {}  # Uniqueid -> Linkedid of the channels up; kept across clear()
         self.dialled: dict[str, str] = {}  # Linkedid -> the extension its first channel called
+        self.calls: list[str] = []  # Linkedid of every call's first channel, in order; kept across clear()
+        self.names: dict[str, str] = {}  # Uniqueid -> channel name, of the channels up
 
     def record(self, _manager: Any, message: Any) -> None:
         event = {k: v for k, v in message.items()}
@@ -30,21 +41,49 @@ class EventLog:
         unique, linked = event.get("Uniqueid", ""), event.get("Linkedid", "")
         if event.get("Event") == "Newchannel":
             self.up[unique] = linked
+            self.names[unique] = event.get("Channel", "")
             self.dialled.setdefault(linked, event.get("Exten", ""))
+            if unique == linked:  # a call's first channel (the caller's): every later leg links to it
+                self.calls.append(linked)
         elif event.get("Event") == "Hangup":
             self.up.pop(unique, None)
+            self.names.pop(unique, None)
 
     def channels_up(self, exten: str | None = None) -> list[str]:
         """Uniqueids of the channels up; with ``exten``: only those of calls to that extension."""
         return sorted(u for u, linked in self.up.items()
-                      if exten is None or self.dialled.get(linked) == re.sub(r"[\s\-()]", "", exten))
+                      if exten is None or self.dialled.get(linked) == digits(exten))
 
-    async def settled(self, exten: str | None = None, timeout: float = 15.0) -> None:
-        """Wait until every channel seen coming up (of calls to ``exten``, if given) has hung up."""
+    def mark(self) -> int:
+        """Take this just before placing calls, for ``settled()``."""
+        return len(self.calls)
+
+    def calls_since(self, mark: int, exten: str | None = None) -> int:
+        """Calls (to ``exten``, if given) whose first channel came up after ``mark``."""
+        return sum(1 for linked in self.calls[mark:] if exten is None or self.dialled.get(linked) == digits(exten))
+
+    async def settled(self, mark: int, exten: str | None = None, *, calls: int = 1, timeout: float = 15.0) -> None:
+        """Wait until the first channels of ``calls`` calls (to ``exten``, if given) placed after
+        ``mark`` have come up, then until every channel seen coming up (of calls to ``exten``, if
+        given) has hung up. ``calls=0`` only for calls Asterisk refuses before it creates a
+        channel (401 challenge, 404 no such extension): no event will ever show them."""
+        what = f"{calls} call(s) to {exten or 'any number'}"
+        await until(lambda: self.calls_since(mark, exten) >= calls, timeout,
+                    f"no first channel of {what} within {timeout} s (seen {self.calls_since(mark, exten)})")
         try:
             await until(lambda: not self.channels_up(exten), timeout, "")
         except AssertionError:
             raise AssertionError(f"channels still up after {timeout} s: {self.channels_up(exten)}") from None
+
+    def agent_connected(self, exten: str) -> Callable[[dict[str, Any]], bool]:
+        """Matches app_queue's AgentConnect of a call to ``exten`` (its Linkedid is the caller's)."""
+        return lambda e: (e.get("Event") == "AgentConnect"
+                          and self.dialled.get(e.get("Linkedid", "")) == digits(exten))
+
+    def call_events(self, exten: str, since: int = 0) -> list[tuple[str, str]]:
+        """(Event, what) of the calls to ``exten`` from index ``since`` on: for failure messages."""
+        return [(e.get("Event", ""), e.get("MemberName") or e.get("UserEvent") or e.get("Channel", ""))
+                for e in self.events[since:] if self.dialled.get(e.get("Linkedid", "")) == digits(exten)]
 
     def clear(self) -> None:
         self.events.clear()
@@ -73,6 +112,50 @@ class EventLog:
         return found[0]
 
 
+REFUSED = (401, 404)  # answers Asterisk gives before it creates a channel: challenge, no such extension
+
+
+def first_channels(result: CallResult, *, refused: bool) -> int:
+    """How many first channels ``settled()`` waits for after one call: none if the call site says
+    Asterisk refused the call before creating a channel (checked here), else one."""
+    if refused:
+        assert result.final_code in REFUSED, f"expected a refusal {REFUSED}, got {result.responses}"
+        return 0
+    assert result.final_code not in REFUSED, (
+        f"got {result.final_code}: refused before any channel; if expected, say refused=True at the call site")
+    return 1
+
+
+async def held_call(log: EventLog, place: Callable[[Hold], CallResult], exten: str,
+                    release_on: Callable[[dict[str, Any]], bool] | None = None, timeout: float = 60.0) -> CallResult:
+    """Run ``place`` (one sipp caller to ``exten``, held: tests/harness/sipp.py Hold) and release
+    the caller once an event matching ``release_on`` (default: an agent answered the call) has
+    arrived; then it holds its ``hold_s`` and hangs up. Fails if the call ends before that
+    event, or the event does not come within ``timeout`` s (then the caller is released)."""
+    release_on = release_on or log.agent_connected(exten)
+    since = len(log.events)
+    hold = Hold()
+    call = asyncio.ensure_future(asyncio.to_thread(place, hold))
+    found: list[dict[str, Any]] = []
+
+    def seen() -> bool:
+        found.extend(e for e in log.events[since:] if release_on(e))
+        return bool(found) or call.done()
+
+    try:
+        await until(seen, timeout, f"no release event for the call to {exten} within {timeout} s; its events: "
+                    f"{log.call_events(exten, since)}")
+    except AssertionError:
+        hold.release()  # the caller hangs up: its sipp returns before the test fails
+        await call
+        raise
+    if not call.done():
+        hold.release()
+    result = await call
+    assert found, f"the call to {exten} ended before its release event: {result.responses}"
+    return result
+
+
 async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:
     """Poll ``condition`` (cheap, no I/O) every 50 ms until it holds; fail with ``what`` after ``timeout`` s."""
     deadline = time.monotonic() + timeout
@@ -90,6 +173,7 @@ async def connect_events(host: str, port: int, user: str, secret: str) -> tuple[
     ami.on_event("Newexten", log.record)
     ami.on_event("Hangup", log.record)
     ami.on_event("DialEnd", log.record)
+    ami.on_event("DTMFEnd", log.record)  # when each key arrived (flows: inter-digit gaps)
     await ami.connect()
     return ami, log
 

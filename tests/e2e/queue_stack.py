@@ -8,6 +8,7 @@ import asyncio
 import re
 from collections import defaultdict
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,8 +19,8 @@ from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.services.apply import ApplyTarget, apply_plan
-from orchestrator.store import repository
-from tests.e2e.events import EventLog
+from orchestrator.store import engine as store_engine
+from tests.e2e.events import EventLog, first_channels, held_call
 from tests.harness.sipp import place_call
 
 TENANT = "cc"
@@ -94,12 +95,21 @@ class Centre:
         self.files = DialplanFiles(runtime.etc_dir)
         self.engine: Any = None
 
-    async def call(self, to: str, hold_s: float = 2.0, caller: str = "0201234567") -> Any:
+    async def call(self, to: str, hold_s: float = 2.0, caller: str = "0201234567", *,
+                   connected: bool = False, release_on: Any = None) -> Any:
         """One call; returns once all its channels (the agent's leg too) have hung up, so the agent
-        is free again for the next call (calls to other numbers may still be up)."""
-        result = await asyncio.to_thread(place_call, self.runtime.settings.sip_port, to, caller,
-                                         workdir=self.workdir, hold_s=hold_s, timeout=90)
-        await self.events.settled(to)
+        is free again for the next call (calls to other numbers may still be up). ``connected``:
+        the caller stays until an agent answered (AgentConnect; or until an event matching
+        ``release_on``), then ``hold_s``; else it hangs up
+        ``hold_s`` after Asterisk answered it (a queue answers before it rings anyone)."""
+        mark = self.events.mark()
+        place = partial(place_call, self.runtime.settings.sip_port, to, caller, workdir=self.workdir,
+                        hold_s=hold_s, timeout=90)
+        if connected:
+            result = await held_call(self.events, lambda hold: place(hold=hold), to, release_on)
+        else:
+            result = await asyncio.to_thread(place)
+        await self.events.settled(mark, to, calls=first_channels(result, refused=False))
         return result
 
     async def wait(self, since: int, predicate: Any, timeout: float = 15.0) -> dict[str, Any]:
@@ -136,7 +146,7 @@ class Centre:
 @pytest.fixture(scope="module")
 async def centre(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("queues")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'cc.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'cc.db'}")
     s = runtime.settings
     log = EventLog()
     ami = Ami.from_settings(s, events=True)

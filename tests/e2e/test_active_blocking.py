@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, select
 
-from orchestrator.domain.compile import blacklist_family
+from orchestrator.domain.naming import blacklist_family
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.live.controller import LiveController
 from orchestrator.services.apply import ApplyTarget, apply_plan
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
 from orchestrator.store.models import BlacklistEntry
-from tests.e2e.events import EventLog, connect
+from tests.e2e.events import EventLog, connect, first_channels
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import free_port, place_call
 
@@ -53,9 +53,11 @@ class Stack:
         self.carrier.clear()
         self.events.clear()
         self.timed.clear()
+        mark = self.events.mark()
         result = await asyncio.to_thread(place_call, self.runtime.settings.sip_port, "0" + to[3:], caller,
                                          workdir=self.workdir, **kw)
-        await self.events.settled()  # every leg hung up: the call's last AMI events are in
+        # every leg hung up: the call's last AMI events are in
+        await self.events.settled(mark, calls=first_channels(result, refused=False))
         return result
 
     def blocks(self) -> list[dict[str, Any]]:
@@ -70,7 +72,7 @@ class Stack:
 @pytest.fixture(scope="module")
 async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
     tmp = tmp_path_factory.mktemp("activeblock")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
     ami, events, target = await connect(runtime)
     st = Stack(runtime, carrier, engine, ami, events, target, tmp)
     ami.on_event("DTMFEnd", st.record_timed)

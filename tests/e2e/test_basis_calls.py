@@ -18,8 +18,9 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.errors import ApplyFailed, PlanInvalid
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.services.blacklist import change_blacklist
-from orchestrator.store import repository
-from tests.e2e.events import EventLog, connect_events
+from orchestrator.store import engine as store_engine
+from orchestrator.store import plans as plan_store
+from tests.e2e.events import EventLog, connect_events, first_channels
 from tests.harness.clock import set_clock_offset
 from tests.harness.sipp import place_call, place_calls
 
@@ -64,19 +65,22 @@ class Stack:
         with Session(self.engine) as session:
             return await apply_plan(parse_plan(plan), session, self.target, now=datetime.now(AMSTERDAM))
 
-    async def call(self, to: str, caller: str = "0201234567", **kw: Any) -> Any:
+    async def call(self, to: str, caller: str = "0201234567", *, refused: bool = False, **kw: Any) -> Any:
+        """``refused``: Asterisk refuses the call before it creates a channel (404)."""
         self.carrier.clear()
         self.events.clear()
+        mark = self.events.mark()
         result = await asyncio.to_thread(
             place_call, self.runtime.settings.sip_port, to, caller, workdir=self.workdir, **kw)
-        await self.events.settled()  # every leg hung up: the call's last AMI events are in
+        # every leg hung up: the call's last AMI events are in
+        await self.events.settled(mark, calls=first_channels(result, refused=refused))
         return result
 
 
 @pytest.fixture(scope="module")
 async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("basis")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
     s = runtime.settings
     ami, events = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
     st = Stack(runtime, carrier, engine, ami, events, tmp)
@@ -189,7 +193,7 @@ async def test_switch_moment_takes_effect(stack: Stack) -> None:
 
 
 async def test_unknown_number_is_unallocated(stack: Stack) -> None:
-    r = await stack.call("08009999999")
+    r = await stack.call("08009999999", refused=True)
     assert r.final_code == 404 and stack.carrier.invites() == []
 
 
@@ -201,7 +205,7 @@ async def test_invalid_plan_changes_nothing(stack: Stack) -> None:
         await stack.apply(bad)
     assert stack.files.current() == before
     with Session(stack.engine) as session:
-        stored = repository.load_plan(session, "e2e")
+        stored = plan_store.load_plan(session, "e2e")
     assert stored.numbers[0].routings["main"][0].number == ANSWER
     assert (await stack.call("08000000001")).final_code == 200
 
@@ -210,8 +214,8 @@ class CorruptingFiles(DialplanFiles):
     """Fault injection: the written version loses a number's context (as a disk fault would), so
     the read-back before loading must fail and the previous version come back."""
 
-    def _write(self, texts: dict[str, str], base: Path | None, keep: list[str]) -> Any:
-        out = super()._write(texts, base, keep)
+    def _write(self, texts: dict[str, str], base: Path | None, keep: list[str], private: Any) -> Any:
+        out = super()._write(texts, base, keep, private)
         path = self.locate(out.path, "n-318000000001.conf")
         path.unlink()  # a hard link: leave the previous version's file alone
         path.write_text("[svc-318000000001]\nexten => s,1,NoOp(broken)\n")
@@ -230,10 +234,10 @@ async def test_failed_verification_rolls_back(stack: Stack) -> None:
     r = await stack.call("08000000001")
     assert r.final_code == 200 and stack.carrier.invites() == [ANSWER]  # still the old routing
     with Session(stack.engine) as session:
-        assert repository.load_plan(session, "e2e").numbers[0].routings["main"][0].number == ANSWER
+        assert plan_store.load_plan(session, "e2e").numbers[0].routings["main"][0].number == ANSWER
 
 
 async def test_dialled_string_cannot_steer_the_dialplan(stack: Stack) -> None:
     """The Request-URI is caller-supplied: commas in it must not turn Goto into a jump elsewhere."""
-    r = await stack.call("0800,svc-318000000001,r1d1")
+    r = await stack.call("0800,svc-318000000001,r1d1", refused=True)
     assert r.final_code == 404 and stack.carrier.invites() == []

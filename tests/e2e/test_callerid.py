@@ -18,7 +18,7 @@ from sqlmodel import Session
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.services.apply import ApplyTarget, apply_plan
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
 from tests.e2e.events import EventLog, connect_events
 from tests.harness.sipp import CallResult, Identity, place_call
 
@@ -80,7 +80,7 @@ class Stack:
 @pytest.fixture(scope="module")
 async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("callerid")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'cid.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'cid.db'}")
     s = runtime.settings
     ami, events = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
     target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami)

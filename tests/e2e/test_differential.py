@@ -30,8 +30,9 @@ from orchestrator.domain.ir import NumberFlow, Split
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour, SimulationResult, simulate
 from orchestrator.services.apply import apply_plan
-from orchestrator.store import repository
-from tests.e2e.events import connect
+from orchestrator.store import engine as store_engine
+from orchestrator.store import plans as plan_store
+from tests.e2e.events import connect, first_channels
 from tests.harness.clock import set_clock_offset
 from tests.harness.sipp import Identity, place_call
 
@@ -197,14 +198,14 @@ async def split_counters(ami: Any, flows: list[NumberFlow]) -> dict[str, tuple[i
 async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data: dict[str, Any],
                            moments: list[datetime], cases_per_moment: int, seed: int) -> int:
     rng = random.Random(seed)
-    engine = repository.make_engine(f"sqlite:///{tmp_path / 'diff.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp_path / 'diff.db'}")
     s = runtime.settings
     ami, events, target = await connect(runtime)
     compared = hostile = 0
     try:
         with Session(engine) as session:
             await apply_plan(parse_plan(plan_data), session, target, now=datetime.now(AMSTERDAM))
-            plan = repository.load_plan(session, plan_data["tenant"])
+            plan = plan_store.load_plan(session, plan_data["tenant"])
         flows = compile_plan(plan, {}, holiday_dates(datetime.now(AMSTERDAM).date()))
         blacklists = {n.number: frozenset(n.blocking.blacklist) for n in plan.numbers}
 
@@ -228,6 +229,7 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
             before = await split_counters(ami, flows)
             events.clear()
             carrier.clear()
+            mark = events.mark()
             loop = asyncio.get_running_loop()
             calls_start = time.time()
             with ThreadPoolExecutor(PARALLEL) as pool:
@@ -236,7 +238,9 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
                         s.sip_port, c.flow.number.national, c.caller, anonymous=c.anonymous, hold_s=0.3,
                         workdir=tmp_path, identity=c.identity))
                     for c in cases])
-            await events.settled()  # every leg hung up: the calls' last AMI events are in
+            # Every case's number has a flow (no 404): each call has a channel. Every leg hung up:
+            # the calls' last AMI events are in.
+            await events.settled(mark, calls=sum(first_channels(r, refused=False) for r in results))
 
             dialled: dict[tuple[str, str], list[str]] = defaultdict(list)
             picked: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)

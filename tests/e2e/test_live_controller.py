@@ -26,7 +26,9 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.live.controller import LiveController
 from orchestrator.live.http import make_app
 from orchestrator.services.apply import ApplyTarget, apply_plan
-from orchestrator.store import call_records, repository
+from orchestrator.store import call_records
+from orchestrator.store import engine as store_engine
+from orchestrator.store import plans as plan_store
 from orchestrator.store.models import CallRecord
 from tests.harness.databases import Databases
 from tests.harness.redis_server import RedisServer
@@ -100,7 +102,7 @@ async def until(predicate: Callable[[], Any], timeout: float, what: str) -> floa
 async def live(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory,
                module_db_url: str) -> AsyncIterator[Live]:
     tmp = tmp_path_factory.mktemp("live")
-    engine = repository.make_engine(module_db_url)
+    engine = store_engine.make_engine(module_db_url)
     with RedisServer(tmp / "redis") as redis:
         settings = runtime.settings.with_(redis_url=redis.url, live_port=free_port(socket.SOCK_STREAM))
         service = LiveController(settings, engine=engine, resync_interval_s=5)
@@ -248,9 +250,9 @@ async def test_a_controller_started_mid_call_adopts_the_calls(live: Live, tmp_pa
         place_calls, live.runtime.settings.sip_port, "08000000101", "0201234567", count=3, hold_s=6,
         workdir=live.workdir))
     await until(lambda: _in_progress_is(live, 3), 20, "3 held calls in progress")
-    engine = repository.make_engine(databases.like(str(live.service.engine.url), tmp_path))
+    engine = store_engine.make_engine(databases.like(str(live.service.engine.url), tmp_path))
     with Session(engine) as session:  # the plan (for the tenant of adopted calls), not applied
-        repository.save_plan(session, parse_plan(plan()))
+        plan_store.save_plan(session, parse_plan(plan()))
         session.commit()
     settings = live.service.settings.with_(redis_url=live.redis.url[:-1] + "1")
     second = LiveController(settings, engine=engine)

@@ -16,8 +16,8 @@ from sqlmodel import Session
 
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.services.apply import apply_plan
-from orchestrator.store import repository
-from tests.e2e.events import connect
+from orchestrator.store import engine as store_engine
+from tests.e2e.events import connect, first_channels
 from tests.harness.sipp import place_call
 
 pytestmark = pytest.mark.e2e
@@ -57,7 +57,7 @@ def plan() -> dict[str, Any]:
 @pytest.fixture(scope="module")
 async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("premium")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'p.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'p.db'}")
     ami, events, target = await connect(runtime)
     with Session(engine) as session:
         await apply_plan(parse_plan(plan()), session, target, now=datetime.now(AMSTERDAM))
@@ -68,9 +68,11 @@ async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFac
 async def call(stack: dict[str, Any], to: str, caller: str = "0201234567", hold_s: float = 0.5) -> Any:
     stack["carrier"].clear()
     stack["events"].clear()
+    mark = stack["events"].mark()
     result = await asyncio.to_thread(place_call, stack["runtime"].settings.sip_port, to, caller,
                                      hold_s=hold_s, workdir=stack["tmp"], timeout=90)
-    await stack["events"].settled()  # every leg hung up: the call's last AMI events are in
+    # every leg hung up: the call's last AMI events are in
+    await stack["events"].settled(mark, calls=first_channels(result, refused=False))
     return result
 
 

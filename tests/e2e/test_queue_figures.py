@@ -24,7 +24,7 @@ from orchestrator.live.controller import LiveController
 from orchestrator.live.notifier import read_figures
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.services.callcentre import control
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import free_port, place_call
 
@@ -53,7 +53,7 @@ async def until(predicate: Callable[[], Any], timeout: float, what: str) -> None
 @pytest.fixture(scope="module")
 async def live(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
     tmp = tmp_path_factory.mktemp("figures")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'fig.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'fig.db'}")
     with RedisServer(tmp / "redis") as redis:
         settings = runtime.settings.with_(redis_url=redis.url, live_port=free_port(socket.SOCK_STREAM))
         target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, None)

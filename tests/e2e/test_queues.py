@@ -37,7 +37,7 @@ async def test_queues_loaded_from_the_plan(centre: Centre) -> None:
 
 async def _twelve_calls(centre: Centre, index: int) -> None:
     for _ in range(12):
-        r = await centre.call(number_of(index), hold_s=1.5)
+        r = await centre.call(number_of(index), hold_s=1.0, connected=True)
         assert r.answered  # and the agent's leg has cleared (Centre.call waits for it)
 
 
@@ -102,10 +102,10 @@ async def test_queue_full_goes_to_full_exit(centre: Centre) -> None:
 
 async def test_wrapup_agent_skipped_then_offered_again(centre: Centre) -> None:
     since = len(centre.events.events)
-    assert (await centre.call(number_of(20), hold_s=1.0)).answered
-    assert (await centre.call(number_of(20), hold_s=1.0)).answered  # wendy is in wrap-up (6 s)
+    assert (await centre.call(number_of(20), hold_s=1.0, connected=True)).answered
+    assert (await centre.call(number_of(20), hold_s=1.0, connected=True)).answered  # wendy is in wrap-up (6 s)
     await centre.until_wrapped_up("wrap", "wendy", 6)
-    assert (await centre.call(number_of(20), hold_s=1.0)).answered
+    assert (await centre.call(number_of(20), hold_s=1.0, connected=True)).answered
     assert centre.answered("wrap", since) == ["wendy", "xavi", "wendy"]
     assert [c[0] for c in centre.offered("wrap", since)] == ["wendy", "xavi", "wendy"]
 
@@ -113,7 +113,7 @@ async def test_wrapup_agent_skipped_then_offered_again(centre: Centre) -> None:
 async def test_skill_call_reaches_billing_agent_while_other_idle(centre: Centre) -> None:
     since = len(centre.events.events)
     for _ in range(2):
-        assert (await centre.call(number_of(30), hold_s=1.0)).answered
+        assert (await centre.call(number_of(30), hold_s=1.0, connected=True)).answered
     offered = [e["MemberName"] for e in centre.events.events[since:] if e.get("Event") == "AgentCalled"]
     assert offered == ["dan", "dan"]  # eve is idle and first in the queue's order, yet never rung
     states = {s.agent: s for s in await control.agent_states(centre.ami, TENANT)}
@@ -123,7 +123,7 @@ async def test_skill_call_reaches_billing_agent_while_other_idle(centre: Centre)
 async def test_night_service_switches_without_reload(centre: Centre) -> None:
     version = centre.files.current()
     centre.carrier.clear()
-    assert (await centre.call(number_of(40), hold_s=1.0)).answered
+    assert (await centre.call(number_of(40), hold_s=1.0, connected=True)).answered
     assert centre.carrier.invites() == [agent_number(7, 1)]
     await control.set_night(centre.ami, TENANT, "queue", "nightq", "on")
     centre.carrier.clear()
@@ -131,7 +131,7 @@ async def test_night_service_switches_without_reload(centre: Centre) -> None:
     assert centre.carrier.invites() == [NIGHT]
     await control.set_night(centre.ami, TENANT, "queue", "nightq", "auto")
     centre.carrier.clear()
-    assert (await centre.call(number_of(40), hold_s=1.0)).answered
+    assert (await centre.call(number_of(40), hold_s=1.0, connected=True)).answered
     assert centre.carrier.invites() == [agent_number(7, 1)]
     assert centre.files.current() == version  # no new dialplan version, no reload
 
@@ -182,7 +182,7 @@ async def test_night_service_by_schedule_and_manual_day_override(centre: Centre)
         assert centre.carrier.invites() == [NIGHT]  # inside the weekly night span
         await control.set_night(centre.ami, TENANT, "queue", "nightq", "off")  # day service by hand
         centre.carrier.clear()
-        assert (await centre.call(number_of(40), hold_s=1.0)).answered
+        assert (await centre.call(number_of(40), hold_s=1.0, connected=True)).answered
         assert centre.carrier.invites() == [agent_number(7, 1)]
     finally:
         await control.set_night(centre.ami, TENANT, "queue", "nightq", "auto")

@@ -27,7 +27,7 @@ def national(e164: str) -> str:
 
 async def first_agent(c: Centre, number: str) -> str:
     since = len(c.events.events)
-    assert (await c.call(number, hold_s=1.0)).answered  # returns once the agent's leg has cleared
+    assert (await c.call(number, hold_s=1.0, connected=True)).answered  # returns once the agent's leg has cleared
     return c.answered("live", since)[0]
 
 
@@ -70,9 +70,13 @@ async def test_agent_state_over_the_cli(centre: Centre) -> None:
 @pytest.mark.parametrize("mode", ["whisper", "barge"])
 async def test_supervisor_whisper_and_barge_join_the_agents_call(centre: Centre, mode: str) -> None:
     since = len(centre.events.events)
-    call = asyncio.create_task(centre.call(number_of(50), hold_s=6.0))
-    connect = await centre.wait(
-        since, lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == f"{TENANT}.live")
+    checked = asyncio.Event()
+    connected = centre.events.agent_connected(number_of(50))
+    # The caller stays on until the spy was checked (then 1 s), however slow the machine.
+    call = asyncio.create_task(centre.call(number_of(50), hold_s=1.0, connected=True,
+                                           release_on=lambda e: checked.is_set() and connected(e)))
+    connect = await centre.wait(since, connected)
+    assert connect["Queue"] == f"{TENANT}.live"
     await supervisor.spy(centre.ami, TENANT, connect["MemberName"], f"PJSIP/{SUPERVISOR}@carrier", mode)
     spy = await centre.wait(since, lambda e: e.get("Event") == "ChanSpyStart", timeout=10)
     assert spy["SpyeeChannel"].startswith("PJSIP/carrier-")  # the agent's own leg
@@ -80,14 +84,18 @@ async def test_supervisor_whisper_and_barge_join_the_agents_call(centre: Centre,
     options = "qwEg" if mode == "whisper" else "qBEg"
     assert "Application: ChanSpy" in shown
     assert f"Data: ,{options}({TENANT}.{connect['MemberName']})" in shown, shown
+    checked.set()
     assert (await call).answered
 
 
 async def test_supervisor_listens_in_silently(centre: Centre) -> None:
     since = len(centre.events.events)
-    call = asyncio.create_task(centre.call(number_of(50), hold_s=8.0))
-    connect = await centre.wait(
-        since, lambda e: e.get("Event") == "AgentConnect" and e.get("Queue") == f"{TENANT}.live")
+    checked = asyncio.Event()
+    connected = centre.events.agent_connected(number_of(50))
+    call = asyncio.create_task(centre.call(number_of(50), hold_s=1.0, connected=True,
+                                           release_on=lambda e: checked.is_set() and connected(e)))
+    connect = await centre.wait(since, connected)
+    assert connect["Queue"] == f"{TENANT}.live"
     caller_channel = connect["Channel"]
     dials = [e for e in centre.events.events[since:] if e.get("Event") == "DialBegin"]
     legs = [e["DestChannel"] for e in dials if e.get("DialString", "").startswith(agent_number(8, 1))]
@@ -104,12 +112,14 @@ async def test_supervisor_listens_in_silently(centre: Centre) -> None:
     assert not [e for e in centre.events.events[started:]
                 if e.get("Channel") == caller_channel and e.get("Event") == "Newexten"
                 and e.get("Application") in ("Playback", "ChanSpy")]
+    checked.set()
     assert (await call).answered
 
 
 async def test_move_waiting_caller_and_raise_priority(centre: Centre) -> None:
     since = len(centre.events.events)
-    call = asyncio.create_task(centre.call(number_of(11), hold_s=12.0))  # 'tiny': nobody answers
+    # 'tiny': nobody answers; the caller stays until the agent of the queue it is moved to answers.
+    call = asyncio.create_task(centre.call(number_of(11), hold_s=1.0, connected=True))
     join = await centre.wait(
         since, lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Queue") == f"{TENANT}.tiny")
     channel = join["Channel"]
@@ -127,7 +137,7 @@ async def test_move_waiting_caller_and_raise_priority(centre: Centre) -> None:
 async def test_move_waiting_caller_to_a_skill(centre: Centre) -> None:
     """Moved to help/billing, the caller waits in the billing queue: dan (billing) gets it, not eve."""
     since = len(centre.events.events)
-    call = asyncio.create_task(centre.call(number_of(11), hold_s=8.0))
+    call = asyncio.create_task(centre.call(number_of(11), hold_s=1.0, connected=True))  # until moved and answered
     join = await centre.wait(
         since, lambda e: e.get("Event") == "QueueCallerJoin" and e.get("Queue") == f"{TENANT}.tiny")
     name, skill = supervisor.move_target(parse_plan(cc_plan()), "help/billing")

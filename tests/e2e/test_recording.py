@@ -31,7 +31,7 @@ from orchestrator.services.apply import apply_plan
 from orchestrator.services.recordings import store
 from orchestrator.services.recordings.control import set_paused
 from orchestrator.services.recordings.keys import parse_keys
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
 from tests.e2e.events import connect, until
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import free_port, place_call
@@ -93,7 +93,7 @@ class Rec:
 @pytest.fixture(scope="module")
 async def rec(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Rec]:
     tmp = tmp_path_factory.mktemp("recording")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'e2e.db'}")
     ami, events, target = await connect(runtime)
     with Session(engine) as session:
         await apply_plan(parse_plan(plan()), session, target, now=datetime.now(AMSTERDAM))

@@ -12,7 +12,10 @@ from sqlmodel import Session
 
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.services.apply import apply_plan, rollback
-from orchestrator.store import repository
+from orchestrator.store import engine as store_engine
+from orchestrator.store import plans as plan_store
+from orchestrator.store import tenants as tenant_store
+from orchestrator.store import versions as version_store
 from tests.e2e.events import EventLog, connect, until
 from tests.harness.sipp import place_call, place_calls
 
@@ -28,7 +31,7 @@ def plan(dest: str) -> dict[str, Any]:
 
 @pytest.fixture
 async def stack(runtime: Any, carrier: Any, tmp_path: Any):
-    engine = repository.make_engine(f"sqlite:///{tmp_path / 'safe.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp_path / 'safe.db'}")
     ami, events, target = await connect(runtime)
     yield {"runtime": runtime, "carrier": carrier, "engine": engine, "target": target, "tmp": tmp_path,
            "events": events}
@@ -56,8 +59,8 @@ async def test_history_and_rollback(stack: dict[str, Any]) -> None:
     with Session(stack["engine"]) as session:
         report = await rollback(None, "safe", session, stack["target"], now=datetime.now(AMSTERDAM))
         assert report.verified_contexts >= 1 and report.how in ("incremental", "full reload")
-        assert repository.load_plan(session, "safe").numbers[0].routings["main"][0].number == V1
-        versions = repository.history(session, tenant="safe")
+        assert plan_store.load_plan(session, "safe").numbers[0].routings["main"][0].number == V1
+        versions = version_store.history(session, tenant="safe")
     assert await rings(stack) == [V1]
     kinds = [v.summary.split(":")[0] for v in versions]
     assert kinds == [f"rollback to version {versions[2].id}", "applied", "applied"]
@@ -137,7 +140,7 @@ async def test_only_changed_numbers_are_rendered_and_pushed(stack: dict[str, Any
     doc = {"tenant": "safe", "numbers": [entry(1, V1), entry(2, V1), entry(3, V1)]}
     await apply_doc(doc)
     with Session(stack["engine"]) as session:  # a new database knows nothing of the files on disk
-        assert repository.history(session, tenant="safe")[0].summary == "applied: 3 numbers, full rebuild"
+        assert version_store.history(session, tenant="safe")[0].summary == "applied: 3 numbers, full rebuild"
     before = stack["target"].files.current()
 
     doc["numbers"][0] = entry(1, V2)
@@ -157,8 +160,9 @@ async def test_only_changed_numbers_are_rendered_and_pushed(stack: dict[str, Any
     assert (now / "nb-01").resolve() != (before / "nb-01").resolve()
     assert await rings(stack) == [V2]
     with Session(stack["engine"]) as session:
-        assert repository.history(session, tenant="safe")[0].summary == "applied: 3 numbers, 1 of them new or changed"
-        assert [n.routings["main"][0].number for n in repository.load_plan(session, "safe").numbers] == [V2, V1, V1]
+        summary = version_store.history(session, tenant="safe")[0].summary
+        assert summary == "applied: 3 numbers, 1 of them new or changed"
+        assert [n.routings["main"][0].number for n in plan_store.load_plan(session, "safe").numbers] == [V2, V1, V1]
 
     # A bad entry is reported at its place in the whole document, and nothing changes.
     bad = {**doc, "numbers": [doc["numbers"][0], entry(2, "0906 123 4567"), doc["numbers"][2]]}
@@ -173,7 +177,7 @@ async def test_only_changed_numbers_are_rendered_and_pushed(stack: dict[str, Any
     assert not files.locate(files.current(), "n-318003000003.conf").exists()
     assert "There is no existence" in stack["runtime"].rx("dialplan show svc-318003000003")
     with Session(stack["engine"]) as session:
-        assert sorted(repository.tenant_numbers(session, "safe")) == ["+318003000001", "+318003000002"]
+        assert sorted(tenant_store.tenant_numbers(session, "safe")) == ["+318003000001", "+318003000002"]
 
     # A full rebuild stays available.
     assert (await apply_doc(doc, full=True)).how == "full reload"
@@ -182,7 +186,7 @@ async def test_only_changed_numbers_are_rendered_and_pushed(stack: dict[str, Any
     # A tenant-level change (here the recording retention) renders every number again.
     await apply_doc(doc | {"recording_retention": "7y"})
     with Session(stack["engine"]) as session:
-        assert repository.history(session, tenant="safe")[0].summary == "applied: 2 numbers, full rebuild"
+        assert version_store.history(session, tenant="safe")[0].summary == "applied: 2 numbers, full rebuild"
 
 
 async def test_call_centre_change_renders_the_call_centre_not_the_numbers(stack: dict[str, Any]) -> None:
@@ -225,7 +229,7 @@ async def test_call_centre_change_renders_the_call_centre_not_the_numbers(stack:
                for v in (before, now)]
     assert [m.split(",")[2] for m in members[0]] == ["ann"] and [m.split(",")[2] for m in members[1]] == ["bob"]
     with Session(stack["engine"]) as session:
-        summary = repository.history(session, tenant="safe")[0].summary
+        summary = version_store.history(session, tenant="safe")[0].summary
     assert summary == "applied: 2 numbers, 0 of them new or changed, call centre changed"
     assert await answered_by() == [V2]
     # The longest wait is in the call-centre dialplan (Queue()'s timeout): pushed without a reload.
@@ -244,5 +248,5 @@ async def test_call_centre_change_renders_the_call_centre_not_the_numbers(stack:
     doc["numbers"][1]["routings"]["main"] = [{"number": "queue:front"}]
     await apply_doc(doc)
     with Session(stack["engine"]) as session:
-        assert repository.history(session, tenant="safe")[0].summary == "applied: 2 numbers, full rebuild"
+        assert version_store.history(session, tenant="safe")[0].summary == "applied: 2 numbers, full rebuild"
     assert await answered_by() == [V2]

@@ -18,8 +18,8 @@ from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.simulate import CallScenario, simulate
 from orchestrator.services.apply import apply_plan
-from orchestrator.store import repository
-from tests.e2e.events import EventLog, connect
+from orchestrator.store import engine as store_engine
+from tests.e2e.events import EventLog, connect, first_channels
 from tests.harness.clock import set_clock_offset
 from tests.harness.sipp import place_call, place_calls
 from tests.plans import standaard_number, tenant_plan
@@ -53,7 +53,7 @@ class Clock:
 @pytest.fixture(scope="module")
 async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("standaard")
-    engine = repository.make_engine(f"sqlite:///{tmp / 'std.db'}")
+    engine = store_engine.make_engine(f"sqlite:///{tmp / 'std.db'}")
     ami, events, target = await connect(runtime)
     plan = parse_plan(tenant_plan(standaard_number(), night_roster_number()) | {"tenant": "std"})
     with Session(engine) as session:
@@ -68,9 +68,11 @@ async def call(stack: dict[str, Any], to: str, caller: str = "0201234567", **kw:
     carrier, events = stack["carrier"], stack["events"]
     carrier.clear()
     events.clear()
+    mark = events.mark()
     result = await asyncio.to_thread(place_call, stack["runtime"].settings.sip_port, to, caller,
                                      workdir=stack["tmp"], hold_s=0.2, **kw)
-    await events.settled()  # every leg hung up: the call's last AMI events are in
+    # every leg hung up: the call's last AMI events are in
+    await events.settled(mark, calls=first_channels(result, refused=False))
     return result, carrier.invites()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import subprocess
 import uuid
+from datetime import datetime
 from pathlib import Path
 from types import TracebackType
 
@@ -17,13 +18,16 @@ from tests.harness.sipp import HOST, SCENARIOS, SIPP, free_port, wait_bound
 
 
 def responses(trace: str, method: str) -> list[int]:
-    """Status codes of the responses to ``method`` in a sipp message trace, in order."""
-    codes = []
+    """Final status codes of the ``method`` requests in a sipp message trace, one per request
+    (CSeq), in order. A request retransmitted on a busy machine is answered more than once:
+    by the same transaction, or (Asterisk's challenges are stateless) by a second 401."""
+    codes: dict[int, int] = {}
     for block in trace.split("message received")[1:]:
         m = re.search(r"^\s*SIP/2\.0 (\d{3})", block.split("\n", 2)[-1], re.M)
-        if m and re.search(rf"^CSeq:\s*\d+ {method}", block, re.M | re.I):
-            codes.append(int(m.group(1)))
-    return codes
+        cseq = re.search(rf"^CSeq:\s*(\d+) {method}", block, re.M | re.I)
+        if m and cseq and int(m.group(1)) >= 200:
+            codes.setdefault(int(cseq.group(1)), int(m.group(1)))
+    return list(codes.values())
 
 
 class Phone:
@@ -32,6 +36,7 @@ class Phone:
         self.workdir = workdir
         self.port = free_port()  # the phone's SIP port: registered as its contact, answered on
         self.log_file = workdir / f"phone-{self.port}-invites.log"
+        self.trace_file = workdir / f"phone-{self.port}-messages.log"  # every SIP message, timestamped
         self._proc: subprocess.Popen[bytes] | None = None
 
     def _uac(self, scenario: str, service: str, *, password: str, port: int, extra: list[str],
@@ -65,7 +70,7 @@ class Phone:
         """Answer calls on the registered port."""
         cmd = [SIPP, "-sf", str(SCENARIOS / "agent_phone.xml"), "-i", HOST, "-p", str(self.port),
                "-mp", str(free_port()), "-cp", str(free_port()), "-trace_logs", "-log_file", str(self.log_file),
-               "-nostdin", "-max_recv_loops", "10000"]
+               "-trace_msg", "-message_file", str(self.trace_file), "-nostdin", "-max_recv_loops", "10000"]
         screen_file = self.workdir / f"phone-{self.port}-screen.log"
         with open(screen_file, "wb") as screen:
             self._proc = subprocess.Popen(cmd, stdout=screen, stderr=subprocess.STDOUT, cwd=self.workdir)
@@ -81,6 +86,15 @@ class Phone:
                 self._proc.kill()
                 self._proc.wait()
         self._proc = None
+
+    def options_received(self) -> list[float]:
+        """When (epoch seconds) the answering sipp got each of Asterisk's qualify OPTIONS."""
+        try:
+            trace = self.trace_file.read_text(errors="replace")
+        except OSError:
+            return []
+        return [datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S.%f").timestamp()  # sipp writes local time
+                for m in re.finditer(r"^-+ (\S+ \S+)\nUDP message received \[\d+\] bytes :\n\nOPTIONS ", trace, re.M)]
 
     def invites(self) -> list[tuple[str, str]]:
         """(dialled user, caller) of every INVITE the phone answered."""

@@ -82,6 +82,32 @@ def _parse_invite_responses(trace: str) -> list[int]:
     return codes
 
 
+class Hold:
+    """Keeps a caller on the line until the test releases it (deploy/sipp/caller_held.xml): once
+    answered, the caller waits for ``release()``, then holds ``hold_s`` and hangs up. A fixed hold
+    from Asterisk's answer assumed that what the test waits for (an agent answering a queue
+    call) happens within it; on a busy machine the caller hung up first."""
+
+    def __init__(self) -> None:
+        self.call_id = f"held-{uuid.uuid4().hex}@{HOST}"  # the caller's Call-ID (sipp -cid_str)
+        self.local_ip = HOST
+        self.port = 0  # the caller's SIP port, known once its sipp is started
+
+    def release(self) -> None:
+        """Send the caller its cue: an INFO in its dialog, straight to its port (see the scenario)."""
+        assert self.port, "the held caller has not started"
+        branch, tag = uuid.uuid4().hex, uuid.uuid4().hex[:8]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind((HOST, 0))
+            me = s.getsockname()[1]
+            s.sendto((f"INFO sip:caller@{self.local_ip}:{self.port} SIP/2.0\r\n"
+                      f"Via: SIP/2.0/UDP {HOST}:{me};branch=z9hG4bK{branch}\r\n"
+                      f"From: <sip:release@{HOST}>;tag={tag}\r\n"
+                      f"To: <sip:caller@{self.local_ip}>\r\n"
+                      f"Call-ID: {self.call_id}\r\nCSeq: 1 INFO\r\nMax-Forwards: 70\r\n"
+                      "Content-Length: 0\r\n\r\n").encode(), (self.local_ip, self.port))
+
+
 @dataclass(frozen=True)
 class Identity:
     """What a caller's INVITE claims, sent as is (hostile forms included): the From user and
@@ -126,40 +152,49 @@ def _sip_user(text: str) -> str:
 
 def place_call(sip_port: int, number: str, caller: str, *, hold_s: float = 1.0, anonymous: bool = False,
                workdir: Path, timeout: float = 60.0, host: str = HOST, scenario: str | None = None,
-               local_ip: str = HOST, identity: Identity | None = None) -> CallResult:
+               local_ip: str = HOST, identity: Identity | None = None, hold: Hold | None = None) -> CallResult:
     """One call from ``caller`` to ``number``; blocks until it is over. Any final code is fine.
     ``scenario``: another caller scenario in deploy/sipp (e.g. ``caller_dtmf.xml``: presses *9).
     ``local_ip``: send from another loopback address (127.0.0.2 is not the carrier's).
     ``identity``: send these From / P-Asserted-Identity / Privacy headers instead (``caller`` then
     only names the Contact).
+    ``hold``: the answered caller stays on the line until ``hold.release()``, then ``hold_s``.
 
     free_port() races with parallel sipps; a sipp that could not bind exits before sending its
     INVITE (no response at all), so it is started again with fresh ports."""
     for _attempt in range(3):
         if identity is not None:
+            assert hold is None, "a held caller has the plain identity of caller_held.xml"
             workdir.mkdir(parents=True, exist_ok=True)
             scenario = str(identity.scenario(workdir))  # an absolute path: SCENARIOS / it is it
-        result = _place_call_once(sip_port, number, caller, hold_s=hold_s, anonymous=anonymous,
-                                  workdir=workdir, timeout=timeout, host=host, scenario=scenario, local_ip=local_ip)
+        result = _place_call_once(sip_port, number, caller, hold_s=hold_s, anonymous=anonymous, workdir=workdir,
+                                  timeout=timeout, host=host, scenario=scenario, local_ip=local_ip, hold=hold)
         if result.responses or result.returncode == 0:
             return result
     return result
 
 
-def _place_call_once(sip_port: int, number: str, caller: str, *, hold_s: float, anonymous: bool,
-                     workdir: Path, timeout: float, host: str, scenario: str | None, local_ip: str) -> CallResult:
+def _place_call_once(sip_port: int, number: str, caller: str, *, hold_s: float, anonymous: bool, workdir: Path,
+                     timeout: float, host: str, scenario: str | None, local_ip: str, hold: Hold | None) -> CallResult:
     workdir.mkdir(parents=True, exist_ok=True)
     tag = uuid.uuid4().hex[:10]
     msg_file = workdir / f"call-{tag}-messages.log"
+    if hold is not None:
+        assert scenario is None and not anonymous, "a held caller is caller_held.xml"
+        scenario = "caller_held.xml"
     scenario_file = SCENARIOS / (scenario or ("caller_anonymous.xml" if anonymous else "caller.xml"))
+    port = free_port()
+    held = [] if hold is None else ["-cid_str", hold.call_id]
     cmd = [
         SIPP, f"{host}:{sip_port}", "-sf", str(scenario_file), "-s", _digits(number),
-        "-key", "caller", _digits(caller) if not anonymous or caller != "anonymous" else "anonymous",
-        "-i", local_ip, "-p", str(free_port()), "-mp", str(free_port()), "-cp", str(free_port()),
+        "-key", "caller", _digits(caller) if not anonymous or caller != "anonymous" else "anonymous", *held,
+        "-i", local_ip, "-p", str(port), "-mp", str(free_port()), "-cp", str(free_port()),
         "-m", "1", "-l", "1", "-d", str(int(hold_s * 1000)),
         "-timeout", f"{int(timeout)}s", "-timeout_error",
         "-trace_msg", "-message_file", str(msg_file), "-nostdin",
     ]
+    if hold is not None:
+        hold.local_ip, hold.port = local_ip, port
     started = time.monotonic()
     try:
         proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, errors="replace",

@@ -11,13 +11,15 @@ from sqlmodel import Session
 
 from orchestrator.domain.plan import parse_plan
 from orchestrator.errors import StoreError
-from orchestrator.store import repository as repo
+from orchestrator.store import blacklists as blacklist_store
+from orchestrator.store import plans as repo
+from orchestrator.store.engine import CHUNK, make_engine
 from tests.plans import basis_number, standaard_number, tenant_plan
 
 
 @pytest.fixture
 def engine(db_url: str):
-    return repo.make_engine(db_url)
+    return make_engine(db_url)
 
 
 def many(count: int, start: int = 1000000, **overrides: Any) -> list[dict[str, Any]]:
@@ -30,7 +32,7 @@ def many(count: int, start: int = 1000000, **overrides: Any) -> list[dict[str, A
 
 
 def test_more_numbers_than_one_chunk_round_trip_in_order(engine) -> None:
-    count = repo.CHUNK * 2 + 7
+    count = CHUNK * 2 + 7
     numbers = many(count, blocking={"anonymous": True, "blacklist": ["0201111111", "0612345678"]})
     numbers[3] = copy.deepcopy(numbers[3]) | {"active": "evening"}
     numbers.append(standaard_number())
@@ -41,7 +43,7 @@ def test_more_numbers_than_one_chunk_round_trip_in_order(engine) -> None:
         s.commit()
     with Session(engine) as s:
         assert repo.load_plan(s, "acme") == plan
-        assert len(repo.blacklists(s)) == count
+        assert len(blacklist_store.blacklists(s)) == count
 
 
 def test_a_large_plan_is_replaced_and_reloaded(engine) -> None:
@@ -58,25 +60,25 @@ def test_a_large_plan_is_replaced_and_reloaded(engine) -> None:
 def test_conflict_found_in_a_later_chunk(engine) -> None:
     with Session(engine) as s:
         repo.save_plan(s, parse_plan(tenant_plan(*many(3, start=9000000))))
-        other = tenant_plan(*many(repo.CHUNK + 1), *many(1, start=9000002))
+        other = tenant_plan(*many(CHUNK + 1), *many(1, start=9000002))
         other["tenant"] = "globex"
         with pytest.raises(StoreError, match=r"\+318009000002 belongs to tenant 'acme'"):
             repo.save_plan(s, parse_plan(other))
 
 
 def test_live_entries_stay_plan_entries_follow_the_plan(engine) -> None:
-    numbers = many(repo.CHUNK + 2, blocking={"blacklist": ["0201111111"]})
+    numbers = many(CHUNK + 2, blocking={"blacklist": ["0201111111"]})
     with Session(engine) as s:
         repo.save_plan(s, parse_plan(tenant_plan(*numbers)))
-        last = "+31800" + str(1000000 + repo.CHUNK + 1)
-        assert repo.blacklist_add(s, last, "+31612345678", source="dtmf")
-        assert repo.blacklist_add(s, last, "+31201111112", source="api")
+        last = "+31800" + str(1000000 + CHUNK + 1)
+        assert blacklist_store.blacklist_add(s, last, "+31612345678", source="dtmf")
+        assert blacklist_store.blacklist_add(s, last, "+31201111112", source="api")
         # The plan drops its own entries: live ones stay, plan ones go.
-        repo.save_plan(s, parse_plan(tenant_plan(*many(repo.CHUNK + 2))))
-        assert repo.blacklist(s, last) == ["+31201111112", "+31612345678"]
+        repo.save_plan(s, parse_plan(tenant_plan(*many(CHUNK + 2))))
+        assert blacklist_store.blacklist(s, last) == ["+31201111112", "+31612345678"]
         # A live entry the plan also lists is not stored twice.
-        repo.save_plan(s, parse_plan(tenant_plan(*many(repo.CHUNK + 2, blocking={"blacklist": ["0612345678"]}))))
-        assert repo.blacklist(s, last) == ["+31201111112", "+31612345678"]
+        repo.save_plan(s, parse_plan(tenant_plan(*many(CHUNK + 2, blocking={"blacklist": ["0612345678"]}))))
+        assert blacklist_store.blacklist(s, last) == ["+31201111112", "+31612345678"]
         # A number that left the plan takes its live entries with it.
-        repo.save_plan(s, parse_plan(tenant_plan(*many(repo.CHUNK + 1))))
-        assert repo.blacklist(s, last) == []
+        repo.save_plan(s, parse_plan(tenant_plan(*many(CHUNK + 1))))
+        assert blacklist_store.blacklist(s, last) == []

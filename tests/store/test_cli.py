@@ -151,7 +151,7 @@ def test_recordings_list_shows_pauses_and_who_kept_it(env: Path) -> None:
 
     from orchestrator.settings import load_settings
     from orchestrator.store import models
-    from orchestrator.store.repository import make_engine
+    from orchestrator.store.engine import make_engine
 
     assert "no recordings" in runner.invoke(app, ["recordings", "list"]).output
     settings = load_settings()

@@ -28,7 +28,8 @@ from orchestrator.services.recordings.keys import parse_keys
 from orchestrator.services.recordings.store import ingest
 from orchestrator.store import call_records
 from orchestrator.store import models as m
-from orchestrator.store import repository as repo
+from orchestrator.store import plans as repo
+from orchestrator.store.engine import make_engine
 from tests.api.helpers import bearer, make_token, offline_config, offline_settings
 from tests.api.test_openapi import Server
 from tests.plans import basis_number
@@ -108,7 +109,7 @@ def test_controller_api_apply_and_recordings_write_at_once(db_url: str, tmp_path
     writers = Writers()
 
     def controller() -> None:
-        engine = repo.make_engine(db_url)
+        engine = make_engine(db_url)
         began = time.monotonic()
         for i in range(CALLS):
             time.sleep(max(0.0, began + i / CALLS_PER_S - time.monotonic()))  # the offered load: 20 calls/s
@@ -129,7 +130,7 @@ def test_controller_api_apply_and_recordings_write_at_once(db_url: str, tmp_path
                 assert resp.status_code == 200, resp.text
 
     def recordings() -> None:
-        engine = repo.make_engine(db_url)
+        engine = make_engine(db_url)
         stored = 0
         for i in range(RECORDINGS):
             name = f"{1800000000 + i}@1800000100.{i}@318001000000@31612345678@always@acme.wav"
@@ -148,7 +149,7 @@ def test_controller_api_apply_and_recordings_write_at_once(db_url: str, tmp_path
     starts, ends = zip(*writers.spans.values(), strict=True)
     assert max(starts) < min(ends), writers.spans  # all four were writing at the same time
 
-    engine = repo.make_engine(db_url)
+    engine = make_engine(db_url)
     with Session(engine) as s:
         call_ids = s.exec(select(m.CallRecord.call_id)).all()
         assert sorted(call_ids) == sorted(f"1800000000.{i}" for i in range(CALLS))

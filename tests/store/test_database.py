@@ -10,12 +10,13 @@ from typing import Any
 from sqlmodel import Session, select
 
 from orchestrator.store import models as m
-from orchestrator.store import repository as repo
+from orchestrator.store import versions as repo
+from orchestrator.store.engine import make_engine
 
 
 def test_timestamps_round_trip_as_utc_whatever_the_server_zone(db_url: str) -> None:
     """The test PostgreSQL runs in Europe/Amsterdam: a UTC instant must come back unshifted."""
-    engine = repo.make_engine(db_url)
+    engine = make_engine(db_url)
     started = datetime(2026, 7, 1, 10, 0, 0, 123000, tzinfo=timezone(timedelta(hours=2)))  # 08:00 UTC
     with Session(engine) as s:
         s.add(m.CallRecord(call_id="1.1", service_number="+318001234567", tenant="acme", caller="",
@@ -33,14 +34,14 @@ def test_timestamps_round_trip_as_utc_whatever_the_server_zone(db_url: str) -> N
 
 
 def test_postgresql_urls_use_psycopg_3(postgres_url: str) -> None:
-    engine = repo.make_engine(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
+    engine = make_engine(postgres_url.replace("postgresql+psycopg://", "postgresql://"))
     assert (engine.dialect.name, engine.dialect.driver) == ("postgresql", "psycopg")
     engine.dispose()
 
 
 def test_postgresql_sessions_are_in_utc(postgres_url: str) -> None:
     """The server's zone is Europe/Amsterdam; our sessions show stored instants in UTC."""
-    engine = repo.make_engine(postgres_url)
+    engine = make_engine(postgres_url)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SHOW timezone").scalar() == "UTC"
     engine.dispose()
@@ -49,17 +50,17 @@ def test_postgresql_sessions_are_in_utc(postgres_url: str) -> None:
 def test_two_services_writing_the_first_dialplan_state_at_once(db_url: str) -> None:
     """Both read "no row yet"; the second waits for the first's commit, then must update, not
     fail on the key (the API and a CLI apply on a new database)."""
-    engine = repo.make_engine(db_url)
+    engine = make_engine(db_url)
     first, second = Session(engine), Session(engine)
     try:
-        assert repo.dialplan_state(first) is None and repo.dialplan_state(second) is None
+        assert repo.committed_dialplan(first) is None and repo.committed_dialplan(second) is None
         second.commit()  # SQLite: no read snapshot held while the first writes
-        repo.set_dialplan_state(first, "v1", "g1")
+        repo.set_committed_dialplan(first, "v1", "g1", loaded=False)
         outcome: list[BaseException | None] = []
 
         def write_second() -> None:
             try:
-                repo.set_dialplan_state(second, "v2", "g2")
+                repo.set_committed_dialplan(second, "v2", "g2", loaded=True)
                 second.commit()
                 outcome.append(None)
             except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
@@ -72,7 +73,7 @@ def test_two_services_writing_the_first_dialplan_state_at_once(db_url: str) -> N
         thread.join(30)
         assert outcome == [None]
         with Session(engine) as s:
-            state = repo.dialplan_state(s)
+            state = repo.committed_dialplan(s)
             assert state is not None and (state.dialplan_dir, state.generator) == ("v2", "g2")
     finally:
         first.close()
@@ -98,7 +99,7 @@ def _until_waiting(engine: Any, thread: threading.Thread) -> None:
 def test_applies_wait_for_each_other(db_url: str) -> None:
     """An apply's reads of every plan must not see half of another apply (PostgreSQL read committed
     hands out each statement's own snapshot): the second apply's lock waits for the first's commit."""
-    engine = repo.make_engine(db_url)
+    engine = make_engine(db_url)
     first, second = Session(engine), Session(engine)
     acquired: list[float] = []
     try:

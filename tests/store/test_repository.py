@@ -7,13 +7,15 @@ from sqlmodel import Session
 
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.errors import NotFound, StoreError
-from orchestrator.store import repository as repo
+from orchestrator.store import blacklists as blacklist_store
+from orchestrator.store import plans as repo
+from orchestrator.store.engine import make_engine
 from tests.plans import basis_number, tenant_plan
 
 
 @pytest.fixture
 def engine(db_url: str):
-    return repo.make_engine(db_url)
+    return make_engine(db_url)
 
 
 def test_plan_round_trips(engine) -> None:
@@ -42,10 +44,10 @@ def test_live_blacklist_entries_survive_a_plan_apply(engine) -> None:
     plan = parse_plan(tenant_plan(basis_number(blocking={"blacklist": ["0201111111"]})))
     with Session(engine) as s:
         repo.save_plan(s, plan)
-        assert repo.blacklist_add(s, "+318001234567", "+31612345678", source="dtmf")
-        assert not repo.blacklist_add(s, "+318001234567", "+31612345678", source="dtmf")
+        assert blacklist_store.blacklist_add(s, "+318001234567", "+31612345678", source="dtmf")
+        assert not blacklist_store.blacklist_add(s, "+318001234567", "+31612345678", source="dtmf")
         repo.save_plan(s, parse_plan(tenant_plan(basis_number())))
-        assert repo.blacklist(s, "+318001234567") == ["+31612345678"]
+        assert blacklist_store.blacklist(s, "+318001234567") == ["+31612345678"]
 
 
 def test_uncommitted_save_leaves_nothing(engine) -> None:
@@ -92,7 +94,21 @@ def test_every_field_round_trips(engine) -> None:
     assert loaded == plan
     assert set(type(plan.numbers[0]).model_fields) == {
         "number", "package", "routings", "active", "switches", "blocking", "announcements",
-        "max_concurrent_calls", "tariff", "allow_foreign", "start", "regions", "rosters", "splits", "recording"}, (
-        "a new plan field: store it in store/repository.py and extend this test")
+        "max_concurrent_calls", "tariff", "allow_foreign", "start", "regions", "rosters", "splits", "recording",
+        "flow"}, (
+        "a new plan field: store it in store/plans.py and extend this test")
     assert set(type(plan).model_fields) == {"tenant", "test_number", "announcements", "numbers",
-                                           "recording_retention", "agents", "queues", "hunt_groups"}
+                                           "recording_retention", "agents", "queues", "hunt_groups",
+                                           "flows", "layout", "lists"}
+
+
+def test_flows_round_trip(engine) -> None:
+    """Issue 15: flows, their layout, the list names and a number's flow survive the database."""
+    from tests.flow_plans import flow_plan
+
+    plan = parse_plan(flow_plan())
+    with Session(engine) as s:
+        repo.save_plan(s, plan)
+        s.commit()
+    with Session(engine) as s:
+        assert repo.load_plan(s, "flowco") == plan

@@ -14,9 +14,11 @@ from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.compile_queues import compile_call_centre
 from orchestrator.domain.ir_queues import CallCentre
+from orchestrator.domain.naming import PJSIP_FILE
 from orchestrator.domain.plan import parse_plan
 from orchestrator.errors import AsteriskError, SecretError
-from orchestrator.generate.render import PJSIP_FILE, render_agent_phones, render_call_centres
+from orchestrator.generate.files import PRIVATE_FILES
+from orchestrator.generate.render import render_agent_phones, render_call_centres
 from orchestrator.services.callcentre import phones
 from orchestrator.services.callcentre.phone_secrets import PhoneSecrets, sip_digest
 from orchestrator.settings import DEFAULT_PHONE_QUALIFY_S, load_settings
@@ -166,11 +168,11 @@ def test_static_pjsip_conf_identifies_phones_by_username_and_the_carrier_by_addr
 
 def test_pjsip_inc_is_written_owner_only(tmp_path: Path) -> None:
     files = DialplanFiles(tmp_path)
-    version = files.write({"a.conf": "; dialplan\n", PJSIP_FILE: "; phones\n"})
+    version = files.write({"a.conf": "; dialplan\n", PJSIP_FILE: "; phones\n"}, private=PRIVATE_FILES)
     assert stat.S_IMODE((version.path / PJSIP_FILE).stat().st_mode) == 0o600
     assert stat.S_IMODE((version.path / "a.conf").stat().st_mode) & 0o044  # the rest as before
     again = files.write({"a.conf": "; dialplan 2\n", PJSIP_FILE: "; phones\n"},
-                        unchanged_files={"a.conf": "; dialplan\n", PJSIP_FILE: "; phones\n"})
+                        unchanged_files={"a.conf": "; dialplan\n", PJSIP_FILE: "; phones\n"}, private=PRIVATE_FILES)
     assert stat.S_IMODE((again.path / PJSIP_FILE).stat().st_mode) == 0o600  # linked, still private
 
 

@@ -70,3 +70,26 @@ async def test_getvar_is_empty_for_a_gone_channel_and_pjsip_reload_is_checked() 
     with pytest.raises(AsteriskError, match="PJSIP reload answered"):
         await ami.reload_pjsip()
     assert sent.sent[1] == {"Action": "Command", "Command": "module reload res_pjsip.so"}
+
+
+class Silent(Recorder):
+    """Asterisk that never answers: the action's own timeout must end the wait."""
+
+    def send_action(self, fields: dict[str, Any], as_list: bool | None = None) -> asyncio.Future[Any]:
+        self.sent.append(fields)
+        return asyncio.get_running_loop().create_future()
+
+
+async def test_dialplan_edits_and_the_reload_timeout() -> None:
+    ami, sent = ami_with(answer(Response="Success"), answer(Response="Error", Message="No such extension"))
+    await ami.extension_add("svcn-1", "s", 2, "Goto", "x,s,1")
+    assert sent.sent[0] == {"Action": "DialplanExtensionAdd", "Context": "svcn-1", "Extension": "s",
+                            "Priority": "2", "Application": "Goto", "ApplicationData": "x,s,1", "Replace": "yes"}
+    with pytest.raises(AsteriskError, match="No such extension"):
+        await ami.extension_remove("svcn-1", "s")
+    assert sent.sent[1] == {"Action": "DialplanExtensionRemove", "Context": "svcn-1", "Extension": "s"}
+    silent = Silent()
+    ami._manager.send_action = silent.send_action  # type: ignore[method-assign]
+    with pytest.raises(AsteriskError, match="no answer in 0 s"):  # 0.05 s, not the link's 1 s
+        await ami.dialplan_reload(timeout=0.05)
+    assert silent.sent == [{"Action": "Command", "Command": "dialplan reload"}]

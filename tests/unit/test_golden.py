@@ -14,8 +14,9 @@ import pytest
 import yaml
 
 from orchestrator.domain.compile import compile_plan, holiday_dates
+from orchestrator.domain.naming import PJSIP_FILE
 from orchestrator.domain.plan import parse_plan
-from orchestrator.generate.render import PJSIP_FILE, render_agent_phones, render_dialplan
+from orchestrator.generate.render import render_agent_phones, render_dialplan
 from orchestrator.services.callcentre.phone_secrets import sip_digest
 from orchestrator.settings import DEFAULT_PHONE_QUALIFY_S
 from tests.plans import standaard_number, tenant_plan
@@ -60,7 +61,20 @@ def callcentre() -> dict[str, str]:
     return render_dialplan(compile_plan(plan, {}, HOLIDAYS)) | dialplan | config | {PJSIP_FILE: phones}
 
 
-PLANS = {"demo": demo, "standaard": standaard, "callcentre": callcentre}
+def flows() -> dict[str, str]:
+    """Premium call flows (issue 15): two numbers share one flow, rendered once as its own file."""
+    from orchestrator.domain.flow_compile import compile_flows
+    from orchestrator.domain.rules import check_plan
+    from tests.flow_plans import flow_plan
+    from tests.plans import NOW
+
+    plan = parse_plan(flow_plan())
+    assert check_plan(plan, NOW) == []
+    return render_dialplan(compile_plan(plan, {}, HOLIDAYS), holidays=HOLIDAYS,
+                           call_flows=compile_flows(plan.tenant, plan.flows, {}, HOLIDAYS))
+
+
+PLANS = {"demo": demo, "standaard": standaard, "callcentre": callcentre, "flows": flows}
 
 
 @pytest.mark.parametrize("name", PLANS)

@@ -1,10 +1,21 @@
 """The incremental (AMI) dialplan update: parsing our generated dialplan and planning actions."""
 
+from dataclasses import replace
 from pathlib import Path
 
-import pytest
-
-from orchestrator.asterisk.incremental import NeedsFullReload, actions, parse, plan_update
+from orchestrator.asterisk.push import (
+    MAX_INCREMENTAL_FILES,
+    Add,
+    Change,
+    Parsed,
+    Priority,
+    Remove,
+    actions,
+    contexts_of,
+    incremental_actions,
+    parse,
+)
+from orchestrator.services.decision import ApplyDecision, Facts
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
@@ -44,27 +55,49 @@ def test_changed_priority_replaced_and_shorter_extension_trimmed() -> None:
     old = "[c]\nexten => a,1,NoOp(1)\n same => n,NoOp(2)\nexten => b,1,NoOp(b)\n"
     new = "[c]\nexten => a,1,NoOp(one)\n"
     got = actions(old, new)
-    assert got[0] == {"Action": "DialplanExtensionAdd", "Context": "c", "Extension": "a", "Priority": "1",
-                      "Application": "NoOp", "ApplicationData": "one", "Replace": "yes"}
-    assert {"Action": "DialplanExtensionRemove", "Context": "c", "Extension": "b"} in got
-    assert {"Action": "DialplanExtensionRemove", "Context": "c", "Extension": "a", "Priority": "2"} in got
+    assert got[0] == Add("c", "a", 1, "NoOp", "one")
+    assert Remove("c", "b") in got
+    assert Remove("c", "a", 2) in got
 
 
-def test_plan_update_orders_contexts_before_entry() -> None:
+def test_incremental_push_orders_contexts_before_entry_and_parses_each_text_once() -> None:
     old = golden("demo")
     new = dict(old)
     new["n-399.conf"] = "[svc-399]\nexten => s,1,NoOp(new)\n"
     new["entry.conf"] = old["entry.conf"].replace(
         "exten => _[0-9+].", "exten => 0399,1,Goto(svc-399,s,1)\nexten => _[0-9+].")
-    update = plan_update(old, new)
-    assert update.changed_files == ["entry.conf", "n-399.conf"]
-    assert [a["Context"] for a in update.actions] == ["svc-399", "svc-entry"]
-    assert update.contexts == ["svc-399", "svc-entry"]
+    change = Change.between(old, new, old.keys() | new.keys())
+    assert change.names == ["entry.conf", "n-399.conf"]
+    calls: list[str] = []
+    parsed = Parsed()
+
+    def counting(text: str) -> list[Priority]:
+        calls.append(text)
+        return parsed(text)
+
+    steps = incremental_actions(change, counting)
+    assert [a.context for a in steps] == ["svc-399", "svc-entry"]
+    assert sorted(contexts_of(change.new, counting)) == ["svc-399", "svc-entry"]
+    assert len(parsed._done) == 4  # old and new entry, no old number (""), new number: each parsed once
 
 
-def test_shared_files_need_a_full_reload() -> None:
-    old = golden("demo")
-    with pytest.raises(NeedsFullReload):
-        plan_update(old, old | {"lib.conf": old["lib.conf"] + "\n[x]\nexten => s,1,NoOp()\n"})
-    with pytest.raises(NeedsFullReload):
-        plan_update({}, old)
+def test_shared_files_or_many_files_need_a_full_reload() -> None:
+    incremental = ApplyDecision(render_changed_only=True, full_reload=None)
+    assert incremental.for_change(["lib.conf"]).full_reload == "the shared library or holidays changed"
+    many = [f"n-{i}.conf" for i in range(MAX_INCREMENTAL_FILES + 1)]
+    assert incremental.for_change(many).full_reload == f"{len(many)} files changed"
+    assert incremental.for_change(many[:3]).full_reload is None
+
+
+def test_the_decision_trusts_the_files_only_when_the_database_committed_them() -> None:
+    base = Facts(full_asked=False, committed_dir="/etc/svc-versions/b", committed_generator="g", loaded=True,
+                 link=Path("/etc/svc-versions/b"), build="g", salt_matches=True)
+    assert ApplyDecision.decide(base) == ApplyDecision(True, None, None)
+    crashed = ApplyDecision.decide(replace(base, link=Path("/etc/svc-versions/c")))
+    assert not crashed.render_changed_only
+    assert crashed.full_reload == "the files on disk are not the version this database committed"
+    offline = ApplyDecision.decide(replace(base, loaded=False))
+    assert offline.render_changed_only and offline.full_reload is not None
+    assert ApplyDecision.decide(replace(base, committed_dir=None)).full_reload == "first apply this database sees"
+    salt = ApplyDecision.decide(replace(base, salt_matches=False))
+    assert not salt.render_changed_only and salt.full_reload is None

@@ -17,10 +17,10 @@ from orchestrator.asterisk.ami_results import QueueMember
 from orchestrator.domain.agent_state import AVAILABLE as AVAILABLE  # re-exported for the CLI and API
 from orchestrator.domain.agent_state import LOGGED_OUT as LOGGED_OUT
 from orchestrator.domain.agent_state import UNAVAILABLE, combined_state, member_state
-from orchestrator.domain.ir_queues import CallCentre, agent_interface, night_family
+from orchestrator.domain.ir_queues import CallCentre, agent_interface
+from orchestrator.domain.naming import AGENT_FAMILY, night_family
 from orchestrator.errors import AsteriskError, NotFound, PlanInvalid, Violation
 
-AGENT_FAMILY = "svc-agent"
 # A reason goes into AstDB and, after a restart, into PauseQueueMember's arguments (svc-agent-restore).
 REASON = re.compile(r"[A-Za-z0-9 _-]{0,40}")
 

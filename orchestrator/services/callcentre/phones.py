@@ -12,8 +12,9 @@ from pathlib import Path
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.domain.ir_queues import CallCentre
+from orchestrator.domain.naming import PJSIP_FILE
 from orchestrator.errors import AsteriskError, SecretError
-from orchestrator.generate.render import PJSIP_FILE, render_agent_phones
+from orchestrator.generate.render import render_agent_phones
 from orchestrator.services.callcentre.phone_secrets import PhoneSecrets
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.ami_results import QueueEntry
-from orchestrator.domain.ir_queues import agent_endpoint, queue_context
+from orchestrator.domain.naming import agent_endpoint, queue_context
 from orchestrator.domain.numbers import parse_destination
 from orchestrator.domain.plan import TenantPlan
 from orchestrator.errors import NotFound, NumberInvalid

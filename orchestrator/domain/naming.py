@@ -1,0 +1,77 @@
+"""Names Asterisk knows our objects by: contexts, AstDB families, queues and generated files.
+
+The compiler, the renderer, the templates (as the Jinja global ``names``) and the services that
+talk to Asterisk spell them from here, so a name changes in one place. Pure.
+"""
+
+from __future__ import annotations
+
+# --- contexts -------------------------------------------------------------------------------
+ENTRY_CONTEXT = "svc-entry"  # the carrier's calls arrive here
+LIB_CONTEXT = "svc-lib"
+
+
+def number_context(digits: str) -> str:
+    """A service number's own context (digits of its E.164 form)."""
+    return f"svc-{digits}"
+
+
+def queue_context(tenant: str) -> str:
+    return f"svcq-{tenant}"
+
+
+def hunt_context(tenant: str) -> str:
+    return f"svch-{tenant}"
+
+
+def agent_context(tenant: str) -> str:
+    return f"svca-{tenant}"
+
+
+def phone_context(tenant: str) -> str:
+    """Where calls from the tenant's agent phones go: only the agent state codes."""
+    return f"svce-{tenant}"
+
+
+# --- AstDB families -------------------------------------------------------------------------
+AGENT_FAMILY = "svc-agent"  # svc-agent/<tenant>/<agent> = available | logged-out | unavailable:<reason>
+
+
+def blacklist_family(e164: str) -> str:
+    return f"svc-bl/{e164.lstrip('+')}"
+
+
+def night_family(tenant: str) -> str:
+    return f"svc-night/{tenant}"
+
+
+# --- queues and endpoints -------------------------------------------------------------------
+def asterisk_queue_name(tenant: str, queue: str, skill: str | None = None) -> str:
+    return f"{tenant}.{queue}" + (f".{skill}" if skill else "")
+
+
+def agent_endpoint(tenant: str, endpoint: str) -> str:
+    """The PJSIP name of an agent's phone. Neither part can hold a dot, so the name parses back
+    and two tenants (or a tenant and the carrier trunk) never share one."""
+    return f"{tenant}.{endpoint}"
+
+
+# --- generated files ------------------------------------------------------------------------
+ENTRY_FILE = "entry.conf"
+LIB_FILE = "lib.conf"
+HOLIDAYS_FILE = "holidays.conf"
+RECORDING_FILE = "recording.conf"
+AGENT_CODES_FILE = "agentcodes.conf"
+# Not dialplan: written into the same versioned folder, but included by queues.conf,
+# musiconhold.conf and pjsip.conf (extensions.conf includes svc/*.conf, hence the other extension).
+QUEUES_FILE = "queues.inc"
+MOH_FILE = "moh.inc"
+PJSIP_FILE = "pjsip.inc"  # the agent phones
+
+
+def number_file_name(e164: str) -> str:
+    return f"n-{e164.lstrip('+')}.conf"
+
+
+def call_centre_file(tenant: str) -> str:
+    return f"cc-{tenant}.conf"

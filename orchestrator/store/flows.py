@@ -1,0 +1,48 @@
+"""A tenant's Premium call flows (with their builder layout and list names) and the entries of its
+digit lists. Flows are stored whole per tenant: they are compiled whole, and numbers only name them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete
+from sqlmodel import Session, col, select
+
+from orchestrator.domain import plan as p
+from orchestrator.store import models as m
+
+FLOW_KEYS = {"flows", "layout", "lists"}
+
+
+def save_flows(session: Session, plan: p.TenantPlan) -> None:
+    session.execute(delete(m.TenantFlows).where(col(m.TenantFlows.tenant) == plan.tenant))
+    if plan.flows or plan.layout or plan.lists:
+        session.add(m.TenantFlows(tenant=plan.tenant, plan_json=json.dumps(
+            plan.model_dump(mode="json", include=FLOW_KEYS))))  # in order: regions match first to last
+
+
+def load_flows(session: Session, tenant: str) -> dict[str, Any]:
+    row = session.exec(select(m.TenantFlows).where(m.TenantFlows.tenant == tenant)).first()
+    return dict(json.loads(row.plan_json)) if row is not None else {}
+
+
+def list_entries(session: Session, tenant: str, name: str) -> list[str]:
+    rows = session.exec(select(m.FlowListEntry.value).where(
+        m.FlowListEntry.tenant == tenant, m.FlowListEntry.list_name == name).order_by(col(m.FlowListEntry.value)))
+    return list(rows)
+
+
+def list_add(session: Session, tenant: str, name: str, value: str) -> bool:
+    if value in list_entries(session, tenant, name):
+        return False
+    session.add(m.FlowListEntry(tenant=tenant, list_name=name, value=value))
+    session.flush()
+    return True
+
+
+def list_remove(session: Session, tenant: str, name: str, value: str) -> bool:
+    result = session.execute(delete(m.FlowListEntry).where(
+        col(m.FlowListEntry.tenant) == tenant, col(m.FlowListEntry.list_name) == name,
+        col(m.FlowListEntry.value) == value))
+    return bool(getattr(result, "rowcount", 0))

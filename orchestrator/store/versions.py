@@ -1,0 +1,99 @@
+"""What was applied: the history of versions, the digests the dialplan on disk was generated
+from (domain/digest.py), and the dialplan version the database committed."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, false, func, insert, update
+from sqlmodel import Session, col, select
+
+from orchestrator.errors import NotFound
+from orchestrator.store import models as m
+from orchestrator.store.engine import chunks, upsert
+
+
+def record_version(session: Session, version: m.AppliedVersion) -> None:
+    session.add(version)
+    session.flush()
+
+
+def history(session: Session, limit: int = 50, tenant: str | None = None) -> list[m.AppliedVersion]:
+    query = select(m.AppliedVersion)
+    if tenant is not None:
+        query = query.where(col(m.AppliedVersion.tenant) == tenant)
+    return list(session.exec(query.order_by(col(m.AppliedVersion.id).desc()).limit(limit)))
+
+
+def applied_document(session: Session, tenant: str) -> dict[str, Any]:
+    """The document the tenant's stored plan was stored from: the tables are the current plan, and
+    the last version's ``plan_json`` is written in the same transaction, so the two never differ
+    (live blacklist entries aside, which are not part of a plan). A new tenant: no numbers."""
+    for v in history(session, tenant=tenant, limit=1):
+        if v.plan_json:
+            document = orjson.loads(v.plan_json)
+            if isinstance(document, dict):
+                return document
+    return {"tenant": tenant, "numbers": []}
+
+
+def version(session: Session, version_id: int) -> m.AppliedVersion:
+    found = session.get(m.AppliedVersion, version_id)
+    if found is None:
+        raise NotFound(f"no applied version {version_id}")
+    return found
+
+
+def number_digests(session: Session, tenant: str) -> dict[str, str]:
+    """E.164 -> digest of the entry each of the tenant's numbers was last applied from."""
+    rows = session.exec(select(m.NumberDigest.e164, m.NumberDigest.digest).where(m.NumberDigest.tenant == tenant))
+    return dict(rows.all())
+
+
+def save_digests(session: Session, tenant: str, digests: dict[str, str], keep: Collection[str]) -> None:
+    """The tenant's numbers are now ``keep`` (digests unchanged) plus ``digests`` (new)."""
+    stored = session.exec(select(m.NumberDigest.e164).where(m.NumberDigest.tenant == tenant)).all()
+    kept = set(keep)
+    gone = [e for e in stored if e not in kept] + [e for e in digests if e not in stored]
+    for chunk in chunks(gone):  # including rows another tenant left behind for a moved number
+        session.execute(delete(m.NumberDigest).where(col(m.NumberDigest.e164).in_(chunk)))
+    if digests:
+        session.execute(insert(m.NumberDigest), [{"e164": e, "tenant": tenant, "digest": d}
+                                                 for e, d in digests.items()])
+
+
+def tenant_salt(session: Session, tenant: str) -> str | None:
+    row = session.get(m.TenantDigest, tenant)
+    return None if row is None else row.salt
+
+
+def set_tenant_salt(session: Session, tenant: str, salt: str) -> None:
+    upsert(session, m.TenantDigest, {"tenant": tenant, "salt": salt}, key="tenant")
+
+
+def committed_dialplan(session: Session) -> m.CommittedDialplan | None:
+    return session.get(m.CommittedDialplan, 1)
+
+
+def set_committed_dialplan(session: Session, dialplan_dir: str, generator: str, *, loaded: bool) -> None:
+    upsert(session, m.CommittedDialplan, {"id": 1, "dialplan_dir": dialplan_dir, "generator": generator,
+                                          "loaded": loaded, "committed_at": datetime.now(UTC)}, key="id")
+
+
+APPLY_LOCK = 0x5356434E  # PostgreSQL advisory lock key of applies ("SVCN")
+
+
+def lock_applies(session: Session) -> None:
+    """Applies one at a time, across processes (the API, the CLI), until the session's transaction
+    ends. An apply reads every tenant's plan in several statements (numbers, routings, ...); with
+    another apply committing between them, PostgreSQL (read committed) would hand it numbers
+    without routings. SQLite: a write statement (that changes no row) takes the database's single
+    write lock now instead of at the apply's first real write. The flock of the dialplan folder
+    (asterisk/dialplan_files.py) only orders applies that share that folder."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(APPLY_LOCK)))
+    else:
+        session.execute(update(m.Tenant).where(false()).values(name=m.Tenant.name))
