@@ -30,7 +30,7 @@ from orchestrator.store import call_records
 from orchestrator.store import models as m
 from orchestrator.store import plans as repo
 from orchestrator.store.engine import make_engine
-from tests.api.helpers import bearer, make_token, offline_config, offline_settings
+from tests.api.helpers import allocate, bearer, make_token, offline_config, offline_settings
 from tests.api.test_openapi import Server
 from tests.plans import basis_number
 
@@ -102,6 +102,7 @@ def test_controller_api_apply_and_recordings_write_at_once(db_url: str, tmp_path
     api_config = offline_config(tmp_path / "api", SVC_DB_URL=db_url)
     api_config.settings.state_dir.mkdir(parents=True)
     token = make_token(db_url, "globex")  # also creates the schema, before the writers race
+    allocate(db_url, "globex", *(f"+31800{2000000 + i}" for i in range(50)))  # the operator's, before the tenant's plan
     cli_settings = offline_settings(tmp_path / "cli", SVC_DB_URL=db_url)
     cli_settings.state_dir.mkdir(parents=True)
     spool, store = tmp_path / "spool", tmp_path / "recordings"
