@@ -14,6 +14,9 @@ command -v espeak-ng >/dev/null || need+=(espeak-ng)        # Dutch tariff promp
 dpkg -s libsox-fmt-mp3 >/dev/null 2>&1 || need+=(libsox-fmt-mp3)  # MP3 announcements (sox)
 command -v ss >/dev/null || need+=(iproute2)
 command -v systemd-analyze >/dev/null || need+=(systemd)    # checks the generated service units
+# PostgreSQL: the tests start their own throw-away server from these binaries (tests/harness/postgres.py);
+# Debian keeps initdb/pg_ctl in /usr/lib/postgresql/<version>/bin, not on PATH.
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -60,6 +60,11 @@ class StoreError(OrchestratorError):
     """The database refused or failed an operation."""
 
 
+class SchemaOutdated(StoreError):
+    """The database was made by an older release and must be upgraded (``orchestrator db upgrade``)
+    before this one may use it; or by a newer release this one does not know."""
+
+
 class RecordingError(OrchestratorError):
     """A call recording cannot be stored, found, decrypted or exported."""
 

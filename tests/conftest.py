@@ -1,6 +1,7 @@
 """Session fixtures for every test that needs Asterisk (tests/e2e, tests/api): one real Asterisk 22
 per test session (own ports, own secrets, own instance folder, a fake clock the tests can move)
-and one sipp carrier behind it."""
+and one sipp carrier behind it. And the databases: ``db_url`` runs a test once on a SQLite file
+and once on a real PostgreSQL (one server per test session, a fresh database per test)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 
 from orchestrator.asterisk.runtime import AsteriskRuntime
 from orchestrator.settings import load_settings
+from tests.harness.databases import Databases
 from tests.harness.sipp import Carrier, free_port
 
 
@@ -65,3 +67,44 @@ def carrier(runtime: AsteriskRuntime, tmp_path_factory: pytest.TempPathFactory) 
     workdir: Path = tmp_path_factory.mktemp("carrier")
     with Carrier(runtime.settings.carrier_port, workdir) as c:
         yield c
+
+
+
+@pytest.fixture(scope="session")
+def databases() -> Iterator[Databases]:
+    dbs = Databases()
+    try:
+        yield dbs
+    finally:
+        dbs.close()
+
+
+@pytest.fixture(params=Databases.KINDS)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, databases: Databases) -> Iterator[str]:
+    """An empty database of each kind: the test runs once on SQLite and once on PostgreSQL."""
+    url = databases.new(request.param, tmp_path)
+    try:
+        yield url
+    finally:
+        databases.drop(url)
+
+
+@pytest.fixture
+def postgres_url(tmp_path: Path, databases: Databases) -> Iterator[str]:
+    """An empty PostgreSQL database, for what only PostgreSQL has."""
+    url = databases.new("postgresql", tmp_path)
+    try:
+        yield url
+    finally:
+        databases.drop(url)
+
+
+@pytest.fixture(scope="module", params=Databases.KINDS)
+def module_db_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                  databases: Databases) -> Iterator[str]:
+    """``db_url`` for module-scoped fixtures (a stack shared by a module's tests)."""
+    url = databases.new(request.param, tmp_path_factory.mktemp("db"))
+    try:
+        yield url
+    finally:
+        databases.drop(url)

@@ -124,7 +124,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
     """Apply one tenant's plan document (parsed YAML/JSON). Numbers whose entry is unchanged since
     the last apply are not parsed, checked or rendered again (domain/digest.py) unless ``full``."""
     async with target.files.lock():
-        await consistency.repair(session, target.files, target.ami, progress)
+        await _repair_locked(session, target, progress)
         v = validate(document, session, target, now, full, progress, guards)
         crash_point("validated")
         rendered = render(session, target.where, v.decision, v.plan, v.delta, before=v.before,
@@ -154,6 +154,15 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         target.files.end()
         target.files.prune()
         return report
+
+
+async def _repair_locked(session: Session, target: ApplyTarget, progress: Progress) -> None:
+    """Take the database's apply lock before the first read (the folder's flock only orders applies
+    sharing that folder; API and CLI may each have their own), repair what a crash left, and take
+    it again: a repair commits, which ends the transaction the lock lived in."""
+    version_store.lock_applies(session)
+    await consistency.repair(session, target.files, target.ami, progress)
+    version_store.lock_applies(session)
 
 
 def validate(document: Any, session: Session, target: ApplyTarget, now: datetime, full: bool,
@@ -318,7 +327,7 @@ async def apply_phones(session: Session, target: ApplyTarget, progress: Progress
     version of the files and reload PJSIP; the dialplan is not touched. When Asterisk refuses, the
     previous version is active again (ApplyFailed). Returns "unchanged", "files only" or "reloaded"."""
     async with target.files.lock():
-        await consistency.repair(session, target.files, target.ami, progress)
+        await _repair_locked(session, target, progress)
         centres = compile_centres(target.where, centre_store.load_call_centre_plans(session))
         new = phones.config(centres, target.secrets_dir, target.phone_qualify_s)
         old = target.files.read_current((PJSIP_FILE,))

@@ -265,7 +265,7 @@ class TenantCallCentre(SQLModel, table=True):
 
 class TenantFlows(SQLModel, table=True):
     """The plan's Premium call flows, their builder layout and the names of its digit lists, as
-    JSON: read and written whole, in a table of its own (create_all adds it to old databases)."""
+    JSON: read and written whole, in a table of its own (migration 0003 adds it to old databases)."""
 
     id: int | None = Field(default=None, primary_key=True)
     tenant: str = Field(unique=True, index=True)

@@ -3,17 +3,19 @@ from (domain/digest.py), and the dialplan version the database committed."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert
+from sqlalchemy import delete, event, func, insert
 from sqlmodel import Session, col, select
 
-from orchestrator.errors import NotFound
+from orchestrator.errors import NotFound, StoreError
 from orchestrator.store import models as m
-from orchestrator.store.engine import chunks
+from orchestrator.store.engine import chunks, upsert
 
 
 def record_version(session: Session, version: m.AppliedVersion) -> None:
@@ -71,9 +73,7 @@ def tenant_salt(session: Session, tenant: str) -> str | None:
 
 
 def set_tenant_salt(session: Session, tenant: str, salt: str) -> None:
-    row = session.get(m.TenantDigest, tenant) or m.TenantDigest(tenant=tenant, salt=salt)
-    row.salt = salt
-    session.add(row)
+    upsert(session, m.TenantDigest, {"tenant": tenant, "salt": salt}, key="tenant")
 
 
 def committed_dialplan(session: Session) -> m.CommittedDialplan | None:
@@ -81,9 +81,40 @@ def committed_dialplan(session: Session) -> m.CommittedDialplan | None:
 
 
 def set_committed_dialplan(session: Session, dialplan_dir: str, generator: str, *, loaded: bool) -> None:
-    state = session.get(m.CommittedDialplan, 1) or m.CommittedDialplan(id=1, dialplan_dir=dialplan_dir,
-                                                                      generator=generator)
-    state.dialplan_dir, state.generator, state.loaded = dialplan_dir, generator, loaded
-    state.committed_at = datetime.now(UTC)
-    session.add(state)
-    session.flush()
+    upsert(session, m.CommittedDialplan, {"id": 1, "dialplan_dir": dialplan_dir, "generator": generator,
+                                          "loaded": loaded, "committed_at": datetime.now(UTC)}, key="id")
+
+
+APPLY_LOCK = 0x5356434E  # PostgreSQL advisory lock key of applies ("SVCN")
+_HELD = "svc-apply-lock"  # Session.info key: the SQLite lock file this session's transaction holds
+
+
+def lock_applies(session: Session) -> None:
+    """Applies one at a time, across processes (the API, the CLI), until the session's transaction
+    ends. An apply reads every tenant's plan in several statements (numbers, routings, ...); with
+    another apply committing between them, PostgreSQL (read committed) would hand it numbers
+    without routings. The flock of the dialplan folder (asterisk/dialplan_files.py) only orders
+    applies that share that folder. Other writers never wait for this lock: an apply's checks and
+    rendering write nothing (services/apply.py), so SQLite's one write lock stays free until the
+    final commit; there an OS lock on a file next to the database does the ordering."""
+    bind = session.get_bind()
+    if bind.dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(APPLY_LOCK)))  # re-entrant within a transaction
+        return
+    database = bind.engine.url.database
+    if bind.dialect.name != "sqlite" or not database or database == ":memory:" or _HELD in session.info:
+        return  # one process only, or already held by this transaction
+    session.connection()  # begins the session's transaction: its end releases the lock
+    try:
+        fd = os.open(f"{database}.apply-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise StoreError(f"cannot open the apply lock next to {database}: {exc}") from exc
+    fcntl.flock(fd, fcntl.LOCK_EX)  # released by the kernel too when a killed process dies
+    session.info[_HELD] = fd
+    if not event.contains(session, "after_transaction_end", _release):
+        event.listen(session, "after_transaction_end", _release)
+
+
+def _release(session: Session, transaction: Any) -> None:
+    if transaction.parent is None and _HELD in session.info:
+        os.close(session.info.pop(_HELD))

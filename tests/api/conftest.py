@@ -19,8 +19,8 @@ GLOBEX_NUMBERS = tuple(f"+3180000002{i:02d}" for i in range(1, 21))
 
 
 @pytest.fixture
-def config(tmp_path: Path) -> ApiConfig:
-    return offline_config(tmp_path)
+def config(tmp_path: Path, db_url: str) -> ApiConfig:
+    return offline_config(tmp_path, SVC_DB_URL=db_url)
 
 
 @pytest.fixture

@@ -319,8 +319,9 @@ async def test_mp3_upload(client: TestClient, tokens: Tokens, tmp_path: Path) ->
     assert info["content_type"] == "audio/mpeg" and 1.9 < info["seconds"] < 2.2
 
 
-async def test_upload_limits(tmp_path: Path) -> None:
-    config = offline_config(tmp_path, SVC_API_MAX_UPLOAD_BYTES="20000", SVC_API_MAX_ANNOUNCEMENT_SECONDS="0.5")
+async def test_upload_limits(tmp_path: Path, db_url: str) -> None:
+    config = offline_config(tmp_path, SVC_API_MAX_UPLOAD_BYTES="20000", SVC_API_MAX_ANNOUNCEMENT_SECONDS="0.5",
+                            SVC_DB_URL=db_url)
     config.settings.state_dir.mkdir(parents=True)
     token = make_token(config.settings.db_url, "acme")
     async with TestClient(TestServer(create_app(config))) as client:

@@ -26,8 +26,8 @@ SERVICE = "+318000000901"
 
 
 @pytest.fixture
-async def api(runtime: Any, tmp_path: Path) -> AsyncIterator[tuple[TestClient, str, EventLog]]:  # noqa: F811
-    settings = runtime.settings.with_(db_url=f"sqlite:///{tmp_path / 'api.db'}")
+async def api(runtime: Any, tmp_path: Path, db_url: str) -> AsyncIterator[tuple[TestClient, str, EventLog]]:  # noqa: F811
+    settings = runtime.settings.with_(db_url=db_url)
     config = ApiConfig(settings=settings, etc_dir=runtime.etc_dir, sounds_dir=runtime.sounds_dir,
                        uploads_dir=tmp_path / "uploads", asterisk_path=runtime.asterisk_path)
     token = make_token(settings.db_url, "e2e")
@@ -86,7 +86,8 @@ async def test_plan_applied_through_the_api_routes_a_real_call_and_plays_the_upl
 
 
 async def test_recording_keep_and_pause_through_the_api(
-        api: tuple[TestClient, str, EventLog], runtime: Any, carrier: Any, tmp_path: Path) -> None:  # noqa: F811
+        api: tuple[TestClient, str, EventLog], runtime: Any, carrier: Any, tmp_path: Path,  # noqa: F811
+        db_url: str) -> None:
     """keep / pause / resume on a real call in progress; another tenant's or a made-up call is 404."""
     client, token, events = api
     h = bearer(token)
@@ -108,7 +109,7 @@ async def test_recording_keep_and_pause_through_the_api(
     assert resp.status == 200 and (await resp.json())["kept"] is True, await resp.text()
     assert (await client.post(f"{base}/pause", headers=h)).status == 200
     assert (await client.post(f"{base}/resume", headers=h)).status == 200
-    other = make_token(f"sqlite:///{tmp_path / 'api.db'}", "other")  # the fixture's database
+    other = make_token(db_url, "other")  # the fixture's database
     assert (await client.post(f"/api/v1/tenants/other/recordings/calls/{call_id}/keep",
                               headers=bearer(other))).status == 404
     assert (await client.post("/api/v1/tenants/e2e/recordings/calls/*/keep", headers=h)).status == 404
@@ -180,13 +181,14 @@ async def test_digit_list_change_through_the_api_reaches_astdb_live(
 
 
 async def test_a_tenant_cannot_claim_an_unallocated_number_until_the_operator_allocates_it(
-        api: tuple[TestClient, str, EventLog], runtime: Any, carrier: Any, tmp_path: Path) -> None:  # noqa: F811
+        api: tuple[TestClient, str, EventLog], runtime: Any, carrier: Any, tmp_path: Path,  # noqa: F811
+        db_url: str) -> None:
     """Issue 14: '0800 999 9991 answered 201' for any tenant. Now 422 and calls to it stay
     unallocated in the real Asterisk, until an admin token allocates it to the tenant."""
     client, token, _events = api
     h = bearer(token)
     free = "+318009999991"
-    admin = bearer(make_token(f"sqlite:///{tmp_path / 'api.db'}", None, admin=True))  # the fixture's database
+    admin = bearer(make_token(db_url, None, admin=True))  # the fixture's database
 
     async def call() -> tuple[bool, list[str]]:
         carrier.clear()
@@ -202,3 +204,6 @@ async def test_a_tenant_cannot_claim_an_unallocated_number_until_the_operator_al
     resp = await client.put(f"/api/v1/tenants/e2e/numbers/{free}", json=number("0800 999 9991"), headers=h)
     assert resp.status == 201, await resp.text()
     assert await call() == (True, [ANSWERING])
+    # The Asterisk is the session's; the next test (the other database) starts without this number.
+    assert (await client.delete(f"/api/v1/tenants/e2e/numbers/{free}", headers=h)).status == 200
+    assert await call() == (False, [])

@@ -147,12 +147,11 @@ async def test_a_change_from_outside_the_api_makes_the_etag_stale(client: TestCl
     assert len(await listed(client, tokens.acme)) == 2
 
 
-def test_the_version_claim_is_atomic_across_connections(tmp_path: Path) -> None:
+def test_the_version_claim_is_atomic_across_connections(db_url: str) -> None:
     """Two transactions (as two processes would have) read the same version; the first claims it
     and commits a new one while the second waits on the database's write lock: the second is a
     VersionConflict, never a second commit on the same version."""
-    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
-    engine = make_engine(url)
+    engine = make_engine(db_url)
     with Session(engine) as s:
         tenancy.claim_plan_version(s, "acme", None)
         tenancy.set_plan_version(s, "acme", 7)

@@ -30,6 +30,7 @@ from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
 from orchestrator.store import plans as plan_store
 from orchestrator.store.models import CallRecord
+from tests.harness.databases import Databases
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import free_port, place_call, place_calls
 
@@ -98,9 +99,10 @@ async def until(predicate: Callable[[], Any], timeout: float, what: str) -> floa
 
 
 @pytest.fixture(scope="module")
-async def live(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
+async def live(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory,
+               module_db_url: str) -> AsyncIterator[Live]:
     tmp = tmp_path_factory.mktemp("live")
-    engine = store_engine.make_engine(f"sqlite:///{tmp / 'live.db'}")
+    engine = store_engine.make_engine(module_db_url)
     with RedisServer(tmp / "redis") as redis:
         settings = runtime.settings.with_(redis_url=redis.url, live_port=free_port(socket.SOCK_STREAM))
         service = LiveController(settings, engine=engine, resync_interval_s=5)
@@ -240,14 +242,15 @@ async def _answered_is(live: Live, n: int) -> bool:
         return False
 
 
-async def test_a_controller_started_mid_call_adopts_the_calls(live: Live, tmp_path: Path) -> None:
+async def test_a_controller_started_mid_call_adopts_the_calls(live: Live, tmp_path: Path,
+                                                                databases: Databases) -> None:
     """A second controller (own database and Redis db) started while calls are up: its first
     re-sync adopts them from Asterisk, and their ends give complete-enough records."""
     held = asyncio.create_task(asyncio.to_thread(
         place_calls, live.runtime.settings.sip_port, "08000000101", "0201234567", count=3, hold_s=6,
         workdir=live.workdir))
     await until(lambda: _in_progress_is(live, 3), 20, "3 held calls in progress")
-    engine = store_engine.make_engine(f"sqlite:///{tmp_path / 'second.db'}")
+    engine = store_engine.make_engine(databases.like(str(live.service.engine.url), tmp_path))
     with Session(engine) as session:  # the plan (for the tenant of adopted calls), not applied
         plan_store.save_plan(session, parse_plan(plan()))
         session.commit()

@@ -4,7 +4,6 @@ exactly; conflicts and live blacklist entries behave as before."""
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,8 @@ from tests.plans import basis_number, standaard_number, tenant_plan
 
 
 @pytest.fixture
-def engine(tmp_path: Path):
-    return make_engine(f"sqlite:///{tmp_path / 'bulk.db'}")
+def engine(db_url: str):
+    return make_engine(db_url)
 
 
 def many(count: int, start: int = 1000000, **overrides: Any) -> list[dict[str, Any]]:

@@ -14,8 +14,9 @@ runner = CliRunner()
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_url: str) -> Path:
     monkeypatch.setenv("SVC_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("SVC_DB_URL", db_url)
     monkeypatch.setenv("SVC_ROOTFS_CACHE", str(tmp_path / "no-rootfs"))
     monkeypatch.setenv("SVC_AMI_SECRET", "test-secret")
     monkeypatch.setenv("SVC_ARI_SECRET", "test-secret")

@@ -1,7 +1,6 @@
-"""The store against a real SQLite file (the default database)."""
+"""The store against a real SQLite file (the default database) and a real PostgreSQL."""
 
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from sqlmodel import Session
@@ -15,8 +14,8 @@ from tests.plans import basis_number, tenant_plan
 
 
 @pytest.fixture
-def engine(tmp_path: Path):
-    return make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+def engine(db_url: str):
+    return make_engine(db_url)
 
 
 def test_plan_round_trips(engine) -> None:

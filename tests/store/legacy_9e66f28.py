@@ -1,0 +1,265 @@
+"""FROZEN: the tables of the release before migrations (git 9e66f28, orchestrator/store/models.py),
+on a metadata of their own. tests/store/test_migrations.py makes a database with them, as that
+release's create_all did, and upgrades it. Never edit this file to follow the models."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel, UniqueConstraint
+
+
+class Legacy(SQLModel, registry=registry()):
+    pass
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Tenant(Legacy, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, index=True)
+    created_at: datetime = Field(default_factory=_now)
+    test_number: str | None = None  # E.164 of the lent 088 test number
+
+
+class Announcement(Legacy, table=True):
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    name: str
+    sound: str | None = None  # an Asterisk sound name
+    file: str | None = None  # the imported source file, converted into the tenant's sounds
+    text: str | None = None
+
+
+class ServiceNumber(Legacy, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: int = Field(foreign_key="tenant.id", index=True)
+    position: int  # order within the tenant's plan, so exports round-trip
+    e164: str = Field(unique=True, index=True)
+    national: str
+    kind: str
+    package: str
+    active_routing: str
+    block_anonymous: bool = False
+    block_foreign: bool = False
+    block_mobile: bool = False
+    rejection_announcement: str | None = None
+    welcome_announcement: str | None = None
+    whisper_announcement: str | None = None
+    final_announcement: str | None = None
+    max_concurrent_calls: int | None = None
+    # 090x: information tariff (euros as text, exact) and call limits
+    tariff_per_call: str | None = None
+    tariff_per_minute: str | None = None
+    max_call_cost: str | None = None
+    max_duration: int | None = None
+    warning_before: int | None = None
+    tariff_announcement: str | None = None
+    allow_foreign: bool = False
+    # Standaard/Premium steps (start, regions, rosters, splits) as the plan's JSON: they are only
+    # ever read whole, with the plan, and their shape grows with the Premium call flows.
+    steps_json: str | None = None
+
+
+class Routing(Legacy, table=True):
+    __table_args__ = (UniqueConstraint("service_number_id", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    service_number_id: int = Field(foreign_key="servicenumber.id", index=True)
+    name: str
+    position: int
+
+
+class Destination(Legacy, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    routing_id: int = Field(foreign_key="routing.id", index=True)
+    position: int  # 0 = first number, 1.. = overflow
+    e164: str
+    ring_time: int
+
+
+class SwitchMoment(Legacy, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    service_number_id: int = Field(foreign_key="servicenumber.id", index=True)
+    at_epoch: int  # seconds since 1970 UTC; shown in Europe/Amsterdam
+    routing: str
+
+
+class BlacklistEntry(Legacy, table=True):
+    __table_args__ = (UniqueConstraint("service_number_e164", "caller"),)
+    id: int | None = Field(default=None, primary_key=True)
+    # Keyed by the number, not its row id: plan applies replace rows, entries added live stay.
+    service_number_e164: str = Field(index=True)
+    caller: str  # E.164
+    source: str = "plan"  # "plan", "cli", "api", "dtmf"
+    added_at: datetime = Field(default_factory=_now)
+
+
+class AppliedVersion(Legacy, table=True):
+    """One row per successful apply: what was loaded into Asterisk, and when."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    applied_at: datetime = Field(default_factory=_now)
+    tenant: str
+    numbers: int
+    files: int
+    dialplan_dir: str
+    summary: str
+    plan_json: str | None = None  # the tenant's plan as applied: what `rollback` restores
+
+
+class NumberDigest(Legacy, table=True):
+    """What a service number's dialplan was generated from at the last apply (domain/digest.py):
+    an entry with the same digest is not parsed, checked or rendered again."""
+
+    e164: str = Field(primary_key=True)
+    tenant: str = Field(index=True)
+    digest: str
+
+
+class TenantDigest(Legacy, table=True):
+    """Digest of the tenant-level part of the plan last applied (announcements, call centres, ...):
+    while it holds, only changed number entries need rendering."""
+
+    tenant: str = Field(primary_key=True)
+    salt: str
+
+
+class DialplanState(Legacy, table=True):
+    """The dialplan version the stored plans were last applied to, and the generator that wrote
+    it. Only while both still hold may an apply render just the numbers that changed."""
+
+    id: int = Field(default=1, primary_key=True)
+    dialplan_dir: str
+    generator: str
+
+
+# --- REST API (orchestrator/api) -------------------------------------------------------------
+
+
+class ApiToken(Legacy, table=True):
+    """A bearer token of the REST API. Only its SHA-256 is kept: the token is 256 random bits, so
+    a plain hash cannot be brute-forced and needs no slow KDF (unlike a password)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_hash: str = Field(unique=True, index=True)  # hex SHA-256 of the whole token
+    tenant: str | None = Field(default=None, index=True)  # None only for admin tokens
+    role: str  # "tenant" or "admin"
+    label: str | None = None
+    created_at: datetime = Field(default_factory=_now)
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class AuditEntry(Legacy, table=True):
+    """Who changed what, when, through the API (written in the same transaction as the change)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=_now, index=True)
+    token_id: int | None = None
+    actor: str  # e.g. "token 3 (tenant acme)"
+    tenant: str | None = Field(default=None, index=True)  # whose data changed
+    action: str  # e.g. "plan.apply", "blacklist.add", "announcement.upload"
+    target: str | None = None  # the number, caller or announcement concerned
+    outcome: str = "ok"  # "ok", or "failed" when Asterisk refused and the change was rolled back
+    detail: str | None = None  # JSON
+
+
+class UploadedAnnouncement(Legacy, table=True):
+    """An audio file uploaded through the API, converted to 8 kHz mono WAV and kept per tenant.
+    Plans reference it by name (``announcements: {welcome: {file: NAME}}``)."""
+
+    __table_args__ = (UniqueConstraint("tenant", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True)
+    name: str
+    path: str  # the converted WAV on the host
+    source_type: str  # "audio/wav" or "audio/mpeg", detected from the bytes
+    source_bytes: int
+    seconds: float
+    created_at: datetime = Field(default_factory=_now)
+
+
+class CallRecord(Legacy, table=True):
+    """One row per call to a service number, written by the live controller (orchestrator/live)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(unique=True, index=True)  # the caller channel's Uniqueid in Asterisk
+    service_number: str = Field(index=True)  # E.164
+    tenant: str = Field(index=True)
+    caller: str  # E.164; "" when withheld
+    started_at: datetime = Field(index=True)  # UTC
+    answered_at: datetime | None = None
+    ended_at: datetime
+    routing: str | None = None
+    destination: str | None = None  # the destination that answered, else the last one tried
+    outcome: str = Field(index=True)  # answered | busy | no_answer | unreachable | blocked | abandoned | max_duration
+    reason: str | None = None  # blocked: anonymous/blacklist/foreign/mobile; busy: limit/destination
+    wait_s: float  # until answered, or until the end when nobody answered
+    talk_s: float = 0.0
+    dial_status: str = ""
+    end_observed: bool = True  # False: the end happened while the controller was disconnected
+    note: str = ""
+
+
+# --- Call recording (orchestrator/recordings) -------------------------------------------------
+# Own tables rather than columns on ServiceNumber/Tenant: create_all adds new tables to an
+# existing database, never new columns (there is no migration tool yet).
+
+
+class NumberRecordingPolicy(Legacy, table=True):
+    """A service number's recording policy from the plan (``recording:``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    service_number_e164: str = Field(unique=True, index=True)
+    tenant: str = Field(index=True)
+    policy: str  # RecordingPolicy value
+    announce: str | None = None
+
+
+class TenantRecordingSettings(Legacy, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(unique=True, index=True)
+    retention: str = "90d"  # the plan's recording_retention ("90d", "7y")
+
+
+class Recording(Legacy, table=True):
+    """One encrypted call recording. The audio is in ``path`` (AES-256-GCM, key ``key_id``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(unique=True, index=True)  # the caller channel's Uniqueid
+    tenant: str = Field(index=True)
+    service_number: str = Field(index=True)  # E.164
+    caller: str  # E.164; "" when withheld
+    agent: str | None = None  # the destination that answered, when known
+    started_at: datetime = Field(index=True)  # UTC, when the recording started (answer)
+    duration_s: float
+    policy: str
+    key_id: str
+    retention_until: datetime = Field(index=True)  # UTC; purge deletes it from then on
+    path: str  # the encrypted file on the host
+    size_bytes: int
+    pauses_json: str = "[]"  # [[start_s, end_s], ...] from the start of the recording
+    kept_by: str | None = None  # on_demand: who marked it to keep ("dtmf", "api", "cli")
+    created_at: datetime = Field(default_factory=_now)
+
+
+class RecordingKeep(Legacy, table=True):
+    """An on_demand call marked to keep (by the API or the CLI) while it was in progress."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    call_id: str = Field(unique=True, index=True)
+    source: str = "api"
+    at: datetime = Field(default_factory=_now)
+
+
+class TenantCallCentre(Legacy, table=True):
+    """The plan's agents, queues and hunt groups as JSON: they are read and written as a whole,
+    and a table of their own leaves existing databases as they were (create_all adds it)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(unique=True, index=True)
+    plan_json: str  # {"agents": …, "queues": …, "hunt_groups": …}
