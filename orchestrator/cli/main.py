@@ -57,7 +57,7 @@ COMMANDS: dict[str, Entry] = {
     "list": Entry("orchestrator.cli.lists", "list_app",
                   "A tenant's digit lists, checked by call flows' input blocks (live: no reload)."),
     "flow": Entry("orchestrator.cli.flows", "flow_app",
-                  "A tenant's Premium call flows: show one as a tree, export it."),
+                  "A tenant's Premium call flows: show, export, try a draft on the test number, promote it."),
     "asterisk": Entry(_STACK, "asterisk_app", "Run the local Asterisk 22 (loopback only)."),
     "deploy": Entry(_STACK, "deploy_app", "Run it in production: generated service units."),
     "api": Entry("orchestrator.cli.api", "api_app", "The REST API (aiohttp): serve it, manage its bearer tokens."),

@@ -10,21 +10,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from orchestrator.domain.numbers import NumberKind, parse_service_number
+from orchestrator.domain.flow_drafts import test_number_of
+from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import Package, ServiceNumberPlan, TenantPlan
-from orchestrator.errors import NotFound, PlanInvalid, Violation
+from orchestrator.errors import NotFound
 from orchestrator.services.apply import ApplyReport, ApplyTarget, Progress, apply_plan
 from orchestrator.store import plans as plan_store
 from orchestrator.store.session import Session
 
 
 def _test_number(plan: TenantPlan) -> str:
-    if plan.test_number is None:
-        raise PlanInvalid([Violation("test_number", "this tenant has no test number (a lent 088 number)")])
-    sid = parse_service_number(plan.test_number)
-    if sid.kind is not NumberKind.COMPANY:
-        raise PlanInvalid([Violation("test_number", f"{plan.test_number} is not an 088 number")])
-    return sid.e164
+    return test_number_of(plan.test_number)
 
 
 def _with(plan: TenantPlan, entry: ServiceNumberPlan) -> TenantPlan:

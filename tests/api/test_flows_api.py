@@ -7,11 +7,13 @@ import copy
 
 from aiohttp.test_utils import TestClient
 
-from tests.api.helpers import Tokens, bearer
+from orchestrator.api.context import ApiConfig
+from tests.api.helpers import Tokens, allocate, bearer
 from tests.api.test_api import errors, put_plan
 from tests.flow_plans import flow_plan
 
 BASE = "/api/v1/tenants/acme/flows"
+TEST_NUMBER = "+31880000101"
 
 
 def acme_plan() -> dict:
@@ -75,3 +77,66 @@ async def test_simulate_with_keys_follows_the_flow(client: TestClient, tokens: T
                                                                    ("sales", "answered")]
     resp = await client.post(url, json={"digits": "1;Dial(x)"}, headers=h)
     assert resp.status == 422 and (await errors(resp))[0]["field"] == "digits"
+
+
+async def test_draft_tried_on_the_test_number_then_promoted(client: TestClient, tokens: Tokens,
+                                                           config: ApiConfig) -> None:
+    """A draft goes on the test number only (as flow support-draft); promote makes it the live
+    flow and links the numbers given. Bad input names its field and stores nothing."""
+    h = bearer(tokens.acme)
+    allocate(config.settings.db_url, "acme", TEST_NUMBER)
+    body = acme_plan()
+    body["numbers"].append({"number": "0800 000 0103", "routings": {"main": [{"number": "020 555 0099"}]},
+                            "active": "main", "package": "premium"})
+    assert (await put_plan(client, tokens.acme, "acme", body)).status == 200
+    draft = copy.deepcopy(body["flows"]["support"])
+    draft["blocks"]["main"]["exits"]["1"] = "billing"
+
+    # No test number yet: the error names it, nothing is stored.
+    resp = await client.put(f"{BASE}/support/draft", json=draft, headers=h)
+    assert resp.status == 422 and [e["field"] for e in await errors(resp)] == ["test_number"]
+    body["test_number"] = "088 000 0101"
+    assert (await put_plan(client, tokens.acme, "acme", body)).status == 200
+    before = await (await client.get("/api/v1/tenants/acme/plan", headers=h)).json()
+
+    broken = copy.deepcopy(draft)
+    broken["blocks"]["main"]["exits"]["2"] = "nowhere"
+    resp = await client.put(f"{BASE}/support/draft", json=broken, headers=h)
+    assert resp.status == 422
+    fields = [e["field"] for e in await errors(resp)]
+    assert "draft.blocks.main.exits.2" in fields and all(f.startswith("draft.blocks.") for f in fields)
+    assert (await client.get(f"{BASE}/support/draft", headers=h)).status == 404
+    assert (await client.post(f"{BASE}/support/promote", json={}, headers=h)).status == 404  # no draft
+    assert await (await client.get("/api/v1/tenants/acme/plan", headers=h)).json() == before
+
+    resp = await client.put(f"{BASE}/support/draft", json=draft, headers=h)
+    assert resp.status == 200, await resp.text()
+    tried = await resp.json()
+    assert tried["test_number"] == TEST_NUMBER and tried["running"] == ["+318000000101", "+318000000102"]
+    assert tried["changes"] == ["flow 'support': menu 'main': key 1 now goes to dial 'billing' instead of 'sales'"]
+    shown = await (await client.get(f"{BASE}/support/draft", headers=h)).json()
+    assert shown["flow"]["blocks"]["main"]["exits"]["1"] == "billing"
+    live = await (await client.get(f"{BASE}/support", headers=h)).json()
+    assert live["flow"]["blocks"]["main"]["exits"]["1"] == "sales"  # the live flow is untouched
+    assert live["numbers"] == ["+318000000101", "+318000000102"]
+    flows = await (await client.get(BASE, headers=h)).json()
+    assert {f["name"]: f["numbers"] for f in flows["flows"]} == {"support": ["+318000000101", "+318000000102"],
+                                                                 "support-draft": [TEST_NUMBER]}
+
+    # Promote: another tenant's number, an unknown one and the test number itself are refused.
+    resp = await client.post(f"{BASE}/support/promote", json={"numbers": ["0800 000 0201", "0800 000 0119",
+                                                                          "088 000 0101"]}, headers=h)
+    assert resp.status == 422
+    assert [e["field"] for e in await errors(resp)] == ["numbers[0]", "numbers[1]", "numbers[2]"]
+    assert (await (await client.get(f"{BASE}/support", headers=h)).json())["flow"] == live["flow"]
+    resp = await client.post(f"{BASE}/support/promote", json={"numbers": ["0800 000 0103"]}, headers=h)
+    assert resp.status == 200, await resp.text()
+    assert (await resp.json())["running"] == ["+318000000101", "+318000000102", "+318000000103"]
+    flows = await (await client.get(BASE, headers=h)).json()
+    assert {f["name"]: f["numbers"] for f in flows["flows"]} == {
+        "support": ["+318000000101", "+318000000102", "+318000000103", TEST_NUMBER]}
+    assert (await (await client.get(f"{BASE}/support", headers=h)).json())["flow"]["blocks"]["main"]["exits"][
+        "1"] == "billing"
+    audit = await (await client.get("/api/v1/tenants/acme/audit", headers=h)).json()
+    assert [e["action"] for e in audit["entries"] if e["outcome"] == "ok"][:2] == ["flow.promote", "flow.try"]
+    assert (await client.put(f"{BASE}/support/draft", json=draft, headers=bearer(tokens.globex))).status == 404

@@ -124,6 +124,19 @@ def flow_paths() -> dict[str, Any]:
             "Check a new version of a flow against the plan; changes nothing; names the changes in words",
             {"200": _json(_ref("FlowValidated"), "Valid")}, (400, 404, 422), params=[TENANT, FLOW],
             body=_body("Flow"), op_id="validateFlow")},
+        f"{t}/flows/{{flow}}/draft": {
+            "get": _op("The draft of a flow, as tried on the tenant's 088 test number",
+                       {"200": _json(_ref("FlowDraft"), "The draft")}, (404,), params=[TENANT, FLOW],
+                       op_id="showFlowDraft"),
+            "put": _op("Try a draft of a flow: it goes on the tenant's 088 test number (as flow '<flow>-draft'); "
+                       "no live number changes. Errors in the draft are named draft.<field>.",
+                       {"200": _json(_ref("FlowDraftApplied"), "Applied")}, (400, 404, 422, 503),
+                       params=[TENANT, FLOW], body=_body("Flow"), op_id="tryFlowDraft"),
+        },
+        f"{t}/flows/{{flow}}/promote": {"post": _op(
+            "Promote the draft: it becomes the live flow (every number on it runs it) and the numbers given "
+            "(the tenant's) are linked to it", {"200": _json(_ref("FlowDraftApplied"), "Applied")},
+            (400, 404, 422, 503), params=[TENANT, FLOW], body=_body("FlowPromote"), op_id="promoteFlowDraft")},
         f"{t}/lists": {"get": _op("The tenant's digit lists (declared in the plan) and their sizes",
                                   {"200": _json(_ref("DigitLists"), "Lists")}, (404,), params=[TENANT],
                                   op_id="listDigitLists")},
