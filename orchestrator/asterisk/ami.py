@@ -197,8 +197,30 @@ class Ami:
             fields["Priority"] = str(priority)
         await self._checked(fields)
 
-    async def remove_context(self, context: str) -> None:
-        await self.command(f"dialplan remove context {context}")
+    async def remove_context(self, context: str, *, missing_ok: bool = False) -> None:
+        """``missing_ok``: a context that is gone already (a full reload since) is no error."""
+        if not missing_ok:
+            await self.command(f"dialplan remove context {context}")
+            return
+        resp = await self._single({"Action": "Command", "Command": f"dialplan remove context {context}"})
+        output = resp.get("Output", "")
+        text = "\n".join(output) if isinstance(output, list) else str(output)
+        if not resp.success and "no such context" not in text.lower() and "no existence" not in text.lower():
+            raise AsteriskError(f"dialplan remove context {context} failed: {text.strip()[:200]}")
+
+    async def has_context(self, context: str) -> bool:
+        resp = await self._single({"Action": "Command", "Command": f"dialplan show {context}"})
+        output = resp.get("Output", "")
+        return f"[ Context '{context}'" in ("\n".join(output) if isinstance(output, list) else str(output))
+
+    async def group_count(self, group: str, category: str) -> int:
+        """How many channels are in GROUP(category)=group now (Getvar without a channel: Asterisk
+        evaluates the function on a dummy channel)."""
+        resp = await self._checked({"Action": "Getvar", "Variable": f"GROUP_COUNT({group}@{category})"})
+        try:
+            return int(resp.get("Value") or 0)
+        except ValueError as exc:
+            raise AsteriskError(f"GROUP_COUNT({group}@{category}) answered {resp.get('Value')!r}") from exc
 
     # --- AstDB ---------------------------------------------------------------------------------
 

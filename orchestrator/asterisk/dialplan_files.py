@@ -38,6 +38,7 @@ from orchestrator.errors import AsteriskError
 
 KEEP_VERSIONS = 20
 JOURNAL = "svc-journal"
+RETIRING = "svc-retiring"  # old flow versions Asterisk still runs for calls inside them (push.py)
 LOCK = "svc-apply.lock"  # one apply at a time per Asterisk (CLI and API processes alike)
 NUMBERS_FILE = "numbers.conf"  # includes the buckets; managed here, never part of a file set
 TOP = ""  # bucket key of the files at the version's top level
@@ -255,6 +256,29 @@ class DialplanFiles:
     def end(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             (self.etc_dir / JOURNAL).unlink()
+
+    # --- old flow versions kept in Asterisk for their calls (asterisk/push.py) -------------------
+
+    def retiring(self) -> list[str]:
+        """Contexts an earlier push kept because calls were still in them; [] when unreadable
+        (then they stay in Asterisk's memory until its next full reload: harmless)."""
+        try:
+            data = json.loads((self.etc_dir / RETIRING).read_text())
+        except (OSError, ValueError):
+            return []
+        return [str(c) for c in data] if isinstance(data, list) else []
+
+    def set_retiring(self, contexts: Collection[str]) -> None:
+        path = self.etc_dir / RETIRING
+        try:
+            if not contexts:
+                path.unlink(missing_ok=True)
+                return
+            tmp = path.with_name(f".{RETIRING}.tmp")
+            tmp.write_text(json.dumps(sorted(contexts)))
+            os.replace(tmp, path)
+        except OSError as exc:
+            raise AsteriskError(f"cannot write {path}: {exc}") from exc
 
     def _adopt_plain_folder(self) -> None:
         """First run: the runtime created a plain (empty) ``svc`` folder; keep it as a version."""

@@ -2,6 +2,12 @@
 
 Incremental dialplan update: push only the changed contexts over AMI, no full reload.
 
+A call flow changes atomically for callers: its blocks live in a version context named after
+their digest (generate/render.py), so a change loads a whole new context nobody can reach yet,
+then replaces the one priority of the flow's entry context that names the version in force, then
+retires the old version: removed once no call is in it (GROUP svcflow counts them), else kept and
+retried at the next apply (``Loaded.kept``). A call therefore runs one version from start to end.
+
 A full ``dialplan reload`` grows faster than linearly with the number of contexts (DESIGN.md:
 1.4 s at 10,000 numbers), so a change to a few numbers is applied with AMI
 ``DialplanExtensionAdd`` / ``DialplanExtensionRemove`` instead. The same files are still written,
@@ -16,13 +22,14 @@ part is pure (text in, AMI actions out); ``load`` runs them and then checks what
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 from orchestrator.asterisk.ami import Ami
-from orchestrator.domain.naming import ENTRY_FILE
+from orchestrator.domain.naming import ENTRY_FILE, FLOW_GROUP, is_flow_context
 from orchestrator.errors import ApplyFailed
 
 MAX_INCREMENTAL_FILES = 200  # past this, one full reload is quicker than many AMI actions
@@ -111,13 +118,15 @@ def _by_key(priorities: list[Priority]) -> dict[tuple[str, str, int], Priority]:
 
 @dataclass(frozen=True)
 class Add:
-    """Add (or replace) one priority."""
+    """Add (or replace) one priority. ``fresh``: into a context the running dialplan does not
+    route to yet (a new number or flow version), so the order of such steps does not matter."""
 
     context: str
     exten: str
     priority: int
     app: str
     data: str
+    fresh: bool = False
 
 
 @dataclass(frozen=True)
@@ -134,23 +143,37 @@ class DropContext:
     context: str
 
 
-Step = Add | Remove | DropContext
+@dataclass(frozen=True)
+class Retire:
+    """Remove a flow's context once no call is in it (calls may still run an old version)."""
+
+    context: str
+
+
+Step = Add | Remove | DropContext | Retire
+
+
+def _leaving(context: str) -> Step:
+    return Retire(context) if is_flow_context(context) else DropContext(context)
 
 
 def actions(old_text: str, new_text: str, parsed: Callable[[str], list[Priority]] = parse) -> list[Step]:
-    """The steps turning the contexts of ``old_text`` into those of ``new_text``."""
+    """The steps turning the contexts of ``old_text`` into those of ``new_text``: a context that
+    is gone leaves whole (a flow's old version once its calls are done)."""
     old, new = _by_key(parsed(old_text)), _by_key(parsed(new_text))
+    old_contexts, new_contexts = {c for c, _e, _n in old}, {c for c, _e, _n in new}
     out: list[Step] = []
     for key, p in new.items():
         before = old.get(key)
         if before is None or (before.app, before.data) != (p.app, p.data):
-            out.append(Add(p.context, p.exten, p.number, p.app, p.data))
-    gone_extens = {(c, e) for c, e, _n in old} - {(c, e) for c, e, _n in new}
+            out.append(Add(p.context, p.exten, p.number, p.app, p.data, fresh=p.context not in old_contexts))
+    gone_extens = {(c, e) for c, e, _n in old if c in new_contexts} - {(c, e) for c, e, _n in new}
     for context, exten in sorted(gone_extens):
         out.append(Remove(context, exten))
     for context, exten, number in sorted(old.keys() - new.keys()):
-        if (context, exten) not in gone_extens:
+        if context in new_contexts and (context, exten) not in gone_extens:
             out.append(Remove(context, exten, number))
+    out.extend(_leaving(c) for c in sorted(old_contexts - new_contexts))
     return out
 
 
@@ -170,20 +193,18 @@ class Change:
 
 
 def incremental_actions(change: Change, parsed: Callable[[str], list[Priority]]) -> list[Step]:
-    """The AMI actions of an incremental push, in a safe order: new and changed numbers first,
-    then the entry that sends calls to them; the entry's removals before the contexts it
-    pointed at go."""
-    numbers = [name for name in change.names if name != ENTRY_FILE]
+    """The AMI actions of an incremental push, in a safe order: new contexts (numbers, flow
+    versions) first, whole; then changes to contexts calls run through (a flow's entry switching
+    to its new version); then the entry that sends calls to new numbers; the entry's removals
+    before the contexts it pointed at go; old flow versions are retired last."""
+    files = [name for name in change.names if name != ENTRY_FILE]
     pairs = {name: actions(change.old.get(name, ""), change.new.get(name, ""), parsed) for name in change.names}
-    ordered: list[Step] = []
-    for name in numbers:
-        ordered.extend(a for a in pairs[name] if isinstance(a, Add))
+    adds = [a for name in files for a in pairs[name] if isinstance(a, Add)]
+    ordered: list[Step] = [a for a in adds if a.fresh]
+    ordered.extend(a for a in adds if not a.fresh)
     ordered.extend(pairs.get(ENTRY_FILE, []))
-    for name in numbers:
-        if name not in change.new:  # a number that left: its context goes as a whole
-            ordered.extend(DropContext(context) for context in sorted({p.context for p in parsed(change.old[name])}))
-            continue
-        ordered.extend(a for a in pairs[name] if isinstance(a, Remove))
+    ordered.extend(a for name in files for a in pairs[name] if isinstance(a, Remove | DropContext))
+    ordered.extend(a for name in files for a in pairs[name] if isinstance(a, Retire))
     return ordered
 
 
@@ -204,6 +225,7 @@ class Loaded:
     how: str  # "incremental", "full reload" or "unchanged"
     seconds: float
     verified: int  # contexts whose running priorities were compared with the files
+    kept: tuple[str, ...] = ()  # retired flow versions calls are still in (retire them later)
 
 
 def reload_timeout(contexts: int) -> float:
@@ -265,6 +287,43 @@ async def _run(ami: Ami, step: Step) -> None:
             await ami.extension_remove(step.context, step.exten, step.priority)
         case DropContext():
             await ami.remove_context(step.context)
+        case Retire():
+            raise AssertionError("retired contexts go through retire()")
+
+
+PIPELINE = 64  # fresh priorities sent before waiting for Asterisk's answers (it handles them in order)
+
+
+def _fresh(step: Step) -> bool:
+    return isinstance(step, Add) and step.fresh
+
+
+async def _run_all(ami: Ami, steps: list[Step]) -> None:
+    """Run the steps in order; priorities into fresh contexts are pipelined (nothing routes
+    there yet, so their order is free), the rest one at a time."""
+    i = 0
+    while i < len(steps):
+        step = steps[i]
+        if _fresh(step):
+            batch: list[Step] = []
+            while i < len(steps) and len(batch) < PIPELINE and _fresh(steps[i]):
+                batch.append(steps[i])
+                i += 1
+            await asyncio.gather(*(_run(ami, s) for s in batch))
+            continue
+        await _run(ami, step)
+        i += 1
+
+
+async def retire(ami: Ami, contexts: Collection[str]) -> tuple[str, ...]:
+    """Remove the contexts no call is in; return those still in use (retry them later)."""
+    kept = []
+    for context in sorted(set(contexts)):
+        if await ami.group_count(context, FLOW_GROUP) > 0:
+            kept.append(context)
+        else:
+            await ami.remove_context(context, missing_ok=True)
+    return tuple(kept)
 
 
 def contexts_of(files: Mapping[str, str], parsed: Callable[[str], list[Priority]]) -> dict[str, str]:
@@ -273,21 +332,27 @@ def contexts_of(files: Mapping[str, str], parsed: Callable[[str], list[Priority]
 
 
 async def load(ami: Ami, change: Change, *, full: str | None, checks: Mapping[str, str], contexts: int,
-               parsed: Callable[[str], list[Priority]], progress: Progress) -> Loaded:
+               parsed: Callable[[str], list[Priority]], progress: Progress,
+               retiring: Collection[str] = ()) -> Loaded:
     """Load a change into Asterisk: context by context over AMI, or a full reload when ``full``
     gives a reason (the apply's decision). ``checks`` are the contexts a full reload verifies
-    (an incremental push verifies every context it touched); ``contexts`` sizes the timeout."""
+    (an incremental push verifies every context it touched); ``contexts`` sizes the timeout.
+    ``retiring``: old flow versions an earlier push kept for their calls (a full reload removes
+    them: it loads only what the files hold)."""
     started = time.monotonic()
-    if full is None and not change.names:
-        return Loaded("unchanged", 0.0, 0)
     if full is not None:
         progress(f"full reload ({full})")
         seconds = await reload_dialplan(ami, contexts)
         return Loaded("full reload", seconds, await verify(ami, checks, parsed))
     steps = incremental_actions(change, parsed)
-    for step in steps:
-        await _run(ami, step)
+    loaded = contexts_of(change.new, parsed)
+    await _run_all(ami, [s for s in steps if not isinstance(s, Retire)])
     seconds = time.monotonic() - started
-    checked = await verify(ami, contexts_of(change.new, parsed), parsed)
-    progress(f"pushed {len(change.names)} changed files ({len(steps)} AMI actions) without a full reload")
-    return Loaded("incremental", seconds, checked)
+    # A context loaded again (a flow changed back to an earlier version) is in use, not retiring.
+    kept = await retire(ami, ({s.context for s in steps if isinstance(s, Retire)} | set(retiring)) - loaded.keys())
+    if not change.names:
+        return Loaded("unchanged", 0.0, 0, kept)
+    checked = await verify(ami, loaded, parsed)
+    progress(f"pushed {len(change.names)} changed files ({len(steps)} AMI actions) without a full reload"
+             + (f"; {len(kept)} earlier flow versions stay for the calls still in them" if kept else ""))
+    return Loaded("incremental", seconds, checked, kept)

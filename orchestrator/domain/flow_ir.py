@@ -1,5 +1,6 @@
-"""IR of a compiled call flow: what flow.conf.j2 renders into ONE dialplan context per flow
-(shared by every number that runs it) and what the simulator walks. Pure data.
+"""IR of a compiled call flow: what flow.conf.j2 renders into ONE dialplan context per flow version
+(shared by every number that runs it, entered through the flow's entry context) and what the
+simulator walks. Pure data.
 
 Every block becomes extension ``b-<id>`` of the flow's context; its events are literal ``Goto``s
 to other such extensions. A caller's keys are only ever compared with literal keys or checked
@@ -12,6 +13,7 @@ import hashlib
 from dataclasses import dataclass
 
 from orchestrator.domain.ir import RegionSwitch, Split, WeekRoster
+from orchestrator.domain.naming import FLOW_CONTEXT_PREFIX
 
 HANGUP_EXT = "b--hangup"  # the target of events wired to "hangup"
 FALLBACK_EXT = "b--over"  # where a call goes once it passed max_visits blocks
@@ -114,12 +116,24 @@ class FHangup:
 FNode = FPlay | FMenu | FInput | RegionSwitch | FTime | Split | FSet | FCallCentre | FDial | FGoto | FHangup
 
 
-def flow_context(tenant: str, flow: str) -> str:
-    """Context name of a flow; Asterisk allows 79 characters, so long names are hashed."""
-    name = f"fl-{tenant}-{flow}"
-    if len(name) <= 79:
+MAX_CONTEXT = 79  # characters Asterisk keeps of a context name
+VERSION_DIGITS = 10  # hex digits of a flow version's digest in its context name
+
+
+def flow_context(tenant: str, flow: str, *, room: int = 0) -> str:
+    """The context numbers jump into (``start``); long names are hashed (``room``: characters
+    to leave free for a suffix)."""
+    name = f"{FLOW_CONTEXT_PREFIX}{tenant}-{flow}"
+    if len(name) + room <= MAX_CONTEXT:
         return name
-    return "fl-" + hashlib.sha1(f"{tenant}\0{flow}".encode()).hexdigest()[:24]
+    return FLOW_CONTEXT_PREFIX + hashlib.sha1(f"{tenant}\0{flow}".encode()).hexdigest()[:24]
+
+
+def flow_version_context(tenant: str, flow: str, digest: str) -> str:
+    """The context of one version of a flow's blocks. A changed flow gets a new one: it is loaded
+    whole before the flow's entry switches to it, so a call sees one version from start to end.
+    Names have no dots, so no flow's entry context can look like another's version."""
+    return f"{flow_context(tenant, flow, room=1 + VERSION_DIGITS)}.{digest[:VERSION_DIGITS]}"
 
 
 def ext(block_id: str) -> str:

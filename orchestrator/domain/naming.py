@@ -9,6 +9,14 @@ from __future__ import annotations
 # --- contexts -------------------------------------------------------------------------------
 ENTRY_CONTEXT = "svc-entry"  # the carrier's calls arrive here
 LIB_CONTEXT = "svc-lib"
+# A call flow's contexts: ``fl-<tenant>-<flow>`` (what numbers jump into; one priority switching to
+# the version in force) and one ``fl-<tenant>-<flow>.<digest>`` per version of its blocks.
+FLOW_CONTEXT_PREFIX = "fl-"
+FLOW_GROUP = "svcflow"  # GROUP() category: the flow version (context) each call is in
+
+
+def is_flow_context(context: str) -> bool:
+    return context.startswith(FLOW_CONTEXT_PREFIX)
 
 
 def number_context(digits: str) -> str:

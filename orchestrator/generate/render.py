@@ -15,7 +15,7 @@ from pathlib import Path
 import jinja2
 
 from orchestrator.domain import callerid, naming
-from orchestrator.domain.flow_ir import CompiledFlow
+from orchestrator.domain.flow_ir import CompiledFlow, flow_version_context
 from orchestrator.domain.ir import NumberFlow
 from orchestrator.domain.ir_queues import SIP_REALM, CallCentre
 from orchestrator.domain.naming import (
@@ -34,6 +34,7 @@ from orchestrator.domain.naming import (
 from orchestrator.domain.numbers import ServiceNumberId
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "dialplan_templates"
+_VERSION = "@flow-version@"  # stands for a flow's version context until its digest is known
 
 
 def dialled_forms(number: ServiceNumberId) -> list[str]:
@@ -109,9 +110,11 @@ class Renderer:
         return {ENTRY_FILE: self.env.get_template("entry.conf.j2").render(flows=rows)}
 
     def flow(self, flow: CompiledFlow) -> dict[str, str]:
-        """A call flow's own file: rendered and loaded once, whatever the number of numbers on it."""
-        template = self.env.get_template("flow.conf.j2")
-        return {flow.file: template.render(flow=flow, trunk=self.trunk)}
+        """A call flow's own file: rendered and loaded once, whatever the number of numbers on it.
+        Its version context is named after what it holds: rendered with a placeholder, then named."""
+        text = self.env.get_template("flow.conf.j2").render(flow=flow, trunk=self.trunk, context=_VERSION)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        return {flow.file: text.replace(_VERSION, flow_version_context(flow.tenant, flow.name, digest))}
 
     def number(self, flow: NumberFlow) -> dict[str, str]:
         template = self.env.get_template("number.conf.j2")  # compiled once, then Jinja's cache

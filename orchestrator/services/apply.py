@@ -240,8 +240,13 @@ async def _load(session: Session, target: ApplyTarget, ami: Ami, v: Validated, r
         _check_written(target.files, change)
         parsed = push.Parsed()
         loaded = await push.load(ami, change, full=decision.full_reload, checks=rendered.checks,
-                                 contexts=report.total_numbers, parsed=parsed, progress=progress)
+                                 contexts=report.total_numbers, parsed=parsed, progress=progress,
+                                 retiring=target.files.retiring())
+        target.files.set_retiring(loaded.kept)
         report.how, report.reload_seconds, report.verified_contexts = loaded.how, loaded.seconds, loaded.verified
+        if loaded.kept:
+            report.notes.append(f"{len(loaded.kept)} earlier flow versions keep running for the calls still in "
+                                "them; the next apply removes them once those calls ended")
         progress(f"Asterisk took the dialplan ({report.how}) in {loaded.seconds * 1000:.0f} ms; "
                  f"verified {report.verified_contexts} contexts")
         crash_point("loaded")

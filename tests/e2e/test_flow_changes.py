@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import re
 import time
 from datetime import datetime
 from pathlib import Path
@@ -21,6 +22,13 @@ from tests.e2e.flow_bench import TIMEOUT, bench, forced_splits, sim_path
 from tests.flow_plans import flow_plan, menus_flow
 
 pytestmark = pytest.mark.e2e
+
+
+def version_in_force(shown: str, entry: str) -> str:
+    """The flow version context the entry context's one priority sends calls to."""
+    found = re.search(rf"Goto\(({re.escape(entry)}\.[0-9a-f]+),start,1\)", shown)
+    assert found is not None, shown
+    return found.group(1)
 
 
 def reload_time(runtime: Any) -> str:
@@ -97,7 +105,8 @@ async def test_150_nested_menus_load_and_route_a_call(runtime: Any, carrier: Any
     document["lists"] = []
     b, _target = await bench(runtime, tmp_path, document)
     try:
-        shown = await b.ami.command("dialplan show fl-flowdeep-support")
+        entry = await b.ami.command("dialplan show fl-flowdeep-support")  # names the version in force
+        shown = await b.ami.command(f"dialplan show {version_in_force(entry, 'fl-flowdeep-support')}")
         assert "b-m149" in shown and shown.count("Read(SVC_KEY") == 150
         # Down to the 150th menu, back up two with *, down again, then the last menu's 1 dials.
         keys = ",".join(["1"] * 149 + ["*", "*", "1", "1", "1"])
@@ -105,6 +114,69 @@ async def test_150_nested_menus_load_and_route_a_call(runtime: Any, carrier: Any
         assert path == sim_path(p), f"Asterisk {path[-6:]}, simulator {sim_path(p)[-6:]}"
         assert len([1 for _blk, e in path if e == "1"]) == 152 and path.count(("m149", "back")) == 1
         assert dialled == ["+31205550011"] == p["destinations"]
+    finally:
+        b.ami.close()
+        b.session.close()
+
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def chain_flow(version: str) -> dict[str, Any]:
+    """20 decisions, each taking the event named ``version`` (a change renames all 20), with a
+    2 s pause after the tenth: a caller in the pause during a change shows a mix of versions."""
+    week = {d: [{"start": "00:00", "end": "24:00", "exit": version}] for d in DAYS}
+    blocks: dict[str, Any] = {f"c{i}": {"type": "time", "params": {"week": week},
+                                        "exits": {version: "pause" if i == 10 else f"c{i + 1}", "closed": "bye"}}
+                              for i in range(1, 21)}
+    blocks["c20"]["exits"][version] = "bye"
+    blocks["pause"] = {"type": "play", "params": {"prompt": {"sound": "silence/2"}, "barge_in": True},
+                       "exits": {"next": "c11"}}
+    blocks["bye"] = {"type": "hangup"}
+    return {"start": "c1", "blocks": blocks}
+
+
+async def test_calls_during_a_flow_change_see_one_version_and_none_drops(
+        runtime: Any, carrier: Any, tmp_path: Path) -> None:
+    """Calls placed continuously while a flow changes: each runs the old or the new flow from
+    start to end, never a mix, and every call ends where its flow ends it. The old version stays
+    in Asterisk while calls are in it and goes at the next apply once they ended."""
+    document = {"tenant": "flowatomic", "flows": {"chain": chain_flow("old")},
+                "numbers": [{"number": "0800 300 0001", "package": "premium", "flow": "chain"}]}
+    b, target = await bench(runtime, tmp_path, document)
+    cases = [("08003000001", f"01012500{i:02d}", "") for i in range(20)]
+    try:
+        entry = await b.ami.command("dialplan show fl-flowatomic-chain")
+        old = version_in_force(entry, "fl-flowatomic-chain")
+        calls = asyncio.create_task(b.calls(cases, parallel=5))
+        # The first callers are in the pause (after ten old decisions) and the next ones are coming.
+        await b.events.wait_for(lambda e: e.get("CallerIDNum") == cases[6][1], timeout=60)
+        changed = {**document, "flows": {"chain": chain_flow("new")}}
+        report = await apply_document(changed, b.session, target, now=datetime.now(AMSTERDAM))
+        switched = time.time()
+        assert report.how == "incremental"
+        assert any("earlier flow versions keep running" in n for n in report.notes), report.notes
+        results = await calls
+
+        versions = []
+        for (_n, caller, _k), (_p, path, _d), call in zip(cases, results, b.last_calls, strict=True):
+            taken = [e for blk, e in path if blk.startswith("c")]
+            assert len(taken) == 20 and len(set(taken)) == 1, f"{caller}: {path}; {b.trace(caller)}"
+            assert path[-1] == ("bye", "end") and call.final_code == 200, f"{caller}: {path}, {call}"
+            last = max(float(e["Timestamp"]) for e in b.events.events
+                       if e.get("UserEvent") == "SvcFlow" and e.get("CallerIDNum") == caller)
+            versions.append((taken[0], last > switched))
+        assert ("old", True) in versions  # a caller inside the old flow at the switch finished on it
+        assert ("new", True) in versions and ("old", False) in versions
+
+        entry = await b.ami.command("dialplan show fl-flowatomic-chain")
+        new = version_in_force(entry, "fl-flowatomic-chain")
+        assert new != old and await b.ami.has_context(old)
+        # Its calls have ended: the next apply removes the old version.
+        assert (await apply_document(changed, b.session, target, now=datetime.now(AMSTERDAM))).how == "unchanged"
+        assert not await b.ami.has_context(old) and await b.ami.has_context(new)
+        await b.ami.remove_context(old, missing_ok=True)  # gone already (say, a full reload since): no error
+        assert target.files.retiring() == []
     finally:
         b.ami.close()
         b.session.close()

@@ -1,5 +1,6 @@
 """The incremental (AMI) dialplan update: parsing our generated dialplan and planning actions."""
 
+from copy import deepcopy
 from dataclasses import replace
 from pathlib import Path
 
@@ -10,12 +11,17 @@ from orchestrator.asterisk.push import (
     Parsed,
     Priority,
     Remove,
+    Retire,
     actions,
     contexts_of,
     incremental_actions,
     parse,
 )
+from orchestrator.domain.flow_compile import compile_flows
+from orchestrator.domain.plan import parse_plan
+from orchestrator.generate.render import Renderer
 from orchestrator.services.decision import ApplyDecision, Facts
+from tests.flow_plans import flow_plan
 
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
 
@@ -101,3 +107,31 @@ def test_the_decision_trusts_the_files_only_when_the_database_committed_them() -
     assert ApplyDecision.decide(replace(base, committed_dir=None)).full_reload == "first apply this database sees"
     salt = ApplyDecision.decide(replace(base, salt_matches=False))
     assert not salt.render_changed_only and salt.full_reload is None
+
+
+def test_a_flow_change_loads_the_new_version_whole_then_switches_then_retires_the_old() -> None:
+    """A call sees one version of a flow: the new version context is complete before the flow's
+    entry names it, and the old one is only retired (removed once no call is in it)."""
+    doc = flow_plan("acme")
+    changed = deepcopy(doc)
+    changed["flows"]["support"]["blocks"]["main"]["exits"]["1"] = "billing"
+
+    def rendered(d: dict) -> dict[str, str]:
+        [flow] = compile_flows("acme", parse_plan(d).flows, {}, frozenset())
+        return Renderer().flow(flow)
+
+    old, new = rendered(doc), rendered(changed)
+    change = Change.between(old, new, old.keys() | new.keys())
+    steps = incremental_actions(change, Parsed())
+    old_version = {p.context for p in parse(old["fl-acme-support.conf"])} - {"fl-acme-support"}
+    new_version = {p.context for p in parse(new["fl-acme-support.conf"])} - {"fl-acme-support"}
+    assert len(old_version) == len(new_version) == 1 and old_version != new_version
+    [switch] = [i for i, s in enumerate(steps) if s.context == "fl-acme-support"]
+    assert all(isinstance(s, Add) and s.fresh and s.context in new_version for s in steps[:switch])
+    assert len(steps[:switch]) == len(parse(new["fl-acme-support.conf"])) - 1  # the whole version
+    assert steps[switch] == Add("fl-acme-support", "start", 1, "Goto", f"{next(iter(new_version))},start,1")
+    assert steps[switch + 1:] == [Retire(next(iter(old_version)))]
+    # Moving a box in the builder is no change: the same version, nothing to push.
+    moved = deepcopy(doc)
+    moved["layout"] = {"support": {"main": {"x": 1, "y": 2}}}
+    assert rendered(moved) == old
