@@ -33,7 +33,7 @@ SHARED_FILES = (LIB_FILE, HOLIDAYS_FILE, RECORDING_FILE)
 CONFIG_FILES = (QUEUES_FILE, MOH_FILE, PJSIP_FILE)
 PRIVATE_FILES = frozenset({PJSIP_FILE})
 __all__ = ["AGENT_CODES_FILE", "CONFIG_FILES", "ENTRY_FILE", "PRIVATE_FILES", "SHARED_FILES",
-           "call_centre_files", "flow_files_prefix", "is_config", "is_flow_file", "is_number_file", "lint_set",
+           "call_centre_files", "is_config", "is_flow_file", "is_number_file", "lint_set",
            "needs_full_reload"]
 
 
@@ -43,10 +43,6 @@ def is_number_file(name: str) -> bool:
 
 def is_flow_file(name: str) -> bool:
     return name.startswith("fl-") and name.endswith(".conf")
-
-
-def flow_files_prefix(tenant: str) -> str:
-    return f"fl-{tenant}-"
 
 
 def is_config(name: str) -> bool:

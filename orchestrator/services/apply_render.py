@@ -4,28 +4,30 @@ change. Reads the database, never writes it (the plan is staged only once Asteri
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.compile import compile_plan
 from orchestrator.domain.compile_queues import compile_call_centre
 from orchestrator.domain.digest import PlanDelta
 from orchestrator.domain.flow_compile import compile_flows
-from orchestrator.domain.flow_ir import CompiledFlow
+from orchestrator.domain.flow_ir import CompiledFlow, flow_context
 from orchestrator.domain.ir import NumberFlow
 from orchestrator.domain.ir_queues import CallCentre
 from orchestrator.domain.naming import ENTRY_CONTEXT, ENTRY_FILE, call_centre_file, number_file_name
 from orchestrator.domain.numbers import ServiceNumberId, parse_service_number
 from orchestrator.domain.plan import TenantPlan, parse_plan
-from orchestrator.generate.files import AGENT_CODES_FILE, CONFIG_FILES, SHARED_FILES, flow_files_prefix
+from orchestrator.generate.files import AGENT_CODES_FILE, CONFIG_FILES, SHARED_FILES
 from orchestrator.generate.render import Renderer, number_file, render_call_centres, render_dialplan
 from orchestrator.services.callcentre import phones
 from orchestrator.services.decision import ApplyDecision
 from orchestrator.services.sounds import resolve_sounds
 from orchestrator.store import blacklists as blacklist_store
 from orchestrator.store import call_centres as centre_store
+from orchestrator.store import flows as flow_store
 from orchestrator.store import plans as plan_store
 from orchestrator.store import tenants as tenant_store
 from orchestrator.store.session import Session
@@ -83,15 +85,19 @@ def compile_call_flows(where: Where, plans: list[TenantPlan], holidays: frozense
 
 
 def flow_files(where: Where, renderer: Renderer, plan: TenantPlan, holidays: frozenset[str],
-               base_dir: Path | None) -> tuple[dict[str, str], set[str]]:
-    """The tenant's flow files, and those of its flows that are gone. Flows are rendered on their
-    own: a flow change rewrites the flow's file, not the files of the numbers on it."""
+               base_dir: Path | None, stored: Mapping[str, Any]) -> tuple[dict[str, str], set[str]]:
+    """The files of the tenant's flows that differ from ``stored`` (its flows as committed, in
+    the plan format), and those of its flows that are gone. Flows are rendered on their own: a
+    flow change rewrites the flow's file, not the files of the numbers on it. An unchanged flow
+    renders as before (this path only runs while the tenant-level part of the plan, which holds
+    the announcements, lists and queue names flows use, is as committed)."""
+    changed = {name: f for name, f in plan.flows.items() if stored.get(name) != f.model_dump(mode="json")}
     files: dict[str, str] = {}
-    for compiled in compile_call_flows(where, [plan], holidays, base_dir, import_for=plan.tenant):
-        files |= renderer.flow(compiled)
-    current = where.files.current()
-    on_disk = {p.name for p in current.glob(f"{flow_files_prefix(plan.tenant)}*.conf")} if current else set()
-    return files, on_disk - files.keys()
+    if changed:
+        sounds = resolve_sounds(plan, where.sounds_dir, where.asterisk_path, base_dir, import_files=True)
+        for compiled in compile_flows(plan.tenant, changed, sounds, holidays):
+            files |= renderer.flow(compiled)
+    return files, {f"{flow_context(plan.tenant, name)}.conf" for name in stored.keys() - plan.flows.keys()}
 
 
 def compile_centres(where: Where, plans: list[TenantPlan]) -> list[CallCentre]:
@@ -151,7 +157,8 @@ def render_changes(session: Session, where: Where, plan: TenantPlan, delta: Plan
         progress("call centre changed: rendering the call centres again, not the numbers")
     for flow in flows:
         files |= renderer.number(flow)
-    own_flows, gone_flows = flow_files(where, renderer, plan, holidays, base_dir)
+    own_flows, gone_flows = flow_files(where, renderer, plan, holidays, base_dir,
+                                       flow_store.load_flows(session, plan.tenant).get("flows", {}))
     files |= own_flows
     removed |= gone_flows
     old = where.files.read([*files, *removed])

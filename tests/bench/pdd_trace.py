@@ -4,7 +4,8 @@ between one priority starting and the next.
 
     python -m tests.bench.pdd_trace [NUMBER] [CALLS]
 
-Starts its own Asterisk (and stops it), applies the bench plan (tests/bench/stack.py).
+Starts its own Asterisk (and stops it), applies the bench plan (tests/bench/stack.py) and, for
+08009000001, the call-flow plan (tests/bench/flows.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from tests.bench.stack import CALLER, STANDAARD, Stack
+from tests.bench.flows import flow_plan
+from tests.bench.stack import CALLER, FLOW_PDD, STANDAARD, Stack
 from tests.e2e.events import connect_events
 from tests.harness.sipp import place_call
 
@@ -53,6 +55,8 @@ def main() -> None:
         stack.up()
         stack.start_carrier()
         stack.generated = asyncio.run(_apply_bench_plan(stack))
+        if number == FLOW_PDD:  # the Premium call flow's number (tests/bench/flows.py)
+            stack.generated = asyncio.run(_apply_bench_plan(stack, flow_plan()))
         ranked = asyncio.run(trace(stack, number, calls, workdir))
         total = sum(v for _, v in ranked)
         print(f"{number}: {calls} calls, median time per dialplan step (sum {total:.2f} ms), slowest first:")

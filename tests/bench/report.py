@@ -176,6 +176,9 @@ def write(r: dict[str, Any], out_dir: Path, workdir: Path | None = None) -> None
                   "By step: the functions `apply_document` calls, with everything below them. By library: self time "
                   "(C functions counted for their caller; waiting = the event loop idle, mostly on Asterisk). "
                   "Full profiles: `profiles/` in the run's folder.", ""] + hot
+    flows = flow_section(r)
+    if flows:
+        lines += [""] + flows
     if r.get("errors"):
         lines += ["", "## Phases that failed in this run", ""]
         lines += [f"- {k}: `{v}`" for k, v in r["errors"].items()]
@@ -250,3 +253,115 @@ if __name__ == "__main__":
     results_file = Path(sys.argv[1])
     out = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).resolve().parents[2]
     write(json.loads(results_file.read_text()), out, results_file.parent)
+
+
+# --- Premium call flows (issue 15): their own section, so `BENCH_ONLY=flows` can rewrite it alone --
+
+FLOW_SECTION = "## Premium call flows (issue 15)"
+FLOW_LABEL = {"a": "(a) bare Asterisk", "b": "(b) Basis number (generated)",
+              "f": "(f) Premium flow: time, region, split, then dial",
+              "g": "(g) Premium flow: time, region, time, then dial (no split)"}
+
+
+def _flow_rows(fl: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    rows: list[tuple[str, str, str, str, str]] = []
+    a = fl["pdd"].get("a", {})
+    for k, p in fl["pdd"].items():
+        cmd = f"`{p['command']}`"
+        rows.append((f"post-dial delay, median ({fl['pdd_rate']} calls/s, {p['samples']} calls)", FLOW_LABEL[k],
+                     f"{p['median_ms']:.2f} ms", _ratio(p["median_ms"], a.get("median_ms")), cmd))
+        rows.append((f"post-dial delay, p99 ({fl['pdd_rate']} calls/s)", FLOW_LABEL[k],
+                     f"{p['p99_ms']:.2f} ms (added {p['p99_ms'] - a.get('p99_ms', 0.0):+.2f} ms)",
+                     _ratio(p["p99_ms"], a.get("p99_ms")), cmd))
+    ka = fl["keys"].get("a", {})
+    labels = {"a": "(a) bare Asterisk: Answer, Read(), Read()", "f": "(f) Premium flow: menu, menu"}
+    for k, p in fl["keys"].items():
+        cmd = f"{p['command']}"
+        rows.append((f"key -> next prompt, median ({p['samples']} calls)", labels[k], f"{p['median_ms']:.2f} ms",
+                     _ratio(p["median_ms"], ka.get("median_ms")), cmd))
+        rows.append(("key -> next prompt, p99", labels[k],
+                     f"{p['p99_ms']:.2f} ms (added {p['p99_ms'] - ka.get('p99_ms', 0.0):+.2f} ms)",
+                     _ratio(p["p99_ms"], ka.get("p99_ms")), cmd))
+    ch = fl.get("change")
+    if ch:
+        n, f = ch["numbers"], ch["flows"]
+        cmd = f"`python -m {ch['command']}`"
+        runs = ", ".join(f"{r['seconds'] * 1000:.0f}" for r in ch["flow_change"]["runs"])
+        rows.append((f"full apply, {n:,} numbers on {f} flows", "end to end (`orchestrator apply plan.json`)",
+                     f"{ch['full']['seconds']:.2f} s ({ch['full']['how']})", "—", cmd))
+        rows.append((f"one flow changed, {n:,} numbers on {f} flows", "end to end (`orchestrator apply plan.json`)",
+                     f"median {ch['flow_change']['median_s'] * 1000:.0f} ms (runs: {runs} ms; "
+                     f"{ch['flow_change']['runs'][0]['how']})", "—", cmd))
+        rows.append((f"one flow changed, {n:,} numbers on {f} flows", "Asterisk part (AMI: load the version, switch)",
+                     f"median {ch['flow_change']['median_asterisk_s'] * 1000:.1f} ms", "—", cmd))
+        pr = ch["priorities"]
+        per_flow = pr["files"]["flows"] / f
+        rows.append((f"dialplan priorities, {n:,} numbers on {f} flows", "`dialplan show` count",
+                     f"{pr['priorities']:,} in {pr['contexts']:,} contexts: flows {pr['files']['flows']:,} "
+                     f"({per_flow:.0f} per flow), numbers {pr['files']['numbers']:,} "
+                     f"({pr['files']['numbers'] / n:.1f} per number), rest {pr['files']['other']:,}; "
+                     f"a copy of the flow per number would add {n * per_flow:,.0f}", "—", f"`{pr['command']}`"))
+    return rows
+
+
+def _flow_targets(fl: dict[str, Any]) -> list[str]:
+    out = []
+    if "a" in fl["pdd"] and "f" in fl["pdd"]:
+        added = fl["pdd"]["f"]["p99_ms"] - fl["pdd"]["a"]["p99_ms"]
+        verdict = "met" if added <= 5 else f"MISSED by {added - 5:.1f} ms"
+        out.append(f"- Post-dial delay added by three decision blocks before the dial, p99 ≤ 5 ms (f against a): "
+                   f"{added:+.2f} ms — {verdict}.")
+    if "a" in fl["keys"] and "f" in fl["keys"]:
+        added = fl["keys"]["f"]["p99_ms"] - fl["keys"]["a"]["p99_ms"]
+        verdict = "met" if added <= 20 else f"MISSED by {added - 20:.1f} ms"
+        out.append(f"- Key press -> next prompt, added latency p99 ≤ 20 ms: {added:+.2f} ms — {verdict}.")
+    ch = fl.get("change")
+    if ch:
+        s = ch["flow_change"]["median_s"]
+        verdict = "met" if s <= 0.2 else f"MISSED by {(s - 0.2) * 1000:.0f} ms ({s / 0.2:.1f}×)"
+        out.append(f"- One flow change with {ch['numbers']:,} numbers on {ch['flows']} flows ≤ 200 ms end to end: "
+                   f"median {s * 1000:.0f} ms — {verdict}.")
+        pr = ch["priorities"]
+        per_number = pr["files"]["numbers"] / ch["numbers"]
+        flat = ch["numbers"] * pr["files"]["flows"] / ch["flows"]
+        out.append(f"- Flows load once: the {pr['files']['flows']:,} priorities of the {ch['flows']} flows plus "
+                   f"{per_number:.1f} per number (the entry checks and limits), not numbers × flow size "
+                   f"({flat:,.0f} more) — met.")
+    return out
+
+
+def flow_section(r: dict[str, Any]) -> list[str]:
+    fl = r.get("flows")
+    if not fl:
+        return []
+    lines = [FLOW_SECTION, "",
+             f"Measured on {r.get('started', '?')}, {r.get('machine', '?')} (`BENCH_ONLY=flows make bench`, "
+             f"{fl['seconds']} s per post-dial-delay run). Key -> next prompt is Asterisk's own clock (AMI event "
+             "timestamps): the DTMFEnd of the key to the next Read() starting; (a) answers the same calls with a "
+             "hand-written two-Read() dialplan in the same run.", "",
+             "| measurement | configuration | value | ratio to bare Asterisk | command |",
+             "| --- | --- | --- | --- | --- |"]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in _flow_rows(fl)]
+    targets = _flow_targets(fl)
+    if targets:
+        lines += ["", "Targets of issue 15:", ""] + targets
+    if r.get("errors", {}).get("flows"):
+        lines += ["", f"The flow phase failed: `{r['errors']['flows']}`"]
+    return lines
+
+
+def write_flow_section(r: dict[str, Any], out_dir: Path, workdir: Path | None = None) -> None:
+    """Replace (or add) the call-flow section of an existing BENCHMARKS.md; the rest stays."""
+    path = out_dir / "BENCHMARKS.md"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    section = flow_section(r) or [FLOW_SECTION, "", f"The flow phase failed: `{r.get('errors', {}).get('flows')}`"]
+    if workdir is not None:
+        section += ["", f"Raw results: `{workdir.relative_to(workdir.parents[1])}/` (not committed)."]
+    start = text.find(FLOW_SECTION)
+    if start < 0:
+        text = text.rstrip("\n") + "\n\n" + "\n".join(section) + "\n"
+    else:
+        end = text.find("\n## ", start + len(FLOW_SECTION))
+        text = text[:start] + "\n".join(section) + "\n" + (text[end + 1:] if end >= 0 else "")
+    path.write_text(text)

@@ -10,7 +10,9 @@ Environment (all optional):
   BENCH_RETRY     how often a failed load step is run again before the rate counts as failed (default 1)
   BENCH_PDD_RATE  calls/s for the post-dial-delay runs (default 20)
   BENCH_SIZES     service-number counts for apply time and memory (default 1000,10000,50000)
-  BENCH_ONLY      a subset of: throughput,pdd,premium,apply (default all)
+  BENCH_ONLY      a subset of: throughput,pdd,premium,apply,flows (default all); flows alone rewrites
+                  only the call-flow section of BENCHMARKS.md
+  BENCH_FLOW_NUMBERS, BENCH_FLOWS  numbers and flows of the flow-change figure (default 10000, 100)
   BENCH_PROFILE   1 (default) profiles the Python side of apply with pyinstrument
   BENCH_OUT       folder for BENCHMARKS.md and benchmarks.png (default: the repository root)
 
@@ -32,8 +34,21 @@ from typing import Any
 
 from sqlmodel import Session
 
+from tests.bench import flows as flow_bench
 from tests.bench import load, premium, report
-from tests.bench.stack import CONFIGS, REPO, Config, Stack, bench_plan, live_controller, rss_kb
+from tests.bench.stack import (
+    BASIS,
+    CONFIGS,
+    FLOW_MENU,
+    FLOW_PDD,
+    FLOW_PDD_NOLOCK,
+    REPO,
+    Config,
+    Stack,
+    bench_plan,
+    live_controller,
+    rss_kb,
+)
 from tests.harness.redis_server import RedisServer
 
 
@@ -45,7 +60,7 @@ def _log(msg: str) -> None:
     print(f"[{datetime.now():%H:%M:%S}] {msg}", flush=True)
 
 
-async def _apply_bench_plan(stack: Stack) -> dict[str, str]:
+async def _apply_bench_plan(stack: Stack, plan: dict[str, Any] | None = None) -> dict[str, str]:
     from orchestrator.asterisk.ami import Ami
     from orchestrator.asterisk.dialplan_files import DialplanFiles
     from orchestrator.domain.plan import AMSTERDAM, parse_plan
@@ -59,7 +74,7 @@ async def _apply_bench_plan(stack: Stack) -> dict[str, str]:
         files = DialplanFiles(stack.runtime.etc_dir)
         target = ApplyTarget(files, stack.runtime.sounds_dir, stack.runtime.asterisk_path, ami)
         with Session(store_engine.make_engine(s.db_url)) as session:
-            await apply_plan(parse_plan(bench_plan()), session, target, now=datetime.now(AMSTERDAM))
+            await apply_plan(parse_plan(plan or bench_plan()), session, target, now=datetime.now(AMSTERDAM))
         return files.read_current()
     finally:
         ami.close()
@@ -195,8 +210,50 @@ class Runner:
         self.results["apply"] = out
 
 
+    def flows(self) -> None:
+        """Premium call flows: post-dial delay through three decisions, key -> next prompt, and
+        one flow change with many numbers on shared flows (tests/bench/flows.py)."""
+        self.stack.wait_idle()
+        self.stack.generated = asyncio.run(_apply_bench_plan(self.stack, flow_bench.flow_plan()))
+        self.stack.current_files = "generated"  # the apply loaded them
+        rate = _env_int("BENCH_PDD_RATE", 20)
+        out: dict[str, Any] = {"pdd_rate": rate, "seconds": self.seconds, "pdd": {}, "keys": {}}
+        for key, number, files in (("a", BASIS, "bare"), ("b", BASIS, "generated"), ("f", FLOW_PDD, "generated"),
+                                   ("g", FLOW_PDD_NOLOCK, "generated")):
+            self._prepare(Config(key, key, number, files))
+            _log(f"post-dial delay ({key}: {number}, {files}) at {rate} calls/s for {self.seconds} s")
+            r = load.run_pdd(self.stack, number, rate, self.seconds, self.stack.workdir / "flow-pdd")
+            _log(f"  {r.samples} calls: median {r.median_ms:.2f} ms, p99 {r.p99_ms:.2f} ms")
+            out["pdd"][key] = r.__dict__
+        for key, files in (("a", "bare-menu"), ("f", "generated")):
+            self._prepare(Config(key, key, FLOW_MENU, files))
+            _log(f"key -> next prompt ({key}: {files}), {flow_bench.KEY_CALLS} calls")
+            k = asyncio.run(flow_bench.key_latency(self.stack, FLOW_MENU, self.stack.workdir / f"flow-keys-{key}"))
+            _log(f"  {k.samples} measured: median {k.median_ms:.2f} ms, p99 {k.p99_ms:.2f} ms")
+            out["keys"][key] = k.__dict__
+        self.results["flows"] = out
+        n, f = _env_int("BENCH_FLOW_NUMBERS", 10000), _env_int("BENCH_FLOWS", 100)
+        _log(f"one flow change with {n} numbers on {f} flows")
+        self.stack.wait_idle()
+        res = self.stack.workdir / "flow-change.json"
+        cmd = [sys.executable, "-m", "tests.bench.flow_worker", "--numbers", str(n), "--flows", str(f),
+               "--db", f"sqlite:///{self.stack.workdir / 'flow-change.db'}", "--out", str(res)]
+        proc = subprocess.run(cmd, env=dict(os.environ) | self.stack.env, cwd=REPO, check=False,
+                              timeout=3600, capture_output=True, text=True)
+        self.stack.current_files = None  # the worker replaced the dialplan
+        if proc.returncode != 0:
+            raise RuntimeError(f"flow worker failed ({proc.returncode}): {proc.stderr[-1500:]}")
+        change = json.loads(res.read_text())
+        change["command"] = " ".join(cmd[2:7])
+        out["change"] = change
+        pr = change["priorities"]
+        _log(f"  flow change: median {change['flow_change']['median_s'] * 1000:.0f} ms "
+             f"({[r['how'] for r in change['flow_change']['runs']]}); {pr['priorities']} priorities "
+             f"(flows {pr['files']['flows']}, numbers {pr['files']['numbers']}, other {pr['files']['other']})")
+
+
 def main() -> None:
-    only = set(os.environ.get("BENCH_ONLY", "throughput,pdd,premium,apply").split(","))
+    only = set(os.environ.get("BENCH_ONLY", "throughput,pdd,premium,apply,flows").split(","))
     out_dir = Path(os.environ.get("BENCH_OUT", str(REPO)))
     workdir = REPO / "var" / f"bench-{datetime.now():%Y%m%d-%H%M%S}"
     started = time.monotonic()
@@ -213,7 +270,7 @@ def main() -> None:
             results["asterisk_rss_after_boot_kb"] = stack.asterisk_rss_kb()
             stack.generated = asyncio.run(_apply_bench_plan(stack))
             runner = Runner(stack, redis, results)
-            for phase in ("throughput", "pdd", "premium", "apply"):
+            for phase in ("throughput", "pdd", "premium", "apply", "flows"):
                 if phase in only:
                     try:
                         getattr(runner, phase)()
@@ -225,7 +282,10 @@ def main() -> None:
         stack.close()
     results["duration_s"] = time.monotonic() - started
     (workdir / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    report.write(results, out_dir, workdir)
+    if only == {"flows"}:  # the other rows stay as the last full run measured them
+        report.write_flow_section(results, out_dir, workdir)
+    else:
+        report.write(results, out_dir, workdir)
     _log(f"done in {results['duration_s'] / 60:.1f} min: {out_dir / 'BENCHMARKS.md'}, {out_dir / 'benchmarks.png'}")
 
 

@@ -35,6 +35,14 @@ REPO = BENCH_DIR.parents[1]
 # (a) the minimal hand-written dialplan: the only svc file while bare Asterisk is measured.
 BARE_DIALPLAN = "[svc-entry]\nexten => _X.,1,Dial(PJSIP/${EXTEN}@carrier)\n"
 
+# With (a) for the key -> prompt figure (tests/bench/flows.py): two menus as bare Asterisk would
+# write them, answering the same number as the generated flow of two menus.
+BARE_MENU = ("exten => 08009000002,1,Answer()\n same => n,Read(K1,beep,1,,1,3)\n"
+             " same => n,Read(K2,beep,1,,1,3)\n same => n,Hangup()\n")
+FLOW_PDD = "08009000001"  # Premium: a flow of three decisions, then a dial
+FLOW_MENU = "08009000002"  # Premium: a flow of two menus
+FLOW_PDD_NOLOCK = "08009000003"  # Premium: time, region, time, then a dial (no split)
+
 CALLER = "0201234567"  # an Amsterdam caller: region "amsterdam" of the Standaard number
 BASIS = "08001234561"
 STANDAARD = "08007654321"
@@ -148,12 +156,14 @@ class Stack:
         time.sleep(1)
 
     def use(self, which: str) -> None:
-        """Load the bare one-line dialplan or the generated files (swap only etc/svc, then reload)."""
+        """Load the bare one-line dialplan (``bare-menu``: plus two bare menus) or the generated
+        files (swap only etc/svc, then reload)."""
         if which == self.current_files:
             return
         from orchestrator.asterisk.dialplan_files import DialplanFiles
 
-        files = {"bare.conf": BARE_DIALPLAN} if which == "bare" else self.generated
+        files = {"bare": {"bare.conf": BARE_DIALPLAN}, "bare-menu": {"bare.conf": BARE_DIALPLAN + BARE_MENU}}.get(
+            which, self.generated)
         assert files, "apply the bench plan first"
         DialplanFiles(self.runtime.etc_dir).write(files)
         out = self.runtime.rx("dialplan reload", timeout=120)

@@ -176,6 +176,11 @@ async def test_calls_during_a_flow_change_see_one_version_and_none_drops(
         assert (await apply_document(changed, b.session, target, now=datetime.now(AMSTERDAM))).how == "unchanged"
         assert not await b.ami.has_context(old) and await b.ami.has_context(new)
         await b.ami.remove_context(old, missing_ok=True)  # gone already (say, a full reload since): no error
+        # Why a full reload forgets the retiring versions: it removes contexts added over AMI.
+        await b.ami.extension_add(old, "start", 1, "NoOp", "")
+        assert await b.ami.has_context(old)
+        runtime.rx("dialplan reload")
+        assert not await b.ami.has_context(old) and await b.ami.has_context(new)
         assert target.files.retiring() == []
     finally:
         b.ami.close()
