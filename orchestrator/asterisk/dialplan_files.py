@@ -112,6 +112,15 @@ class DialplanFiles:
         current = self.current()
         if current is None:
             raise AsteriskError("no current dialplan version to change; write a complete one")
+        if _has_buckets(current) and not any(bucket_of(n) for n in (*changed, *removed)):
+            # No number file changes (a flow, the entry, a call centre): every bucket is shared as
+            # it is, so the numbers' files are neither listed nor counted.
+            try:
+                top = [e.name for e in os.scandir(current) if e.is_file() and not e.name.startswith("nb-")
+                       and e.name != NUMBERS_FILE and e.name not in changed and e.name not in removed]
+            except OSError as exc:
+                raise AsteriskError(f"cannot list {current}: {exc}") from exc
+            return self._write(changed, current, top, private, shared_buckets=True)
         keep = [n for n in self._list(current) if n not in changed and n not in removed]
         return self._write(changed, current, keep, private)
 
@@ -153,8 +162,10 @@ class DialplanFiles:
             raise AsteriskError(f"cannot list {version}: {exc}") from exc
 
     def _write(self, texts: dict[str, str], base: Path | None, keep: list[str],
-               private: Collection[str]) -> WrittenVersion:
-        """The new version: ``texts`` written, ``keep`` (names in ``base``) linked from there."""
+               private: Collection[str], *, shared_buckets: bool = False) -> WrittenVersion:
+        """The new version: ``texts`` written, ``keep`` (names in ``base``) linked from there.
+        ``shared_buckets``: ``texts`` and ``keep`` are top-level files only; every bucket of
+        ``base`` is linked unchanged."""
         try:
             self.versions.mkdir(parents=True, exist_ok=True)
             self.buckets.mkdir(parents=True, exist_ok=True)
@@ -164,13 +175,19 @@ class DialplanFiles:
                 # A version from before the buckets (flat): its kept files are written anew, once.
                 texts = {**{f: self.locate(base, f).read_text() for f in keep}, **texts}
                 keep = []
+            shared: dict[str, str] = {}
+            if shared_buckets:
+                assert base is not None
+                shared = {e.name: os.readlink(e.path) for e in os.scandir(base)
+                          if e.name.startswith("nb-") and e.is_symlink()}
             digest = hashlib.sha256()
             for fname in sorted(texts):  # the name says what was written, and when
                 digest.update(fname.encode() + b"\0" + texts[fname].encode() + b"\0")
             digest.update("\0".join(sorted(keep)).encode())
+            digest.update("\0".join(f"{b}>{t}" for b, t in sorted(shared.items())).encode())
             name = f"{time.strftime('%Y%m%dT%H%M%S')}-{digest.hexdigest()[:10]}"
             final = self.versions / name
-            count = len(texts) + len(keep)
+            count = len(texts) + len(keep) + sum(len(os.listdir(base / b)) for b in shared if base is not None)
             if final.exists():  # same content within the same second: reuse it
                 return WrittenVersion(name, final, self.current(), count)
             tmp = self.versions / f".{name}.tmp"
@@ -183,13 +200,15 @@ class DialplanFiles:
             for fname in keep:
                 kept[bucket_of(fname)].append(fname)
             before: dict[str, int] = defaultdict(int)
-            if base is not None and keep:
+            if base is not None and keep and not shared_buckets:
                 for fname in self._list(base):
                     before[bucket_of(fname)] += 1
             _fill(tmp, base, kept[TOP], new_texts[TOP], private)
-            buckets = sorted((set(new_texts) | set(kept)) - {TOP})
+            buckets = sorted((set(new_texts) | set(kept) | set(shared)) - {TOP})
             for bucket in buckets:
-                if not new_texts[bucket] and base is not None and len(kept[bucket]) == before[bucket]:
+                if bucket in shared:
+                    target = shared[bucket]
+                elif not new_texts[bucket] and base is not None and len(kept[bucket]) == before[bucket]:
                     target = os.readlink(base / bucket)  # the bucket is unchanged: share it
                 else:
                     folder = self.buckets / f"{bucket}-{name}"

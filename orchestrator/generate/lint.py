@@ -17,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from orchestrator.domain.flow_ir import VERSION_DIGITS
 from orchestrator.domain.naming import ENTRY_FILE
 from orchestrator.errors import DialplanLintFailed
 from orchestrator.generate.files import is_number_file
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 ENTRY = "[general]\n[globals]\n"
 _CONTEXT = re.compile(r"^\[([^\]]+)\]", re.M)
 _DIGITS = re.compile(r"[0-9]+")
+_VERSION = re.compile(rf"(?<=[a-z0-9_-])\.[0-9a-f]{{{VERSION_DIGITS}}}\b")  # fl-<tenant>-<flow>.<digest>
 _GOTO = re.compile(r"Goto\((svc-[0-9]+),s,1\)")
 
 
@@ -73,10 +75,15 @@ def representatives(files: dict[str, str]) -> dict[str, str]:
     return out
 
 
+def _blank(text: str) -> str:
+    return _DIGITS.sub("0", _VERSION.sub(".v", text))
+
+
 def shape_key(files: dict[str, str]) -> str:
-    """What a lint result depends on: the files with their digits blanked out."""
+    """What a lint result depends on: the files with their digits (and the digests naming flow
+    versions, which the renderer writes consistently) blanked out."""
     h = hashlib.sha256()
-    for name, text in sorted((_DIGITS.sub("0", n), _DIGITS.sub("0", t)) for n, t in files.items()):
+    for name, text in sorted((_blank(n), _blank(t)) for n, t in files.items()):
         h.update(name.encode() + b"\0" + text.encode() + b"\0")
     return h.hexdigest()
 

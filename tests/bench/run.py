@@ -222,7 +222,11 @@ class Runner:
                                    ("g", FLOW_PDD_NOLOCK, "generated")):
             self._prepare(Config(key, key, number, files))
             _log(f"post-dial delay ({key}: {number}, {files}) at {rate} calls/s for {self.seconds} s")
-            r = load.run_pdd(self.stack, number, rate, self.seconds, self.stack.workdir / "flow-pdd")
+            try:
+                r = load.run_pdd(self.stack, number, rate, self.seconds, self.stack.workdir / "flow-pdd")
+            except RuntimeError as exc:  # sipp that lost a free port to another process: once more
+                _log(f"  {exc}; once more")
+                r = load.run_pdd(self.stack, number, rate, self.seconds, self.stack.workdir / "flow-pdd")
             _log(f"  {r.samples} calls: median {r.median_ms:.2f} ms, p99 {r.p99_ms:.2f} ms")
             out["pdd"][key] = r.__dict__
         for key, files in (("a", "bare-menu"), ("f", "generated")):

@@ -29,3 +29,23 @@ def test_a_flat_version_from_before_the_buckets_is_read_and_carried_over(tmp_pat
     assert files.read_current()["n-318000200001.conf"].endswith("; v2\n")
     entry_inodes = {files.locate(v.path, "entry.conf").stat().st_ino for v in (version, again)}
     assert len(entry_inodes) == 1  # unchanged: linked, not written again
+
+
+def test_a_change_without_number_files_shares_every_bucket(tmp_path: Path) -> None:
+    """A flow (or entry, or call centre) change writes its files and links every number bucket
+    of the running version as it is, without listing the numbers."""
+    files = DialplanFiles(tmp_path)
+    numbers = {f"n-3180002000{i:02d}.conf": f"[svc-3180002000{i:02d}]\n" for i in range(30)}
+    first = files.write({"entry.conf": "[svc-entry]\n", "fl-acme-support.conf": "[fl-acme-support]\n", **numbers})
+    second = files.write_changes({"fl-acme-support.conf": "[fl-acme-support]\n; v2\n"}, set())
+    assert second.files == first.files == 32
+    assert files.read_current() == {"entry.conf": "[svc-entry]\n", "fl-acme-support.conf": "[fl-acme-support]\n; v2\n",
+                                    **numbers}
+    buckets = sorted(p.name for p in first.path.iterdir() if p.name.startswith("nb-"))
+    assert len(buckets) == 30
+    for bucket in buckets:
+        assert os.readlink(second.path / bucket) == os.readlink(first.path / bucket)
+    assert (second.path / "numbers.conf").read_text() == (first.path / "numbers.conf").read_text()
+    assert files.locate(second.path, "entry.conf").stat().st_ino == files.locate(first.path, "entry.conf").stat().st_ino
+    third = files.write_changes({}, {"fl-acme-support.conf"})  # a flow that leaves
+    assert "fl-acme-support.conf" not in files.read_current() and third.files == 31
