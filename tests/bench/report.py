@@ -249,10 +249,6 @@ def chart(r: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
-if __name__ == "__main__":
-    results_file = Path(sys.argv[1])
-    out = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).resolve().parents[2]
-    write(json.loads(results_file.read_text()), out, results_file.parent)
 
 
 # --- Premium call flows (issue 15): their own section, so `BENCH_ONLY=flows` can rewrite it alone --
@@ -306,11 +302,22 @@ def _flow_rows(fl: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
 
 def _flow_targets(fl: dict[str, Any]) -> list[str]:
     out = []
-    if "a" in fl["pdd"] and "f" in fl["pdd"]:
-        added = fl["pdd"]["f"]["p99_ms"] - fl["pdd"]["a"]["p99_ms"]
-        verdict = "met" if added <= 5 else f"MISSED by {added - 5:.1f} ms"
-        out.append(f"- Post-dial delay added by three decision blocks before the dial, p99 ≤ 5 ms (f against a): "
-                   f"{added:+.2f} ms — {verdict}.")
+    a = fl["pdd"].get("a")
+    for k in ("f", "g"):
+        if a is None or k not in fl["pdd"]:
+            continue
+        p = fl["pdd"][k]
+        added = p["p99_ms"] - a["p99_ms"]
+        # A p99 of bare Asterisk far above its median is a stall of the shared machine, not
+        # Asterisk: then judge by the flow's p99 against bare Asterisk's median (an upper bound).
+        bound = p["p99_ms"] - a["median_ms"]
+        worst = max(added, bound) if a["p99_ms"] > 5 * a["median_ms"] else added
+        verdict = "met" if worst <= 5 else f"MISSED by {worst - 5:.1f} ms"
+        out.append(f"- Post-dial delay added by three decision blocks before the dial, p99 ≤ 5 ms ({k} against a): "
+                   f"p99 {added:+.2f} ms, flow p99 minus bare median {bound:+.2f} ms, median "
+                   f"{p['median_ms'] - a['median_ms']:+.2f} ms — {verdict}"
+                   + (f" (bare Asterisk's p99 {a['p99_ms']:.1f} ms against its median {a['median_ms']:.1f} ms "
+                      "was a machine stall, so the upper bound decides)" if worst != added else "") + ".")
     if "a" in fl["keys"] and "f" in fl["keys"]:
         added = fl["keys"]["f"]["p99_ms"] - fl["keys"]["a"]["p99_ms"]
         verdict = "met" if added <= 20 else f"MISSED by {added - 20:.1f} ms"
@@ -338,7 +345,13 @@ def flow_section(r: dict[str, Any]) -> list[str]:
              f"Measured on {r.get('started', '?')}, {r.get('machine', '?')} (`BENCH_ONLY=flows make bench`, "
              f"{fl['seconds']} s per post-dial-delay run). Key -> next prompt is Asterisk's own clock (AMI event "
              "timestamps): the DTMFEnd of the key to the next Read() starting; (a) answers the same calls with a "
-             "hand-written two-Read() dialplan in the same run.", "",
+             "hand-written two-Read() dialplan in the same run. (f) pays for the split block's LOCK() "
+             "(func_lock parks the channel in autoservice: milliseconds even uncontended; "
+             "`python -m tests.bench.pdd_trace 08009000001` shows it); (g) is the same flow with a second "
+             "time block instead of the split."
+             + (f" Load average after the call measurements: {fl['loadavg'][0]:.1f} (1 min) on "
+                f"{r.get('machine', '?').split(': ')[-1].split(' cores')[0]} cores: the machine is shared, "
+                "tails (p99) suffer first." if fl.get("loadavg") else ""), "",
              "| measurement | configuration | value | ratio to bare Asterisk | command |",
              "| --- | --- | --- | --- | --- |"]
     lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in _flow_rows(fl)]
@@ -365,3 +378,13 @@ def write_flow_section(r: dict[str, Any], out_dir: Path, workdir: Path | None = 
         end = text.find("\n## ", start + len(FLOW_SECTION))
         text = text[:start] + "\n".join(section) + "\n" + (text[end + 1:] if end >= 0 else "")
     path.write_text(text)
+
+
+if __name__ == "__main__":
+    results_file = Path(sys.argv[1])
+    out = Path(sys.argv[2]) if len(sys.argv) > 2 else Path(__file__).resolve().parents[2]
+    results = json.loads(results_file.read_text())
+    if "flows" in results and not ({"throughput", "pdd", "premium", "apply"} & results.keys()):
+        write_flow_section(results, out, results_file.parent)  # a `BENCH_ONLY=flows` run
+    else:
+        write(results, out, results_file.parent)

@@ -235,6 +235,7 @@ class Runner:
             k = asyncio.run(flow_bench.key_latency(self.stack, FLOW_MENU, self.stack.workdir / f"flow-keys-{key}"))
             _log(f"  {k.samples} measured: median {k.median_ms:.2f} ms, p99 {k.p99_ms:.2f} ms")
             out["keys"][key] = k.__dict__
+        out["loadavg"] = os.getloadavg()  # the machine is shared: how busy it was
         self.results["flows"] = out
         n, f = _env_int("BENCH_FLOW_NUMBERS", 10000), _env_int("BENCH_FLOWS", 100)
         _log(f"one flow change with {n} numbers on {f} flows")
