@@ -65,6 +65,14 @@ class Settings:
     # Agent phones: seconds between qualify OPTIONS (rendered into pjsip.inc on apply).
     phone_qualify_s: int = DEFAULT_PHONE_QUALIFY_S
 
+    # Reports: raw caller numbers in call records are emptied after this many days (the hash stays)
+    caller_retention_days: int = 90
+
+    def caller_hash_key(self) -> str:
+        """The installation's caller-hash key (SVC_CALLER_HASH_KEY, else generated once and kept
+        in the state folder): only the live controller, which writes the hashes, needs it."""
+        return _secret(self.state_dir, "SVC_CALLER_HASH_KEY")
+
     @property
     def secrets_dir(self) -> Path:
         """Generated secrets, one file each (0600) in a 0700 folder."""
@@ -229,5 +237,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         api_max_announcement_seconds=float(e.get("SVC_API_MAX_ANNOUNCEMENT_SECONDS", "300")),
         recording_spool_mb=int(e.get("SVC_RECORDING_SPOOL_MB", "512")),
         phone_qualify_s=_qualify(e.get("SVC_PHONE_QUALIFY_SECONDS", str(DEFAULT_PHONE_QUALIFY_S))),
+        caller_retention_days=int(e.get("SVC_CALLER_RETENTION_DAYS", "90")),
         **_codes(e),
     )

@@ -19,7 +19,7 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,8 +31,9 @@ from orchestrator.live import events as ev
 from orchestrator.live import resync
 from orchestrator.live.aio import cancel_and_wait
 from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCall
-from orchestrator.live.notifier import Figures, Metrics, RecordWriter, RedisFigures, day_counters
+from orchestrator.live.notifier import Figures, Metrics, RedisFigures
 from orchestrator.live.queue_figures import QUEUE_EVENTS, QueueBook
+from orchestrator.live.records import RecordWriter, day_counters
 from orchestrator.services.blacklist import record_block
 from orchestrator.services.recordings.control import set_paused
 from orchestrator.settings import Paths, Settings
@@ -68,7 +69,7 @@ class LiveController:
         self.metrics = Metrics()
         self.ami = Ami.from_settings(settings, timeout=5.0, events=AMI_EVENTS)
         self.redis = RedisFigures(settings.redis_url, observe=self.metrics.event_lag.observe)
-        self.writer = RecordWriter(self.engine)
+        self.writer = RecordWriter(self.engine, hash_key=settings.caller_hash_key())
         self.owners = resync.Owners(self.engine)
         self.resynced_at: float | None = None  # monotonic time of the last completed re-sync
         self._queue: asyncio.Queue[tuple[AmiEvent, datetime] | _Resync] = asyncio.Queue()
@@ -88,7 +89,8 @@ class LiveController:
         self.ami.start(self._on_login, self._on_disconnect)
         for name, coro in (("consume", self._consume()), ("records", self.writer.run()),
                            ("redis", self.redis.run()), ("watchdog", self._watchdog()),
-                           ("periodic-resync", self._periodic_resync()), ("queue-tick", self._queue_tick())):
+                           ("periodic-resync", self._periodic_resync()), ("queue-tick", self._queue_tick()),
+                           ("caller-retention", self._caller_retention())):
             self._tasks.append(asyncio.create_task(coro, name=f"live-{name}"))
         self._publish()
         log.info("live controller started (AMI %s:%s, Redis %s)", self.settings.bind_host,
@@ -137,7 +139,8 @@ class LiveController:
         if message.get("Event") in QUEUE_EVENTS:
             if self.queues.handle(dict(message), at.timestamp()):
                 self._publish(since=at.timestamp())
-            return
+            if message.get("Event") not in ("AgentConnect", "QueueCallerAbandon"):
+                return  # these two also go to the call's record (queue wait, agent)
         event = ev.parse(message, at)
         if event is None:
             return
@@ -270,6 +273,21 @@ class LiveController:
         log.info("re-sync (%s): %d channel(s) in Asterisk, %d call(s) in progress, %d vanished, %d adopted",
                  why, len(channels), len(self.book.calls), len(vanished), len(adopted))
         self._publish()
+
+    # --- privacy ------------------------------------------------------------------------------
+
+    async def _caller_retention(self) -> None:
+        # Raw caller numbers are kept only so long (docs/reports.md, "Privacy"); the hash stays.
+        while True:
+            before = datetime.now(UTC) - timedelta(days=self.settings.caller_retention_days)
+            try:
+                n = await asyncio.to_thread(call_records.forget_callers, self.engine, before)
+                if n:
+                    log.info("removed the caller number from %d call record(s) older than %d days", n,
+                             self.settings.caller_retention_days)
+            except StoreError as exc:
+                log.error("caller retention failed, will retry in an hour: %s", exc)
+            await asyncio.sleep(3600)
 
     # --- watchdog ------------------------------------------------------------------------------
 

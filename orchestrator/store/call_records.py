@@ -9,11 +9,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, func, select
 
 from orchestrator.errors import StoreError
-from orchestrator.store.models import CallRecord
+from orchestrator.store import rollups
+from orchestrator.store.models import CallRecord, ServiceNumber
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +25,18 @@ def utc(t: datetime) -> datetime:
 
 
 def save(engine: Any, rows: Sequence[CallRecord]) -> None:
-    """Insert records; a call id already stored is skipped (a re-sync may finish a call twice)."""
+    """Insert records and add them to the rollups, in one transaction; a call id already stored
+    is skipped (a re-sync may finish a call twice), so a call is never counted twice."""
     try:
         with Session(engine) as session:
+            ids = [r.call_id for r in rows]
+            known = set(session.exec(select(CallRecord.call_id).where(col(CallRecord.call_id).in_(ids))))
+            new: dict[str, CallRecord] = {}
             for row in rows:
-                exists = session.exec(select(CallRecord.id).where(CallRecord.call_id == row.call_id)).first()
-                if exists is None:
-                    session.add(row)
+                if row.call_id not in known and row.call_id not in new:
+                    new[row.call_id] = row
+            session.add_all(new.values())
+            rollups.add(session, list(new.values()))
             session.commit()
     except IntegrityError as exc:  # a concurrent writer stored one of them: store the rest singly
         if len(rows) == 1:
@@ -76,3 +83,31 @@ def ping(engine: Any) -> None:
             session.exec(select(1)).first()
     except SQLAlchemyError as exc:
         raise StoreError(f"database unreachable: {exc}") from exc
+
+
+def tariffs(engine: Any, numbers: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:
+    """(per call, per minute) of the 090x numbers among ``numbers``, as the applied plan has them now."""
+    if not numbers:
+        return {}
+    try:
+        with Session(engine) as session:
+            rows = session.exec(select(ServiceNumber.e164, ServiceNumber.tariff_per_call,
+                                       ServiceNumber.tariff_per_minute)
+                                .where(col(ServiceNumber.e164).in_(list(numbers))))
+            return {e: (c, m) for e, c, m in rows if c is not None or m is not None}
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read tariffs: {exc}") from exc
+
+
+def forget_callers(engine: Any, before: datetime) -> int:
+    """Empty the raw caller of the records of calls started before ``before`` (the hash and
+    origin stay); the number of records changed."""
+    try:
+        with Session(engine) as session:
+            result = session.execute(update(CallRecord)
+                                     .where(col(CallRecord.started_at) < utc(before), col(CallRecord.caller) != "")
+                                     .values(caller=""))
+            session.commit()
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot remove callers from call records: {exc}") from exc
