@@ -30,9 +30,10 @@ def to_row(call: FinishedCall, hash_key: str = "", tariffs: Mapping[str, Tariff]
     that do not look at callers), ``tariffs`` the 090x tariffs by number as stored now."""
     u = call_records.utc
     per_call, per_minute = (tariffs or {}).get(call.number, (None, None))
-    revenue = 0
+    revenue = revenue_call = 0
     if (per_call or per_minute) and call.outcome in _PAID:
         revenue = call_revenue_cents(Decimal(per_call or 0), Decimal(per_minute or 0), call.talk_s)
+        revenue_call = call_revenue_cents(Decimal(per_call or 0), None, 0.0)
     return CallRecord(
         call_id=call.call_id, service_number=call.number, tenant=call.tenant, caller=call.caller,
         started_at=u(call.started_at), answered_at=u(call.answered_at) if call.answered_at else None,
@@ -43,7 +44,8 @@ def to_row(call: FinishedCall, hash_key: str = "", tariffs: Mapping[str, Tariff]
         origin=origin_of(call.caller), queue=call.queue, queue_result=call.queue_result,
         queue_wait_s=call.queue_wait_s, agent=call.agent, flow=call.flow,
         path=json.dumps([list(p) for p in call.path], separators=(",", ":")) if call.path else "",
-        tariff_per_call=per_call, tariff_per_minute=per_minute, revenue_cents=revenue)
+        tariff_per_call=per_call, tariff_per_minute=per_minute, revenue_cents=revenue,
+        revenue_call_cents=revenue_call)
 
 
 def store_batch(engine: Any, batch: list[FinishedCall], hash_key: str) -> None:

@@ -219,6 +219,7 @@ class CallRecord(SQLModel, table=True):
     tariff_per_call: str | None = None  # 090x: the tariff in force when the call was made (euros)
     tariff_per_minute: str | None = None
     revenue_cents: int = 0  # 090x: per-call + per-minute charge of this call (cents, half-up)
+    revenue_call_cents: int = 0  # of which the per-call tariff
 
 
 class CallRollup(SQLModel, table=True):
@@ -241,6 +242,7 @@ class CallRollup(SQLModel, table=True):
     wait_s: float = 0.0
     talk_s: float = 0.0
     revenue_cents: int = 0
+    revenue_call_cents: int = 0
 
 
 class ReportLayout(SQLModel, table=True):

@@ -17,7 +17,7 @@ from sqlmodel import Session
 from orchestrator.store.models import CallRecord, CallRollup
 
 KEY = ("bucket", "tenant", "service_number", "queue", "flow", "outcome", "reason")
-SUMS = ("calls", "wait_s", "talk_s", "revenue_cents")
+SUMS = ("calls", "wait_s", "talk_s", "revenue_cents", "revenue_call_cents")
 
 
 def bucket_of(t: datetime) -> datetime:
@@ -38,13 +38,10 @@ def add(session: Session, records: Sequence[CallRecord]) -> None:
         return
     sums: dict[tuple[Any, ...], list[float]] = {}
     for r in records:
-        s = sums.setdefault(_key(r), [0, 0.0, 0.0, 0])
-        s[0] += 1
-        s[1] += r.wait_s
-        s[2] += r.talk_s
-        s[3] += r.revenue_cents
-    values = [{**dict(zip(KEY, k, strict=True)), "calls": int(s[0]), "wait_s": s[1], "talk_s": s[2],
-               "revenue_cents": int(s[3])} for k, s in sums.items()]
+        s = sums.setdefault(_key(r), [0, 0.0, 0.0, 0, 0])
+        for i, v in enumerate((1, r.wait_s, r.talk_s, r.revenue_cents, r.revenue_call_cents)):
+            s[i] += v
+    values = [{**dict(zip(KEY, k, strict=True)), **dict(zip(SUMS, s, strict=True))} for k, s in sums.items()]
     dialect = session.get_bind().dialect.name
     stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(CallRollup).values(values)
     table = CallRollup.__table__  # type: ignore[attr-defined]

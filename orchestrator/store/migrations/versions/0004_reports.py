@@ -35,6 +35,7 @@ def _columns() -> tuple[sa.Column[object], ...]:
     sa.Column('tariff_per_call', sa.String(), nullable=True),
     sa.Column('tariff_per_minute', sa.String(), nullable=True),
     sa.Column('revenue_cents', sa.Integer(), nullable=False, server_default='0'),
+    sa.Column('revenue_call_cents', sa.Integer(), nullable=False, server_default='0'),
     )
 
 
@@ -56,6 +57,7 @@ def upgrade() -> None:
     sa.Column('wait_s', sa.Float(), nullable=False),
     sa.Column('talk_s', sa.Float(), nullable=False),
     sa.Column('revenue_cents', sa.Integer(), nullable=False),
+    sa.Column('revenue_call_cents', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('bucket', 'tenant', 'service_number', 'queue', 'flow', 'outcome', 'reason')
     )
@@ -87,9 +89,9 @@ def _rollup_existing() -> None:
                   "(CAST(strftime('%M', started_at) AS INTEGER) / 15) * 15) || '\\:00.000000'")
     op.execute(sa.text(
         "INSERT INTO callrollup (bucket, tenant, service_number, queue, flow, outcome, reason, calls, "
-        "wait_s, talk_s, revenue_cents) "
+        "wait_s, talk_s, revenue_cents, revenue_call_cents) "
         f"SELECT {bucket}, tenant, service_number, '', '', outcome, COALESCE(reason, ''), COUNT(*), "
-        "SUM(wait_s), SUM(talk_s), 0 FROM callrecord "
+        "SUM(wait_s), SUM(talk_s), 0, 0 FROM callrecord "
         f"GROUP BY {bucket}, tenant, service_number, outcome, COALESCE(reason, '')"))
 
 

@@ -1,0 +1,116 @@
+"""What reports read: the rollups (volume, finance), the call records of a range (the other
+kinds, streamed in chunks so a large range is never held twice), what a tenant's records name, and
+saved report layouts. Rows come back as plain tuples in the order asked for."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, col
+from sqlmodel import select as orm_select
+
+from orchestrator.errors import StoreError
+from orchestrator.store.models import CallRecord, CallRollup, ReportLayout
+
+CALL_COLUMNS = ("started_at", "caller_hash")  # the default; callers name what they need
+STREAM_ROWS = 20_000
+
+
+def _aware(t: datetime) -> datetime:
+    return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)  # SQLite gives naive UTC
+
+
+def rollups(engine: Any, tenant: str, start: datetime, end: datetime,
+            filters: dict[str, str]) -> list[tuple[Any, ...]]:
+    """(bucket, number, outcome, reason, calls, talk_s, revenue_cents, revenue_call_cents) summed
+    over queues and flows, for the quarter hours in [start, end); ``filters`` on number/queue/flow."""
+    r = CallRollup.__table__.c  # type: ignore[attr-defined]
+    q = (select(r.bucket, r.service_number, r.outcome, r.reason, func.sum(r.calls), func.sum(r.talk_s),
+                func.sum(r.revenue_cents), func.sum(r.revenue_call_cents))
+         .where(r.tenant == tenant, r.bucket >= start.astimezone(UTC), r.bucket < end.astimezone(UTC)))
+    for name, value in filters.items():
+        q = q.where(r[{"number": "service_number"}.get(name, name)] == value)
+    q = q.group_by(r.bucket, r.service_number, r.outcome, r.reason)
+    try:
+        with engine.connect() as conn:
+            return [(_aware(b), n, o, why, int(c), float(t), int(rv), int(rc))
+                    for b, n, o, why, c, t, rv, rc in conn.execute(q)]
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read call rollups: {exc}") from exc
+
+
+def calls(engine: Any, tenant: str, start: datetime, end: datetime, filters: dict[str, str],
+          columns: Sequence[str] = CALL_COLUMNS) -> Iterator[tuple[Any, ...]]:
+    """``columns`` of the tenant's calls that started in [start, end), oldest first, streamed."""
+    c = CallRecord.__table__.c  # type: ignore[attr-defined]
+    q = select(*(c[name] for name in columns)).where(
+        c.tenant == tenant, c.started_at >= start.astimezone(UTC), c.started_at < end.astimezone(UTC))
+    for name, value in filters.items():
+        q = q.where(c[{"number": "service_number"}.get(name, name)] == value)
+    times = [i for i, name in enumerate(columns) if name.endswith("_at")]
+    try:
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True, yield_per=STREAM_ROWS).execute(
+                q.order_by(c.started_at))
+            for row in result:
+                values = list(row)
+                for i in times:
+                    values[i] = _aware(values[i])
+                yield tuple(values)
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read call records: {exc}") from exc
+
+
+def named(engine: Any, tenant: str, what: str) -> set[str]:
+    """The numbers, queues or flows the tenant's call records name (so a report on a number no
+    longer in the plan still works, and another tenant's never does)."""
+    r = CallRollup.__table__.c  # type: ignore[attr-defined]
+    column = r[{"number": "service_number"}.get(what, what)]
+    try:
+        with engine.connect() as conn:
+            return {str(v) for (v,) in conn.execute(select(column).where(r.tenant == tenant).distinct()) if v}
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read call rollups: {exc}") from exc
+
+
+# --- saved layouts ---------------------------------------------------------------------------------
+
+def save_layout(engine: Any, tenant: str, name: str, spec: dict[str, Any]) -> None:
+    try:
+        with Session(engine) as session:
+            existing = session.exec(orm_select(ReportLayout).where(col(ReportLayout.tenant) == tenant,
+                                                               col(ReportLayout.name) == name)).first()
+            if existing is not None:
+                existing.spec_json = json.dumps(spec, sort_keys=True)
+                existing.updated_at = datetime.now(UTC)
+            else:
+                session.add(ReportLayout(tenant=tenant, name=name, spec_json=json.dumps(spec, sort_keys=True)))
+            session.commit()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot save report layout {name!r}: {exc}") from exc
+
+
+def layouts(engine: Any, tenant: str) -> dict[str, dict[str, Any]]:
+    try:
+        with Session(engine) as session:
+            rows = session.exec(orm_select(ReportLayout).where(col(ReportLayout.tenant) == tenant)
+                                .order_by(col(ReportLayout.name)))
+            return {r.name: dict(json.loads(r.spec_json)) for r in rows}
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read report layouts: {exc}") from exc
+
+
+def delete_layout(engine: Any, tenant: str, name: str) -> bool:
+    try:
+        with Session(engine) as session:
+            result = session.execute(delete(ReportLayout).where(col(ReportLayout.tenant) == tenant,
+                                                                col(ReportLayout.name) == name))
+            session.commit()
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot delete report layout {name!r}: {exc}") from exc
