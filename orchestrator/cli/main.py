@@ -67,6 +67,9 @@ COMMANDS: dict[str, Entry] = {
                    "Call-centre agents: log in / out, unavailable with a reason, list."),
     "queue": Entry("orchestrator.cli.callcentre", "queue_app",
                    "Queues and hunt groups: waiting calls, night service, supervisor actions."),
+    "report": Entry("orchestrator.cli.reports", "report_app",
+                    "Historical reports per interval: volume, waiting, queues, origins, peaks, callers, routing, "
+                    "finance."),
     "db": Entry("orchestrator.cli.db", "db_app",
                 "The database: its schema version, and upgrading it after a new release."),
 }

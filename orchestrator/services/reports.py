@@ -69,8 +69,9 @@ def check(engine: Engine, r: Request) -> Query:
     filters = _filters(engine, r, plan, bad)
     if bad:
         raise InputInvalid(bad)
-    q = Query(r.tenant, Kind(kind), moments["from"], moments["to"], Interval(interval), number=filters.get("number"),
-              queue=filters.get("queue"), flow=filters.get("flow"), more_than=r.more_than, abandon_grace_s=r.abandon_grace_s,
+    q = Query(r.tenant, Kind(kind), moments["from"], moments["to"], Interval(interval),
+              number=filters.get("number"), queue=filters.get("queue"), flow=filters.get("flow"),
+              more_than=r.more_than, abandon_grace_s=r.abandon_grace_s,
               service_level_s={n: qu.service_level for n, qu in (plan.queues.items() if plan else ())})
     periods(q.start, q.end, q.interval)  # the range must be whole intervals: checked before any reading
     return q
