@@ -118,9 +118,7 @@ def layout_save(tenant: Tenant, name: Annotated[str, typer.Argument(help="The la
     with errors_to_exit_codes():
         spec = {"kinds": [k.strip() for k in kinds.split(",") if k.strip()], "interval": interval,
                 "number": number, "queue": queue, "flow": flow}
-        # A sample range of whole intervals of any kind, to check filters and the interval.
-        reports.save_layout(engine_for(current_settings()), tenant, name, spec, "2026-01-05", "2026-02-02"
-                            if interval != "month" else "2026-03-01")
+        reports.save_layout(engine_for(current_settings()), tenant, name, spec)
         typer.echo(f"saved report layout {name!r} of {tenant}")
 
 

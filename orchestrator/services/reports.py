@@ -143,8 +143,13 @@ def report(engine: Engine, r: Request) -> Report:
 LAYOUT_KEYS = ("kinds", "interval", "number", "queue", "flow", "more_than")
 
 
-def save_layout(engine: Engine, tenant: str, name: str, spec: dict[str, Any], start: str, end: str) -> None:
-    """Check the layout by building its requests for a sample range, then store it."""
+# 1 January and 1 April 2024 are Mondays: whole intervals of every length, to check a layout with.
+SAMPLE_RANGE = ("2024-01-01", "2024-04-01")
+
+
+def save_layout(engine: Engine, tenant: str, name: str, spec: dict[str, Any]) -> None:
+    """Check the layout (kinds, interval, filters against the tenant), then store it."""
+    start, end = SAMPLE_RANGE
     kinds = spec.get("kinds") or []
     if not isinstance(kinds, list) or not kinds:
         raise InputInvalid([Violation("kinds", "give at least one report kind")])

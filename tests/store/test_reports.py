@@ -166,8 +166,7 @@ def test_unknown_tenant_is_not_found(engine: Any) -> None:
 
 
 def test_saved_layout_runs_its_kinds(engine: Any) -> None:
-    reports.save_layout(engine, "acme", "monthly", {"kinds": ["volume", "callers"], "interval": "day"},
-                        "2026-01-05", "2026-02-02")
+    reports.save_layout(engine, "acme", "monthly", {"kinds": ["volume", "callers"], "interval": "day"})
     assert reports.layouts(engine, "acme")["monthly"]["kinds"] == ["volume", "callers"]
     assert reports.layouts(engine, "beta") == {}
     done = reports.run_layout(engine, "acme", "monthly", "2026-11-10", "2026-11-11")
@@ -175,7 +174,7 @@ def test_saved_layout_runs_its_kinds(engine: Any) -> None:
     with pytest.raises(NotFound):
         reports.run_layout(engine, "beta", "monthly", "2026-11-10", "2026-11-11")
     with pytest.raises(InputInvalid):
-        reports.save_layout(engine, "acme", "bad", {"kinds": ["volume"], "queue": "nope"}, "2026-01-05", "2026-02-02")
+        reports.save_layout(engine, "acme", "bad", {"kinds": ["volume"], "queue": "nope"})
 
 
 def test_rollups_match_the_records(engine: Any) -> None:
