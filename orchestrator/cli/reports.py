@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -15,7 +15,6 @@ from orchestrator.cli.common import current_settings, engine_for, errors_to_exit
 from orchestrator.domain.reports.model import Kind, Report
 from orchestrator.errors import InputInvalid, Violation
 from orchestrator.services import report_formats, reports
-from orchestrator.store import call_records
 
 report_app = typer.Typer(help="Historical reports per interval: volume, waiting, queues, origins, peaks, callers, "
                               "routing, finance.", no_args_is_help=True)
@@ -101,9 +100,7 @@ def forget_callers(days: Annotated[int | None, typer.Option(
     with errors_to_exit_codes():
         settings = current_settings()
         keep = settings.caller_retention_days if days is None else days
-        if keep < 0:
-            raise InputInvalid([Violation("days", "must be 0 or more")])
-        n = call_records.forget_callers(engine_for(settings), datetime.now(UTC) - timedelta(days=keep))
+        n = reports.forget_callers(engine_for(settings), keep, datetime.now(UTC))
         typer.echo(f"removed the caller number from {n} call record(s) older than {keep} days")
 
 

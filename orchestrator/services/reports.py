@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrator.domain.numbers import parse_service_number
@@ -15,7 +16,7 @@ from orchestrator.domain.reports.intervals import Interval, parse_moment, period
 from orchestrator.domain.reports.model import CALL_FIELDS, Call, Kind, Query, Report, Rollup, Table
 from orchestrator.errors import InputInvalid, NotFound, NumberInvalid, Violation
 from orchestrator.services.tenancy import tenant_plan, tenants
-from orchestrator.store import report_data
+from orchestrator.store import call_records, report_data
 from orchestrator.store.session import Engine, Session
 
 FORMATS = ("table", "json", "csv", "xlsx")
@@ -136,6 +137,14 @@ def _calls(engine: Engine, q: Query, filters: dict[str, str]) -> Iterator[Call]:
 
 def report(engine: Engine, r: Request) -> Report:
     return build(engine, check(engine, r))
+
+
+def forget_callers(engine: Engine, keep_days: int, now: datetime) -> int:
+    """Empty the raw caller of records older than ``keep_days`` (the live controller does this
+    hourly); the hash and origin stay. The number of records changed."""
+    if keep_days < 0:
+        raise InputInvalid([Violation("days", "must be 0 or more")])
+    return call_records.forget_callers(engine, now - timedelta(days=keep_days))
 
 
 # --- saved layouts -------------------------------------------------------------------------------
