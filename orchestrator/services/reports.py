@@ -104,7 +104,8 @@ def build(engine: Engine, q: Query) -> Report:
     filters = {k: v for k, v in (("number", q.number), ("queue", q.queue), ("flow", q.flow)) if v}
     params = q.parameters(spans)
     if q.kind is Kind.VOLUME or q.kind is Kind.FINANCE:
-        rows = [Rollup._make(t) for t in report_data.rollups(engine, q.tenant, q.start, q.end, filters)]
+        rows = [Rollup._make(t) for t in report_data.rollups(engine, q.tenant, q.start, q.end, filters,
+                                                             per_number=q.kind is Kind.FINANCE)]
         table = traffic.volume(spans, rows) if q.kind is Kind.VOLUME else handling.finance(spans, rows)
         return Report(params, (table,))
     calls = list(_calls(engine, q, filters))

@@ -89,11 +89,11 @@ def tariffs(engine: Any, numbers: Sequence[str]) -> dict[str, tuple[str | None, 
     """(per call, per minute) of the 090x numbers among ``numbers``, as the applied plan has them now."""
     if not numbers:
         return {}
+    n = ServiceNumber.__table__.c  # type: ignore[attr-defined]
     try:
-        with Session(engine) as session:
-            rows = session.exec(select(ServiceNumber.e164, ServiceNumber.tariff_per_call,
-                                       ServiceNumber.tariff_per_minute)
-                                .where(col(ServiceNumber.e164).in_(list(numbers))))
+        with engine.connect() as conn:  # Core, no ORM session: this runs for every batch of records
+            rows = conn.execute(select(n.e164, n.tariff_per_call, n.tariff_per_minute)
+                                .where(n.e164.in_(list(numbers))))
             return {e: (c, m) for e, c, m in rows if c is not None or m is not None}
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot read tariffs: {exc}") from exc

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, literal, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, col
 from sqlmodel import select as orm_select
@@ -25,17 +25,20 @@ def _aware(t: datetime) -> datetime:
     return t.replace(tzinfo=UTC) if t.tzinfo is None else t.astimezone(UTC)  # SQLite gives naive UTC
 
 
-def rollups(engine: Any, tenant: str, start: datetime, end: datetime,
-            filters: dict[str, str]) -> list[tuple[Any, ...]]:
+def rollups(engine: Any, tenant: str, start: datetime, end: datetime, filters: dict[str, str], *,
+            per_number: bool) -> list[tuple[Any, ...]]:
     """(bucket, number, outcome, reason, calls, talk_s, revenue_cents, revenue_call_cents) summed
-    over queues and flows, for the quarter hours in [start, end); ``filters`` on number/queue/flow."""
+    over queues and flows (and over numbers unless ``per_number``: number is then ""), for the
+    quarter hours in [start, end); ``filters`` on number/queue/flow. Summed in the database, so
+    what crosses to Python is at most a row per quarter hour and outcome (per number)."""
     r = CallRollup.__table__.c  # type: ignore[attr-defined]
-    q = (select(r.bucket, r.service_number, r.outcome, r.reason, func.sum(r.calls), func.sum(r.talk_s),
+    number = r.service_number if per_number else literal("")
+    q = (select(r.bucket, number, r.outcome, r.reason, func.sum(r.calls), func.sum(r.talk_s),
                 func.sum(r.revenue_cents), func.sum(r.revenue_call_cents))
          .where(r.tenant == tenant, r.bucket >= start.astimezone(UTC), r.bucket < end.astimezone(UTC)))
     for name, value in filters.items():
         q = q.where(r[{"number": "service_number"}.get(name, name)] == value)
-    q = q.group_by(r.bucket, r.service_number, r.outcome, r.reason)
+    q = q.group_by(r.bucket, *([r.service_number] if per_number else []), r.outcome, r.reason)
     try:
         with engine.connect() as conn:
             return [(_aware(b), n, o, why, int(c), float(t), int(rv), int(rc))

@@ -13,7 +13,7 @@ from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.domain.reports.model import Report
 from orchestrator.errors import InputInvalid, NotFound
 from orchestrator.services import reports
-from orchestrator.store import call_records
+from orchestrator.store import call_records, rollups
 from orchestrator.store.engine import make_engine
 from orchestrator.store.models import CallRecord
 from tests.store import report_calls as rc
@@ -183,6 +183,12 @@ def test_rollups_match_the_records(engine: Any) -> None:
         stored = len(list(s.exec(select(CallRecord.id).where(CallRecord.tenant == "acme"))))
     total = by_label(run(engine, "volume", "2026-03-01", "2026-12-01", "month"))["total"]["offered"]
     assert stored == total == 2 + 2 + 1 + 26  # autumn night, spring day, 31 October, November
+
+
+def test_rebuilt_rollups_equal_the_incremental_ones(engine: Any) -> None:
+    before = [rows(run(engine, kind, "2026-03-01", "2026-12-01", "hour")) for kind in ("volume", "finance")]
+    rollups.rebuild(engine)
+    assert [rows(run(engine, kind, "2026-03-01", "2026-12-01", "hour")) for kind in ("volume", "finance")] == before
 
 
 def test_forget_callers_keeps_the_hash(engine: Any) -> None:
