@@ -130,6 +130,16 @@ class Paths:
         return self.instance / "var" / "log" / "messages"
 
     @property
+    def cdr_csv(self) -> Path:
+        """Asterisk's own call records (cdr_csv, cdr.conf): what rebuilds calls the controller missed."""
+        return self.instance / "var" / "log" / "cdr-csv" / "Master.csv"
+
+    @property
+    def queue_log(self) -> Path:
+        """app_queue's log: queue, wait and agent of each queued call (docs/reports.md)."""
+        return self.instance / "var" / "log" / "queue_log"
+
+    @property
     def run_dir(self) -> Path:
         return self.instance / "var" / "run"
 

@@ -11,10 +11,12 @@ from typing import Annotated
 
 import typer
 
+from orchestrator.asterisk.layout import paths_for
 from orchestrator.cli.common import current_settings, engine_for, errors_to_exit_codes, say
+from orchestrator.domain.reports.intervals import parse_moment
 from orchestrator.domain.reports.model import Kind, Report
 from orchestrator.errors import InputInvalid, Violation
-from orchestrator.services import report_formats, reports
+from orchestrator.services import report_formats, report_rebuild, reports
 
 report_app = typer.Typer(help="Historical reports per interval: volume, waiting, queues, origins, peaks, callers, "
                               "routing, finance.", no_args_is_help=True)
@@ -144,3 +146,27 @@ def layout_delete(tenant: Tenant, name: Annotated[str, typer.Argument(help="The 
     with errors_to_exit_codes():
         reports.delete_layout(engine_for(current_settings()), tenant, name)
         typer.echo(f"deleted report layout {name!r} of {tenant}")
+
+
+@report_app.command("rebuild")
+def rebuild(cdr: Annotated[Path | None, typer.Option(help="Asterisk's Master.csv (default: the instance's).")] = None,
+            queue_log: Annotated[Path | None, typer.Option(help="app_queue's queue_log (default: the instance's).")]
+            = None,
+            since: Annotated[str | None, typer.Option(help="Only calls from this day / local time on.")]
+            = None) -> None:
+    """Rebuild call records of calls the live controller did not see (it was down) from Asterisk's
+    CDR and queue_log; calls already recorded are left as they are."""
+    with errors_to_exit_codes():
+        settings = current_settings()
+        paths = paths_for(settings)
+        cdr_path, log_path = cdr or paths.cdr_csv, queue_log or paths.queue_log
+        start = parse_moment(since, "since") if since else None
+        try:
+            cdr_lines = cdr_path.read_text().splitlines()
+            log_lines = log_path.read_text().splitlines() if log_path.exists() else []
+        except OSError as exc:
+            raise InputInvalid([Violation("cdr", f"cannot read {cdr_path}: {exc.strerror}")]) from exc
+        done = report_rebuild.rebuild_calls(engine_for(settings), cdr_lines, log_lines, settings.caller_hash_key(),
+                                            start)
+        typer.echo(f"{done.calls} call(s) in the CDR: {done.added} added, {done.known} already recorded, "
+                   f"{done.unattributed} without a known service number or tenant")

@@ -24,9 +24,10 @@ def utc(t: datetime) -> datetime:
     return t.astimezone(UTC)  # SQLModel insists on aware datetimes; always UTC in the table
 
 
-def save(engine: Any, rows: Sequence[CallRecord]) -> None:
+def save(engine: Any, rows: Sequence[CallRecord]) -> int:
     """Insert records and add them to the rollups, in one transaction; a call id already stored
-    is skipped (a re-sync may finish a call twice), so a call is never counted twice."""
+    is skipped (a re-sync may finish a call twice), so a call is never counted twice. The number
+    of records added."""
     try:
         with Session(engine) as session:
             ids = [r.call_id for r in rows]
@@ -38,12 +39,13 @@ def save(engine: Any, rows: Sequence[CallRecord]) -> None:
             session.add_all(new.values())
             rollups.add(session, list(new.values()))
             session.commit()
+            return len(new)
     except IntegrityError as exc:  # a concurrent writer stored one of them: store the rest singly
         if len(rows) == 1:
-            return
+            return 0
         log.info("call record batch conflicted (%s); saving one by one", exc.orig)
-        for row in rows:  # rolled back, so transient again: each can go into a new session
-            save(engine, [row])
+        # rolled back, so transient again: each can go into a new session
+        return sum(save(engine, [row]) for row in rows)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot store {len(rows)} call record(s): {exc}") from exc
 
@@ -83,6 +85,11 @@ def ping(engine: Any) -> None:
             session.exec(select(1)).first()
     except SQLAlchemyError as exc:
         raise StoreError(f"database unreachable: {exc}") from exc
+
+
+def save_values(engine: Any, values: Sequence[dict[str, Any]]) -> int:
+    """``save`` for records given as column values (rebuilt calls); the number added."""
+    return sum(save(engine, [CallRecord(**v) for v in values[i:i + 500]]) for i in range(0, len(values), 500))
 
 
 def tariffs(engine: Any, numbers: Sequence[str]) -> dict[str, tuple[str | None, str | None]]:

@@ -47,7 +47,7 @@ def _select(dialect: str, first: int, last: int, span_s: int, start_epoch: int, 
         series = f"generate_series({first}, {last}) AS g"
         at = f"to_timestamp({start_epoch} + g::float8 * {span_s} / {total})"
         later = f"{at} + ((g % 30) + (g % 300)) * interval '1 second'"
-        hash_ = "lpad(((g * 7919) % 60000)::text, 64, '0')"
+        hash_ = "lpad(((g::bigint * 7919) % 60000)::text, 64, '0')"
         tenant = "CASE WHEN g % 10 < 3 THEN 'big' ELSE 't' || (g % 17)::text END"
         number = "'+31800000' || lpad((g % 40)::text, 4, '0')"
         prefix = ""

@@ -21,9 +21,10 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.reports.model import Report
 from orchestrator.domain.tariffs import call_revenue_cents
 from orchestrator.live.controller import LiveController
-from orchestrator.services import reports
+from orchestrator.services import report_rebuild, reports
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.store import engine as store_engine
+from orchestrator.store import plans as plan_store
 from orchestrator.store.models import CallRecord
 from tests.harness.keys import call_with_keys
 from tests.harness.redis_server import RedisServer
@@ -148,3 +149,26 @@ async def test_real_calls_show_up_in_the_reports(live: tuple[LiveController, Pat
     assert callers["unique_callers"] == 4
     origins = {r["origin"] for r in rows(report(service, "origins", since))}
     assert origins == {"010", "020", "030"}
+
+    # The same calls rebuilt from Asterisk's own CDR and queue_log, as if the controller had been
+    # down: into an empty database with only the plan, they come out as the controller saw them.
+    paths = runtime.paths
+    await until(lambda: all(r.call_id in paths.cdr_csv.read_text() for r in by_number.values()),
+                10, "the CDR rows of the four calls")
+    fresh = store_engine.make_engine(f"sqlite:///{tmp / 'rebuilt.db'}")
+    with Session(fresh) as session:
+        plan_store.save_plan(session, parse_plan(plan()))
+        session.commit()
+    done = report_rebuild.rebuild_calls(fresh, paths.cdr_csv.read_text().splitlines(),
+                                        paths.queue_log.read_text().splitlines(), "key", since - timedelta(seconds=1))
+    assert done.added == 4, done
+    with Session(fresh) as s:
+        rebuilt = {r.call_id: r for r in s.exec(select(CallRecord))}
+    for seen in by_number.values():
+        again = rebuilt[seen.call_id]
+        assert (again.service_number, again.outcome, again.queue, again.queue_result, again.agent, again.flow) == (
+            seen.service_number, seen.outcome, seen.queue, seen.queue_result, seen.agent, seen.flow), again
+        assert again.note == report_rebuild.NOTE and abs(again.talk_s - seen.talk_s) <= 1.5
+    # Into the controller's own database nothing is added: every call is there already.
+    assert report_rebuild.rebuild_calls(service.engine, paths.cdr_csv.read_text().splitlines(), [], "key",
+                                        since - timedelta(seconds=1)).added == 0
