@@ -76,6 +76,7 @@ class FinishedCall:
     agent: str | None = None
     flow: str | None = None
     path: tuple[tuple[str, str], ...] = ()
+    agent_wrapup_s: float = 0.0  # the answering agent's wrap-up setting (filled by the controller)
 
 
 def classify(call: LiveCall, dial_status: str, ended_at: datetime) -> tuple[Outcome, str | None]:

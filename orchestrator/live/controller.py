@@ -18,7 +18,7 @@ import asyncio
 import logging
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import AsteriskError, NumberInvalid, OrchestratorError, StoreError
 from orchestrator.live import events as ev
 from orchestrator.live import resync
+from orchestrator.live.agent_pauses import Pause, PauseBook
 from orchestrator.live.aio import cancel_and_wait
 from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCall
 from orchestrator.live.notifier import Figures, Metrics, RedisFigures
@@ -76,6 +77,7 @@ class LiveController:
         self._tasks: list[asyncio.Task[None]] = []
         self._side_tasks: set[asyncio.Task[None]] = set()  # blacklist records, recording pauses
         self.queues = QueueBook()  # call-centre figures (app_queue events)
+        self.pauses = PauseBook()  # agents' pauses, stored for the queues report
 
     # --- lifetime ----------------------------------------------------------------------------
 
@@ -139,6 +141,9 @@ class LiveController:
         if message.get("Event") in QUEUE_EVENTS:
             if self.queues.handle(dict(message), at.timestamp()):
                 self._publish(since=at.timestamp())
+            pause = self.pauses.handle(dict(message), at)
+            if pause is not None:
+                self._spawn(self._store_pause(pause), "pause")
             if message.get("Event") not in ("AgentConnect", "QueueCallerAbandon"):
                 return  # these two also go to the call's record (queue wait, agent)
         event = ev.parse(message, at)
@@ -164,9 +169,21 @@ class LiveController:
         # Off the ordered consumer: a slow database or AMI action must not hold up the figures.
         side = (self._record_active_block(event) if isinstance(event, ev.ActiveBlock)
                 else self._pause_recording(event))
-        task = asyncio.create_task(side, name=f"live-{type(event).__name__}")
+        self._spawn(side, type(event).__name__)
+
+    def _spawn(self, side: Any, name: str) -> None:
+        task = asyncio.create_task(side, name=f"live-{name}")
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
+
+    async def _store_pause(self, pause: Pause) -> None:
+        """An agent's finished pause, for the queues report; logged, never fatal."""
+        try:
+            await asyncio.to_thread(call_records.save_pause, self.engine, pause.tenant, pause.agent,
+                                    pause.started_at, pause.ended_at, pause.reason)
+        except StoreError as exc:
+            log.error("agent %s.%s: pause of %.0f s not stored: %s", pause.tenant, pause.agent,
+                      (pause.ended_at - pause.started_at).total_seconds(), exc)
 
     async def _learn_max_duration(self, call: LiveCall) -> None:
         try:
@@ -186,6 +203,8 @@ class LiveController:
                      call.max_duration + self.grace_s)
 
     def _finish(self, call: FinishedCall) -> None:
+        if call.agent and call.queue and call.queue_result == "answered":
+            call = replace(call, agent_wrapup_s=float(self.queues.wrapup_of(call.tenant, call.queue, call.agent)))
         today = self._today()
         if self.day.day != today:
             self.day = DayCounters(today)

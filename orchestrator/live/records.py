@@ -42,7 +42,7 @@ def to_row(call: FinishedCall, hash_key: str = "", tariffs: Mapping[str, Tariff]
         dial_status=call.dial_status, end_observed=call.end_observed, note=call.note,
         caller_hash=caller_hash(tenant_key(hash_key, call.tenant), call.caller) if hash_key else "",
         origin=origin_of(call.caller), queue=call.queue, queue_result=call.queue_result,
-        queue_wait_s=call.queue_wait_s, agent=call.agent, flow=call.flow,
+        queue_wait_s=call.queue_wait_s, agent=call.agent, agent_wrapup_s=call.agent_wrapup_s, flow=call.flow,
         path=json.dumps([list(p) for p in call.path], separators=(",", ":")) if call.path else "",
         tariff_per_call=per_call, tariff_per_minute=per_minute, revenue_cents=revenue,
         revenue_call_cents=revenue_call)

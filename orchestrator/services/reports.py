@@ -13,7 +13,7 @@ from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import TenantPlan
 from orchestrator.domain.reports import handling, traffic
 from orchestrator.domain.reports.intervals import Interval, parse_moment, periods
-from orchestrator.domain.reports.model import CALL_FIELDS, Call, Kind, Query, Report, Rollup, Table
+from orchestrator.domain.reports.model import CALL_FIELDS, Call, Kind, Pause, Query, Report, Rollup, Table
 from orchestrator.errors import InputInvalid, NotFound, NumberInvalid, Violation
 from orchestrator.services.tenancy import tenant_plan, tenants
 from orchestrator.store import call_records, report_data
@@ -73,9 +73,18 @@ def check(engine: Engine, r: Request) -> Query:
     q = Query(r.tenant, Kind(kind), moments["from"], moments["to"], Interval(interval),
               number=filters.get("number"), queue=filters.get("queue"), flow=filters.get("flow"),
               more_than=r.more_than, abandon_grace_s=r.abandon_grace_s,
-              service_level_s={n: qu.service_level for n, qu in (plan.queues.items() if plan else ())})
+              service_level_s={n: qu.service_level for n, qu in (plan.queues.items() if plan else ())},
+              queue_agents=_queue_agents(plan, filters.get("queue")))
     periods(q.start, q.end, q.interval)  # the range must be whole intervals: checked before any reading
     return q
+
+
+def _queue_agents(plan: TenantPlan | None, queue: str | None) -> tuple[str, ...] | None:
+    """With a queue filter, the agents whose pauses count: the queue's, as the plan has them now."""
+    if queue is None:
+        return None
+    found = plan.queues.get(queue) if plan else None
+    return tuple(found.agents) if found is not None else ()
 
 
 def _filters(engine: Engine, r: Request, plan: TenantPlan | None, bad: list[Violation]) -> dict[str, str]:
@@ -114,7 +123,8 @@ def build(engine: Engine, q: Query) -> Report:
         case Kind.WAITING:
             tables = (traffic.waiting(spans, calls),)
         case Kind.QUEUES:
-            tables = handling.queues(q, spans, calls)
+            pauses = [Pause._make(p) for p in report_data.pauses(engine, q.tenant, q.start, q.end)]
+            tables = handling.queues(q, spans, calls, pauses)
         case Kind.ORIGINS:
             tables = (traffic.origins(spans, calls),)
         case Kind.PEAKS:

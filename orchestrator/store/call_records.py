@@ -15,7 +15,7 @@ from sqlmodel import Session, col, func, select
 
 from orchestrator.errors import StoreError
 from orchestrator.store import rollups
-from orchestrator.store.models import CallRecord, ServiceNumber
+from orchestrator.store.models import AgentPause, CallRecord, ServiceNumber
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +104,17 @@ def tariffs(engine: Any, numbers: Sequence[str]) -> dict[str, tuple[str | None, 
             return {e: (c, m) for e, c, m in rows if c is not None or m is not None}
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot read tariffs: {exc}") from exc
+
+
+def save_pause(engine: Any, tenant: str, agent: str, started_at: datetime, ended_at: datetime, reason: str) -> None:
+    """One finished agent pause (live controller; the queues report sums them)."""
+    try:
+        with Session(engine) as session:
+            session.add(AgentPause(tenant=tenant, agent=agent, started_at=utc(started_at), ended_at=utc(ended_at),
+                                   reason=reason))
+            session.commit()
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot store a pause of agent {agent}: {exc}") from exc
 
 
 def forget_callers(engine: Any, before: datetime) -> int:

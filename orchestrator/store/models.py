@@ -214,6 +214,7 @@ class CallRecord(SQLModel, table=True):
     queue_result: str | None = None  # answered | abandoned | full | timeout | joinempty | leaveempty | ...
     queue_wait_s: float | None = None  # seconds in the queue until an agent answered or it left
     agent: str | None = None  # the agent (queue member) who answered
+    agent_wrapup_s: float = 0.0  # the answering agent's wrap-up after this call (its queue setting then)
     flow: str | None = None  # the Premium call flow the call ran
     path: str = ""  # JSON list of [block, exit]: every flow block and routing step the call took
     tariff_per_call: str | None = None  # 090x: the tariff in force when the call was made (euros)
@@ -243,6 +244,19 @@ class CallRollup(SQLModel, table=True):
     talk_s: float = 0.0
     revenue_cents: int = 0
     revenue_call_cents: int = 0
+
+
+class AgentPause(SQLModel, table=True):
+    """One finished pause of a call-centre agent (unavailable, with its reason), written by the
+    live controller from app_queue's QueueMemberPause events; the queues report sums them."""
+
+    __table_args__ = (Index("ix_agentpause_tenant_started", "tenant", "started_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str
+    agent: str
+    started_at: datetime  # UTC
+    ended_at: datetime
+    reason: str = ""
 
 
 class ReportLayout(SQLModel, table=True):

@@ -15,7 +15,7 @@ from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
 from orchestrator.errors import StoreError
-from orchestrator.store.models import CallRecord, CallRollup, ReportLayout
+from orchestrator.store.models import AgentPause, CallRecord, CallRollup, ReportLayout
 
 CALL_COLUMNS = ("started_at", "caller_hash")  # the default; callers name what they need
 STREAM_ROWS = 20_000
@@ -67,6 +67,18 @@ def calls(engine: Any, tenant: str, start: datetime, end: datetime, filters: dic
                 yield tuple(values)
     except SQLAlchemyError as exc:
         raise StoreError(f"cannot read call records: {exc}") from exc
+
+
+def pauses(engine: Any, tenant: str, start: datetime, end: datetime) -> list[tuple[str, datetime, datetime, str]]:
+    """(agent, started_at, ended_at, reason) of the tenant's agent pauses that overlap [start, end)."""
+    p = AgentPause.__table__.c  # type: ignore[attr-defined]
+    q = select(p.agent, p.started_at, p.ended_at, p.reason).where(
+        p.tenant == tenant, p.started_at < end.astimezone(UTC), p.ended_at > start.astimezone(UTC))
+    try:
+        with engine.connect() as conn:
+            return [(a, _aware(s), _aware(e), r) for a, s, e, r in conn.execute(q.order_by(p.started_at))]
+    except SQLAlchemyError as exc:
+        raise StoreError(f"cannot read agent pauses: {exc}") from exc
 
 
 def named(engine: Any, tenant: str, what: str) -> set[str]:

@@ -23,9 +23,10 @@ from orchestrator.domain.tariffs import call_revenue_cents
 from orchestrator.live.controller import LiveController
 from orchestrator.services import report_rebuild, reports
 from orchestrator.services.apply import ApplyTarget, apply_plan
+from orchestrator.services.callcentre import control
 from orchestrator.store import engine as store_engine
 from orchestrator.store import plans as plan_store
-from orchestrator.store.models import CallRecord
+from orchestrator.store.models import AgentPause, CallRecord
 from tests.harness.keys import call_with_keys
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import free_port, place_call
@@ -46,7 +47,8 @@ def plan() -> dict[str, Any]:
                   "exits": {"failed": "bye"}},
         "bye": {"type": "hangup"}}}
     return {"tenant": TENANT,
-            "agents": {"amy": {"number": "+31201114501"}, "nora": {"number": "+31201114503"}},  # 1 answers, 3 rings
+            "agents": {"amy": {"number": "+31201114501", "wrapup": 3},  # numbers ending in 1 answer, 3 ring
+                       "nora": {"number": "+31201114503"}},
             "queues": {"desk": {"strategy": "fixed", "agents": ["amy"], "ring_time": 10, "service_level": 20},
                        "slow": {"agents": ["nora"], "ring_time": 5, "max_wait": 60}},
             "flows": {"ivr": menu},
@@ -132,7 +134,7 @@ async def test_real_calls_show_up_in_the_reports(live: tuple[LiveController, Pat
         == (1, 1, 100.0)
     assert (queues["slow"]["abandoned"], queues["slow"]["abandoned_within_s"], queues["slow"]["service_level_pct"]) \
         == (1, 0, 0.0)
-    assert [(a["agent"], a["queue"], a["calls"]) for a in rows(q, 1)] == [("amy", "desk", 1)]
+    assert [(a["agent"], a["queues"], a["calls"], a["wrapup_s"]) for a in rows(q, 1)] == [("amy", "desk", 1, 3.0)]
     slow = by_number["+318000000452"]
     assert slow.queue_result == "abandoned" and 6.0 <= (slow.queue_wait_s or 0) <= 9.0, slow
 
@@ -149,6 +151,20 @@ async def test_real_calls_show_up_in_the_reports(live: tuple[LiveController, Pat
     assert callers["unique_callers"] == 4
     origins = {r["origin"] for r in rows(report(service, "origins", since))}
     assert origins == {"010", "020", "030"}
+
+    # A pause of amy's (unavailable, then available again) is stored and summed in the agents' table.
+    await control.set_agent_state(service.ami, TENANT, "amy", "unavailable", "lunch")
+    await until(lambda: (TENANT, "amy") in service.pauses.open, 10, "amy paused")
+    await control.set_agent_state(service.ami, TENANT, "amy", "available")
+
+    def pauses() -> list[AgentPause]:
+        with Session(service.engine) as s:
+            return list(s.exec(select(AgentPause).where(AgentPause.tenant == TENANT)))
+    await until(lambda: len(pauses()) == 1, 10, "amy's pause stored")
+    (pause,) = pauses()
+    assert (pause.agent, pause.reason) == ("amy", "lunch")
+    agents = {a["agent"]: a for a in rows(report(service, "queues", since), 1)}
+    assert agents["amy"]["pause_s"] == round((pause.ended_at - pause.started_at).total_seconds(), 1)
 
     # The same calls rebuilt from Asterisk's own CDR and queue_log, as if the controller had been
     # down: into an empty database with only the plan, they come out as the controller saw them.

@@ -13,6 +13,7 @@ from sqlmodel import Session
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.live.calls import FinishedCall, Outcome
 from orchestrator.live.records import store_batch
+from orchestrator.store import call_records
 from orchestrator.store import plans as plan_store
 
 N8, N9, BETA = "+318001234567", "+319001234567", "+318009999999"
@@ -67,7 +68,7 @@ def first_batch() -> list[FinishedCall]:
     repeat = [call(f"2026-11-10T{9 + m // 60:02d}:{m % 60:02d}", "answered", caller=REPEAT, wait=3, talk=20)
               for m in range(0, 70, 10)]
     queue = [call("2026-11-10T11:00", "answered", wait=12, talk=100, queue="sales", queue_result="answered",
-                  queue_wait_s=10.0, agent="ann"),
+                  queue_wait_s=10.0, agent="ann", agent_wrapup_s=15.0),
              call("2026-11-10T11:05", "answered", wait=27, talk=50, queue="sales", queue_result="answered",
                   queue_wait_s=25.0, agent="bob"),
              call("2026-11-10T11:10", "abandoned", wait=3, queue="sales", queue_result="abandoned", queue_wait_s=3.0),
@@ -94,9 +95,17 @@ def second_batch() -> list[FinishedCall]:
     return [call("2026-11-10T14:00", "answered", number=N9, caller="+31101234571", talk=60)]
 
 
+def local(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=AMSTERDAM)
+
+
 def load(engine: Any) -> None:
     save_plan(engine, acme_plan("0.50"))
     save_plan(engine, beta_plan())
     store_batch(engine, first_batch(), KEY)
     save_plan(engine, acme_plan("1.00"))
     store_batch(engine, second_batch(), KEY)
+    # Agents' pauses: ann 10 minutes on the 10th; bob's crosses midnight (10 minutes on the 10th).
+    call_records.save_pause(engine, "acme", "ann", local("2026-11-10T11:30"), local("2026-11-10T11:40"), "lunch")
+    call_records.save_pause(engine, "acme", "bob", local("2026-11-09T23:50"), local("2026-11-10T00:10"), "")
+    call_records.save_pause(engine, "beta", "ann", local("2026-11-10T11:00"), local("2026-11-10T12:00"), "")

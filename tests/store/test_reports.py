@@ -83,7 +83,7 @@ def test_queues_service_level_counts_abandoned_after_s_only(engine: Any) -> None
                                 "answered_within_t", "service_level_pct", "asa_s", "aht_s")} == {
         "queue": "sales", "offered": 5, "answered": 2, "abandoned": 2, "abandoned_within_s": 1, "full": 1,
         "answered_within_t": 1, "service_level_pct": 33.3, "asa_s": 17.5, "aht_s": 75.0}
-    assert rows(r, 1) == [["ann", "sales", 1, 100.0, 100.0], ["bob", "sales", 1, 50.0, 50.0]]
+    assert rows(r, 1) == [["ann", "sales", 1, 100.0, 100.0, 15.0, 600.0], ["bob", "sales", 1, 50.0, 50.0, 0.0, 600.0]]
     assert "sales 20 s" in r.parameters["service_level"] and "S = 5 s" in r.parameters["service_level"]
 
 

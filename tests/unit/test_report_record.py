@@ -11,6 +11,7 @@ from typing import Any
 from orchestrator.domain.callers import caller_hash, origin_of, tenant_key
 from orchestrator.domain.tariffs import call_revenue_cents
 from orchestrator.live import events as ev
+from orchestrator.live.agent_pauses import PauseBook
 from orchestrator.live.calls import CallBook, Outcome
 from orchestrator.live.records import to_row
 from tests.unit.test_live_calls import end, svc
@@ -83,3 +84,15 @@ def test_revenue_and_origins() -> None:
         "withheld", "mobile", "010", "BE", "NL"]
     assert caller_hash(tenant_key("k", "acme"), "") == ""
     assert caller_hash(tenant_key("k", "acme"), "+31201234567") != caller_hash(tenant_key("k", "beta"), "+31201234567")
+
+
+def test_pause_book_one_pause_per_agent_across_its_queues() -> None:
+    book = PauseBook()
+    pause = {"Event": "QueueMemberPause", "MemberName": "ann", "Paused": "1", "PausedReason": "lunch"}
+    assert book.handle({**pause, "Queue": "acme.sales"}, T0) is None
+    assert book.handle({**pause, "Queue": "acme.sales.billing"}, T0 + timedelta(seconds=1)) is None  # same pause
+    done = book.handle({**pause, "Queue": "acme.sales", "Paused": "0"}, T0 + timedelta(seconds=90))
+    assert done is not None and (done.tenant, done.agent, done.reason) == ("acme", "ann", "lunch")
+    assert (done.ended_at - done.started_at).total_seconds() == 90
+    assert book.handle({**pause, "Queue": "acme.sales.billing", "Paused": "0"}, T0 + timedelta(seconds=91)) is None
+    assert book.handle({**pause, "Queue": "nodot"}, T0) is None

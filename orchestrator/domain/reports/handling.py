@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.reports.intervals import Locator, Period
-from orchestrator.domain.reports.model import Call, Query, Rollup, Table
+from orchestrator.domain.reports.model import Call, Pause, Query, Rollup, Table
 from orchestrator.domain.reports.traffic import by_period
 from orchestrator.errors import NumberInvalid
 
@@ -22,9 +22,12 @@ QUEUE_COLUMNS = ("interval", "queue", "offered", "answered", "abandoned", "aband
                  "aht_s")
 
 
-def queues(q: Query, spans: Sequence[Period], calls: Sequence[Call]) -> tuple[Table, Table]:
+def queues(q: Query, spans: Sequence[Period], calls: Sequence[Call],
+           pauses: Sequence[Pause] = ()) -> tuple[Table, Table]:
     """Per interval and queue: what happened to the calls that reached it, the service level, the
-    average speed of answer and handling time; per agent over the range: calls and talk time."""
+    average speed of answer and handling time; per agent over the range: calls answered, talk
+    time, wrap-up after them (the agent's wrap-up setting when each call ended) and time paused
+    (pauses clipped to the range)."""
     rows: list[list[object]] = []
     for p, group in zip(spans, by_period(spans, calls), strict=True):
         per: dict[str, list[Call]] = defaultdict(list)
@@ -32,14 +35,27 @@ def queues(q: Query, spans: Sequence[Period], calls: Sequence[Call]) -> tuple[Ta
             if c.queue:
                 per[c.queue].append(c)
         rows.extend([p.label, name, *_queue_figures(q, name, per[name])] for name in sorted(per))
-    agents: dict[tuple[str, str], list[float]] = defaultdict(list)
+    return Table("queues", QUEUE_COLUMNS, rows), _agents(q, spans, calls, pauses)
+
+
+def _agents(q: Query, spans: Sequence[Period], calls: Sequence[Call], pauses: Sequence[Pause]) -> Table:
+    answered: dict[str, list[Call]] = defaultdict(list)
     for c in calls:
         if c.queue and c.agent and c.queue_result == "answered":
-            agents[(c.agent, c.queue)].append(c.talk_s)
-    t2 = Table("agents", ("agent", "queue", "calls", "talk_s", "mean_talk_s"),
-               [[a, qn, len(t), round(sum(t), 1), round(statistics.fmean(t), 1)]
-                for (a, qn), t in sorted(agents.items())])
-    return Table("queues", QUEUE_COLUMNS, rows), t2
+            answered[c.agent].append(c)
+    start, end = (spans[0].start, spans[-1].end) if spans else (None, None)
+    paused: dict[str, float] = defaultdict(float)
+    for p in pauses:
+        if start is not None and end is not None and (q.queue_agents is None or p.agent in q.queue_agents):
+            paused[p.agent] += max(0.0, (min(p.ended_at, end) - max(p.started_at, start)).total_seconds())
+    rows: list[list[object]] = []
+    for agent in sorted({*answered, *paused}):
+        mine = answered.get(agent, [])
+        talk = [c.talk_s for c in mine]
+        rows.append([agent, ",".join(sorted({c.queue or "" for c in mine})), len(mine), round(sum(talk), 1),
+                     round(statistics.fmean(talk), 1) if talk else "", round(sum(c.agent_wrapup_s for c in mine), 1),
+                     round(paused.get(agent, 0.0), 1)])
+    return Table("agents", ("agent", "queues", "calls", "talk_s", "mean_talk_s", "wrapup_s", "pause_s"), rows)
 
 
 def _queue_figures(q: Query, name: str, calls: list[Call]) -> list[object]:

@@ -43,11 +43,19 @@ class Call(NamedTuple):
     agent: str | None
     flow: str | None
     path: str  # JSON list of [block, exit]
+    agent_wrapup_s: float = 0.0
 
 
 # The call record columns a Call is made of, in its order.
 CALL_FIELDS = ("started_at", "ended_at", "service_number", "outcome", "talk_s", "caller_hash", "origin", "queue",
-               "queue_result", "queue_wait_s", "agent", "flow", "path")
+               "queue_result", "queue_wait_s", "agent", "flow", "path", "agent_wrapup_s")
+
+
+class Pause(NamedTuple):
+    agent: str
+    started_at: datetime  # UTC
+    ended_at: datetime
+    reason: str
 
 
 class Rollup(NamedTuple):
@@ -75,6 +83,7 @@ class Query:
     service_level_s: dict[str, int] = field(default_factory=dict)  # queue -> T (plan's service_level)
     abandon_grace_s: float = 5.0  # S: callers who hang up within S seconds do not count against the SL
     default_service_level_s: int = 20
+    queue_agents: tuple[str, ...] | None = None  # queues with a queue filter: its agents (whose pauses count)
 
     def parameters(self, spans: Sequence[Period]) -> dict[str, str]:
         p = {"kind": self.kind.value, "tenant": self.tenant,

@@ -1,6 +1,6 @@
 """Reports (issue 16): what the call record carries for them (caller hash, origin, queue, agent,
 flow path, the 090x tariff at the time of the call), the per-quarter-hour rollups kept with the
-records, and saved report layouts.
+records, agents' pauses, and saved report layouts.
 
 Existing call records get empty report columns: they count in volume reports, not in unique
 callers or origins (no hash or origin can be made for them without the key at that time; the
@@ -30,6 +30,7 @@ def _columns() -> tuple[sa.Column[object], ...]:
     sa.Column('queue_result', sa.String(), nullable=True),
     sa.Column('queue_wait_s', sa.Float(), nullable=True),
     sa.Column('agent', sa.String(), nullable=True),
+    sa.Column('agent_wrapup_s', sa.Float(), nullable=False, server_default='0'),
     sa.Column('flow', sa.String(), nullable=True),
     sa.Column('path', sa.String(), nullable=False, server_default=''),
     sa.Column('tariff_per_call', sa.String(), nullable=True),
@@ -75,6 +76,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('reportlayout', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reportlayout_tenant'), ['tenant'], unique=False)
+    op.create_table('agentpause',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('tenant', sa.String(), nullable=False),
+    sa.Column('agent', sa.String(), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('ended_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.String(), nullable=False),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('agentpause', schema=None) as batch_op:
+        batch_op.create_index('ix_agentpause_tenant_started', ['tenant', 'started_at'], unique=False)
     _rollup_existing()
 
 
@@ -96,6 +108,9 @@ def _rollup_existing() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('agentpause', schema=None) as batch_op:
+        batch_op.drop_index('ix_agentpause_tenant_started')
+    op.drop_table('agentpause')
     with op.batch_alter_table('reportlayout', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_reportlayout_tenant'))
     op.drop_table('reportlayout')
