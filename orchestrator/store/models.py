@@ -259,6 +259,23 @@ class AgentPause(SQLModel, table=True):
     reason: str = ""
 
 
+class TenantRollup(SQLModel, table=True):
+    """``CallRollup`` summed over numbers, queues and flows: what an unfiltered volume report reads
+    (one row per quarter hour and outcome, however many numbers the tenant has)."""
+
+    __table_args__ = (UniqueConstraint("bucket", "tenant", "outcome", "reason"),)
+    id: int | None = Field(default=None, primary_key=True)
+    bucket: datetime
+    tenant: str
+    outcome: str
+    reason: str = ""
+    calls: int = 0
+    wait_s: float = 0.0
+    talk_s: float = 0.0
+    revenue_cents: int = 0
+    revenue_call_cents: int = 0
+
+
 class ReportLayout(SQLModel, table=True):
     """A tenant's saved report layout: kinds, filters and interval, run on demand by name."""
 

@@ -16,9 +16,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session
 
-from orchestrator.store.models import CallRecord, CallRollup
+from orchestrator.store.models import CallRecord, CallRollup, TenantRollup
 
 KEY = ("bucket", "tenant", "service_number", "queue", "flow", "outcome", "reason")
+TENANT_KEY = ("bucket", "tenant", "outcome", "reason")  # TenantRollup: summed over number, queue, flow
 SUMS = ("calls", "wait_s", "talk_s", "revenue_cents", "revenue_call_cents")
 
 
@@ -34,27 +35,36 @@ def _key(r: CallRecord) -> tuple[Any, ...]:
 
 
 @cache
-def _upsert(dialect: str) -> Any:
-    """INSERT ... ON CONFLICT DO UPDATE adding to the sums, built once per dialect: executed with a
-    list of rows, so it is compiled once, not per batch."""
-    table = CallRollup.__table__  # type: ignore[attr-defined]
+def _upsert(dialect: str, tenant_level: bool) -> Any:
+    """INSERT ... ON CONFLICT DO UPDATE adding to the sums, built once per dialect and table:
+    executed with a list of rows, so it is compiled once, not per batch."""
+    table = (TenantRollup if tenant_level else CallRollup).__table__  # type: ignore[union-attr]
     stmt = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
-    return stmt.on_conflict_do_update(index_elements=list(KEY), set_={c: table.c[c] + stmt.excluded[c] for c in SUMS})
+    return stmt.on_conflict_do_update(index_elements=list(TENANT_KEY if tenant_level else KEY),
+                                      set_={c: table.c[c] + stmt.excluded[c] for c in SUMS})
+
+
+def _sums(keys: Sequence[tuple[Any, ...]], records: Sequence[CallRecord]) -> dict[tuple[Any, ...], list[float]]:
+    sums: dict[tuple[Any, ...], list[float]] = {}
+    for k, r in zip(keys, records, strict=True):
+        s = sums.setdefault(k, [0, 0.0, 0.0, 0, 0])
+        for i, v in enumerate((1, r.wait_s, r.talk_s, r.revenue_cents, r.revenue_call_cents)):
+            s[i] += v
+    return sums
 
 
 def add(session: Session, records: Sequence[CallRecord]) -> None:
-    """Add ``records`` (new ones only) to their buckets in the session's transaction, adding to
-    the sums in the database, so concurrent writers never lose a count."""
+    """Add ``records`` (new ones only) to their buckets of both rollups in the session's
+    transaction, adding to the sums in the database, so concurrent writers never lose a count."""
     if not records:
         return
-    sums: dict[tuple[Any, ...], list[float]] = {}
-    for r in records:
-        s = sums.setdefault(_key(r), [0, 0.0, 0.0, 0, 0])
-        for i, v in enumerate((1, r.wait_s, r.talk_s, r.revenue_cents, r.revenue_call_cents)):
-            s[i] += v
-    values = [{**dict(zip(KEY, k, strict=True)), **dict(zip(SUMS, s, strict=True))} for k, s in sums.items()]
     connection = session.connection()
-    connection.execute(_upsert(connection.dialect.name), values)
+    keys = [_key(r) for r in records]
+    for tenant_level, names in ((False, KEY), (True, TENANT_KEY)):
+        mine = [(k[0], k[1], k[5], k[6]) for k in keys] if tenant_level else keys
+        values = [{**dict(zip(names, k, strict=True)), **dict(zip(SUMS, s, strict=True))}
+                  for k, s in _sums(mine, records).items()]
+        connection.execute(_upsert(connection.dialect.name, tenant_level), values)
 
 
 def _bucket_sql(dialect: str) -> str:
@@ -66,14 +76,18 @@ def _bucket_sql(dialect: str) -> str:
 
 
 def rebuild(engine: Any) -> int:
-    """Build the rollups again from every record, in one transaction (after records were imported
-    in bulk, e.g. by a benchmark, or to repair them); the number of rollup rows."""
+    """Build both rollups again from every record, in one transaction (after records were
+    imported in bulk, e.g. by a benchmark, or to repair them); the number of CallRollup rows."""
     bucket = _bucket_sql(engine.dialect.name)
     keys = "tenant, service_number, COALESCE(queue, ''), COALESCE(flow, ''), outcome, COALESCE(reason, '')"
+    sums = ", ".join(f"SUM({c})" for c in SUMS[1:])
     with engine.begin() as conn:
         conn.execute(delete(CallRollup))
+        conn.execute(delete(TenantRollup))
         conn.execute(text(
             f"INSERT INTO callrollup (bucket, {', '.join(KEY[1:])}, {', '.join(SUMS)}) "
-            f"SELECT {bucket}, {keys}, COUNT(*), SUM(wait_s), SUM(talk_s), SUM(revenue_cents), "
-            f"SUM(revenue_call_cents) FROM callrecord GROUP BY {bucket}, {keys}"))
+            f"SELECT {bucket}, {keys}, COUNT(*), {sums} FROM callrecord GROUP BY {bucket}, {keys}"))
+        conn.execute(text(
+            f"INSERT INTO tenantrollup ({', '.join(TENANT_KEY)}, {', '.join(SUMS)}) "
+            f"SELECT {', '.join(TENANT_KEY)}, SUM(calls), {sums} FROM callrollup GROUP BY {', '.join(TENANT_KEY)}"))
         return int(conn.execute(select(func.count()).select_from(CallRollup)).scalar_one())

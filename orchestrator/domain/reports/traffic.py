@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from orchestrator.domain.reports.intervals import AMSTERDAM, Locator, Period
@@ -126,17 +126,21 @@ def _local(t: datetime) -> str:
     return t.astimezone(AMSTERDAM).isoformat(timespec="seconds")
 
 
-def callers(spans: Sequence[Period], calls: Iterable[Call], more_than: int) -> tuple[Table, Table]:
+def callers(spans: Sequence[Period], counts: Mapping[int, tuple[int, int, int]],
+            repeat: Iterable[tuple[int, str, int]], more_than: int) -> tuple[Table, Table]:
     """Unique callers per interval (exact: distinct caller hashes; withheld callers have none and
-    are counted apart), and the callers with more than ``more_than`` calls in an interval."""
+    are counted apart), and the callers with more than ``more_than`` calls in an interval.
+    ``counts``: interval index -> (calls, withheld, unique); ``repeat``: (index, hash, calls)."""
+    many: dict[int, list[tuple[int, str]]] = defaultdict(list)
+    for i, h, n in repeat:
+        many[i].append((n, h))
     rows: list[list[object]] = []
-    repeat: list[list[object]] = []
-    for p, group in zip(spans, by_period(spans, calls), strict=True):
-        per = Counter(c.caller_hash for c in group if c.caller_hash)
-        many = sorted(((n, h) for h, n in per.items() if n > more_than), key=lambda x: (-x[0], x[1]))
-        rows.append([p.label, len(group), len(group) - sum(per.values()), len(per), len(many),
-                     sum(n for n, _ in many)])
-        repeat.extend([p.label, h[:16], n] for n, h in many)
+    listed: list[list[object]] = []
+    for i, p in enumerate(spans):
+        calls, withheld, unique = counts.get(i, (0, 0, 0))
+        mine = sorted(many.get(i, []), key=lambda x: (-x[0], x[1]))
+        rows.append([p.label, calls, withheld, unique, len(mine), sum(n for n, _ in mine)])
+        listed.extend([p.label, h[:16], n] for n, h in mine)
     t1 = Table("callers", ("interval", "calls", "withheld", "unique_callers", "repeat_callers", "repeat_calls"),
                rows)
-    return t1, Table("repeat_callers", ("interval", "caller", "calls"), repeat)
+    return t1, Table("repeat_callers", ("interval", "caller", "calls"), listed)

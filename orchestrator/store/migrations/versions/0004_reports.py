@@ -76,6 +76,20 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('reportlayout', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reportlayout_tenant'), ['tenant'], unique=False)
+    op.create_table('tenantrollup',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bucket', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('tenant', sa.String(), nullable=False),
+    sa.Column('outcome', sa.String(), nullable=False),
+    sa.Column('reason', sa.String(), nullable=False),
+    sa.Column('calls', sa.Integer(), nullable=False),
+    sa.Column('wait_s', sa.Float(), nullable=False),
+    sa.Column('talk_s', sa.Float(), nullable=False),
+    sa.Column('revenue_cents', sa.Integer(), nullable=False),
+    sa.Column('revenue_call_cents', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('bucket', 'tenant', 'outcome', 'reason')
+    )
     op.create_table('agentpause',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tenant', sa.String(), nullable=False),
@@ -105,9 +119,14 @@ def _rollup_existing() -> None:
         f"SELECT {bucket}, tenant, service_number, '', '', outcome, COALESCE(reason, ''), COUNT(*), "
         "SUM(wait_s), SUM(talk_s), 0, 0 FROM callrecord "
         f"GROUP BY {bucket}, tenant, service_number, outcome, COALESCE(reason, '')"))
+    op.execute(sa.text(
+        "INSERT INTO tenantrollup (bucket, tenant, outcome, reason, calls, wait_s, talk_s, revenue_cents, "
+        "revenue_call_cents) SELECT bucket, tenant, outcome, reason, SUM(calls), SUM(wait_s), SUM(talk_s), "
+        "SUM(revenue_cents), SUM(revenue_call_cents) FROM callrollup GROUP BY bucket, tenant, outcome, reason"))
 
 
 def downgrade() -> None:
+    op.drop_table('tenantrollup')
     with op.batch_alter_table('agentpause', schema=None) as batch_op:
         batch_op.drop_index('ix_agentpause_tenant_started')
     op.drop_table('agentpause')
