@@ -176,12 +176,15 @@ def kept_secret(path: Path) -> str:
 
 
 def _redis_url(e: Mapping[str, str], state_dir: Path, *, generate: bool) -> str:
-    """SVC_REDIS_URL as given; else the stack's own Redis on loopback (``orchestrator run``
-    starts it) with a password: SVC_REDIS_PASSWORD, or one generated once into the secrets."""
+    """SVC_REDIS_URL as given; else the stack's own Redis with a password (SVC_REDIS_PASSWORD, or
+    one generated once into the secrets): on SVC_REDIS_SOCKET (a unix socket; the containers) or
+    on loopback port SVC_REDIS_PORT (``orchestrator run`` starts that one)."""
     if e.get("SVC_REDIS_URL"):
         return e["SVC_REDIS_URL"]
     port = int(e.get("SVC_REDIS_PORT", "6379"))
     password = e.get("SVC_REDIS_PASSWORD") or (_secret(state_dir, "SVC_REDIS_PASSWORD") if generate else "")
+    if e.get("SVC_REDIS_SOCKET"):
+        return f"unix://{':' + password + '@' if password else ''}{e['SVC_REDIS_SOCKET']}?db=0"
     return f"redis://{':' + password + '@' if password else ''}127.0.0.1:{port}/0"
 
 

@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
+from orchestrator.asterisk import install
+from orchestrator.asterisk.layout import ROOTFS_NAME, Layout
 from orchestrator.cli.common import (
     current_settings,
     dialplan_problems,
@@ -26,7 +28,7 @@ from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import to_document
 from orchestrator.services import deploy
 from orchestrator.services.stack import Stack
-from orchestrator.settings import Settings
+from orchestrator.settings import Paths, Settings
 
 commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
 asterisk_app = typer.Typer(help="Run the local Asterisk 22 (loopback only).", no_args_is_help=True)
@@ -55,6 +57,29 @@ def asterisk_up() -> None:
         asyncio.run(repair_dialplan(settings, offline=False))  # AstDB, and a running Asterisk
         _print_status(rt.status())
         say_dialplan(dialplan_problems(settings))
+
+
+@asterisk_app.command("prepare")
+def asterisk_prepare() -> None:
+    """Write the instance's configuration and secrets without starting Asterisk (containers: Asterisk
+    runs in its own container on that configuration, deploy/containers)."""
+    with errors_to_exit_codes():
+        settings = current_settings()  # generates the AMI/ARI secrets and the Redis password once
+        rt = runtime_for(settings)
+        rt.prepare()
+        asyncio.run(repair_dialplan(settings, offline=True))  # the dialplan link Asterisk will load
+        say(f"Asterisk configuration written to {rt.etc_dir} ({'chroot' if rt.chrooted else 'system'} mode)")
+
+
+@asterisk_app.command("install")
+def asterisk_install() -> None:
+    """Get the Debian sid root filesystem with Asterisk 22 into SVC_ROOTFS_CACHE (~1 min, once),
+    even where a system Asterisk exists: the container images are built from it."""
+    with errors_to_exit_codes():
+        settings = current_settings()
+        root = settings.rootfs_cache / ROOTFS_NAME
+        install.ensure_installed(Layout(root, None, Paths.of(settings, root)), say)
+        say(f"Asterisk 22 root filesystem: {root}")
 
 
 @asterisk_app.command("down")

@@ -103,6 +103,23 @@ class Daemon:
             return f"({self.log_file} not readable)"
 
 
+def find_process(marker: str, state_dir: Path) -> int | None:
+    """A running process with ``marker`` in its command line and this SVC_STATE_DIR in its
+    environment: the same service started by something else than `orchestrator run` (a container
+    of the same pod, systemd). Needs to see its /proc entry (root, a shared process namespace)."""
+    want = f"SVC_STATE_DIR={state_dir}".encode()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            if marker in cmdline and want in (entry / "environ").read_bytes().split(b"\0"):
+                return int(entry.name)
+        except OSError:
+            continue
+    return None
+
+
 def listening(host: str, port: int) -> bool:
     try:
         with socket.create_connection((host, port), timeout=0.5):

@@ -28,10 +28,11 @@ class RedisTarget:
     host: str
     port: int
     password: str
+    socket_path: str | None = None  # unix://: a socket instead of host and port
 
     @property
     def local(self) -> bool:
-        if self.host in LOOPBACK_NAMES:
+        if self.socket_path is not None or self.host in LOOPBACK_NAMES:
             return True
         try:
             return ipaddress.ip_address(self.host).is_loopback
@@ -41,8 +42,11 @@ class RedisTarget:
 
 def target_of(url: str) -> RedisTarget:
     parts = urlsplit(url)
+    if parts.scheme == "unix" and parts.path:
+        return RedisTarget("", 0, unquote(parts.password or ""), parts.path)
     if parts.scheme != "redis" or not parts.hostname:
-        raise StackError(f"SVC_REDIS_URL {redacted(url)!r}: expected redis://[:password@]host:port/db")
+        raise StackError(f"SVC_REDIS_URL {redacted(url)!r}: expected redis://[:password@]host:port/db "
+                         "or unix://[:password@]/path?db=N")
     return RedisTarget(parts.hostname, parts.port or 6379, unquote(parts.password or ""))
 
 
@@ -59,9 +63,11 @@ class LocalRedis:
 
     def config(self) -> str:
         t = self.target
+        listen = (f"port 0\nunixsocket {t.socket_path}\nunixsocketperm 700\n" if t.socket_path
+                  else f"bind {t.host}\nport {t.port}\n")
         # Snapshots keep today's figures over a restart; no AOF: the figures are rebuilt from
         # Asterisk anyway (live controller re-sync), durability beyond that buys nothing.
-        return (f"bind {t.host}\nport {t.port}\nprotected-mode yes\nrequirepass \"{t.password}\"\n"
+        return (f"{listen}protected-mode yes\nrequirepass \"{t.password}\"\n"
                 f"dir {self.dir}\ndbfilename figures.rdb\nappendonly no\nsave 60 1\n"
                 f"daemonize no\nlogfile \"\"\n")
 
@@ -82,7 +88,7 @@ class LocalRedis:
         fd = os.open(conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the password
         with os.fdopen(fd, "w") as fh:
             fh.write(self.config())
-        if self.daemon.pid() is None and listening(t.host, t.port):
+        if self.daemon.pid() is None and t.socket_path is None and listening(t.host, t.port):
             raise StackError(f"port {t.host}:{t.port} is taken by another program: "
                              "set SVC_REDIS_PORT to a free port")
         return self.daemon.start(os.environ, self.answers, timeout=15)
@@ -91,7 +97,7 @@ class LocalRedis:
         """Redis accepts our password and answers PING (a raw RESP exchange: no key is touched)."""
         t = self.target
         try:
-            with socket.create_connection((t.host, t.port), timeout=1) as sock:
+            with _connect(t) as sock:
                 sock.sendall(_command("AUTH", t.password) + _command("PING"))
                 reply = b""
                 while reply.count(b"\r\n") < 2:
@@ -102,6 +108,19 @@ class LocalRedis:
         except OSError:
             return False
         return reply == b"+OK\r\n+PONG\r\n"
+
+
+def _connect(t: RedisTarget) -> socket.socket:
+    if t.socket_path is None:
+        return socket.create_connection((t.host, t.port), timeout=1)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(1)
+    try:
+        sock.connect(t.socket_path)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def _command(*words: str) -> bytes:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from orchestrator.asterisk.runtime import AsteriskRuntime
-from orchestrator.processes.daemon import Daemon, http_ok
+from orchestrator.processes.daemon import Daemon, find_process, http_ok
 from orchestrator.processes.redis_server import LocalRedis
 from orchestrator.settings import Settings
 
@@ -105,7 +105,7 @@ class Stack:
         parts = [Part("Asterisk", bool(ast["running"]), ast["version"] is not None and bool(ast["running"]),
                       ast["pid"], f"SIP {ast['sip']}, AMI {ast['ami']}, ARI/HTTP {ast['http']}",
                       f"version {ast['version']}" if ast["running"] else "")]
-        redis_pid = self.redis.daemon.pid()
+        redis_pid = self.redis.daemon.pid() or find_process("redis-server", s.state_dir)
         answers = self.redis.answers()
         parts.append(Part("Redis", redis_pid is not None or answers, answers, redis_pid, self.redis.url,
                           "" if answers or redis_pid is None else "does not answer PING with our password"))
@@ -115,7 +115,7 @@ class Stack:
              lambda: http_ok(self.api_url + "openapi.json")),
             (self.recordings, "recordings worker", f"watching {self.runtime.paths.spool / 'done'}", lambda: True)]
         for daemon, name, where, healthy in services:
-            pid = daemon.pid()
+            pid = daemon.pid() or find_process(daemon.marker, s.state_dir)
             ok = pid is not None and healthy()
             parts.append(Part(name, pid is not None, ok, pid, where, _note(daemon.log_file, pid, ok)))
         return parts
