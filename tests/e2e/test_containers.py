@@ -23,6 +23,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.processes.daemon import http_ok
 from tests.harness.sipp import Carrier, free_port, place_call
 
 pytestmark = pytest.mark.e2e
@@ -128,8 +129,11 @@ def test_a_killed_asterisk_is_restarted_and_takes_calls_again(pods: Pods, tmp_pa
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         state = pods.podman("inspect", name, "--format", "{{.RestartCount}} {{.State.Pid}}").stdout.split()
+        # The live controller saw the old AMI connection close at the kill (EOF); its /health is
+        # 200 again only once it logged in to the new Asterisk, so the next call is followed.
         if state and int(state[0]) >= 1 and int(state[1]) not in (0, pid) \
-                and pods.podman("healthcheck", "run", name).returncode == 0:
+                and pods.podman("healthcheck", "run", name).returncode == 0 \
+                and http_ok(f"http://127.0.0.1:{pods.ports['SVC_LIVE_PORT']}/health"):
             break
         time.sleep(0.3)
     else:
