@@ -33,6 +33,7 @@ from redis.exceptions import RedisError
 
 from orchestrator.errors import RedisUnavailable
 from orchestrator.live.calls import DayCounters
+from orchestrator.settings import redacted
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ async def read_figures(url: str, day: str) -> PublishedFigures:
             **{f"queue:{q}": text(await client.hgetall(f"{PREFIX}:queue:{q}")) for q in queues},
         })
     except (RedisError, OSError) as exc:
-        raise RedisUnavailable(f"cannot read live figures from Redis at {url}: {exc}") from exc
+        raise RedisUnavailable(f"cannot read live figures from Redis at {redacted(url)}: {exc}") from exc
     finally:
         await client.aclose()
 
