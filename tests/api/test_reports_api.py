@@ -49,7 +49,8 @@ async def test_bad_input_is_422_naming_the_field(client: TestClient, tokens: Tok
              ("volume", {**NOVEMBER, "interval": "week"}, "from"),  # 1 November is a Sunday
              ("queues", {**NOVEMBER, "queue": "support"}, "queue"),
              ("volume", {**NOVEMBER, "number": "0800 9999999"}, "number"),  # beta's number
-             ("callers", {**NOVEMBER, "more_than": "many"}, "more_than")]
+             ("callers", {**NOVEMBER, "more_than": "many"}, "more_than"),
+             ("volume", {**NOVEMBER, "colour": "red"}, "colour")]  # an unknown filter
     for kind, params, field in cases:
         resp = await client.get(f"/api/v1/tenants/acme/reports/{kind}", params=params, headers=bearer(tokens.acme))
         assert resp.status == 422, (kind, params, await resp.text())

@@ -107,6 +107,14 @@ def test_callers_unique_and_repeat(engine: Any) -> None:
     assert (label, calls, len(caller)) == ("2026-11-10T00:00+01:00", 7, 16)
     assert rc.REPEAT[3:] not in caller  # a hash, never the number
     assert rows(run(engine, "callers", "2026-11-10", "2026-11-11", more_than=7), 1) == []
+    # a filter narrows the counting (in SQL on PostgreSQL): the 0900 number's four callers
+    assert rows(run(engine, "callers", "2026-11-10", "2026-11-11", number="0900 1234567")) == [
+        ["2026-11-10T00:00+01:00", 4, 0, 4, 0, 0]]
+    # per hour: the repeat caller's seven calls fall in two hours (09:00-09:50 and 10:00)
+    hourly = {r[0]: r for r in rows(run(engine, "callers", "2026-11-10T09:00", "2026-11-10T11:00", "hour",
+                                        more_than=0))}
+    assert (hourly["2026-11-10T09:00+01:00"][1:], hourly["2026-11-10T10:00+01:00"][1:]) == ([6, 0, 1, 1, 6],
+                                                                                              [1, 0, 1, 1, 1])
 
 
 def test_the_same_caller_hashes_differently_per_tenant(engine: Any) -> None:
