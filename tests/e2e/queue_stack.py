@@ -109,7 +109,9 @@ class Centre:
 
     async def set_clock(self, moment: datetime | None = None) -> None:
         """Move Asterisk's clock to ``moment`` (default: the module's day moment, ``day_moment``);
-        returns once Asterisk's ${EPOCH} shows it."""
+        returns once Asterisk's ${EPOCH} shows it. Mind: ``control.agent_states`` compares
+        app_queue's last-call times (Asterisk's clock) with this process's clock, so an agent with
+        a wrap-up time shows "wrap-up" for as long as Asterisk's clock is ahead."""
         offset = int((moment or self.day).timestamp() - time.time())
         await asyncio.to_thread(set_clock_offset, self.runtime, offset)
 
