@@ -64,6 +64,12 @@ class Settings:
     recording_spool_mb: int = 512
     # Agent phones: seconds between qualify OPTIONS (rendered into pjsip.inc on apply).
     phone_qualify_s: int = DEFAULT_PHONE_QUALIFY_S
+    # Cluster node (docs/scaling.md): run Asterisk inside this network namespace (its own address),
+    # and load the generated dialplan of this other instance's etc folder (one set of files the
+    # orchestrator writes once for every node; a shared volume between machines).
+    netns: str = ""
+    ami_permit: str = ""  # the orchestrator's address, when it is not on this node (AMI allows it too)
+    dialplan_from: Path | None = None
 
     @property
     def secrets_dir(self) -> Path:
@@ -229,5 +235,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         api_max_announcement_seconds=float(e.get("SVC_API_MAX_ANNOUNCEMENT_SECONDS", "300")),
         recording_spool_mb=int(e.get("SVC_RECORDING_SPOOL_MB", "512")),
         phone_qualify_s=_qualify(e.get("SVC_PHONE_QUALIFY_SECONDS", str(DEFAULT_PHONE_QUALIFY_S))),
+        netns=e.get("SVC_NETNS", ""),
+        ami_permit=e.get("SVC_AMI_PERMIT", ""),
+        dialplan_from=Path(e["SVC_DIALPLAN_FROM"]) if e.get("SVC_DIALPLAN_FROM") else None,
         **_codes(e),
     )

@@ -53,6 +53,14 @@ class ApplyDecision:
         return self if why is None else replace(self, full_reload=why)
 
 
+    def for_node(self, behind: bool) -> ApplyDecision:
+        """A cluster node that does not run the committed version (it was down, or a previous
+        apply could not reach it) cannot take a change pushed context by context."""
+        if self.full_reload is not None or not behind:
+            return self
+        return replace(self, full_reload="this node does not run the committed version")
+
+
 def _files_untrusted(facts: Facts) -> str | None:
     """Why the files on disk (and the digests describing them) cannot be built upon, if so."""
     if facts.full_asked:

@@ -274,10 +274,12 @@ def _place_calls_at_rate(sip_port: int, number: str, caller: str, *, count: int,
 
 
 class Carrier:
-    """One sipp UAS on 127.0.0.1:port answering every call Asterisk sends to the carrier trunk."""
+    """One sipp UAS on ``host``:port (loopback unless a cluster's nodes need another address)
+    answering every call Asterisk sends to the carrier trunk."""
 
-    def __init__(self, port: int, workdir: Path) -> None:
+    def __init__(self, port: int, workdir: Path, host: str = HOST) -> None:
         self.port = port
+        self.host = host
         self.workdir = workdir
         self.log_file = workdir / f"carrier-{port}-invites.log"
         self.screen_file = workdir / f"carrier-{port}-screen.log"
@@ -291,7 +293,7 @@ class Carrier:
         self.log_file.unlink(missing_ok=True)
         self._seen = 0
         cmd = [
-            SIPP, "-sf", str(SCENARIOS / "carrier.xml"), "-i", HOST, "-p", str(self.port),
+            SIPP, "-sf", str(SCENARIOS / "carrier.xml"), "-i", self.host, "-p", str(self.port),
             "-mp", str(free_port()), "-cp", str(free_port()),
             "-trace_logs", "-log_file", str(self.log_file),
             "-trace_err", "-error_file", str(self.workdir / f"carrier-{self.port}-errors.log"),

@@ -1,0 +1,77 @@
+"""A cluster: Asterisk nodes behind one Kamailio (docs/scaling.md). Pure: what a node is, and how
+a node's state reads (up to date, stale, down)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from orchestrator.errors import PlanInvalid, Violation
+
+# The extension Kamailio's OPTIONS probe asks for (sip:<READY_USER>@node): Asterisk answers 200 only
+# while it exists in the inbound context, and only the orchestrator adds it, over AMI, after
+# the node verified the committed dialplan. A restarted node, or a full reload, does not have it.
+READY_USER = "svc-ready"
+READY_CONTEXT = "from-carrier"
+_NAME = re.compile(r"[a-z][a-z0-9-]{0,30}")
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    sip_host: str  # where Kamailio sends calls (the node's own address)
+    sip_port: int
+    ami_host: str
+    ami_port: int
+
+    @property
+    def uri(self) -> str:
+        """The dispatcher destination (also the OPTIONS probe's Request-URI)."""
+        return f"sip:{READY_USER}@{self.sip_host}:{self.sip_port}"
+
+
+def check_nodes(nodes: list[Node]) -> list[Node]:
+    """Names unique and well-formed, one address per node: else PlanInvalid naming the node."""
+    problems: list[Violation] = []
+    seen: set[str] = set()
+    addresses: set[tuple[str, int]] = set()
+    for i, node in enumerate(nodes):
+        where = f"nodes[{i}]"
+        if not _NAME.fullmatch(node.name):
+            problems.append(Violation(f"{where}.name", f"{node.name!r}: lower-case letters, digits and '-'"))
+        if node.name in seen:
+            problems.append(Violation(f"{where}.name", f"{node.name!r} appears twice"))
+        if (node.sip_host, node.sip_port) in addresses:
+            problems.append(Violation(f"{where}.sip", f"{node.sip_host}:{node.sip_port} is another node's"))
+        if not 0 < node.sip_port < 65536 or not 0 < node.ami_port < 65536:
+            problems.append(Violation(f"{where}", "ports are 1-65535"))
+        seen.add(node.name)
+        addresses.add((node.sip_host, node.sip_port))
+    if not nodes:
+        problems.append(Violation("nodes", "a cluster has at least one node"))
+    if problems:
+        raise PlanInvalid(problems)
+    return nodes
+
+
+@dataclass(frozen=True)
+class NodeState:
+    """What `orchestrator status` says of a node."""
+
+    name: str
+    reachable: bool  # its AMI answered
+    version: str | None  # the dialplan version it verified last (None: never, or restarted)
+    ready: bool  # Kamailio may send it calls (its ready extension is there)
+    committed: str | None  # the version the database committed
+
+    @property
+    def stale(self) -> bool:
+        return not self.reachable or self.version != self.committed
+
+    @property
+    def describe(self) -> str:
+        if not self.reachable:
+            return "down"
+        if self.stale:
+            return f"STALE (runs {self.version or 'an unverified dialplan'}; committed {self.committed})"
+        return "up to date" + ("" if self.ready else " (not taking calls)")

@@ -1,0 +1,136 @@
+"""Every node of a cluster runs the committed dialplan, or gets no calls (docs/scaling.md).
+
+Kamailio probes each node with OPTIONS for the ready extension (domain/cluster.READY_USER);
+Asterisk answers 200 only while that extension exists, and only this module adds it, over AMI,
+once the node verified the committed dialplan. A node that restarts comes up without it, and a
+full ``dialplan reload`` drops it: so a node is out of the dispatcher set until it caught up.
+
+Each node keeps the version it verified last in its own AstDB (``svc-node/version``), written
+after the database committed: ``status`` compares it with the committed version.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from orchestrator.asterisk import push
+from orchestrator.asterisk.ami import Ami
+from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.domain.cluster import READY_CONTEXT, READY_USER, NodeState
+from orchestrator.domain.naming import ENTRY_CONTEXT, ENTRY_FILE
+from orchestrator.errors import ApplyFailed, AsteriskError, OrchestratorError
+from orchestrator.services import consistency
+from orchestrator.services.flow_lists import sync_lists
+from orchestrator.store import blacklists as blacklist_store
+from orchestrator.store import flows as flow_store
+from orchestrator.store import tenants as tenant_store
+from orchestrator.store import versions as version_store
+from orchestrator.store.session import Session
+
+Progress = Callable[[str], None]
+VERSION_FAMILY, VERSION_KEY = "svc-node", "version"
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Another node an apply loads: its name and AMI link (nodes whose AMI did not answer are down
+    and are not peers; they catch up before they take calls again)."""
+
+    name: str
+    ami: Ami
+
+
+def committed_version(session: Session) -> str | None:
+    committed = version_store.committed_dialplan(session)
+    return None if committed is None else Path(committed.dialplan_dir).name
+
+
+async def node_version(ami: Ami) -> str | None:
+    return await ami.db_get(VERSION_FAMILY, VERSION_KEY)
+
+
+async def mark(ami: Ami, version: str) -> None:
+    """The node verified ``version``: record it on the node itself."""
+    await ami.db_put(VERSION_FAMILY, VERSION_KEY, version)
+
+
+async def make_ready(ami: Ami) -> None:
+    """Let Kamailio's probe succeed: the node takes calls from its next probe on."""
+    await ami.extension_add(READY_CONTEXT, READY_USER, 1, "Hangup", "")
+
+
+async def make_unready(ami: Ami) -> None:
+    with contextlib.suppress(AsteriskError):
+        await ami.extension_remove(READY_CONTEXT, READY_USER)
+
+
+async def is_ready(ami: Ami) -> bool:
+    out = await ami.dialplan_show(READY_CONTEXT)
+    return f"'{READY_USER}'" in out
+
+
+async def catch_up(session: Session, files: DialplanFiles, ami: Ami, name: str,
+                   progress: Progress = lambda _s: None) -> str:
+    """Bring a node that was down (or behind) to the committed version, verify it, then let it
+    take calls. Holds the apply lock, so no apply runs meanwhile. Returns the version."""
+    async with files.lock():
+        version_store.lock_applies(session)
+        committed = committed_version(session)
+        if committed is None:
+            raise ApplyFailed("nothing was ever applied: no version to catch up to")
+        await make_unready(ami)
+        await consistency.reload_committed(ami, session, [])
+        current = files.read_current((ENTRY_FILE,))
+        checked = await push.verify(ami, {ENTRY_CONTEXT: current[ENTRY_FILE]}, push.Parsed()) if current else 0
+        numbers, lists = await sync_all_astdb(session, ami)
+        await mark(ami, committed)
+        await make_ready(ami)
+        session.rollback()  # ends the transaction the lock lived in
+        progress(f"node {name} caught up to {committed}: reloaded, verified {checked} contexts, "
+                 f"blacklists of {numbers} numbers and {lists} list entries written; taking calls again")
+        return committed
+
+
+async def sync_all_astdb(session: Session, ami: Ami) -> tuple[int, int]:
+    """Every number's blacklist and every tenant's lists, as the database has them (a blacklist
+    emptied while the node was down is emptied there too). (numbers, list entries)."""
+    numbers = sorted(i.e164 for i in tenant_store.number_ids(session))
+    found = blacklist_store.blacklists(session, numbers)
+    await consistency.sync_blacklists(ami, {n: found.get(n, set()) for n in numbers})
+    lists = 0
+    for tenant in tenant_store.tenants(session):
+        names = flow_store.load_flows(session, tenant).get("lists", [])
+        lists += await sync_lists(session, ami, tenant, [str(n) for n in names])
+    return len(numbers), lists
+
+
+async def load_peers(peers: list[Peer], load: Callable[[Ami], Awaitable[None]], progress: Progress) -> list[str]:
+    """Run one node's loading step on every peer, in order; the peers that took it. A peer that
+    fails raises ApplyFailed naming it (the caller puts every node back)."""
+    done: list[str] = []
+    for peer in peers:
+        try:
+            await load(peer.ami)
+        except OrchestratorError as exc:
+            raise ApplyFailed(f"node {peer.name}: {exc}") from exc
+        done.append(peer.name)
+        progress(f"node {peer.name} took and verified the new version")
+    return done
+
+
+async def states(session: Session, links: Mapping[str, Ami | None]) -> list[NodeState]:
+    """Each node's verified version against the committed one (None link: its AMI did not answer)."""
+    committed = committed_version(session)
+    out = []
+    for name, ami in links.items():
+        if ami is None:
+            out.append(NodeState(name, False, None, False, committed))
+            continue
+        try:
+            out.append(NodeState(name, True, await node_version(ami), await is_ready(ami), committed))
+        except AsteriskError:
+            out.append(NodeState(name, False, None, False, committed))
+    return out

@@ -1,0 +1,113 @@
+"""A cluster for the e2e tests: N real Asterisk 22 nodes, each in its own network namespace with
+its own address, behind a real Kamailio (dispatcher) the orchestrator configured; one sipp
+carrier on the bridge; callers on loopback calling Kamailio.
+
+Node 1's instance holds the generated dialplan; the others load the same files
+(Settings.dialplan_from). The orchestrator reaches every node's AMI over the bridge."""
+
+from __future__ import annotations
+
+import secrets
+import shutil
+import socket
+import uuid
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from orchestrator.asterisk.runtime import AsteriskRuntime
+from orchestrator.domain.cluster import Node
+from orchestrator.edge import kamailio
+from orchestrator.generate.kamailio import Edge
+from orchestrator.settings import load_settings
+from tests.harness.netns import Network
+from tests.harness.sipp import Carrier, free_port
+
+NODE_SIP_PORT = 5060  # every node has its own address, so all may use the standard port
+NODE_AMI_PORT = 5038
+
+
+@dataclass
+class Cluster:
+    network: Network
+    runtimes: list[AsteriskRuntime]
+    nodes: list[Node]
+    edge: Edge
+    kamailio: kamailio.Kamailio
+    carrier: Carrier
+    workdir: Path
+    front_port: int
+    downs: list[int] = field(default_factory=list)
+
+    def runtime(self, name: str) -> AsteriskRuntime:
+        return self.runtimes[[n.name for n in self.nodes].index(name)]
+
+
+def _node_runtime(state: Path, network: Network, index: int, carrier_port: int, primary: AsteriskRuntime | None,
+                  rtp_start: int) -> tuple[AsteriskRuntime, Node]:
+    ns, address = network.add_node(index)
+    env = {
+        "SVC_STATE_DIR": str(state),
+        "SVC_INSTANCE": f"node{index}-{uuid.uuid4().hex[:6]}",
+        "SVC_BIND_HOST": address,
+        "SVC_SIP_PORT": str(NODE_SIP_PORT),
+        "SVC_AMI_PORT": str(NODE_AMI_PORT),
+        "SVC_HTTP_PORT": "8088",
+        "SVC_RTP_START": str(rtp_start),
+        "SVC_RTP_END": str(rtp_start + 400),
+        "SVC_CARRIER_HOST": network.host_address,
+        "SVC_CARRIER_PORT": str(carrier_port),
+        "SVC_AMI_USER": "e2e",
+        "SVC_AMI_SECRET": secrets.token_urlsafe(16),
+        "SVC_ARI_USER": "e2e",
+        "SVC_ARI_SECRET": secrets.token_urlsafe(16),
+        "SVC_NETNS": ns,
+        "SVC_AMI_PERMIT": network.host_address,
+        "SVC_RECORDING_SPOOL_MB": "0",
+    }
+    if primary is not None:
+        env["SVC_DIALPLAN_FROM"] = str(primary.etc_dir)
+    rt = AsteriskRuntime(load_settings(env))
+    return rt, Node(f"node{index}", address, NODE_SIP_PORT, address, NODE_AMI_PORT)
+
+
+@contextmanager
+def cluster(workdir: Path, size: int) -> Iterator[Cluster]:
+    state = workdir / "state"
+    with ExitStack() as stack:
+        network = Network().open()
+        stack.callback(network.close)
+        carrier_port = free_port()
+        runtimes: list[AsteriskRuntime] = []
+        nodes: list[Node] = []
+        for i in range(1, size + 1):
+            rt, node = _node_runtime(state, network, i, carrier_port, runtimes[0] if runtimes else None, 30000)
+            rt.ensure_installed()
+            rt.prepare()
+            runtimes.append(rt)
+            nodes.append(node)
+            stack.callback(_remove, rt)
+        for rt in runtimes:
+            rt.up()
+        carrier = stack.enter_context(Carrier(carrier_port, workdir / "carrier", host=network.host_address))
+        front_port = free_port()
+        edge = Edge(("127.0.0.1", network.host_address), front_port, workdir / "kamailio")
+        kamailio.write_files(edge, nodes)
+        kamailio.check_config(edge)
+        kam = kamailio.Kamailio(edge, workdir / "kamailio.log")
+        kam.start()
+        stack.callback(kam.stop)
+        yield Cluster(network, runtimes, nodes, edge, kam, carrier, workdir, front_port)
+
+
+def _remove(rt: AsteriskRuntime) -> None:
+    rt.down()
+    rt.release_spool()
+    if rt.chrooted:
+        shutil.rmtree(rt.instance_dir, ignore_errors=True)
+
+
+def tcp_free(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex((host, port)) != 0
