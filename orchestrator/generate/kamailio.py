@@ -32,6 +32,7 @@ class Edge:
     fr_timer_ms: int = 1000  # no reply at all from a node within this: try the next node
     children: int = 4
     debug: int = 1
+    log_routes: bool = False  # a log line per call attempt (which node, when)
     modules_dir: str = DEBIAN_MODULES
 
     @property
@@ -60,7 +61,7 @@ def kamailio_cfg(edge: Edge) -> str:
         listen=edge.listen, port=edge.port, modules_dir=edge.modules_dir, ctl_socket=edge.ctl_socket,
         dispatcher_file=edge.dispatcher_file, ping_interval_s=edge.ping_interval_s,
         probing_threshold=edge.probing_threshold, fr_timer_ms=edge.fr_timer_ms, children=edge.children,
-        debug=edge.debug, ready_user=READY_USER)
+        debug=edge.debug, ready_user=READY_USER, log_routes=edge.log_routes)
 
 
 def files(edge: Edge, nodes: list[Node]) -> dict[Path, str]:

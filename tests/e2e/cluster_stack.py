@@ -7,9 +7,13 @@ Node 1's instance holds the generated dialplan; the others load the same files
 
 from __future__ import annotations
 
+import os
+import re
 import secrets
 import shutil
+import signal
 import socket
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -42,6 +46,28 @@ class Cluster:
 
     def runtime(self, name: str) -> AsteriskRuntime:
         return self.runtimes[[n.name for n in self.nodes].index(name)]
+
+    def node_of(self, uri: str) -> str:
+        return next(n.name for n in self.nodes if n.uri == uri)
+
+    def kill(self, name: str) -> float:
+        """SIGKILL the node's Asterisk (a crash: no goodbye to anyone); the wall-clock moment."""
+        pid = int(self.runtime(name).pid_file.read_text().strip())
+        os.kill(pid, signal.SIGKILL)
+        killed = time.time()
+        while Path(f"/proc/{pid}").exists() and "State:\tZ" not in _status(pid):
+            time.sleep(0.01)
+        return killed
+
+    def routes(self) -> list[tuple[float, str, str, bool]]:
+        """Kamailio's log: (wall clock, Call-ID, node, True for a routing attempt / False for a
+        node found dead) in order."""
+        out = []
+        for line in self.kamailio.log_file.read_text(errors="replace").splitlines():
+            m = re.search(r"svc-(route|dead) (\d+\.\d+) (\S+) (\S+?):?\s", line + " ")
+            if m:
+                out.append((float(m.group(2)), m.group(3), self.node_of(m.group(4)), m.group(1) == "route"))
+        return out
 
 
 def _node_runtime(state: Path, network: Network, index: int, carrier_port: int, primary: AsteriskRuntime | None,
@@ -92,13 +118,20 @@ def cluster(workdir: Path, size: int) -> Iterator[Cluster]:
             rt.up()
         carrier = stack.enter_context(Carrier(carrier_port, workdir / "carrier", host=network.host_address))
         front_port = free_port()
-        edge = Edge(("127.0.0.1", network.host_address), front_port, workdir / "kamailio")
+        edge = Edge(("127.0.0.1", network.host_address), front_port, workdir / "kamailio", log_routes=True)
         kamailio.write_files(edge, nodes)
         kamailio.check_config(edge)
         kam = kamailio.Kamailio(edge, workdir / "kamailio.log")
         kam.start()
         stack.callback(kam.stop)
         yield Cluster(network, runtimes, nodes, edge, kam, carrier, workdir, front_port)
+
+
+def _status(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return ""
 
 
 def _remove(rt: AsteriskRuntime) -> None:

@@ -5,11 +5,13 @@ is committed; a node that was down takes no calls until it caught up (docs/scali
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,12 +24,13 @@ from orchestrator.services import cluster as cluster_service
 from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_plan
 from orchestrator.store import engine as store_engine
 from tests.e2e.cluster_stack import Cluster, cluster
-from tests.harness.sipp import place_call
+from tests.harness.sipp import place_call, place_calls
 
 pytestmark = pytest.mark.e2e
 
 SERVICE = "0800 000 0001"
 FIRST, SECOND = "+31205550011", "+31205550021"
+PROXIED = "caller_proxied.xml"  # ACK and BYE follow the Record-Route set through Kamailio
 
 
 def plan(destination: str) -> dict[str, Any]:
@@ -72,7 +75,7 @@ class Stack:
 
     async def call(self) -> int:
         result = await asyncio.to_thread(place_call, self.c.front_port, SERVICE.replace(" ", ""), "0201234567",
-                                         hold_s=0.2, workdir=self.c.workdir / "calls")
+                                         hold_s=0.2, workdir=self.c.workdir / "calls", scenario=PROXIED)
         return result.final_code
 
 
@@ -122,3 +125,100 @@ async def test_an_apply_reaches_every_node_before_it_is_committed(stack: Stack) 
         states = await cluster_service.states(session, stack.amis)
     assert [(s.name, s.stale, s.ready) for s in states] == [("node1", False, True), ("node2", False, True)]
     assert {s.version for s in states} == {report.version}
+
+
+THIRD = "+31205550031"
+
+
+def _bye_answered(log: Path | None) -> set[str]:
+    """Call-IDs whose BYE got its 200 (sipp's message log)."""
+    assert log is not None
+    out = set()
+    for received in log.read_text(errors="replace").split("message received")[1:]:
+        block = received.split("-----------------------------------------------")[0]  # not what was sent next
+        if re.search(r"^\s*SIP/2\.0 200", block, re.M) and re.search(r"^CSeq:\s*\d+ BYE", block, re.M | re.I):
+            cid = re.search(r"^Call-ID:\s*(\S+)", block, re.M | re.I)
+            if cid:
+                out.add(cid.group(1))
+    return out
+
+
+async def _no_channels(ami: Ami, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (n := len(await ami.channels())) > 0:
+        assert time.monotonic() < deadline, f"{n} channels still up"
+        await asyncio.sleep(0.1)
+RATE, CALLS, KILL_AFTER_S = 20.0, 160, 2.5
+
+
+async def test_failover_under_load_and_catch_up(stack: Stack, tmp_path: Path) -> None:
+    """node2 is killed while 20 calls/s arrive: Kamailio stops sending it new calls within a
+    bound, and no new call fails; an apply meanwhile reaches node1 alone and is committed; node2
+    comes back, gets no calls until it caught up, then takes calls on the newest version."""
+    c = stack.c
+    await stack.active({"node1", "node2"})
+    started = time.time()
+    load = asyncio.create_task(asyncio.to_thread(
+        place_calls, c.front_port, SERVICE.replace(" ", ""), "0201234567", count=CALLS, rate=RATE, hold_s=1.0,
+        workdir=tmp_path, timeout=10, scenario=PROXIED))
+    while time.time() < started + KILL_AFTER_S:  # let the load establish itself on both nodes
+        await asyncio.sleep(0.05)
+    killed = c.kill("node2")
+    stack.amis.pop("node2").close()
+    results = await load
+    routes = c.routes()
+    first_try = {}  # Call-ID -> (when, node) of its first attempt
+    for when, cid, node, attempt in routes:
+        if attempt and cid not in first_try:
+            first_try[cid] = (when, node)
+    mine = [r for r in results if r.call_id in first_try]
+    assert len(mine) == CALLS
+    sent_to_dead = [first_try[r.call_id][0] - killed for r in mine
+                    if first_try[r.call_id][1] == "node2" and first_try[r.call_id][0] > killed]
+    bound = max(sent_to_dead, default=0.0)
+    failed_new = [r for r in mine if first_try[r.call_id][0] > killed and r.final_code != 200]
+    ended = _bye_answered(mine[0].message_log)
+    # Up on node2 when it died: no one answers their BYE, or (still ringing) their INVITE.
+    lost = [r for r in mine if r.call_id not in ended]
+    figures = {"calls": CALLS, "rate": RATE, "new_calls_sent_to_dead_node": len(sent_to_dead),
+               "stop_bound_s": round(bound, 3), "new_calls_failed": len(failed_new),
+               "in_progress_on_dead_node": len(lost), "answered": sum(r.final_code == 200 for r in mine)}
+    print("failover figures:", json.dumps(figures))
+    (c.workdir / "failover.json").write_text(json.dumps(figures))
+    assert failed_new == [], [(r.call_id, r.final_code) for r in failed_new]
+    assert bound < c.edge.fr_timer_ms / 1000 + 0.5, figures  # the first call that timed out marked it dead
+    assert {first_try[r.call_id][1] for r in lost} <= {"node2"}
+    assert all(killed - 1.5 < first_try[r.call_id][0] <= killed for r in lost)  # hold 1 s: begun just before
+    assert all(r.final_code == 200 for r in mine if r not in lost)
+    await _no_channels(stack.amis["node1"])  # every call on node1 ended (its BYE went through Kamailio)
+
+    # An apply while node2 is down: node1 takes it; node2 shows stale.
+    report = await stack.apply(THIRD, down=frozenset({"node2"}))
+    assert report.nodes == ["node1"]
+    with Session(stack.engine) as session:
+        states = {s.name: s for s in await cluster_service.states(session, {**stack.amis, "node2": None})}
+    assert not states["node1"].stale and states["node2"].stale and states["node2"].describe == "down"
+
+    # node2 comes back (it loads the newest files at boot, but has not been verified): no calls.
+    rt = c.runtime("node2")
+    rt.up()
+    stack.amis["node2"] = await Ami.from_settings(rt.settings).connect()
+    with Session(stack.engine) as session:
+        states = {s.name: s for s in await cluster_service.states(session, stack.amis)}
+    assert states["node2"].stale and not states["node2"].ready
+    before = await stack.processed()
+    c.carrier.clear()
+    assert [await stack.call() for _ in range(4)] == [200] * 4
+    assert c.carrier.invites() == [THIRD] * 4 and (await stack.processed())["node2"] == before["node2"]
+    await stack.active({"node1"})
+
+    with Session(stack.engine) as session:
+        version = await cluster_service.catch_up(session, DialplanFiles(c.runtimes[0].etc_dir),
+                                                 stack.amis["node2"], "node2")
+    assert version == report.version
+    rejoined = await stack.active({"node1", "node2"})
+    print(f"node2 back in the dispatcher set {rejoined:.2f} s after its catch-up")
+    before = await stack.processed()
+    c.carrier.clear()
+    assert [await stack.call() for _ in range(4)] == [200] * 4
+    assert c.carrier.invites() == [THIRD] * 4 and (await stack.processed())["node2"] > before["node2"]
