@@ -69,6 +69,7 @@ class Settings:
     # orchestrator writes once for every node; a shared volume between machines).
     netns: str = ""
     ami_permit: str = ""  # the orchestrator's address, when it is not on this node (AMI allows it too)
+    cluster_file: Path | None = None  # a cluster of nodes behind Kamailio (docs/scaling.md); None: one Asterisk
     dialplan_from: Path | None = None
 
     @property
@@ -237,6 +238,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         phone_qualify_s=_qualify(e.get("SVC_PHONE_QUALIFY_SECONDS", str(DEFAULT_PHONE_QUALIFY_S))),
         netns=e.get("SVC_NETNS", ""),
         ami_permit=e.get("SVC_AMI_PERMIT", ""),
+        cluster_file=Path(e["SVC_CLUSTER_FILE"]) if e.get("SVC_CLUSTER_FILE") else None,
         dialplan_from=Path(e["SVC_DIALPLAN_FROM"]) if e.get("SVC_DIALPLAN_FROM") else None,
         **_codes(e),
     )

@@ -34,7 +34,7 @@ from orchestrator.errors import (
     VersionConflict,
     Violation,
 )
-from orchestrator.services import consistency
+from orchestrator.services import cluster, consistency
 from orchestrator.services.apply import ApplyTarget
 from orchestrator.settings import Settings, load_settings
 from orchestrator.store.engine import make_engine
@@ -111,22 +111,35 @@ def read_plan_file(path: Path) -> TenantPlan:
     return parse_plan(read_plan_document(path))
 
 
-async def apply_target(settings: Settings, offline: bool) -> tuple[ApplyTarget, Ami | None]:
+async def apply_target(settings: Settings, offline: bool) -> tuple[ApplyTarget, list[Ami]]:
+    """Where a use case applies, and the AMI links to close after. With a cluster file: every node
+    that answers (the first loads first, the others are its peers; docs/scaling.md)."""
     paths = paths_for(settings)
-    ami = None if offline else await ami_for(settings).connect()
+    config = None if offline else cluster.load_config(settings.cluster_file)
+    if config is not None:
+        links = await cluster.connect(config.nodes, settings.ami_user, settings.ami_secret)
+        for name, link in links.items():
+            if link is None:
+                say(f"node {name} does not answer: it catches up (`orchestrator cluster sync`) before it takes calls")
+        node, ami, peers = cluster.peers_of(links)
+        opened = [a for a in links.values() if a is not None]
+    else:
+        node, ami, peers = "", None if offline else await ami_for(settings).connect(), ()
+        opened = [] if ami is None else [ami]
     return ApplyTarget(DialplanFiles(paths.etc), paths.sounds, paths.asterisk_path, ami,
-                       secrets_dir=settings.secrets_dir, phone_qualify_s=settings.phone_qualify_s), ami
+                       secrets_dir=settings.secrets_dir, phone_qualify_s=settings.phone_qualify_s,
+                       node=node, peers=peers), opened
 
 
 async def with_asterisk(settings: Settings, use: Callable[[Session, ApplyTarget], Awaitable[T]],
                         offline: bool = False) -> T:
-    """Run a use case with a database session and an apply target; the AMI link is closed after."""
-    target, ami = await apply_target(settings, offline)
+    """Run a use case with a database session and an apply target; the AMI links are closed after."""
+    target, opened = await apply_target(settings, offline)
     try:
         with Session(engine_for(settings)) as session:
             return await use(session, target)
     finally:
-        if ami is not None:
+        for ami in opened:
             ami.close()
 
 

@@ -15,7 +15,8 @@ import typer
 from aiohttp import web
 
 from orchestrator.asterisk.layout import paths_for
-from orchestrator.cli.common import dialplan_problems, say_dialplan
+from orchestrator.cli.cluster import say_nodes
+from orchestrator.cli.common import dialplan_problems, errors_to_exit_codes, say_dialplan
 from orchestrator.domain.agent_state import AGENT_STATES
 from orchestrator.errors import OrchestratorError
 from orchestrator.live.controller import LiveController
@@ -100,6 +101,8 @@ def status() -> None:
     settings = load_settings()
     day = datetime.now(AMSTERDAM).date().isoformat()
     say_dialplan(dialplan_problems(settings))
+    with errors_to_exit_codes():
+        say_nodes(settings)  # a cluster: each node's version, stale or not
     try:
         figures = asyncio.run(read_figures(settings.redis_url, day))
     except OrchestratorError as exc:

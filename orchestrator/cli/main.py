@@ -67,6 +67,8 @@ COMMANDS: dict[str, Entry] = {
                    "Call-centre agents: log in / out, unavailable with a reason, list."),
     "queue": Entry("orchestrator.cli.callcentre", "queue_app",
                    "Queues and hunt groups: waiting calls, night service, supervisor actions."),
+    "cluster": Entry("orchestrator.cli.cluster", "cluster_app",
+                     "A cluster of Asterisk nodes behind Kamailio: its files and the nodes' state."),
     "db": Entry("orchestrator.cli.db", "db_app",
                 "The database: its schema version, and upgrading it after a new release."),
 }

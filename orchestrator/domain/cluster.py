@@ -75,3 +75,64 @@ class NodeState:
         if self.stale:
             return f"STALE (runs {self.version or 'an unverified dialplan'}; committed {self.committed})"
         return "up to date" + ("" if self.ready else " (not taking calls)")
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    """The cluster file (SVC_CLUSTER_FILE, docs/scaling.md): Kamailio's addresses and the nodes."""
+
+    listen: tuple[str, ...]  # Kamailio: the callers' side first, then the nodes' network
+    port: int
+    run_dir: str  # kamailio.cfg, dispatcher.list, the control socket
+    nodes: list[Node]
+    log_routes: bool = False  # Kamailio logs a line per call attempt (which node, when)
+
+
+def _host_port(value: object, where: str, problems: list[Violation]) -> tuple[str, int]:
+    if isinstance(value, str) and value.count(":") == 1:
+        host, port = value.split(":")
+        if host and port.isdigit():
+            return host, int(port)
+    problems.append(Violation(where, f"{value!r}: give host:port"))
+    return "", 0
+
+
+def parse_cluster(document: object) -> ClusterConfig:
+    """The parsed cluster file; PlanInvalid naming every bad field, and nothing half-read."""
+    problems: list[Violation] = []
+    if not isinstance(document, dict):
+        raise PlanInvalid([Violation("cluster", "a mapping with 'edge' and 'nodes'")])
+    edge = document.get("edge")
+    if not isinstance(edge, dict):
+        edge = {}
+        problems.append(Violation("edge", "a mapping with 'listen', 'port' and 'run_dir'"))
+    listen = edge.get("listen")
+    if not isinstance(listen, list) or not listen or not all(isinstance(h, str) and h for h in listen):
+        problems.append(Violation("edge.listen", "a list of addresses, the callers' side first"))
+        listen = []
+    port = edge.get("port", 5060)
+    if not isinstance(port, int) or not 0 < port < 65536:
+        problems.append(Violation("edge.port", f"{port!r}: a port 1-65535"))
+        port = 0
+    run_dir = edge.get("run_dir")
+    if not isinstance(run_dir, str) or not run_dir.startswith("/"):
+        problems.append(Violation("edge.run_dir", "an absolute folder"))
+        run_dir = ""
+    raw = document.get("nodes")
+    nodes: list[Node] = []
+    if not isinstance(raw, list):
+        problems.append(Violation("nodes", "a list of nodes (name, sip, ami)"))
+        raw = []
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            problems.append(Violation(f"nodes[{i}]", "a mapping with name, sip and ami"))
+            continue
+        sip = _host_port(item.get("sip"), f"nodes[{i}].sip", problems)
+        ami = _host_port(item.get("ami"), f"nodes[{i}].ami", problems)
+        nodes.append(Node(str(item.get("name", "")), sip[0], sip[1], ami[0], ami[1]))
+    if problems:
+        raise PlanInvalid(problems)
+    log_routes = edge.get("log_routes", False)
+    if not isinstance(log_routes, bool):
+        raise PlanInvalid([Violation("edge.log_routes", "true or false")])
+    return ClusterConfig(tuple(listen), port, run_dir, check_nodes(nodes), log_routes)

@@ -259,6 +259,8 @@ async def _load(session: Session, target: ApplyTarget, ami: Ami, v: Validated, r
         await apply_nodes.push_call_centres(ami, rendered, v.plan.tenant, progress)
         await sync_lists(session, ami, v.plan.tenant, list(v.plan.lists))
         if target.node:
+            if decision.node_behind:  # it missed earlier AstDB changes too
+                await cluster.sync_all_astdb(session, ami)
             await cluster.make_ready(ami)  # a full reload took the ready extension away
             report.nodes = [target.node, *await apply_nodes.load_peers(
                 session, list(target.peers), v.plan.tenant, list(v.plan.lists), rendered, change, decision,

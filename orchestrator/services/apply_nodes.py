@@ -44,14 +44,13 @@ async def load_peers(session: Session, peers: list[cluster.Peer], tenant: str, l
     parsed = push.Parsed()
 
     async def one(ami: Ami) -> None:
-        behind = await cluster.node_version(ami) != committed
-        chosen = decision.for_node(behind)
+        chosen = decision.for_node(await cluster.node_version(ami) != committed)
         await push.load(ami, change, full=chosen.full_reload, checks=rendered.checks,
                         contexts=contexts, parsed=parsed, progress=progress)
         await consistency.sync_blacklists(ami, rendered.blacklists)
         await push_call_centres(ami, rendered, tenant, progress)
         await sync_lists(session, ami, tenant, lists)
-        if behind:  # it missed earlier AstDB changes too
+        if chosen.node_behind:  # it missed earlier AstDB changes too
             await cluster.sync_all_astdb(session, ami)
         await cluster.make_ready(ami)
 

@@ -16,12 +16,14 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from orchestrator.asterisk import push
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
-from orchestrator.domain.cluster import READY_CONTEXT, READY_USER, NodeState
+from orchestrator.domain.cluster import READY_CONTEXT, READY_USER, ClusterConfig, Node, NodeState, parse_cluster
 from orchestrator.domain.naming import ENTRY_CONTEXT, ENTRY_FILE
-from orchestrator.errors import ApplyFailed, AsteriskError, OrchestratorError
+from orchestrator.errors import ApplyFailed, AsteriskError, NotFound, OrchestratorError, PlanInvalid, Violation
 from orchestrator.services import consistency
 from orchestrator.services.flow_lists import sync_lists
 from orchestrator.store import blacklists as blacklist_store
@@ -134,3 +136,58 @@ async def states(session: Session, links: Mapping[str, Ami | None]) -> list[Node
         except AsteriskError:
             out.append(NodeState(name, False, None, False, committed))
     return out
+
+
+def load_config(path: Path | None) -> ClusterConfig | None:
+    """The cluster file (SVC_CLUSTER_FILE), parsed and checked; None when none is configured."""
+    if path is None:
+        return None
+    try:
+        document = yaml.safe_load(path.read_text())
+    except OSError as exc:
+        raise NotFound(f"cannot read the cluster file {path}: {exc.strerror}") from exc
+    except yaml.YAMLError as exc:
+        raise PlanInvalid([Violation(str(path), f"not valid YAML: {exc}")]) from exc
+    return parse_cluster(document)
+
+
+async def connect(nodes: list[Node], user: str, secret: str, timeout: float = 3.0) -> dict[str, Ami | None]:
+    """An AMI link to every node (one login for all: the operator provisions them alike); None for
+    a node that does not answer: it is down for this command."""
+    out: dict[str, Ami | None] = {}
+    for node in nodes:
+        ami = Ami(node.ami_host, node.ami_port, user, secret, timeout=timeout)
+        try:
+            out[node.name] = await ami.connect()
+        except AsteriskError:
+            ami.close()
+            out[node.name] = None
+    return out
+
+
+def close(links: Mapping[str, Ami | None]) -> None:
+    for ami in links.values():
+        if ami is not None:
+            ami.close()
+
+
+def peers_of(links: Mapping[str, Ami | None]) -> tuple[str, Ami | None, tuple[Peer, ...]]:
+    """The node an apply loads first (the first live one) and the other live nodes."""
+    live = [(name, ami) for name, ami in links.items() if ami is not None]
+    if not live:
+        return "", None, ()
+    return live[0][0], live[0][1], tuple(Peer(n, a) for n, a in live[1:])
+
+
+async def sync_nodes(session: Session, files: DialplanFiles, links: Mapping[str, Ami | None],
+                     progress: Progress = lambda _s: None) -> list[str]:
+    """Catch up every reachable node that is behind or not taking calls; the names caught up.
+    `orchestrator cluster sync` runs it once, `--watch` every few seconds."""
+    done = []
+    for state in await states(session, links):
+        ami = links[state.name]
+        if ami is None or (not state.stale and state.ready) or state.committed is None:
+            continue
+        await catch_up(session, files, ami, state.name, progress)
+        done.append(state.name)
+    return done

@@ -13,12 +13,16 @@ import secrets
 import shutil
 import signal
 import socket
+import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from orchestrator.asterisk.runtime import AsteriskRuntime
 from orchestrator.domain.cluster import Node
@@ -30,6 +34,7 @@ from tests.harness.sipp import Carrier, free_port
 
 NODE_SIP_PORT = 5060  # every node has its own address, so all may use the standard port
 NODE_AMI_PORT = 5038
+ORCHESTRATOR = str(Path(sys.executable).parent / "orchestrator")
 
 
 @dataclass
@@ -42,7 +47,7 @@ class Cluster:
     carrier: Carrier
     workdir: Path
     front_port: int
-    downs: list[int] = field(default_factory=list)
+    env: dict[str, str]  # the orchestrator's environment for this cluster (CLI)
 
     def runtime(self, name: str) -> AsteriskRuntime:
         return self.runtimes[[n.name for n in self.nodes].index(name)]
@@ -71,7 +76,7 @@ class Cluster:
 
 
 def _node_runtime(state: Path, network: Network, index: int, carrier_port: int, primary: AsteriskRuntime | None,
-                  rtp_start: int) -> tuple[AsteriskRuntime, Node]:
+                  rtp_start: int, ami_secret: str) -> tuple[AsteriskRuntime, Node]:
     ns, address = network.add_node(index)
     env = {
         "SVC_STATE_DIR": str(state),
@@ -85,7 +90,7 @@ def _node_runtime(state: Path, network: Network, index: int, carrier_port: int, 
         "SVC_CARRIER_HOST": network.host_address,
         "SVC_CARRIER_PORT": str(carrier_port),
         "SVC_AMI_USER": "e2e",
-        "SVC_AMI_SECRET": secrets.token_urlsafe(16),
+        "SVC_AMI_SECRET": ami_secret,
         "SVC_ARI_USER": "e2e",
         "SVC_ARI_SECRET": secrets.token_urlsafe(16),
         "SVC_NETNS": ns,
@@ -107,8 +112,10 @@ def cluster(workdir: Path, size: int) -> Iterator[Cluster]:
         carrier_port = free_port()
         runtimes: list[AsteriskRuntime] = []
         nodes: list[Node] = []
+        ami_secret = secrets.token_urlsafe(16)  # one login for every node, as the orchestrator expects
         for i in range(1, size + 1):
-            rt, node = _node_runtime(state, network, i, carrier_port, runtimes[0] if runtimes else None, 30000)
+            rt, node = _node_runtime(state, network, i, carrier_port, runtimes[0] if runtimes else None, 30000,
+                                     ami_secret)
             rt.ensure_installed()
             rt.prepare()
             runtimes.append(rt)
@@ -119,12 +126,31 @@ def cluster(workdir: Path, size: int) -> Iterator[Cluster]:
         carrier = stack.enter_context(Carrier(carrier_port, workdir / "carrier", host=network.host_address))
         front_port = free_port()
         edge = Edge(("127.0.0.1", network.host_address), front_port, workdir / "kamailio", log_routes=True)
-        kamailio.write_files(edge, nodes)
-        kamailio.check_config(edge)
+        cluster_file = workdir / "cluster.yaml"
+        cluster_file.write_text(yaml.safe_dump({
+            "edge": {"listen": list(edge.listen), "port": front_port, "run_dir": str(edge.run_dir), "log_routes": True},
+            "nodes": [{"name": n.name, "sip": f"{n.sip_host}:{n.sip_port}", "ami": f"{n.ami_host}:{n.ami_port}"}
+                      for n in nodes]}))
+        env = cli_env(runtimes[0], cluster_file, workdir / "cluster.db")
+        cli(env, "cluster", "edge")  # the orchestrator writes and checks Kamailio's files
         kam = kamailio.Kamailio(edge, workdir / "kamailio.log")
         kam.start()
         stack.callback(kam.stop)
-        yield Cluster(network, runtimes, nodes, edge, kam, carrier, workdir, front_port)
+        yield Cluster(network, runtimes, nodes, edge, kam, carrier, workdir, front_port, env)
+
+
+def cli_env(primary: AsteriskRuntime, cluster_file: Path, db: Path) -> dict[str, str]:
+    s = primary.settings
+    return {**os.environ, "SVC_STATE_DIR": str(s.state_dir), "SVC_INSTANCE": s.instance_name,
+            "SVC_AMI_USER": s.ami_user, "SVC_AMI_SECRET": s.ami_secret, "SVC_ARI_SECRET": s.ari_secret,
+            "SVC_CLUSTER_FILE": str(cluster_file), "SVC_DB_URL": f"sqlite:///{db}"}
+
+
+def cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    proc = subprocess.run([ORCHESTRATOR, *args], env=env, capture_output=True, text=True, timeout=120, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"orchestrator {' '.join(args)} exited {proc.returncode}: {proc.stderr}")
+    return proc
 
 
 def _status(pid: int) -> str:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from sqlmodel import Session
 
 from orchestrator.asterisk.ami import Ami
@@ -23,7 +24,7 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.services import cluster as cluster_service
 from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_plan
 from orchestrator.store import engine as store_engine
-from tests.e2e.cluster_stack import Cluster, cluster
+from tests.e2e.cluster_stack import Cluster, cli, cluster
 from tests.harness.sipp import place_call, place_calls
 
 pytestmark = pytest.mark.e2e
@@ -87,7 +88,7 @@ def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 @pytest.fixture(scope="module")
 async def stack(running: Cluster, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:
-    engine = store_engine.make_engine(f"sqlite:///{tmp_path_factory.mktemp('db') / 'cluster.db'}")
+    engine = store_engine.make_engine(running.env["SVC_DB_URL"])  # the CLI's database too
     amis = {n.name: await Ami.from_settings(rt.settings).connect() for n, rt in zip(running.nodes, running.runtimes,
                                                                                      strict=True)}
     try:
@@ -127,7 +128,7 @@ async def test_an_apply_reaches_every_node_before_it_is_committed(stack: Stack) 
     assert {s.version for s in states} == {report.version}
 
 
-THIRD = "+31205550031"
+THIRD, FOURTH = "+31205550031", "+31205550041"
 
 
 def _bye_answered(log: Path | None) -> set[str]:
@@ -212,13 +213,33 @@ async def test_failover_under_load_and_catch_up(stack: Stack, tmp_path: Path) ->
     assert c.carrier.invites() == [THIRD] * 4 and (await stack.processed())["node2"] == before["node2"]
     await stack.active({"node1"})
 
-    with Session(stack.engine) as session:
-        version = await cluster_service.catch_up(session, DialplanFiles(c.runtimes[0].etc_dir),
-                                                 stack.amis["node2"], "node2")
-    assert version == report.version
-    rejoined = await stack.active({"node1", "node2"})
-    print(f"node2 back in the dispatcher set {rejoined:.2f} s after its catch-up")
+    status = cli(c.env, "cluster", "status", "--json", check=False)
+    assert status.returncode == 1
+    assert {s["node"]: (s["stale"], s["ready"]) for s in json.loads(status.stdout)} == {
+        "node1": (False, True), "node2": (True, False)}
+
+    # `orchestrator cluster sync` catches node2 up: reload, verify, AstDB, then the ready extension.
+    syncing = time.monotonic()
+    assert cli(c.env, "cluster", "sync").stdout.strip() == "node2"
+    synced = time.monotonic() - syncing
+    rejoined = synced + await stack.active({"node1", "node2"})
+    print(f"node2 caught up by `cluster sync` in {synced:.2f} s (process start included), "
+          f"taking calls {rejoined:.2f} s after the sync began")
+    status = cli(c.env, "cluster", "status", "--json")
+    assert {s["version"] for s in json.loads(status.stdout)} == {report.version}
     before = await stack.processed()
     c.carrier.clear()
     assert [await stack.call() for _ in range(4)] == [200] * 4
     assert c.carrier.invites() == [THIRD] * 4 and (await stack.processed())["node2"] > before["node2"]
+
+
+async def test_the_command_line_applies_to_every_node(stack: Stack, tmp_path: Path) -> None:
+    c = stack.c
+    await stack.active({"node1", "node2"})
+    plan_file = tmp_path / "plan.yaml"
+    plan_file.write_text(yaml.safe_dump(plan(FOURTH)))
+    cli(c.env, "apply", str(plan_file))
+    c.carrier.clear()
+    assert [await stack.call() for _ in range(4)] == [200] * 4
+    assert c.carrier.invites() == [FOURTH] * 4
+    assert "up to date" in cli(c.env, "status", check=False).stderr  # `orchestrator status` names each node
