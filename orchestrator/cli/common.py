@@ -7,8 +7,8 @@ Exit codes: 0 done, 2 the input is wrong (invalid plan, malformed number, unknow
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +18,7 @@ import typer
 import yaml
 
 from orchestrator.asterisk.ami import Ami
+from orchestrator.asterisk.astdb import AllNodes, AstDb
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.asterisk.layout import paths_for
 from orchestrator.asterisk.runtime import AsteriskRuntime
@@ -87,6 +88,25 @@ def runtime_for(settings: Settings) -> AsteriskRuntime:
 
 def ami_for(settings: Settings) -> Ami:
     return Ami.from_settings(settings)
+
+
+@asynccontextmanager
+async def astdb_for(settings: Settings) -> AsyncIterator[AstDb]:
+    """Where a live AstDB change (blacklist, digit list) goes: this Asterisk, or with a cluster
+    file every node that answers (asterisk/astdb.AllNodes)."""
+    config = cluster.load_config(settings.cluster_file)
+    if config is None:
+        async with ami_for(settings) as ami:
+            yield ami
+        return
+    links = await cluster.connect(config.nodes, settings.ami_user, settings.ami_secret)
+    try:
+        for name, link in links.items():
+            if link is None:
+                say(f"node {name} does not answer: it gets this change when it catches up")
+        yield AllNodes([a for a in links.values() if a is not None])
+    finally:
+        cluster.close(links)
 
 
 def read_plan_document(path: Path) -> Any:

@@ -20,6 +20,8 @@ from sqlmodel import Session
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.domain.naming import blacklist_family
+from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.services import cluster as cluster_service
 from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_plan
@@ -161,7 +163,7 @@ async def test_failover_under_load_and_catch_up(stack: Stack, tmp_path: Path) ->
     started = time.time()
     load = asyncio.create_task(asyncio.to_thread(
         place_calls, c.front_port, SERVICE.replace(" ", ""), "0201234567", count=CALLS, rate=RATE, hold_s=1.0,
-        workdir=tmp_path, timeout=10, scenario=PROXIED))
+        workdir=tmp_path, timeout=5, scenario=PROXIED))
     while time.time() < started + KILL_AFTER_S:  # let the load establish itself on both nodes
         await asyncio.sleep(0.05)
     killed = c.kill("node2")
@@ -243,3 +245,13 @@ async def test_the_command_line_applies_to_every_node(stack: Stack, tmp_path: Pa
     assert [await stack.call() for _ in range(4)] == [200] * 4
     assert c.carrier.invites() == [FOURTH] * 4
     assert "up to date" in cli(c.env, "status", check=False).stderr  # `orchestrator status` names each node
+
+    # A blacklist change reaches every node's AstDB: the caller is refused whichever node answers.
+    cli(c.env, "blacklist", "add", SERVICE, "0201234567")
+    family = blacklist_family(parse_service_number(SERVICE).e164)
+    assert [await ami.db_get(family, "+31201234567") for ami in stack.amis.values()] == ["1", "1"]
+    c.carrier.clear()
+    assert all(code != 200 for code in [await stack.call() for _ in range(2)])  # round robin: one per node
+    assert c.carrier.invites() == []
+    cli(c.env, "blacklist", "remove", SERVICE, "0201234567")
+    assert [await ami.db_get(family, "+31201234567") for ami in stack.amis.values()] == [None, None]
