@@ -69,6 +69,8 @@ class Settings:
     # orchestrator writes once for every node; a shared volume between machines).
     netns: str = ""
     ami_permit: str = ""  # the orchestrator's address, when it is not on this node (AMI allows it too)
+    # A cluster node: Kamailio's count of a number's calls on every node (http://edge:port/svc-count).
+    edge_count_url: str = ""
     cluster_file: Path | None = None  # a cluster of nodes behind Kamailio (docs/scaling.md); None: one Asterisk
     dialplan_from: Path | None = None
 
@@ -238,6 +240,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         phone_qualify_s=_qualify(e.get("SVC_PHONE_QUALIFY_SECONDS", str(DEFAULT_PHONE_QUALIFY_S))),
         netns=e.get("SVC_NETNS", ""),
         ami_permit=e.get("SVC_AMI_PERMIT", ""),
+        edge_count_url=e.get("SVC_EDGE_COUNT_URL", ""),
         cluster_file=Path(e["SVC_CLUSTER_FILE"]) if e.get("SVC_CLUSTER_FILE") else None,
         dialplan_from=Path(e["SVC_DIALPLAN_FROM"]) if e.get("SVC_DIALPLAN_FROM") else None,
         **_codes(e),

@@ -138,6 +138,7 @@ class AsteriskRuntime:
             "RECORDING_STOP_CODE": s.recording_stop_code,
             "RECORDING_PAUSE_CODE": s.recording_pause_code,
             "INSTANCE_DIR": self.asterisk_path(self.instance_dir),
+            "EDGE_COUNT_URL": s.edge_count_url,
         }
 
     def prepare(self) -> None:

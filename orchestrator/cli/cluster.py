@@ -36,7 +36,8 @@ def _required(settings: Settings) -> ClusterConfig:
 
 
 def edge_of(config: ClusterConfig) -> Edge:
-    return Edge(config.listen, config.port, Path(config.run_dir), log_routes=config.log_routes)
+    return Edge(config.listen, config.port, Path(config.run_dir), log_routes=config.log_routes,
+                count_port=config.count_port)
 
 
 async def node_states(settings: Settings, config: ClusterConfig) -> list[NodeState]:

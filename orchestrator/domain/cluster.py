@@ -86,6 +86,7 @@ class ClusterConfig:
     run_dir: str  # kamailio.cfg, dispatcher.list, the control socket
     nodes: list[Node]
     log_routes: bool = False  # Kamailio logs a line per call attempt (which node, when)
+    count_port: int = 0  # Kamailio's HTTP for the nodes' count of a number's calls (0: none)
 
 
 def _host_port(value: object, where: str, problems: list[Violation]) -> tuple[str, int]:
@@ -135,4 +136,7 @@ def parse_cluster(document: object) -> ClusterConfig:
     log_routes = edge.get("log_routes", False)
     if not isinstance(log_routes, bool):
         raise PlanInvalid([Violation("edge.log_routes", "true or false")])
-    return ClusterConfig(tuple(listen), port, run_dir, check_nodes(nodes), log_routes)
+    count_port = edge.get("count_port", 0)
+    if not isinstance(count_port, int) or not 0 <= count_port < 65536:
+        raise PlanInvalid([Violation("edge.count_port", f"{count_port!r}: a port 1-65535 (0: none)")])
+    return ClusterConfig(tuple(listen), port, run_dir, check_nodes(nodes), log_routes, count_port)

@@ -33,7 +33,13 @@ class Edge:
     children: int = 4
     debug: int = 1
     log_routes: bool = False  # a log line per call attempt (which node, when)
+    count_port: int = 0  # HTTP on the nodes' side: a number's calls on every node (0: none)
     modules_dir: str = DEBIAN_MODULES
+
+    @property
+    def count_url(self) -> str:
+        """What the nodes ask for a number's calls (Settings.edge_count_url), or "" without."""
+        return f"http://{self.listen[-1]}:{self.count_port}/svc-count" if self.count_port else ""
 
     @property
     def dispatcher_file(self) -> Path:
@@ -61,7 +67,8 @@ def kamailio_cfg(edge: Edge) -> str:
         listen=edge.listen, port=edge.port, modules_dir=edge.modules_dir, ctl_socket=edge.ctl_socket,
         dispatcher_file=edge.dispatcher_file, ping_interval_s=edge.ping_interval_s,
         probing_threshold=edge.probing_threshold, fr_timer_ms=edge.fr_timer_ms, children=edge.children,
-        debug=edge.debug, ready_user=READY_USER, log_routes=edge.log_routes)
+        debug=edge.debug, ready_user=READY_USER, log_routes=edge.log_routes,
+        count_port=edge.count_port)
 
 
 def files(edge: Edge, nodes: list[Node]) -> dict[Path, str]:

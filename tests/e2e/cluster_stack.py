@@ -76,7 +76,7 @@ class Cluster:
 
 
 def _node_runtime(state: Path, network: Network, index: int, carrier_port: int, primary: AsteriskRuntime | None,
-                  rtp_start: int, ami_secret: str) -> tuple[AsteriskRuntime, Node]:
+                  rtp_start: int, ami_secret: str, count_url: str) -> tuple[AsteriskRuntime, Node]:
     ns, address = network.add_node(index)
     env = {
         "SVC_STATE_DIR": str(state),
@@ -96,6 +96,7 @@ def _node_runtime(state: Path, network: Network, index: int, carrier_port: int, 
         "SVC_NETNS": ns,
         "SVC_AMI_PERMIT": network.host_address,
         "SVC_RECORDING_SPOOL_MB": "0",
+        "SVC_EDGE_COUNT_URL": count_url,
     }
     if primary is not None:
         env["SVC_DIALPLAN_FROM"] = str(primary.etc_dir)
@@ -113,9 +114,12 @@ def cluster(workdir: Path, size: int) -> Iterator[Cluster]:
         runtimes: list[AsteriskRuntime] = []
         nodes: list[Node] = []
         ami_secret = secrets.token_urlsafe(16)  # one login for every node, as the orchestrator expects
+        front_port = free_port()
+        edge = Edge(("127.0.0.1", network.host_address), front_port, workdir / "kamailio", log_routes=True,
+                    count_port=free_port(socket.SOCK_STREAM))
         for i in range(1, size + 1):
             rt, node = _node_runtime(state, network, i, carrier_port, runtimes[0] if runtimes else None, 30000,
-                                     ami_secret)
+                                     ami_secret, edge.count_url)
             rt.ensure_installed()
             rt.prepare()
             runtimes.append(rt)
@@ -124,11 +128,10 @@ def cluster(workdir: Path, size: int) -> Iterator[Cluster]:
         for rt in runtimes:
             rt.up()
         carrier = stack.enter_context(Carrier(carrier_port, workdir / "carrier", host=network.host_address))
-        front_port = free_port()
-        edge = Edge(("127.0.0.1", network.host_address), front_port, workdir / "kamailio", log_routes=True)
         cluster_file = workdir / "cluster.yaml"
         cluster_file.write_text(yaml.safe_dump({
-            "edge": {"listen": list(edge.listen), "port": front_port, "run_dir": str(edge.run_dir), "log_routes": True},
+            "edge": {"listen": list(edge.listen), "port": front_port, "run_dir": str(edge.run_dir), "log_routes": True,
+                     "count_port": edge.count_port},
             "nodes": [{"name": n.name, "sip": f"{n.sip_host}:{n.sip_port}", "ami": f"{n.ami_host}:{n.ami_port}"}
                       for n in nodes]}))
         env = cli_env(runtimes[0], cluster_file, workdir / "cluster.db")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import statistics
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from orchestrator.services import cluster as cluster_service
 from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_plan
 from orchestrator.store import engine as store_engine
 from tests.e2e.cluster_stack import Cluster, cli, cluster
-from tests.harness.sipp import place_call, place_calls
+from tests.harness.sipp import CallResult, place_call, place_calls
 
 pytestmark = pytest.mark.e2e
 
@@ -36,9 +37,13 @@ FIRST, SECOND = "+31205550011", "+31205550021"
 PROXIED = "caller_proxied.xml"  # ACK and BYE follow the Record-Route set through Kamailio
 
 
+LIMITED = "0800 000 0005"  # at most 2 calls at once, whichever nodes have them
+
+
 def plan(destination: str) -> dict[str, Any]:
     return {"tenant": "e2e", "numbers": [
-        {"number": SERVICE, "routings": {"main": [{"number": destination}]}, "active": "main"}]}
+        {"number": SERVICE, "routings": {"main": [{"number": destination}]}, "active": "main"},
+        {"number": LIMITED, "routings": {"main": [{"number": FIRST}]}, "active": "main", "max_concurrent_calls": 2}]}
 
 
 @dataclass
@@ -76,10 +81,12 @@ class Stack:
             out[name] = int(m.group(1)) if m else 0
         return out
 
-    async def call(self) -> int:
-        result = await asyncio.to_thread(place_call, self.c.front_port, SERVICE.replace(" ", ""), "0201234567",
-                                         hold_s=0.2, workdir=self.c.workdir / "calls", scenario=PROXIED)
-        return result.final_code
+    async def call(self, number: str = SERVICE, hold_s: float = 0.2) -> int:
+        return (await self.placed(number, hold_s)).final_code
+
+    async def placed(self, number: str = SERVICE, hold_s: float = 0.2) -> CallResult:
+        return await asyncio.to_thread(place_call, self.c.front_port, number.replace(" ", ""), "0201234567",
+                                       hold_s=hold_s, workdir=self.c.workdir / "calls", scenario=PROXIED)
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +138,43 @@ async def test_an_apply_reaches_every_node_before_it_is_committed(stack: Stack) 
 
 
 THIRD, FOURTH = "+31205550031", "+31205550041"
+
+
+async def test_a_number_s_limit_holds_across_nodes(stack: Stack) -> None:
+    """Two calls up, one on each node (round robin): the third is refused (486) although the node
+    it lands on has one call of its own; Kamailio's count is what the dialplan asks."""
+    c = stack.c
+    await stack.active({"node1", "node2"})
+    c.carrier.clear()
+    before = await stack.processed()
+    held = [asyncio.create_task(stack.placed(LIMITED, hold_s=6.0)) for _ in range(2)]
+    deadline = time.monotonic() + 10
+    while len(c.carrier.invites()) < 2:  # both answered by the carrier: both up
+        assert time.monotonic() < deadline, c.carrier.invites()
+        await asyncio.sleep(0.05)
+    after = await stack.processed()
+    assert all(after[n] == before[n] + 1 for n in after), (before, after)  # one on each node
+    assert await stack.call(LIMITED) == 486
+    assert [r.final_code for r in await asyncio.gather(*held)] == [200, 200]
+    assert await stack.call(LIMITED) == 200  # both ended: the count went down on the edge too
+
+    # What the count adds to the post-dial delay: INVITE to 180, limited number against one without.
+    plain = [_ringing_after(await stack.placed(SERVICE, hold_s=0)) for _ in range(10)]
+    limited = [_ringing_after(await stack.placed(LIMITED, hold_s=0)) for _ in range(10)]
+    added = statistics.median(limited) - statistics.median(plain)
+    print(f"post-dial delay (INVITE to 180, median of 10): {statistics.median(plain) * 1000:.1f} ms without a "
+          f"limit, {statistics.median(limited) * 1000:.1f} ms with the edge count ({added * 1000:+.1f} ms)")
+    assert added < 0.05
+
+
+def _ringing_after(result: CallResult) -> float:
+    """Seconds from the INVITE sent to the first 180 received (sipp's message log timestamps)."""
+    assert result.message_log is not None
+    stamps = re.findall(r"^-+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*\n(UDP message \w+)[^\n]*\n\n(.*)$",
+                        result.message_log.read_text(errors="replace"), re.M)
+    sent = next(datetime.fromisoformat(t) for t, kind, first in stamps if "sent" in kind and first.startswith("INVITE"))
+    ringing = next(datetime.fromisoformat(t) for t, kind, first in stamps if "received" in kind and " 180 " in first)
+    return (ringing - sent).total_seconds()
 
 
 def _bye_answered(log: Path | None) -> set[str]:
