@@ -71,6 +71,7 @@ class Settings:
     ami_permit: str = ""  # the orchestrator's address, when it is not on this node (AMI allows it too)
     # A cluster node: Kamailio's count of a number's calls on every node (http://edge:port/svc-count).
     edge_count_url: str = ""
+    system_name: str = ""  # a cluster node's name: Asterisk prefixes its Uniqueids with it
     cluster_file: Path | None = None  # a cluster of nodes behind Kamailio (docs/scaling.md); None: one Asterisk
     dialplan_from: Path | None = None
 
@@ -211,6 +212,12 @@ def _codes(e: Mapping[str, str]) -> dict[str, str]:
     return codes
 
 
+def _system_name(value: str) -> str:
+    if value and not re.fullmatch(r"[a-z][a-z0-9-]{0,30}", value):
+        raise AsteriskError(f"SVC_SYSTEM_NAME={value!r}: lower-case letters, digits and '-'")
+    return value
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     e = os.environ if env is None else env
     state_dir = Path(e.get("SVC_STATE_DIR", "var")).resolve()
@@ -241,6 +248,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         netns=e.get("SVC_NETNS", ""),
         ami_permit=e.get("SVC_AMI_PERMIT", ""),
         edge_count_url=e.get("SVC_EDGE_COUNT_URL", ""),
+        system_name=_system_name(e.get("SVC_SYSTEM_NAME", "")),
         cluster_file=Path(e["SVC_CLUSTER_FILE"]) if e.get("SVC_CLUSTER_FILE") else None,
         dialplan_from=Path(e["SVC_DIALPLAN_FROM"]) if e.get("SVC_DIALPLAN_FROM") else None,
         **_codes(e),

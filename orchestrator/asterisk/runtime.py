@@ -139,6 +139,7 @@ class AsteriskRuntime:
             "RECORDING_PAUSE_CODE": s.recording_pause_code,
             "INSTANCE_DIR": self.asterisk_path(self.instance_dir),
             "EDGE_COUNT_URL": s.edge_count_url,
+            "SYSTEM_NAME": s.system_name,
         }
 
     def prepare(self) -> None:

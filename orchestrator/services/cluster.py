@@ -11,6 +11,7 @@ after the database committed: ``status`` compares it with the committed version.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -110,17 +111,18 @@ async def sync_all_astdb(session: Session, ami: Ami) -> tuple[int, int]:
 
 
 async def load_peers(peers: list[Peer], load: Callable[[Ami], Awaitable[None]], progress: Progress) -> list[str]:
-    """Run one node's loading step on every peer, in order; the peers that took it. A peer that
-    fails raises ApplyFailed naming it (the caller puts every node back)."""
-    done: list[str] = []
+    """Run one node's loading step on every peer at once (ten nodes cost one node's time, not ten);
+    the peers that took it. A peer that fails raises ApplyFailed naming it (the caller puts every
+    node back)."""
+    results = await asyncio.gather(*(load(p.ami) for p in peers), return_exceptions=True)
+    for peer, result in zip(peers, results, strict=True):
+        if isinstance(result, OrchestratorError):
+            raise ApplyFailed(f"node {peer.name}: {result}") from result
+        if isinstance(result, BaseException):
+            raise result
     for peer in peers:
-        try:
-            await load(peer.ami)
-        except OrchestratorError as exc:
-            raise ApplyFailed(f"node {peer.name}: {exc}") from exc
-        done.append(peer.name)
         progress(f"node {peer.name} took and verified the new version")
-    return done
+    return [p.name for p in peers]
 
 
 async def states(session: Session, links: Mapping[str, Ami | None]) -> list[NodeState]:

@@ -97,6 +97,7 @@ def _node_runtime(state: Path, network: Network, index: int, carrier_port: int, 
         "SVC_AMI_PERMIT": network.host_address,
         "SVC_RECORDING_SPOOL_MB": "0",
         "SVC_EDGE_COUNT_URL": count_url,
+        "SVC_SYSTEM_NAME": f"node{index}",
     }
     if primary is not None:
         env["SVC_DIALPLAN_FROM"] = str(primary.etc_dir)

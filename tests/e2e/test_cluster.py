@@ -154,6 +154,8 @@ async def test_a_number_s_limit_holds_across_nodes(stack: Stack) -> None:
         await asyncio.sleep(0.05)
     after = await stack.processed()
     assert all(after[n] == before[n] + 1 for n in after), (before, after)  # one on each node
+    for name, ami in stack.amis.items():  # call ids carry the node's name: records never collide
+        assert all(ch.uniqueid.startswith(f"{name}-") for ch in await ami.channels())
     assert await stack.call(LIMITED) == 486
     assert [r.final_code for r in await asyncio.gather(*held)] == [200, 200]
     assert await stack.call(LIMITED) == 200  # both ended: the count went down on the edge too
