@@ -22,6 +22,7 @@ from orchestrator.errors import OrchestratorError
 from orchestrator.live.controller import LiveController
 from orchestrator.live.http import make_app
 from orchestrator.live.notifier import PublishedFigures, read_figures
+from orchestrator.services import cluster
 from orchestrator.settings import Settings, load_settings
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -29,7 +30,9 @@ OUTCOMES = ("answered", "busy", "no_answer", "unreachable", "blocked", "abandone
 
 
 async def serve_until_stopped(settings: Settings) -> None:
-    service = LiveController(settings, paths=paths_for(settings))
+    config = cluster.load_config(settings.cluster_file)
+    nodes = None if config is None else {n.name: (n.ami_host, n.ami_port) for n in config.nodes}
+    service = LiveController(settings, paths=paths_for(settings), nodes=nodes)  # a cluster: every node
     runner = web.AppRunner(make_app(service), access_log=None)
     await runner.setup()  # starts the service (cleanup_ctx)
     stop = asyncio.Event()

@@ -9,9 +9,9 @@ import json
 import re
 import statistics
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,14 @@ from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.naming import blacklist_family
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
+from orchestrator.live.controller import LiveController
 from orchestrator.services import cluster as cluster_service
 from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_plan
+from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
+from orchestrator.store.models import CallRecord
 from tests.e2e.cluster_stack import Cluster, cli, cluster
+from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import CallResult, place_call, place_calls
 
 pytestmark = pytest.mark.e2e
@@ -51,6 +55,7 @@ class Stack:
     c: Cluster
     engine: Any
     amis: dict[str, Ami]
+    live: LiveController  # follows every node: one record per call
 
     def target(self, down: frozenset[str] = frozenset()) -> ApplyTarget:
         rt = self.c.runtimes[0]
@@ -100,11 +105,17 @@ async def stack(running: Cluster, tmp_path_factory: pytest.TempPathFactory) -> A
     engine = store_engine.make_engine(running.env["SVC_DB_URL"])  # the CLI's database too
     amis = {n.name: await Ami.from_settings(rt.settings).connect() for n, rt in zip(running.nodes, running.runtimes,
                                                                                      strict=True)}
-    try:
-        yield Stack(running, engine, amis)
-    finally:
-        for ami in amis.values():
-            ami.close()
+    with RedisServer(tmp_path_factory.mktemp("redis")) as redis:
+        settings = running.runtimes[0].settings.with_(redis_url=redis.url)
+        live = LiveController(settings, engine=engine, nodes={n.name: (n.ami_host, n.ami_port) for n in running.nodes})
+        await live.start()
+        try:
+            yield Stack(running, engine, amis, live)
+        finally:
+            await live.stop()
+            for ami in amis.values():
+                ami.close()
+    assert live.failed_task() is None
 
 
 async def test_no_node_takes_calls_before_it_verified_a_version(stack: Stack) -> None:
@@ -160,23 +171,26 @@ async def test_a_number_s_limit_holds_across_nodes(stack: Stack) -> None:
     assert [r.final_code for r in await asyncio.gather(*held)] == [200, 200]
     assert await stack.call(LIMITED) == 200  # both ended: the count went down on the edge too
 
-    # What the count adds to the post-dial delay: INVITE to 180, limited number against one without.
+    # What the count adds to the post-dial delay: INVITE to 180 (or 200), limited number against one without.
     plain = [_ringing_after(await stack.placed(SERVICE, hold_s=0)) for _ in range(10)]
     limited = [_ringing_after(await stack.placed(LIMITED, hold_s=0)) for _ in range(10)]
     added = statistics.median(limited) - statistics.median(plain)
-    print(f"post-dial delay (INVITE to 180, median of 10): {statistics.median(plain) * 1000:.1f} ms without a "
+    print(f"post-dial delay (INVITE to 180/200, median of 10): {statistics.median(plain) * 1000:.1f} ms without a "
           f"limit, {statistics.median(limited) * 1000:.1f} ms with the edge count ({added * 1000:+.1f} ms)")
     assert added < 0.05
 
 
 def _ringing_after(result: CallResult) -> float:
-    """Seconds from the INVITE sent to the first 180 received (sipp's message log timestamps)."""
-    assert result.message_log is not None
+    """Seconds from the INVITE sent to the first 180, or the 200 when Asterisk passed the carrier's
+    ringing and answer on together (sipp's message log timestamps)."""
+    assert result.message_log is not None and result.final_code == 200, result
     stamps = re.findall(r"^-+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*\n(UDP message \w+)[^\n]*\n\n(.*)$",
                         result.message_log.read_text(errors="replace"), re.M)
-    sent = next(datetime.fromisoformat(t) for t, kind, first in stamps if "sent" in kind and first.startswith("INVITE"))
-    ringing = next(datetime.fromisoformat(t) for t, kind, first in stamps if "received" in kind and " 180 " in first)
-    return (ringing - sent).total_seconds()
+    sent = [datetime.fromisoformat(t) for t, kind, first in stamps if "sent" in kind and first.startswith("INVITE")]
+    ringing = [datetime.fromisoformat(t) for t, kind, first in stamps
+               if "received" in kind and re.match(r"SIP/2\.0 (180|200) ", first)]
+    assert sent and ringing, (result, stamps)
+    return (ringing[0] - sent[0]).total_seconds()
 
 
 def _bye_answered(log: Path | None) -> set[str]:
@@ -190,6 +204,13 @@ def _bye_answered(log: Path | None) -> set[str]:
             if cid:
                 out.add(cid.group(1))
     return out
+
+
+async def _until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for: {what}"
+        await asyncio.sleep(0.1)
 
 
 async def _no_channels(ami: Ami, timeout: float = 10.0) -> None:
@@ -240,6 +261,19 @@ async def test_failover_under_load_and_catch_up(stack: Stack, tmp_path: Path) ->
     assert all(killed - 1.5 < first_try[r.call_id][0] <= killed for r in lost)  # hold 1 s: begun just before
     assert all(r.final_code == 200 for r in mine if r not in lost)
     await _no_channels(stack.amis["node1"])  # every call on node1 ended (its BYE went through Kamailio)
+
+    # The live controller follows both nodes: one record per call, node2's calls recorded as lost.
+    await _until(lambda: not stack.live.book.calls, "every call finished in the live controller's book")
+    records: list[CallRecord] = []
+
+    def recorded() -> bool:
+        records[:] = call_records.between(stack.engine, datetime.fromtimestamp(started, UTC), datetime.now(UTC))
+        return len(records) >= CALLS
+    await _until(recorded, f"{CALLS} call records")
+    assert len(records) == CALLS and len({r.call_id for r in records}) == CALLS
+    assert {r.call_id.split("-")[0] for r in records} == {"node1", "node2"}
+    gone = [r for r in records if r.note == "lost: node node2 died"]
+    assert len(gone) == len(lost) and all(r.call_id.startswith("node2-") and not r.end_observed for r in gone)
 
     # An apply while node2 is down: node1 takes it; node2 shows stale.
     report = await stack.apply(THIRD, down=frozenset({"node2"}))
