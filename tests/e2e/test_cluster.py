@@ -17,8 +17,11 @@ from typing import Any
 
 import pytest
 import yaml
+from aiohttp.test_utils import TestClient, TestServer
 from sqlmodel import Session
 
+from orchestrator.api.app import create_app
+from orchestrator.api.context import ApiConfig
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.naming import blacklist_family
@@ -27,9 +30,11 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.live.controller import LiveController
 from orchestrator.services import cluster as cluster_service
 from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_plan
+from orchestrator.settings import load_settings
 from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
 from orchestrator.store.models import CallRecord
+from tests.api.helpers import bearer, make_token
 from tests.e2e.cluster_stack import Cluster, cli, cluster
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import CallResult, place_call, place_calls
@@ -335,3 +340,28 @@ async def test_the_command_line_applies_to_every_node(stack: Stack, tmp_path: Pa
     assert c.carrier.invites() == []
     cli(c.env, "blacklist", "remove", SERVICE, "0201234567")
     assert [await ami.db_get(family, "+31201234567") for ami in stack.amis.values()] == [None, None]
+
+
+async def test_the_api_applies_and_blacklists_on_every_node(stack: Stack, tmp_path: Path) -> None:
+    """The REST API with a cluster file: a plan PUT reaches both nodes, a blacklist POST both AstDBs."""
+    c = stack.c
+    await stack.active({"node1", "node2"})
+    rt = c.runtimes[0]
+    settings = load_settings(c.env)
+    config = ApiConfig(settings=settings, etc_dir=rt.etc_dir, sounds_dir=rt.sounds_dir, uploads_dir=tmp_path / "up",
+                       asterisk_path=rt.asterisk_path)
+    h = bearer(make_token(c.env["SVC_DB_URL"], "e2e"))
+    async with TestClient(TestServer(create_app(config))) as client:
+        resp = await client.put("/api/v1/tenants/e2e/plan", json=plan(SECOND), headers=h)
+        assert resp.status == 200, await resp.text()
+        c.carrier.clear()
+        assert [await stack.call() for _ in range(2)] == [200] * 2 and c.carrier.invites() == [SECOND] * 2
+        resp = await client.post(f"/api/v1/tenants/e2e/numbers/{SERVICE.replace(' ', '')}/blacklist",
+                                 json={"caller": "0201234567"}, headers=h)
+        assert resp.status in (200, 201), await resp.text()
+        family = blacklist_family(parse_service_number(SERVICE).e164)
+        assert [await ami.db_get(family, "+31201234567") for ami in stack.amis.values()] == ["1", "1"]
+        resp = await client.delete(f"/api/v1/tenants/e2e/numbers/{SERVICE.replace(' ', '')}/blacklist/+31201234567",
+                                   headers=h)
+        assert resp.status in (200, 204), await resp.text()
+        assert [await ami.db_get(family, "+31201234567") for ami in stack.amis.values()] == [None, None]
