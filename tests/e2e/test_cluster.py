@@ -24,9 +24,10 @@ from orchestrator.api.app import create_app
 from orchestrator.api.context import ApiConfig
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
-from orchestrator.domain.naming import blacklist_family
+from orchestrator.domain.naming import blacklist_family, number_context
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
+from orchestrator.errors import ApplyFailed
 from orchestrator.live.controller import LiveController
 from orchestrator.services import cluster as cluster_service
 from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_plan
@@ -43,6 +44,7 @@ pytestmark = pytest.mark.e2e
 
 SERVICE = "0800 000 0001"
 FIRST, SECOND = "+31205550011", "+31205550021"
+THIRD, FOURTH = "+31205550031", "+31205550041"
 PROXIED = "caller_proxied.xml"  # ACK and BYE follow the Record-Route set through Kamailio
 
 
@@ -153,7 +155,25 @@ async def test_an_apply_reaches_every_node_before_it_is_committed(stack: Stack) 
     assert {s.version for s in states} == {report.version}
 
 
-THIRD, FOURTH = "+31205550031", "+31205550041"
+
+
+async def test_an_apply_one_node_does_not_verify_is_not_committed(stack: Stack) -> None:
+    """node2 runs something else than the files say in the changed number's context (a stray
+    priority): its verification fails, the apply fails naming it, nothing is committed, and both
+    nodes run (and take calls on) the previous version again."""
+    with Session(stack.engine) as session:
+        before = cluster_service.committed_version(session)
+    context = number_context(parse_service_number(SERVICE).digits)
+    await stack.amis["node2"].extension_add(context, "9999", 1, "NoOp", "stray")
+    with pytest.raises(ApplyFailed, match="node node2"):
+        await stack.apply(THIRD)
+    with Session(stack.engine) as session:
+        states = await cluster_service.states(session, stack.amis)
+    assert {s.committed for s in states} == {before} and {s.version for s in states} == {before}
+    await stack.active({"node1", "node2"})
+    stack.c.carrier.clear()
+    assert [await stack.call() for _ in range(4)] == [200] * 4 and stack.c.carrier.invites() == [SECOND] * 4
+    assert "9999" not in await stack.amis["node2"].dialplan_show(context)  # the full reload put node2 right
 
 
 async def test_a_number_s_limit_holds_across_nodes(stack: Stack) -> None:
