@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 export SVC_STATE_DIR ?= $(CURDIR)/var
 
-.PHONY: run test unit e2e lint deps asterisk-down clean bench
+.PHONY: run down test unit e2e lint deps asterisk-down clean bench
 
 $(BIN)/orchestrator: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,9 +15,14 @@ $(BIN)/orchestrator: pyproject.toml
 deps: $(BIN)/orchestrator
 	./deploy/install-system-deps.sh
 
-## Bring up Asterisk 22 on loopback and apply the demo plan (first run: ~1-2 min to get Asterisk).
+## Bring up the whole stack on loopback -- Asterisk 22, Redis, live controller, REST API, recordings
+## worker -- and apply the demo plan (first run: ~1-2 min to get Asterisk). Then: orchestrator status.
 run: deps
 	$(BIN)/orchestrator run
+
+## Stop everything `make run` started.
+down:
+	$(BIN)/orchestrator stack down
 
 ## The whole suite: unit, store, golden files and end-to-end tests with real SIP calls.
 test: deps

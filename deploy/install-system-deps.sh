@@ -18,6 +18,10 @@ command -v systemd-analyze >/dev/null || need+=(systemd)    # checks the generat
 # PostgreSQL: the tests start their own throw-away server from these binaries (tests/harness/postgres.py);
 # Debian keeps initdb/pg_ctl in /usr/lib/postgresql/<version>/bin, not on PATH.
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+# Containers (deploy/containers, tests/e2e/test_containers.py): podman, and runc for machines
+# with cgroup v1+v2 mounted together, where crun refuses to start containers.
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || need+=(runc)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -120,6 +120,10 @@ class DialplanLintFailed(ApplyFailed):
     """The generated dialplan has a defect asterisklint found; nothing was loaded."""
 
 
+class StackError(OrchestratorError):
+    """A part of the one-machine stack (`orchestrator run`) cannot be started or stopped."""
+
+
 class RedisUnavailable(OrchestratorError):
     """Redis could not be reached or refused a command."""
 

@@ -185,6 +185,24 @@ def kept_secret(path: Path) -> str:
     return path.read_text().strip()
 
 
+def _redis_url(e: Mapping[str, str], state_dir: Path, *, generate: bool) -> str:
+    """SVC_REDIS_URL as given; else the stack's own Redis with a password (SVC_REDIS_PASSWORD, or
+    one generated once into the secrets): on SVC_REDIS_SOCKET (a unix socket; the containers) or
+    on loopback port SVC_REDIS_PORT (``orchestrator run`` starts that one)."""
+    if e.get("SVC_REDIS_URL"):
+        return e["SVC_REDIS_URL"]
+    port = int(e.get("SVC_REDIS_PORT", "6379"))
+    password = e.get("SVC_REDIS_PASSWORD") or (_secret(state_dir, "SVC_REDIS_PASSWORD") if generate else "")
+    if e.get("SVC_REDIS_SOCKET"):
+        return f"unix://{':' + password + '@' if password else ''}{e['SVC_REDIS_SOCKET']}?db=0"
+    return f"redis://{':' + password + '@' if password else ''}127.0.0.1:{port}/0"
+
+
+def redacted(url: str) -> str:
+    """A URL fit for messages and logs: its password replaced by ``***``."""
+    return re.sub(r"(//[^:/@]*:)[^@/]*@", r"\1***@", url)
+
+
 def _dtmf_code(value: str, name: str = "SVC_ACTIVE_BLOCK_CODE") -> str:
     if not DTMF_CODE.fullmatch(value):
         raise ValueError(f"{name}={value!r}: 1 to 11 of 0-9 * # A-D")
@@ -223,6 +241,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     state_dir = Path(e.get("SVC_STATE_DIR", "var")).resolve()
     return Settings(
         state_dir=state_dir,
+        redis_url=_redis_url(e, state_dir, generate=env is None),
         db_url=e.get("SVC_DB_URL", f"sqlite:///{state_dir / 'orchestrator.db'}"),
         rootfs_cache=Path(e.get("SVC_ROOTFS_CACHE", str(DEFAULT_ROOTFS_CACHE))),
         instance_name=e.get("SVC_INSTANCE", "dev"),
@@ -238,7 +257,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         ami_secret=_secret(state_dir, "SVC_AMI_SECRET") if env is None else e["SVC_AMI_SECRET"],
         ari_user=e.get("SVC_ARI_USER", "orchestrator"),
         ari_secret=_secret(state_dir, "SVC_ARI_SECRET") if env is None else e["SVC_ARI_SECRET"],
-        redis_url=e.get("SVC_REDIS_URL", "redis://127.0.0.1:6379/0"),
         live_port=int(e.get("SVC_LIVE_PORT", "8091")),
         api_port=int(e.get("SVC_API_PORT", "8080")),
         api_max_upload_bytes=int(e.get("SVC_API_MAX_UPLOAD_BYTES", str(10 * 1024 * 1024))),

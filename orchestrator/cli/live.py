@@ -16,13 +16,14 @@ from aiohttp import web
 
 from orchestrator.asterisk.layout import paths_for
 from orchestrator.cli.cluster import say_nodes
-from orchestrator.cli.common import dialplan_problems, errors_to_exit_codes, say_dialplan
+from orchestrator.cli.common import dialplan_problems, errors_to_exit_codes, runtime_for, say_dialplan
 from orchestrator.domain.agent_state import AGENT_STATES
 from orchestrator.errors import OrchestratorError
 from orchestrator.live.controller import LiveController
 from orchestrator.live.http import make_app
 from orchestrator.live.notifier import PublishedFigures, read_figures
 from orchestrator.services import cluster
+from orchestrator.services.stack import Stack
 from orchestrator.settings import Settings, load_settings
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
@@ -100,9 +101,19 @@ def format_status(figures: PublishedFigures, day: str) -> str:
 
 
 def status() -> None:
-    """Live figures: calls in progress per service number and tenant, today's calls by outcome."""
+    """Each part of the stack, then the live figures: calls in progress per number and tenant, today's outcomes.
+
+    Parts: Asterisk, Redis, live controller, REST API, recordings worker (up / unhealthy / down,
+    pid, where it listens). Exit 3 when the live figures cannot be read from Redis."""
     settings = load_settings()
     day = datetime.now(AMSTERDAM).date().isoformat()
+    try:
+        parts = Stack(settings, runtime_for(settings), sys.executable).status()
+    except OrchestratorError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from exc
+    for part in parts:
+        typer.echo(part.line())
     say_dialplan(dialplan_problems(settings))
     with errors_to_exit_codes():
         say_nodes(settings)  # a cluster: each node's version, stale or not

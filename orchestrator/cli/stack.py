@@ -1,4 +1,4 @@
-"""The local stack: asterisk up|down|status, run, deploy systemd."""
+"""The local stack: run, stack up|down|status, asterisk up|down|status, deploy systemd."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Annotated, Any
 
 import typer
 
+from orchestrator.asterisk import install
+from orchestrator.asterisk.layout import ROOTFS_NAME, Layout
 from orchestrator.cli.common import (
     current_settings,
     dialplan_problems,
@@ -25,9 +27,14 @@ from orchestrator.cli.plans import apply_document_cli
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.domain.plan import to_document
 from orchestrator.services import deploy
+from orchestrator.services.stack import Stack
+from orchestrator.settings import Paths, Settings
 
 commands = typer.Typer()  # top-level commands, added to the main app by cli/main.py
 asterisk_app = typer.Typer(help="Run the local Asterisk 22 (loopback only).", no_args_is_help=True)
+stack_app = typer.Typer(
+    help="The whole one-machine stack: Asterisk, Redis, live controller, REST API, recordings worker.",
+    no_args_is_help=True)
 deploy_app = typer.Typer(help="Run it in production: generated service units.", no_args_is_help=True)
 DEMO_PLAN = "demo-plan.yaml"
 
@@ -50,6 +57,29 @@ def asterisk_up() -> None:
         asyncio.run(repair_dialplan(settings, offline=False))  # AstDB, and a running Asterisk
         _print_status(rt.status())
         say_dialplan(dialplan_problems(settings))
+
+
+@asterisk_app.command("prepare")
+def asterisk_prepare() -> None:
+    """Write the instance's configuration and secrets without starting Asterisk (containers: Asterisk
+    runs in its own container on that configuration, deploy/containers)."""
+    with errors_to_exit_codes():
+        settings = current_settings()  # generates the AMI/ARI secrets and the Redis password once
+        rt = runtime_for(settings)
+        rt.prepare()
+        asyncio.run(repair_dialplan(settings, offline=True))  # the dialplan link Asterisk will load
+        say(f"Asterisk configuration written to {rt.etc_dir} ({'chroot' if rt.chrooted else 'system'} mode)")
+
+
+@asterisk_app.command("install")
+def asterisk_install() -> None:
+    """Get the Debian sid root filesystem with Asterisk 22 into SVC_ROOTFS_CACHE (~1 min, once),
+    even where a system Asterisk exists: the container images are built from it."""
+    with errors_to_exit_codes():
+        settings = current_settings()
+        root = settings.rootfs_cache / ROOTFS_NAME
+        install.ensure_installed(Layout(root, None, Paths.of(settings, root)), say)
+        say(f"Asterisk 22 root filesystem: {root}")
 
 
 @asterisk_app.command("down")
@@ -103,23 +133,37 @@ def _print_status(status: dict[str, Any]) -> None:
         typer.echo(f"{key:>12}: {value}")
 
 
+PlanArgument = Annotated[Path | None, typer.Argument(help="Plan to load (default: the demo plan).")]
+
+
+def stack_for(settings: Settings) -> Stack:
+    return Stack(settings, runtime_for(settings), sys.executable, progress=say)
+
+
 @commands.command()
-def run(
-    plan_file: Annotated[Path | None, typer.Argument(help="Plan to load (default: the demo plan).")] = None,
-) -> None:
-    """Bring up the local stack: Asterisk 22 on loopback, a plan applied to it."""
+def run(plan_file: PlanArgument = None) -> None:
+    """Bring up the whole stack and apply a plan: Asterisk 22, Redis, live controller, REST API, recordings.
+
+    All on this machine, on loopback (SVC_BIND_HOST); Redis with a password (SVC_REDIS_PASSWORD,
+    else one generated into SVC_STATE_DIR/secrets). Parts already running are left as they are.
+    Pid files and logs: SVC_STATE_DIR/run/ (Asterisk's are in its instance folder). Then
+    `orchestrator status` shows each part and the live figures; `orchestrator stack down` stops
+    everything. First run: ~1 min to get Asterisk 22."""
     with errors_to_exit_codes():
         settings = current_settings()
         path = plan_file or _demo_plan_path()
         plan = read_plan_file(path)
-        rt = runtime_for(settings)
+        stack = stack_for(settings)
+        rt = stack.runtime
         rt.ensure_installed()
         rt.prepare()
         rt.up()
-        say(f"Asterisk 22 is up: SIP {settings.bind_host}:{settings.sip_port}, "
-            f"AMI {settings.bind_host}:{settings.ami_port}")
+        say(f"{'asterisk':<10} up (pid {rt.status()['pid']}): SIP {settings.bind_host}:{settings.sip_port}/udp, "
+            f"AMI {settings.bind_host}:{settings.ami_port}, ARI/HTTP {settings.bind_host}:{settings.http_port}")
         report = asyncio.run(apply_document_cli(settings, to_document(plan), path.parent.resolve(), offline=False))
-
+        stack.up_services()
+        for part in stack.status():
+            typer.echo(part.line())
         national = parse_service_number(plan.numbers[0].number).national if plan.numbers else "?"
         typer.echo(
             f"Loaded {report.numbers} service numbers of tenant {report.tenant!r} from {path}\n"
@@ -132,7 +176,32 @@ def run(
             f"  sipp {settings.bind_host}:{settings.sip_port} -sf deploy/sipp/caller.xml -s {national} "
             f"-key caller 0201234567 -m 1 -trace_msg\n"
             f"See what that call should do:  orchestrator simulate {national} --caller 0201234567\n"
-            f"Stop:  orchestrator asterisk down"
+            f"Each part and the live figures:  orchestrator status\n"
+            f"REST API tokens:  orchestrator api token create --admin\n"
+            f"Stop everything:  orchestrator stack down"
         )
 
 
+@stack_app.command("up")
+def stack_up(plan_file: PlanArgument = None) -> None:
+    """The same as `orchestrator run`: every part up, a plan applied (default: the demo plan)."""
+    run(plan_file)
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop the recordings worker, REST API, live controller, Redis, then Asterisk (calls are cut)."""
+    with errors_to_exit_codes():
+        stopped = stack_for(current_settings()).down()
+        say("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+
+
+@stack_app.command("status")
+def stack_status() -> None:
+    """Each part: up / unhealthy / down, its pid, where it listens. Exit 1 unless all are up."""
+    with errors_to_exit_codes():
+        parts = stack_for(current_settings()).status()
+        for part in parts:
+            typer.echo(part.line())
+        if not all(p.running and p.healthy for p in parts):
+            raise typer.Exit(1)

@@ -37,7 +37,7 @@ from orchestrator.live.notifier import Figures, Metrics, RecordWriter, RedisFigu
 from orchestrator.live.queue_figures import QUEUE_EVENTS, QueueBook
 from orchestrator.services.blacklist import record_block
 from orchestrator.services.recordings.control import set_paused
-from orchestrator.settings import Paths, Settings
+from orchestrator.settings import Paths, Settings, redacted
 from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
 
@@ -108,7 +108,7 @@ class LiveController:
             self._tasks.append(asyncio.create_task(coro, name=f"live-{name}"))
         self._publish()
         log.info("live controller started (AMI %s:%s, Redis %s)", self.settings.bind_host,
-                 self.settings.ami_port, self.settings.redis_url)
+                 self.settings.ami_port, redacted(self.settings.redis_url))
 
     async def stop(self) -> None:
         tasks = [*self._side_tasks, *self._tasks]

@@ -34,6 +34,7 @@ from redis.exceptions import RedisError
 
 from orchestrator.errors import RedisUnavailable, StoreError
 from orchestrator.live.calls import DayCounters, FinishedCall
+from orchestrator.settings import redacted
 from orchestrator.store import call_records
 from orchestrator.store.models import CallRecord
 
@@ -123,7 +124,7 @@ async def read_figures(url: str, day: str) -> PublishedFigures:
             **{f"queue:{q}": text(await client.hgetall(f"{PREFIX}:queue:{q}")) for q in queues},
         })
     except (RedisError, OSError) as exc:
-        raise RedisUnavailable(f"cannot read live figures from Redis at {url}: {exc}") from exc
+        raise RedisUnavailable(f"cannot read live figures from Redis at {redacted(url)}: {exc}") from exc
     finally:
         await client.aclose()
 
