@@ -169,8 +169,3 @@ def _remove(rt: AsteriskRuntime) -> None:
     rt.release_spool()
     if rt.chrooted:
         shutil.rmtree(rt.instance_dir, ignore_errors=True)
-
-
-def tcp_free(host: str, port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex((host, port)) != 0
