@@ -18,7 +18,7 @@ from orchestrator.asterisk.layout import paths_for
 from orchestrator.cli.common import engine_for, errors_to_exit_codes, say
 from orchestrator.domain.cluster import ClusterConfig, NodeState
 from orchestrator.edge import kamailio
-from orchestrator.errors import NotFound
+from orchestrator.errors import EdgeError, NotFound
 from orchestrator.generate.kamailio import Edge
 from orchestrator.services import cluster
 from orchestrator.settings import Settings, load_settings
@@ -78,22 +78,40 @@ def status(as_json: Annotated[bool, typer.Option("--json", help="Machine-readabl
     """Each node: reachable, the version it verified, stale or up to date, taking calls or not."""
     with errors_to_exit_codes():
         settings = load_settings()
-        states = asyncio.run(node_states(settings, _required(settings)))
+        config = _required(settings)
+        states = asyncio.run(node_states(settings, config))
+        seen = _dispatcher(config)
     if as_json:
         typer.echo(json.dumps([{"node": s.name, "reachable": s.reachable, "version": s.version,
-                                "committed": s.committed, "stale": s.stale, "ready": s.ready} for s in states]))
+                                "committed": s.committed, "stale": s.stale, "ready": s.ready,
+                                "kamailio": seen.get(s.name)} for s in states]))
     else:
         for s in states:
-            typer.echo(f"{s.name}: {s.describe}")
+            typer.echo(f"{s.name}: {s.describe}; Kamailio: {seen.get(s.name, 'not reachable')}")
     if any(s.stale for s in states):
         raise typer.Exit(1)
+
+
+def _dispatcher(config: ClusterConfig) -> dict[str, str]:
+    """Kamailio's own view: node -> "sends calls" / "sends none" (its dispatcher flags); {} when its
+    control socket does not answer."""
+    where = edge_of(config)
+    try:
+        found = kamailio.Kamailio(where, where.run_dir / "kamailio.log").destinations()
+    except EdgeError:
+        return {}
+    return {n.name: ("sends calls" if found[n.uri].active else f"sends none ({found[n.uri].flags})")
+            for n in config.nodes if n.uri in found}
 
 
 async def _sync(settings: Settings, config: ClusterConfig) -> list[str]:
     links = await cluster.connect(config.nodes, settings.ami_user, settings.ami_secret)
     try:
         with Session(engine_for(settings)) as session:
-            return await cluster.sync_nodes(session, DialplanFiles(paths_for(settings).etc), links, say)
+            where = edge_of(config)
+            gate = kamailio.Kamailio(where, where.run_dir / "kamailio.log")
+            return await cluster.sync_nodes(session, DialplanFiles(paths_for(settings).etc), links, say,
+                                            nodes=config.nodes, gate=gate)
     finally:
         cluster.close(links)
 

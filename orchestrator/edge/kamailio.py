@@ -118,6 +118,15 @@ class Kamailio:
         return {m.group("uri"): Destination(m.group("uri"), m.group("flags"))
                 for m in _DEST.finditer(self.rpc("dispatcher.list"))}
 
+    def fence(self, uri: str) -> None:
+        """Send this node no calls and stop probing it (disabled), whatever it answers, until
+        ``admit``: a node that runs a stale plan but still answers SIP."""
+        self.rpc("dispatcher.set_state", "d", str(render.DISPATCHER_SET), uri)
+
+    def admit(self, uri: str) -> None:
+        """Probe it again: it takes calls once its probe succeeds (its ready extension)."""
+        self.rpc("dispatcher.set_state", "ip", str(render.DISPATCHER_SET), uri)
+
     def reload_nodes(self) -> None:
         """Read dispatcher.list again (a node added or removed); states of kept nodes restart as probing."""
         self.rpc("dispatcher.reload")

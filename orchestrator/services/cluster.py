@@ -16,6 +16,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import yaml
 
@@ -24,7 +25,15 @@ from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.cluster import READY_CONTEXT, READY_USER, ClusterConfig, Node, NodeState, parse_cluster
 from orchestrator.domain.naming import ENTRY_CONTEXT, ENTRY_FILE
-from orchestrator.errors import ApplyFailed, AsteriskError, NotFound, OrchestratorError, PlanInvalid, Violation
+from orchestrator.errors import (
+    ApplyFailed,
+    AsteriskError,
+    EdgeError,
+    NotFound,
+    OrchestratorError,
+    PlanInvalid,
+    Violation,
+)
 from orchestrator.services import consistency
 from orchestrator.services.flow_lists import sync_lists
 from orchestrator.store import blacklists as blacklist_store
@@ -181,15 +190,38 @@ def peers_of(links: Mapping[str, Ami | None]) -> tuple[str, Ami | None, tuple[Pe
     return live[0][0], live[0][1], tuple(Peer(n, a) for n, a in live[1:])
 
 
+class Gate(Protocol):
+    """Kamailio's say over a node (edge/kamailio.Kamailio)."""
+
+    def fence(self, uri: str) -> None: ...
+
+    def admit(self, uri: str) -> None: ...
+
+
 async def sync_nodes(session: Session, files: DialplanFiles, links: Mapping[str, Ami | None],
-                     progress: Progress = lambda _s: None) -> list[str]:
+                     progress: Progress = lambda _s: None, *, nodes: list[Node] | None = None,
+                     gate: Gate | None = None) -> list[str]:
     """Catch up every reachable node that is behind or not taking calls; the names caught up.
-    `orchestrator cluster sync` runs it once, `--watch` every few seconds."""
+    With Kamailio's ``gate``: a node whose AMI does not answer is fenced (it may still answer SIP
+    on a stale plan: Kamailio sends it nothing until it caught up), and a node caught up is
+    admitted again. `orchestrator cluster sync` runs it once, `--watch` every few seconds."""
+    uris = {n.name: n.uri for n in nodes or []}
     done = []
     for state in await states(session, links):
         ami = links[state.name]
+        if ami is None and gate is not None and state.name in uris:
+            _gate(gate.fence, uris[state.name], progress)
         if ami is None or (not state.stale and state.ready) or state.committed is None:
             continue
         await catch_up(session, files, ami, state.name, progress)
+        if gate is not None and state.name in uris:
+            _gate(gate.admit, uris[state.name], progress)
         done.append(state.name)
     return done
+
+
+def _gate(action: Callable[[str], None], uri: str, progress: Progress) -> None:
+    try:
+        action(uri)
+    except EdgeError as exc:  # Kamailio away: the ready extension still keeps stale nodes out
+        progress(f"warning: Kamailio did not take the change for {uri}: {exc}")

@@ -8,6 +8,7 @@ import asyncio
 import json
 import re
 import statistics
+import subprocess
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -337,8 +338,8 @@ async def test_failover_under_load_and_catch_up(stack: Stack, tmp_path: Path) ->
 
     status = cli(c.env, "cluster", "status", "--json", check=False)
     assert status.returncode == 1
-    assert {s["node"]: (s["stale"], s["ready"]) for s in json.loads(status.stdout)} == {
-        "node1": (False, True), "node2": (True, False)}
+    assert {s["node"]: (s["stale"], s["ready"], s["kamailio"]) for s in json.loads(status.stdout)} == {
+        "node1": (False, True, "sends calls"), "node2": (True, False, "sends none (IP)")}
 
     # `orchestrator cluster sync` catches node2 up: reload, verify, AstDB, then the ready extension.
     syncing = time.monotonic()
@@ -353,6 +354,34 @@ async def test_failover_under_load_and_catch_up(stack: Stack, tmp_path: Path) ->
     c.carrier.clear()
     assert [await stack.call() for _ in range(4)] == [200] * 4
     assert c.carrier.invites() == [THIRD] * 4 and (await stack.processed())["node2"] > before["node2"]
+
+
+async def test_a_node_the_orchestrator_cannot_reach_is_fenced_at_the_edge(stack: Stack) -> None:
+    """node2 keeps answering SIP (its ready extension too) but its AMI refuses new connections:
+    an apply cannot reach it, so `cluster sync` has Kamailio send it nothing until it caught up."""
+    c = stack.c
+    await stack.active({"node1", "node2"})
+    ns = c.runtime("node2").settings.netns
+    rule = ["-p", "tcp", "--dport", str(c.nodes[1].ami_port), "--syn", "-j", "REJECT", "--reject-with", "tcp-reset"]
+    subprocess.run(["ip", "netns", "exec", ns, "iptables", "-I", "INPUT", *rule], check=True)
+    try:
+        cli(c.env, "cluster", "sync")
+        await stack.active({"node1"})
+        status = {s["node"]: s for s in json.loads(cli(c.env, "cluster", "status", "--json", check=False).stdout)}
+        assert not status["node2"]["reachable"] and status["node2"]["kamailio"].startswith("sends none")
+        cli(c.env, "apply", str(_plan_file(c.workdir, FIRST)))  # reaches node1 alone
+        c.carrier.clear()
+        assert [await stack.call() for _ in range(4)] == [200] * 4 and c.carrier.invites() == [FIRST] * 4
+    finally:
+        subprocess.run(["ip", "netns", "exec", ns, "iptables", "-D", "INPUT", *rule], check=True)
+    assert cli(c.env, "cluster", "sync").stdout.strip() == "node2"  # caught up, admitted again
+    await stack.active({"node1", "node2"})
+
+
+def _plan_file(workdir: Path, destination: str) -> Path:
+    path = workdir / f"plan-{destination.lstrip('+')}.yaml"
+    path.write_text(yaml.safe_dump(plan(destination)))
+    return path
 
 
 async def test_the_command_line_applies_to_every_node(stack: Stack, tmp_path: Path) -> None:
