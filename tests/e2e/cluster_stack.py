@@ -7,6 +7,7 @@ Node 1's instance holds the generated dialplan; the others load the same files
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import secrets
@@ -17,20 +18,22 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import yaml
 
+from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.runtime import AsteriskRuntime
 from orchestrator.domain.cluster import Node
 from orchestrator.edge import kamailio
 from orchestrator.generate.kamailio import Edge
 from orchestrator.settings import load_settings
 from tests.harness.netns import Network
-from tests.harness.sipp import Carrier, free_port
+from tests.harness.sipp import CallResult, Carrier, free_port
 
 NODE_SIP_PORT = 5060  # every node has its own address, so all may use the standard port
 NODE_AMI_PORT = 5038
@@ -169,3 +172,43 @@ def _remove(rt: AsteriskRuntime) -> None:
     rt.release_spool()
     if rt.chrooted:
         shutil.rmtree(rt.instance_dir, ignore_errors=True)
+
+
+def ringing_after(result: CallResult) -> float:
+    """Seconds from the INVITE sent to the first 180, or the 200 when Asterisk passed the carrier's
+    ringing and answer on together (sipp's message log timestamps)."""
+    assert result.message_log is not None and result.final_code == 200, result
+    stamps = re.findall(r"^-+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*\n(UDP message \w+)[^\n]*\n\n(.*)$",
+                        result.message_log.read_text(errors="replace"), re.M)
+    sent = [datetime.fromisoformat(t) for t, kind, first in stamps if "sent" in kind and first.startswith("INVITE")]
+    ringing = [datetime.fromisoformat(t) for t, kind, first in stamps
+               if "received" in kind and re.match(r"SIP/2\.0 (180|200) ", first)]
+    assert sent and ringing, (result, stamps)
+    return (ringing[0] - sent[0]).total_seconds()
+
+
+def bye_answered(log: Path | None) -> set[str]:
+    """Call-IDs whose BYE got its 200 (sipp's message log)."""
+    assert log is not None
+    out = set()
+    for received in log.read_text(errors="replace").split("message received")[1:]:
+        block = received.split("-----------------------------------------------")[0]  # not what was sent next
+        if re.search(r"^\s*SIP/2\.0 200", block, re.M) and re.search(r"^CSeq:\s*\d+ BYE", block, re.M | re.I):
+            cid = re.search(r"^Call-ID:\s*(\S+)", block, re.M | re.I)
+            if cid:
+                out.add(cid.group(1))
+    return out
+
+
+async def until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for: {what}"
+        await asyncio.sleep(0.1)
+
+
+async def no_channels(ami: Ami, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while (n := len(await ami.channels())) > 0:
+        assert time.monotonic() < deadline, f"{n} channels still up"
+        await asyncio.sleep(0.1)

@@ -10,7 +10,7 @@ import re
 import statistics
 import subprocess
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
 from orchestrator.store.models import CallRecord
 from tests.api.helpers import bearer, make_token
-from tests.e2e.cluster_stack import Cluster, cli, cluster
+from tests.e2e.cluster_stack import Cluster, bye_answered, cli, cluster, no_channels, ringing_after, until
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import CallResult, place_call, place_calls
 
@@ -46,6 +46,7 @@ pytestmark = pytest.mark.e2e
 SERVICE = "0800 000 0001"
 FIRST, SECOND = "+31205550011", "+31205550021"
 THIRD, FOURTH = "+31205550031", "+31205550041"
+RATE, CALLS, KILL_AFTER_S = 20.0, 160, 2.5  # the failover load: 20 calls/s, node2 killed 2.5 s in
 PROXIED = "caller_proxied.xml"  # ACK and BYE follow the Record-Route set through Kamailio
 
 
@@ -213,53 +214,12 @@ async def test_a_number_s_limit_holds_across_nodes(stack: Stack) -> None:
     assert await stack.call(LIMITED) == 200  # both ended: the count went down on the edge too
 
     # What the count adds to the post-dial delay: INVITE to 180 (or 200), limited number against one without.
-    plain = [_ringing_after(await stack.placed(SERVICE, hold_s=0)) for _ in range(10)]
-    limited = [_ringing_after(await stack.placed(LIMITED, hold_s=0)) for _ in range(10)]
+    plain = [ringing_after(await stack.placed(SERVICE, hold_s=0)) for _ in range(10)]
+    limited = [ringing_after(await stack.placed(LIMITED, hold_s=0)) for _ in range(10)]
     added = statistics.median(limited) - statistics.median(plain)
     print(f"post-dial delay (INVITE to 180/200, median of 10): {statistics.median(plain) * 1000:.1f} ms without a "
           f"limit, {statistics.median(limited) * 1000:.1f} ms with the edge count ({added * 1000:+.1f} ms)")
     assert added < 0.05
-
-
-def _ringing_after(result: CallResult) -> float:
-    """Seconds from the INVITE sent to the first 180, or the 200 when Asterisk passed the carrier's
-    ringing and answer on together (sipp's message log timestamps)."""
-    assert result.message_log is not None and result.final_code == 200, result
-    stamps = re.findall(r"^-+ (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+)\s*\n(UDP message \w+)[^\n]*\n\n(.*)$",
-                        result.message_log.read_text(errors="replace"), re.M)
-    sent = [datetime.fromisoformat(t) for t, kind, first in stamps if "sent" in kind and first.startswith("INVITE")]
-    ringing = [datetime.fromisoformat(t) for t, kind, first in stamps
-               if "received" in kind and re.match(r"SIP/2\.0 (180|200) ", first)]
-    assert sent and ringing, (result, stamps)
-    return (ringing[0] - sent[0]).total_seconds()
-
-
-def _bye_answered(log: Path | None) -> set[str]:
-    """Call-IDs whose BYE got its 200 (sipp's message log)."""
-    assert log is not None
-    out = set()
-    for received in log.read_text(errors="replace").split("message received")[1:]:
-        block = received.split("-----------------------------------------------")[0]  # not what was sent next
-        if re.search(r"^\s*SIP/2\.0 200", block, re.M) and re.search(r"^CSeq:\s*\d+ BYE", block, re.M | re.I):
-            cid = re.search(r"^Call-ID:\s*(\S+)", block, re.M | re.I)
-            if cid:
-                out.add(cid.group(1))
-    return out
-
-
-async def _until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for: {what}"
-        await asyncio.sleep(0.1)
-
-
-async def _no_channels(ami: Ami, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while (n := len(await ami.channels())) > 0:
-        assert time.monotonic() < deadline, f"{n} channels still up"
-        await asyncio.sleep(0.1)
-RATE, CALLS, KILL_AFTER_S = 20.0, 160, 2.5
 
 
 async def test_failover_under_load_and_catch_up(stack: Stack, tmp_path: Path) -> None:
@@ -288,7 +248,7 @@ async def test_failover_under_load_and_catch_up(stack: Stack, tmp_path: Path) ->
                     if first_try[r.call_id][1] == "node2" and first_try[r.call_id][0] > killed]
     bound = max(sent_to_dead, default=0.0)
     failed_new = [r for r in mine if first_try[r.call_id][0] > killed and r.final_code != 200]
-    ended = _bye_answered(mine[0].message_log)
+    ended = bye_answered(mine[0].message_log)
     # Up on node2 when it died: no one answers their BYE, or (still ringing) their INVITE.
     lost = [r for r in mine if r.call_id not in ended]
     figures = {"calls": CALLS, "rate": RATE, "new_calls_sent_to_dead_node": len(sent_to_dead),
@@ -301,16 +261,16 @@ async def test_failover_under_load_and_catch_up(stack: Stack, tmp_path: Path) ->
     assert {first_try[r.call_id][1] for r in lost} <= {"node2"}
     assert all(killed - 1.5 < first_try[r.call_id][0] <= killed for r in lost)  # hold 1 s: begun just before
     assert all(r.final_code == 200 for r in mine if r not in lost)
-    await _no_channels(stack.amis["node1"])  # every call on node1 ended (its BYE went through Kamailio)
+    await no_channels(stack.amis["node1"])  # every call on node1 ended (its BYE went through Kamailio)
 
     # The live controller follows both nodes: one record per call, node2's calls recorded as lost.
-    await _until(lambda: not stack.live.book.calls, "every call finished in the live controller's book")
+    await until(lambda: not stack.live.book.calls, "every call finished in the live controller's book")
     records: list[CallRecord] = []
 
     def recorded() -> bool:
         records[:] = call_records.between(stack.engine, datetime.fromtimestamp(started, UTC), datetime.now(UTC))
         return len(records) >= CALLS
-    await _until(recorded, f"{CALLS} call records")
+    await until(recorded, f"{CALLS} call records")
     assert len(records) == CALLS and len({r.call_id for r in records}) == CALLS
     assert {r.call_id.split("-")[0] for r in records} == {"node1", "node2"}
     gone = [r for r in records if r.note == "lost: node node2 died"]
