@@ -75,6 +75,14 @@ class Settings:
     cluster_file: Path | None = None  # a cluster of nodes behind Kamailio (docs/scaling.md); None: one Asterisk
     dialplan_from: Path | None = None
 
+    # Reports: raw caller numbers in call records are emptied after this many days (the hash stays)
+    caller_retention_days: int = 90
+
+    def caller_hash_key(self) -> str:
+        """The installation's caller-hash key (SVC_CALLER_HASH_KEY, else generated once and kept
+        in the state folder): only the live controller, which writes the hashes, needs it."""
+        return _secret(self.state_dir, "SVC_CALLER_HASH_KEY")
+
     @property
     def secrets_dir(self) -> Path:
         """Generated secrets, one file each (0600) in a 0700 folder."""
@@ -130,6 +138,16 @@ class Paths:
     @property
     def log_file(self) -> Path:
         return self.instance / "var" / "log" / "messages"
+
+    @property
+    def cdr_csv(self) -> Path:
+        """Asterisk's own call records (cdr_csv, cdr.conf): what rebuilds calls the controller missed."""
+        return self.instance / "var" / "log" / "cdr-csv" / "Master.csv"
+
+    @property
+    def queue_log(self) -> Path:
+        """app_queue's log: queue, wait and agent of each queued call (docs/reports.md)."""
+        return self.instance / "var" / "log" / "queue_log"
 
     @property
     def run_dir(self) -> Path:
@@ -269,5 +287,6 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         system_name=_system_name(e.get("SVC_SYSTEM_NAME", "")),
         cluster_file=Path(e["SVC_CLUSTER_FILE"]) if e.get("SVC_CLUSTER_FILE") else None,
         dialplan_from=Path(e["SVC_DIALPLAN_FROM"]) if e.get("SVC_DIALPLAN_FROM") else None,
+        caller_retention_days=int(e.get("SVC_CALLER_RETENTION_DAYS", "90")),
         **_codes(e),
     )

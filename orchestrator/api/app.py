@@ -22,6 +22,7 @@ from orchestrator.api import (
     routes_phones,
     routes_plan,
     routes_recordings,
+    routes_reports,
 )
 from orchestrator.api.audit import audit_middleware
 from orchestrator.api.auth import auth_middleware
@@ -111,6 +112,6 @@ def create_app(config: ApiConfig) -> web.Application:
     app.router.add_get("/openapi.json", openapi_document)
     for module in (routes_numbers, routes_plan, routes_blacklist, routes_lists, routes_flows,
                    routes_announcements, routes_live,
-                   routes_recordings, routes_callcentre, routes_phones, routes_allocations):
+                   routes_recordings, routes_callcentre, routes_phones, routes_allocations, routes_reports):
         app.router.add_routes(module.routes())
     return app

@@ -26,6 +26,7 @@ from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
 from orchestrator.errors import (
     AllocationConflict,
     AsteriskError,
+    InputInvalid,
     NotFound,
     NumberInvalid,
     OrchestratorError,
@@ -56,6 +57,11 @@ def errors_to_exit_codes() -> Iterator[None]:
         yield
     except PlanInvalid as exc:
         say(f"The plan is invalid ({len(exc.violations)} problem(s)); nothing was changed:")
+        for v in exc.violations:
+            say(f"  - {v}")
+        raise typer.Exit(2) from exc
+    except InputInvalid as exc:
+        say(f"error: {len(exc.violations)} problem(s):")
         for v in exc.violations:
             say(f"  - {v}")
         raise typer.Exit(2) from exc

@@ -74,6 +74,9 @@ COMMANDS: dict[str, Entry] = {
                    "Queues and hunt groups: waiting calls, night service, supervisor actions."),
     "cluster": Entry("orchestrator.cli.cluster", "cluster_app",
                      "A cluster of Asterisk nodes behind Kamailio: its files and the nodes' state."),
+    "report": Entry("orchestrator.cli.reports", "report_app",
+                    "Historical reports per interval: volume, waiting, queues, origins, peaks, callers, routing, "
+                    "finance."),
     "db": Entry("orchestrator.cli.db", "db_app",
                 "The database: its schema version, and upgrading it after a new release."),
 }

@@ -6,7 +6,7 @@ tariffs have no starting charge.
 
 from __future__ import annotations
 
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 PER_CALL: tuple[Decimal, ...] = tuple(Decimal(x) for x in (
     "0.10", "0.15", "0.20", "0.25", "0.30", "0.35", "0.40", "0.45", "0.50", "0.55", "0.60", "0.70",
@@ -55,3 +55,12 @@ def announcement_text(per_call: Decimal | None, per_minute: Decimal | None, max_
     if max_cost is not None:
         text += f" De maximale gesprekskosten zijn {spoken_amount(max_cost)}."
     return text
+
+
+def call_revenue_cents(per_call: Decimal | None, per_minute: Decimal | None, talk_s: float) -> int:
+    """What an answered 090x call brings in, in cents: the per-call tariff plus the per-minute
+    tariff for every second talked (billed per second), rounded half-up to the cent per call.
+    Unanswered calls are free (talk_s == 0 and they are not passed here)."""
+    seconds = Decimal(str(talk_s)).quantize(Decimal("1"), rounding=ROUND_HALF_UP)
+    amount = (per_call or Decimal(0)) + (per_minute or Decimal(0)) * seconds / 60
+    return int((amount * 100).quantize(Decimal("1"), rounding=ROUND_HALF_UP))

@@ -43,6 +43,13 @@ class LiveCall:
     max_duration: int | None = None  # 090x: seconds, from the channel's SVC_MAX_DURATION
     cut_by_watchdog: bool = False
     adopted: bool = False  # found in Asterisk on a re-sync, not seen starting
+    queue: str | None = None
+    queue_result: str | None = None
+    queue_wait_s: float | None = None
+    queue_joined_at: datetime | None = None
+    agent: str | None = None
+    flow: str | None = None
+    path: list[tuple[str, str]] = field(default_factory=list)  # (block, exit), in order
 
 
 @dataclass(frozen=True)
@@ -63,6 +70,13 @@ class FinishedCall:
     dial_status: str
     end_observed: bool  # False: the call was gone when the controller looked again (re-sync)
     note: str = ""
+    queue: str | None = None
+    queue_result: str | None = None  # answered | abandoned | full | timeout | joinempty | ...
+    queue_wait_s: float | None = None
+    agent: str | None = None
+    flow: str | None = None
+    path: tuple[tuple[str, str], ...] = ()
+    agent_wrapup_s: float = 0.0  # the answering agent's wrap-up setting (filled by the controller)
 
 
 def classify(call: LiveCall, dial_status: str, ended_at: datetime) -> tuple[Outcome, str | None]:
@@ -79,6 +93,43 @@ def classify(call: LiveCall, dial_status: str, ended_at: datetime) -> tuple[Outc
     status = dial_status or call.last_dial_status
     outcome = _UNANSWERED.get(status, Outcome.ABANDONED)
     return outcome, "destination" if outcome is Outcome.BUSY else None
+
+
+_QUEUE_STEPS = {"queue-full": "full", "queue-timeout": "timeout", "night": "night"}
+
+
+def follow_path(call: LiveCall, event: ev.CallEvent) -> None:
+    """What reports need of a routing step: the path (block, exit), the flow, the queue's result."""
+    if isinstance(event, ev.FlowStep):
+        call.flow = event.flow or call.flow
+        call.path.append((event.block, event.exit))
+    elif isinstance(event, ev.QueueAnswered):
+        call.queue, call.queue_result = call.queue or event.queue, "answered"
+        call.queue_wait_s, call.agent = event.hold_s, event.agent
+    elif isinstance(event, ev.QueueAbandoned):
+        call.queue, call.queue_result, call.queue_wait_s = call.queue or event.queue, "abandoned", event.hold_s
+    elif isinstance(event, ev.Decision):
+        _decision(call, event)
+
+
+def _decision(call: LiveCall, d: ev.Decision) -> None:
+    if d.step == "queue":  # joins (again, after a move): a new wait
+        call.queue, call.queue_result, call.queue_wait_s, call.queue_joined_at = d.name, None, None, d.at
+    elif d.step == "queued" and d.status and call.queue_result is None:
+        call.queue_result = d.status.lower()
+        call.queue_wait_s = _queue_wait(call, d.at)
+    elif d.step in _QUEUE_STEPS and d.name == call.queue and call.queue_result is None:
+        call.queue_result = _QUEUE_STEPS[d.step]
+    elif d.step == "flow":
+        call.flow = d.name
+    elif d.step in ("region", "roster", "split"):
+        call.path.append((f"{d.step} {d.name}".strip(), d.detail))
+
+
+def _queue_wait(call: LiveCall, at: datetime) -> float | None:
+    if call.queue_wait_s is not None or call.queue_joined_at is None:
+        return call.queue_wait_s
+    return round((at - call.queue_joined_at).total_seconds(), 3)
 
 
 @dataclass
@@ -113,8 +164,11 @@ class CallBook:
             call.routing, call.destination = event.routing, event.destination
         elif isinstance(event, ev.DialFinished):
             call.last_dial_status = event.status
+            call.path.append((f"dial {event.destination}", event.status.lower() or "-"))
         elif isinstance(event, ev.CallAnswered):
             call.answered_at = call.answered_at or event.at
+        elif isinstance(event, ev.Decision | ev.FlowStep | ev.QueueAnswered | ev.QueueAbandoned):
+            follow_path(call, event)
         elif isinstance(event, ev.CallEnded):
             return self._finish(call, event.dial_status, event.at, observed=True)
         elif isinstance(event, ev.ChannelGone):
@@ -136,7 +190,9 @@ class CallBook:
             outcome=outcome, reason=reason,
             wait_s=round(((answered or at) - call.started_at).total_seconds(), 3),
             talk_s=round((at - answered).total_seconds(), 3) if answered else 0.0,
-            dial_status=dial_status or call.last_dial_status, end_observed=observed, note=note)
+            dial_status=dial_status or call.last_dial_status, end_observed=observed, note=note,
+            queue=call.queue, queue_result=call.queue_result or ("abandoned" if call.queue else None),
+            queue_wait_s=_queue_wait(call, at), agent=call.agent, flow=call.flow, path=tuple(call.path))
 
     def forget_later(self, call_id: str) -> None:
         self._ended[call_id] = None

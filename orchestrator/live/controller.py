@@ -20,8 +20,8 @@ import logging
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -31,10 +31,12 @@ from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import AsteriskError, NumberInvalid, OrchestratorError, StoreError
 from orchestrator.live import events as ev
 from orchestrator.live import resync
+from orchestrator.live.agent_pauses import Pause, PauseBook
 from orchestrator.live.aio import cancel_and_wait
 from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCall
-from orchestrator.live.notifier import Figures, Metrics, RecordWriter, RedisFigures, day_counters
+from orchestrator.live.notifier import Figures, Metrics, RedisFigures
 from orchestrator.live.queue_figures import QUEUE_EVENTS, QueueBook
+from orchestrator.live.records import RecordWriter, day_counters
 from orchestrator.services.blacklist import record_block
 from orchestrator.services.recordings.control import set_paused
 from orchestrator.settings import Paths, Settings, redacted
@@ -82,13 +84,14 @@ class LiveController:
         self.ami = next(iter(self.nodes.values()))  # call-centre figures come from the first node
         self.cluster = nodes is not None and len(nodes) > 0
         self.redis = RedisFigures(settings.redis_url, observe=self.metrics.event_lag.observe)
-        self.writer = RecordWriter(self.engine)
+        self.writer = RecordWriter(self.engine, hash_key=settings.caller_hash_key())
         self.owners = resync.Owners(self.engine)
         self.resynced_at: float | None = None  # monotonic time of the last completed re-sync
         self._queue: asyncio.Queue[tuple[AmiEvent, datetime] | _Resync] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._side_tasks: set[asyncio.Task[None]] = set()  # blacklist records, recording pauses
         self.queues = QueueBook()  # call-centre figures (app_queue events)
+        self.pauses = PauseBook()  # agents' pauses, stored for the queues report
 
     # --- lifetime ----------------------------------------------------------------------------
 
@@ -104,7 +107,8 @@ class LiveController:
             ami.start(functools.partial(self._on_login, node), functools.partial(self._on_disconnect, node))
         for name, coro in (("consume", self._consume()), ("records", self.writer.run()),
                            ("redis", self.redis.run()), ("watchdog", self._watchdog()),
-                           ("periodic-resync", self._periodic_resync()), ("queue-tick", self._queue_tick())):
+                           ("periodic-resync", self._periodic_resync()), ("queue-tick", self._queue_tick()),
+                           ("caller-retention", self._caller_retention())):
             self._tasks.append(asyncio.create_task(coro, name=f"live-{name}"))
         self._publish()
         log.info("live controller started (AMI %s:%s, Redis %s)", self.settings.bind_host,
@@ -175,7 +179,11 @@ class LiveController:
         if message.get("Event") in QUEUE_EVENTS:
             if self.queues.handle(dict(message), at.timestamp()):
                 self._publish(since=at.timestamp())
-            return
+            pause = self.pauses.handle(dict(message), at)
+            if pause is not None:
+                self._spawn(self._store_pause(pause), "pause")
+            if message.get("Event") not in ("AgentConnect", "QueueCallerAbandon"):
+                return  # these two also go to the call's record (queue wait, agent)
         event = ev.parse(message, at)
         if event is None:
             return
@@ -199,9 +207,21 @@ class LiveController:
         # Off the ordered consumer: a slow database or AMI action must not hold up the figures.
         side = (self._record_active_block(event) if isinstance(event, ev.ActiveBlock)
                 else self._pause_recording(event))
-        task = asyncio.create_task(side, name=f"live-{type(event).__name__}")
+        self._spawn(side, type(event).__name__)
+
+    def _spawn(self, side: Any, name: str) -> None:
+        task = asyncio.create_task(side, name=f"live-{name}")
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
+
+    async def _store_pause(self, pause: Pause) -> None:
+        """An agent's finished pause, for the queues report; logged, never fatal."""
+        try:
+            await asyncio.to_thread(call_records.save_pause, self.engine, pause.tenant, pause.agent,
+                                    pause.started_at, pause.ended_at, pause.reason)
+        except StoreError as exc:
+            log.error("agent %s.%s: pause of %.0f s not stored: %s", pause.tenant, pause.agent,
+                      (pause.ended_at - pause.started_at).total_seconds(), exc)
 
     async def _learn_max_duration(self, call: LiveCall) -> None:
         try:
@@ -221,6 +241,8 @@ class LiveController:
                      call.max_duration + self.grace_s)
 
     def _finish(self, call: FinishedCall) -> None:
+        if call.agent and call.queue and call.queue_result == "answered":
+            call = replace(call, agent_wrapup_s=float(self.queues.wrapup_of(call.tenant, call.queue, call.agent)))
         today = self._today()
         if self.day.day != today:
             self.day = DayCounters(today)
@@ -321,6 +343,21 @@ class LiveController:
         log.info("re-sync (%s): %d channel(s) in Asterisk, %d call(s) in progress, %d vanished, %d adopted",
                  why, len(channels), len(self.book.calls), len(vanished), len(adopted))
         self._publish()
+
+    # --- privacy ------------------------------------------------------------------------------
+
+    async def _caller_retention(self) -> None:
+        # Raw caller numbers are kept only so long (docs/reports.md, "Privacy"); the hash stays.
+        while True:
+            before = datetime.now(UTC) - timedelta(days=self.settings.caller_retention_days)
+            try:
+                n = await asyncio.to_thread(call_records.forget_callers, self.engine, before)
+                if n:
+                    log.info("removed the caller number from %d call record(s) older than %d days", n,
+                             self.settings.caller_retention_days)
+            except StoreError as exc:
+                log.error("caller retention failed, will retry in an hour: %s", exc)
+            await asyncio.sleep(3600)
 
     # --- watchdog ------------------------------------------------------------------------------
 

@@ -45,6 +45,34 @@ class Decision(CallEvent):
 
     step: str
     detail: str
+    name: str = ""  # the roster, split, queue, hunt group or flow the step is about
+    status: str = ""  # queued: Asterisk's QUEUESTATUS
+
+
+@dataclass(frozen=True)
+class FlowStep(CallEvent):
+    """``UserEvent: SvcFlow``: a Premium call flow's block took an exit (menu key, roster exit...)."""
+
+    flow: str
+    block: str
+    exit: str
+
+
+@dataclass(frozen=True)
+class QueueAnswered(CallEvent):
+    """app_queue's AgentConnect: an agent answered the caller after ``hold_s`` in the queue."""
+
+    queue: str  # the plan queue's name (without tenant and skill)
+    agent: str
+    hold_s: float
+
+
+@dataclass(frozen=True)
+class QueueAbandoned(CallEvent):
+    """app_queue's QueueCallerAbandon: the caller hung up while waiting."""
+
+    queue: str
+    hold_s: float
 
 
 @dataclass(frozen=True)
@@ -121,6 +149,8 @@ def parse(msg: Mapping[str, Any], at: datetime) -> CallEvent | None:
         if _get(msg, "Linkedid") not in ("", uid):
             return None  # a destination leg, not the call itself
         return ChannelGone(*base, cause=_get(msg, "Cause"))
+    if event in ("AgentConnect", "QueueCallerAbandon"):
+        return _queue_event(msg, base)
     if event != "UserEvent":
         return None
     kind = _get(msg, "UserEvent")
@@ -132,6 +162,8 @@ def parse(msg: Mapping[str, Any], at: datetime) -> CallEvent | None:
                               paused=_get(msg, "Paused") == "1")
     if kind == "SvcEnd":
         return CallEnded(*base, dial_status=_get(msg, "DialStatus"), node=_get(msg, "Node"))
+    if kind == "SvcFlow":
+        return FlowStep(*base, flow=_get(msg, "Flow"), block=_get(msg, "Block"), exit=_get(msg, "Exit"))
     if kind != "SvcCall" or _get(msg, "Number") in ("", "unknown"):
         return None
     step = _get(msg, "Step")
@@ -147,7 +179,22 @@ def parse(msg: Mapping[str, Any], at: datetime) -> CallEvent | None:
     if step == "dialed":
         return DialFinished(*base, destination=_get(msg, "Destination"), status=_get(msg, "Status"))
     detail = {"play": "Purpose", "end": "Reason"}.get(step, "Exit")
-    return Decision(*base, step=step, detail=_get(msg, detail))
+    name = next((_get(msg, k) for k in ("Roster", "Split", "Queue", "Hunt", "Flow", "Name") if _get(msg, k)), "")
+    return Decision(*base, step=step, detail=_get(msg, detail), name=name, status=_get(msg, "Status"))
+
+
+def _queue_event(msg: Mapping[str, Any], base: tuple[str, datetime, str]) -> CallEvent | None:
+    parts = _get(msg, "Queue").split(".")  # tenant.queue[.skill]
+    if len(parts) < 2:
+        return None
+    try:
+        hold = float(_get(msg, "HoldTime") or 0)
+    except ValueError:
+        hold = 0.0
+    if _get(msg, "Event") == "AgentConnect":
+        return QueueAnswered(*base, queue=parts[1], agent=_get(msg, "MemberName") or _get(msg, "Interface"),
+                             hold_s=hold)
+    return QueueAbandoned(*base, queue=parts[1], hold_s=hold)
 
 
 def describe(event: CallEvent) -> str:
@@ -169,7 +216,13 @@ def describe(event: CallEvent) -> str:
     if isinstance(event, ChannelGone):
         return f"channel gone (cause {event.cause})"
     if isinstance(event, Decision):
-        return f"{event.step}: {event.detail}"
+        return f"{event.step}: {' '.join(x for x in (event.name, event.detail, event.status) if x)}"
+    if isinstance(event, FlowStep):
+        return f"flow {event.flow} block {event.block}: {event.exit}"
+    if isinstance(event, QueueAnswered):
+        return f"queue {event.queue}: answered by {event.agent} after {event.hold_s:.0f} s"
+    if isinstance(event, QueueAbandoned):
+        return f"queue {event.queue}: abandoned after {event.hold_s:.0f} s"
     if isinstance(event, RecordingPause):
         return f"answering side {'paused' if event.paused else 'resumed'} recording {event.recording}"
     if isinstance(event, ActiveBlock):

@@ -24,7 +24,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -32,11 +31,9 @@ from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client import Counter as PromCounter
 from redis.exceptions import RedisError
 
-from orchestrator.errors import RedisUnavailable, StoreError
-from orchestrator.live.calls import DayCounters, FinishedCall
+from orchestrator.errors import RedisUnavailable
+from orchestrator.live.calls import DayCounters
 from orchestrator.settings import redacted
-from orchestrator.store import call_records
-from orchestrator.store.models import CallRecord
 
 log = logging.getLogger(__name__)
 
@@ -228,72 +225,3 @@ class Metrics:
         for number in self._numbers:  # numbers back to 0 must show 0, not their last value
             self.in_progress.labels(number).set(figures.in_progress_by_number.get(number, 0))
         self.in_progress_total.set(sum(figures.in_progress_by_number.values()))
-
-
-# --- call records ------------------------------------------------------------------------------
-
-def to_row(call: FinishedCall) -> CallRecord:
-    u = call_records.utc
-    return CallRecord(
-        call_id=call.call_id, service_number=call.number, tenant=call.tenant, caller=call.caller,
-        started_at=u(call.started_at), answered_at=u(call.answered_at) if call.answered_at else None,
-        ended_at=u(call.ended_at), routing=call.routing, destination=call.destination,
-        outcome=call.outcome.value, reason=call.reason, wait_s=call.wait_s, talk_s=call.talk_s,
-        dial_status=call.dial_status, end_observed=call.end_observed, note=call.note)
-
-
-def day_counters(engine: Any, day_start: datetime, day: date) -> DayCounters:
-    """Today's counters rebuilt from the records (so a restart of the controller loses nothing).
-    Blocking: run it in a worker thread."""
-    counters = DayCounters(day)
-    for outcome, number, tenant, n in call_records.outcome_counts(engine, day_start):
-        counters.total[outcome] += n
-        counters.by_number[(outcome, number)] += n
-        counters.by_tenant[(outcome, tenant or "?")] += n
-    return counters
-
-
-class RecordWriter:
-    """Writes finished calls in order, in a worker thread (``asyncio.to_thread``) so event
-    handling never waits on the database; keeps them queued while the database is failing."""
-
-    def __init__(self, engine: Any, *, retry_s: float = 2.0) -> None:
-        self.engine = engine
-        self.retry_s = retry_s
-        self.up = True
-        self._queue: asyncio.Queue[FinishedCall] = asyncio.Queue()
-
-    def put(self, call: FinishedCall) -> None:
-        self._queue.put_nowait(call)
-
-    @property
-    def pending(self) -> int:
-        return self._queue.qsize()
-
-    async def run(self) -> None:
-        while True:
-            batch = [await self._queue.get()]
-            while not self._queue.empty() and len(batch) < 200:
-                batch.append(self._queue.get_nowait())
-            await self._store(batch)
-            for call in batch:
-                self._queue.task_done()
-                log.debug("call %s record stored (%s)", call.call_id, call.outcome.value)
-
-    async def _store(self, batch: list[FinishedCall]) -> None:
-        while True:
-            try:
-                await asyncio.to_thread(call_records.save, self.engine, [to_row(c) for c in batch])
-            except StoreError as exc:
-                if self.up:
-                    log.error("database down, %d call record(s) kept for retry: %s", len(batch), exc)
-                self.up = False
-                await asyncio.sleep(self.retry_s)
-                continue
-            if not self.up:
-                log.info("database back; call records written again")
-            self.up = True
-            return
-
-    async def drain(self) -> None:
-        await self._queue.join()

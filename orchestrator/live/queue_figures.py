@@ -95,6 +95,12 @@ class QueueBook:
                 m.wrapup = int(e.get("Wrapuptime") or 0)
         return True
 
+    def wrapup_of(self, tenant: str, queue: str, agent: str) -> int:
+        """The agent's wrap-up seconds in the plan queue (the longest of its skill queues'), 0 if unknown."""
+        q = self.queues.get(f"{tenant}.{queue}")
+        mine = q.members.get(agent, {}) if q is not None else {}
+        return max((m.wrapup for m in mine.values()), default=0)
+
     def reseeded(self, status: QueueStatus, now: float) -> QueueBook:
         """A new book with the members and waiting callers of ``status`` (app_queue now); the
         answered / abandoned counts seen so far are kept."""

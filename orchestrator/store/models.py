@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy import Index
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 
@@ -184,6 +185,9 @@ class UploadedAnnouncement(SQLModel, table=True):
 class CallRecord(SQLModel, table=True):
     """One row per call to a service number, written by the live controller (orchestrator/live)."""
 
+    # Reports read one tenant's calls by start time; the caller hash makes distinct counts index-only.
+    __table_args__ = (Index("ix_callrecord_tenant_started", "tenant", "started_at", "caller_hash"),)
+
     id: int | None = Field(default=None, primary_key=True)
     call_id: str = Field(unique=True, index=True)  # the caller channel's Uniqueid in Asterisk
     service_number: str = Field(index=True)  # E.164
@@ -201,6 +205,86 @@ class CallRecord(SQLModel, table=True):
     dial_status: str = ""
     end_observed: bool = True  # False: the end happened while the controller was disconnected
     note: str = ""
+    # --- for reports (docs/reports.md) ---
+    # HMAC-SHA256 of the caller with the tenant's key: unique and repeat callers are counted from
+    # this; the raw ``caller`` is emptied after the retention period, this stays. "" when withheld.
+    caller_hash: str = ""
+    origin: str = ""  # "010" (Dutch area code), "mobile", "NL" (other Dutch), "BE" (country), "withheld"
+    queue: str | None = None  # the plan queue the call waited in (the last one, if several)
+    queue_result: str | None = None  # answered | abandoned | full | timeout | joinempty | leaveempty | ...
+    queue_wait_s: float | None = None  # seconds in the queue until an agent answered or it left
+    agent: str | None = None  # the agent (queue member) who answered
+    agent_wrapup_s: float = 0.0  # the answering agent's wrap-up after this call (its queue setting then)
+    flow: str | None = None  # the Premium call flow the call ran
+    path: str = ""  # JSON list of [block, exit]: every flow block and routing step the call took
+    tariff_per_call: str | None = None  # 090x: the tariff in force when the call was made (euros)
+    tariff_per_minute: str | None = None
+    revenue_cents: int = 0  # 090x: per-call + per-minute charge of this call (cents, half-up)
+    revenue_call_cents: int = 0  # of which the per-call tariff
+
+
+class CallRollup(SQLModel, table=True):
+    """Call records summed per 15 minutes (UTC; Europe/Amsterdam is a whole number of hours off
+    UTC, so these are also its wall-clock quarters), tenant, number, queue, flow and outcome.
+    Maintained in the transaction that stores the records, so a month's volume or finance report
+    reads ~3,000 rows per number instead of every call."""
+
+    __table_args__ = (UniqueConstraint("bucket", "tenant", "service_number", "queue", "flow", "outcome",
+                                       "reason"),)
+    id: int | None = Field(default=None, primary_key=True)
+    bucket: datetime = Field(index=True)  # UTC start of the quarter hour the calls started in
+    tenant: str = Field(index=True)
+    service_number: str
+    queue: str = ""
+    flow: str = ""
+    outcome: str
+    reason: str = ""
+    calls: int = 0
+    wait_s: float = 0.0
+    talk_s: float = 0.0
+    revenue_cents: int = 0
+    revenue_call_cents: int = 0
+
+
+class AgentPause(SQLModel, table=True):
+    """One finished pause of a call-centre agent (unavailable, with its reason), written by the
+    live controller from app_queue's QueueMemberPause events; the queues report sums them."""
+
+    __table_args__ = (Index("ix_agentpause_tenant_started", "tenant", "started_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str
+    agent: str
+    started_at: datetime  # UTC
+    ended_at: datetime
+    reason: str = ""
+
+
+class TenantRollup(SQLModel, table=True):
+    """``CallRollup`` summed over numbers, queues and flows: what an unfiltered volume report reads
+    (one row per quarter hour and outcome, however many numbers the tenant has)."""
+
+    __table_args__ = (UniqueConstraint("bucket", "tenant", "outcome", "reason"),)
+    id: int | None = Field(default=None, primary_key=True)
+    bucket: datetime
+    tenant: str
+    outcome: str
+    reason: str = ""
+    calls: int = 0
+    wait_s: float = 0.0
+    talk_s: float = 0.0
+    revenue_cents: int = 0
+    revenue_call_cents: int = 0
+
+
+class ReportLayout(SQLModel, table=True):
+    """A tenant's saved report layout: kinds, filters and interval, run on demand by name."""
+
+    __table_args__ = (UniqueConstraint("tenant", "name"),)
+    id: int | None = Field(default=None, primary_key=True)
+    tenant: str = Field(index=True)
+    name: str
+    spec_json: str  # {"kinds": [...], "interval": "day", "number": ..., "queue": ..., "flow": ...}
+    updated_at: datetime = Field(default_factory=_now)
 
 
 # --- Call recording (orchestrator/recordings) -------------------------------------------------

@@ -97,6 +97,28 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
                      "Basis 0900, max_duration 20 s (Dial L())",
                      f"median {pr['median_s'] * 1000:+.0f} ms, max {pr['max_s'] * 1000:+.0f} ms",
                      "— (Asterisk's own timer)", f"`{pr['command']}`"))
+    rows += _report_rows(r.get("reports") or {})
+    return rows
+
+
+def _report_rows(rp: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """Issue 16: a month of reports for one tenant (tests/bench/reports_bench.py)."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    cmd = "`python -m tests.bench.reports_bench`"
+    for db, limits in (("postgresql", {"volume": 1.0, "callers": 2.0}), ("sqlite", {"volume": 0.5, "callers": 0.5})):
+        d = rp.get(db)
+        if not d:
+            continue
+        for kind, what in (("volume", "a month of `volume` per hour"), ("callers", "a month of `callers`")):
+            k = d[kind]
+            rows.append((f"report: {what}, one tenant ({k['calls_in_month']:,} calls)",
+                         f"{db}, {d['records']:,} records", f"{k['seconds'] * 1000:.0f} ms (target ≤ {limits[kind]} s)",
+                         "—", cmd))
+        w = d["write"]
+        rows.append(("call record write, per call (rollups + hash + tariff)", f"{db}, batches of 1 / 200",
+                     f"{w['batch_1_now_ms_per_call']:.2f} / {w['batch_200_now_ms_per_call']:.2f} ms",
+                     f"before reports: {w['batch_1_before_ms_per_call']:.2f} / "
+                     f"{w['batch_200_before_ms_per_call']:.2f} ms", cmd))
     return rows
 
 

@@ -10,7 +10,8 @@ Environment (all optional):
   BENCH_RETRY     how often a failed load step is run again before the rate counts as failed (default 1)
   BENCH_PDD_RATE  calls/s for the post-dial-delay runs (default 20)
   BENCH_SIZES     service-number counts for apply time and memory (default 1000,10000,50000)
-  BENCH_ONLY      a subset of: throughput,pdd,premium,apply (default all)
+  BENCH_ONLY      a subset of: throughput,pdd,premium,apply,reports (default all)
+  BENCH_REPORT_RECORDS  PostgreSQL records for the report rows (default 10000000; SQLite: 100000)
   BENCH_PROFILE   1 (default) profiles the Python side of apply with pyinstrument
   BENCH_OUT       folder for BENCHMARKS.md and benchmarks.png (default: the repository root)
 
@@ -194,9 +195,18 @@ class Runner:
             self.stack.current_files = None  # the worker replaced the dialplan
         self.results["apply"] = out
 
+    def reports(self) -> None:
+        """Report rows (issue 16): its own process and databases (tests/bench/reports_bench.py)."""
+        out = self.stack.workdir / "reports.json"
+        records = os.environ.get("BENCH_REPORT_RECORDS", "10000000")
+        _log(f"reports: {records} records in PostgreSQL, 100000 in SQLite")
+        subprocess.run([sys.executable, "-m", "tests.bench.reports_bench", "--pg-records", records, "--out",
+                        str(out)], cwd=REPO, check=True, timeout=3600)
+        self.results["reports"] = json.loads(out.read_text())
+
 
 def main() -> None:
-    only = set(os.environ.get("BENCH_ONLY", "throughput,pdd,premium,apply").split(","))
+    only = set(os.environ.get("BENCH_ONLY", "throughput,pdd,premium,apply,reports").split(","))
     out_dir = Path(os.environ.get("BENCH_OUT", str(REPO)))
     workdir = REPO / "var" / f"bench-{datetime.now():%Y%m%d-%H%M%S}"
     started = time.monotonic()
@@ -213,7 +223,7 @@ def main() -> None:
             results["asterisk_rss_after_boot_kb"] = stack.asterisk_rss_kb()
             stack.generated = asyncio.run(_apply_bench_plan(stack))
             runner = Runner(stack, redis, results)
-            for phase in ("throughput", "pdd", "premium", "apply"):
+            for phase in ("throughput", "pdd", "premium", "apply", "reports"):
                 if phase in only:
                     try:
                         getattr(runner, phase)()

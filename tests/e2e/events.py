@@ -18,6 +18,10 @@ def digits(exten: str) -> str:
     return re.sub(r"[\s\-()]", "", exten)
 
 
+CHATTER = frozenset({"VarSet", "Newexten", "NewConnectedLine", "NewCallerid", "NewAccountCode", "DeviceStateChange",
+                     "RTCPSent", "RTCPReceived"})  # left out of failure messages
+
+
 class EventLog:
     """Every event in arrival order, and the channels that are up (seen in Newchannel, not yet in
     Hangup). ``settled()`` is the condition "the calls are over and their last events are here":
@@ -82,9 +86,18 @@ class EventLog:
                           and self.dialled.get(e.get("Linkedid", "")) == digits(exten))
 
     def call_events(self, exten: str, since: int = 0) -> list[tuple[str, str]]:
-        """(Event, what) of the calls to ``exten`` from index ``since`` on: for failure messages."""
-        return [(e.get("Event", ""), e.get("MemberName") or e.get("UserEvent") or e.get("Channel", ""))
-                for e in self.events[since:] if self.dialled.get(e.get("Linkedid", "")) == digits(exten)]
+        """(Event, what) of the calls to ``exten`` from index ``since`` on, without the chatter
+        (VarSet, Newexten, ...): for failure messages. A UserEvent shows its Step (e.g. "SvcCall
+        night": the dialplan took the night exit)."""
+        return [(e.get("Event", ""), e.get("MemberName") or " ".join(filter(None, (e.get("UserEvent"), e.get("Step"))))
+                 or e.get("Channel", ""))
+                for e in self.events[since:] if self.dialled.get(e.get("Linkedid", "")) == digits(exten)
+                and e.get("Event") not in CHATTER]
+
+    def new_channels(self, since: int = 0) -> list[tuple[str, str, str]]:
+        """(Channel, Exten, Linkedid) of every Newchannel from index ``since`` on: for failure messages."""
+        return [(e.get("Channel", ""), e.get("Exten", ""), e.get("Linkedid", ""))
+                for e in self.events[since:] if e.get("Event") == "Newchannel"]
 
     def clear(self) -> None:
         self.events.clear()
@@ -144,17 +157,36 @@ async def held_call(log: EventLog, place: Callable[[Hold], CallResult], exten: s
         return bool(found) or call.done()
 
     try:
-        await until(seen, timeout, f"no release event for the call to {exten} within {timeout} s; its events: "
-                    f"{log.call_events(exten, since)}")
+        await until(seen, timeout, "")
     except AssertionError:
         hold.release()  # the caller hangs up: its sipp returns before the test fails
-        await call
-        raise
+        result = await call
+        raise AssertionError(f"no release event for the call to {exten} within {timeout} s; its events: "
+                             f"{log.call_events(exten, since)}; channels since: {log.new_channels(since)}; "
+                             f"{sip_story(result)}") from None
     if not call.done():
         hold.release()
     result = await call
-    assert found, f"the call to {exten} ended before its release event: {result.responses}"
+    assert found, f"the call to {exten} ended before its release event: {sip_story(result)}"
     return result
+
+
+def sip_story(result: CallResult, last: int = 12) -> str:
+    """What the caller's sipp sent and received (its -trace_msg log: time, direction, first line),
+    for failure messages: whether the INVITE left, what Asterisk answered, whether the caller got
+    its release cue; i.e. which side failed."""
+    text = ""
+    if result.message_log is not None and result.message_log.exists():
+        text = result.message_log.read_text(errors="replace")
+    story = []
+    for block in re.split(r"^-{20,} ", text, flags=re.M)[1:]:
+        lines = [ln.strip() for ln in block.splitlines() if ln.strip()]
+        if len(lines) >= 3:
+            arrow = "<" if "received" in lines[1] else ">"
+            story.append(f"{lines[0].split()[-1]} {arrow} {lines[2]}")
+    shown = story[-last:] if story else ["none: the INVITE never left"]
+    return (f"caller sipp rc={result.returncode}, INVITE responses {result.responses}, last SIP messages "
+            f"(> sent, < received): {shown}")
 
 
 async def until(condition: Callable[[], bool], timeout: float, what: str) -> None:

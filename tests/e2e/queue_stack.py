@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.store import engine as store_engine
 from tests.e2e.events import EventLog, first_channels, held_call
+from tests.harness.clock import set_clock_offset
 from tests.harness.sipp import place_call
 
 TENANT = "cc"
@@ -35,6 +37,15 @@ def agent_number(group: int, k: int) -> str:
 
 def number_of(i: int) -> str:
     return f"080000002{i:02d}"
+
+
+def day_moment(now: datetime) -> datetime:
+    """The next Wednesday 10:00 (Amsterdam) after ``now``: outside every night span of ``cc_plan``
+    (nightq's is Sunday 03:00-04:00). Asterisk's clock is pinned there while a module's calls run,
+    so that no call depends on when the suite runs: on the real clock, a CI run on a Sunday night
+    sent the day-service calls to nightq's night destination."""
+    ahead = (2 - now.weekday()) % 7 or 7
+    return (now + timedelta(days=ahead)).replace(hour=10, minute=0, second=0, microsecond=0)
 
 
 def cc_plan() -> dict[str, Any]:
@@ -94,6 +105,15 @@ class Centre:
         self.runtime, self.carrier, self.ami, self.events, self.workdir = runtime, carrier, ami, events, workdir
         self.files = DialplanFiles(runtime.etc_dir)
         self.engine: Any = None
+        self.day = day_moment(datetime.now(AMSTERDAM))
+
+    async def set_clock(self, moment: datetime | None = None) -> None:
+        """Move Asterisk's clock to ``moment`` (default: the module's day moment, ``day_moment``);
+        returns once Asterisk's ${EPOCH} shows it. Mind: ``control.agent_states`` compares
+        app_queue's last-call times (Asterisk's clock) with this process's clock, so an agent with
+        a wrap-up time shows "wrap-up" for as long as Asterisk's clock is ahead."""
+        offset = int((moment or self.day).timestamp() - time.time())
+        await asyncio.to_thread(set_clock_offset, self.runtime, offset)
 
     async def call(self, to: str, hold_s: float = 2.0, caller: str = "0201234567", *,
                    connected: bool = False, release_on: Any = None, refused: bool = False) -> Any:
@@ -152,14 +172,17 @@ async def centre(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFa
     log = EventLog()
     ami = Ami.from_settings(s, events=True)
     ami.on_event("*", log.record)
+    c = Centre(runtime, carrier, ami, log, tmp)
+    c.engine = engine
+    # Before the AMI link logs in: a leap of the clock can cut a connection being accepted (clock.py).
+    await c.set_clock()
     await ami.connect()
     target = ApplyTarget(DialplanFiles(runtime.etc_dir), runtime.sounds_dir, runtime.asterisk_path, ami)
     with Session(engine) as session:
         report = await apply_plan(parse_plan(cc_plan()), session, target, now=datetime.now(AMSTERDAM))
     assert report.how in ("full reload", "incremental", "unchanged")
-    c = Centre(runtime, carrier, ami, log, tmp)
-    c.engine = engine
     yield c
     ami.close()
+    await asyncio.to_thread(set_clock_offset, runtime, 0)  # the other modules start on the real clock
 
 

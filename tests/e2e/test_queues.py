@@ -20,7 +20,6 @@ from tests.e2e.queue_stack import (
     centre,
     number_of,
 )
-from tests.harness.clock import set_clock_offset
 
 __all__ = ["centre"]  # the module fixture
 pytestmark = pytest.mark.e2e
@@ -168,15 +167,11 @@ async def test_apply_during_a_waiting_call_keeps_the_caller_waiting(centre: Cent
 
 
 async def test_night_service_by_schedule_and_manual_day_override(centre: Centre) -> None:
-    from datetime import datetime, timedelta
+    from datetime import timedelta
 
-    from orchestrator.domain.plan import AMSTERDAM
-
-    now = datetime.now(AMSTERDAM)
-    sunday = (now + timedelta(days=(6 - now.weekday()) % 7 or 7)).replace(hour=3, minute=30, second=0)
-    rt = centre.runtime
+    sunday = (centre.day + timedelta(days=4)).replace(hour=3, minute=30)  # the day moment is a Wednesday
     try:
-        await asyncio.to_thread(set_clock_offset, rt, int(sunday.timestamp() - now.timestamp()))
+        await centre.set_clock(sunday)
         centre.carrier.clear()
         assert (await centre.call(number_of(40), hold_s=1.0)).answered
         assert centre.carrier.invites() == [NIGHT]  # inside the weekly night span
@@ -186,4 +181,4 @@ async def test_night_service_by_schedule_and_manual_day_override(centre: Centre)
         assert centre.carrier.invites() == [agent_number(7, 1)]
     finally:
         await control.set_night(centre.ami, TENANT, "queue", "nightq", "auto")
-        await asyncio.to_thread(set_clock_offset, rt, 0)
+        await centre.set_clock()  # back to the module's day moment

@@ -207,10 +207,14 @@ async def test_agent_pauses_survive_an_asterisk_restart_without_the_orchestrator
     rt.up(faketime_file=rt.clock_file)
     s = rt.settings
     async with Ami.from_settings(s) as fresh:
-        deadline = asyncio.get_running_loop().time() + 10
-        while True:  # the startup command runs right after boot; give it a moment
+        # The startup command runs right after boot and pauses the members one after the other
+        # (liz, then max): wait until both are restored, not only the first (a poll could fall
+        # between the two). The deadline only ends a wait that failed.
+        deadline = asyncio.get_running_loop().time() + 15
+        while True:
             states = {a.agent: a for a in await control.agent_states(fresh, TENANT)}
-            if states["liz"].state != "available" or asyncio.get_running_loop().time() > deadline:
+            restored = states["liz"].state != "available" and states["max"].state != "available"
+            if restored or asyncio.get_running_loop().time() > deadline:
                 break
             await asyncio.sleep(0.2)
         assert (states["liz"].state, states["max"].state, states["max"].reason) == \

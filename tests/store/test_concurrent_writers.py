@@ -22,7 +22,7 @@ from orchestrator.api.app import create_app
 from orchestrator.cli.common import with_asterisk
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.live.calls import FinishedCall, Outcome
-from orchestrator.live.notifier import to_row
+from orchestrator.live.records import to_row
 from orchestrator.services.apply import apply_document
 from orchestrator.services.recordings.keys import parse_keys
 from orchestrator.services.recordings.store import ingest

@@ -7,8 +7,16 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from orchestrator.api.openapi import reports
 from orchestrator.api.openapi.parts import JSON
-from orchestrator.api.openapi.paths import admin_paths, call_centre_paths, flow_paths, number_paths, record_paths
+from orchestrator.api.openapi.paths import (
+    TENANT_PATH,
+    admin_paths,
+    call_centre_paths,
+    flow_paths,
+    number_paths,
+    record_paths,
+)
 from orchestrator.api.openapi.schemas import SCHEMAS
 
 
@@ -19,6 +27,7 @@ def document() -> dict[str, Any]:
         **flow_paths(),
         **record_paths(),
         **call_centre_paths(),
+        **reports.report_paths(TENANT_PATH),
         "/openapi.json": {"get": {"summary": "This document", "operationId": "openapi", "security": [],
                                   "responses": {"200": {"description": "OpenAPI 3 document",
                                                         "content": {JSON: {"schema": {"type": "object"}}}}}}},
@@ -29,7 +38,7 @@ def document() -> dict[str, Any]:
         "info": {"title": "Service-number orchestrator", "version": "1",
                  "description": "Dutch service numbers on Asterisk 22. Errors are always "
                                 "{\"errors\": [{\"field\", \"rule\"}]}."},
-        "components": {"schemas": SCHEMAS,
+        "components": {"schemas": {**SCHEMAS, **reports.SCHEMAS},
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
                                                       "description": "orchestrator api token create"}}},
         "security": [{"bearer": []}],
