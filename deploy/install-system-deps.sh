@@ -13,6 +13,7 @@ command -v debootstrap >/dev/null || need+=(debootstrap)    # gets Asterisk 22 f
 command -v espeak-ng >/dev/null || need+=(espeak-ng)        # Dutch tariff prompts (090x)
 dpkg -s libsox-fmt-mp3 >/dev/null 2>&1 || need+=(libsox-fmt-mp3)  # MP3 announcements (sox)
 command -v ss >/dev/null || need+=(iproute2)
+command -v kamailio >/dev/null || need+=(kamailio)          # the cluster's SIP front door (dispatcher)
 command -v systemd-analyze >/dev/null || need+=(systemd)    # checks the generated service units
 # PostgreSQL: the tests start their own throw-away server from these binaries (tests/harness/postgres.py);
 # Debian keeps initdb/pg_ctl in /usr/lib/postgresql/<version>/bin, not on PATH.

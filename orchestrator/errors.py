@@ -48,6 +48,10 @@ class AsteriskUnavailable(AsteriskError):
     """Asterisk (or its AMI) is not reachable."""
 
 
+class EdgeError(OrchestratorError):
+    """Kamailio (the cluster's SIP front door) refused its configuration, did not start or answer."""
+
+
 class ApplyFailed(AsteriskError):
     """A dialplan could not be loaded or verified; the previous dialplan is active again."""
 

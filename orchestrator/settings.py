@@ -64,6 +64,16 @@ class Settings:
     recording_spool_mb: int = 512
     # Agent phones: seconds between qualify OPTIONS (rendered into pjsip.inc on apply).
     phone_qualify_s: int = DEFAULT_PHONE_QUALIFY_S
+    # Cluster node (docs/scaling.md): run Asterisk inside this network namespace (its own address),
+    # and load the generated dialplan of this other instance's etc folder (one set of files the
+    # orchestrator writes once for every node; a shared volume between machines).
+    netns: str = ""
+    ami_permit: str = ""  # the orchestrator's address, when it is not on this node (AMI allows it too)
+    # A cluster node: Kamailio's count of a number's calls on every node (http://edge:port/svc-count).
+    edge_count_url: str = ""
+    system_name: str = ""  # a cluster node's name: Asterisk prefixes its Uniqueids with it
+    cluster_file: Path | None = None  # a cluster of nodes behind Kamailio (docs/scaling.md); None: one Asterisk
+    dialplan_from: Path | None = None
 
     # Reports: raw caller numbers in call records are emptied after this many days (the hash stays)
     caller_retention_days: int = 90
@@ -238,6 +248,12 @@ def _codes(e: Mapping[str, str]) -> dict[str, str]:
     return codes
 
 
+def _system_name(value: str) -> str:
+    if value and not re.fullmatch(r"[a-z][a-z0-9-]{0,30}", value):
+        raise AsteriskError(f"SVC_SYSTEM_NAME={value!r}: lower-case letters, digits and '-'")
+    return value
+
+
 def load_settings(env: dict[str, str] | None = None) -> Settings:
     e = os.environ if env is None else env
     state_dir = Path(e.get("SVC_STATE_DIR", "var")).resolve()
@@ -265,6 +281,12 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         api_max_announcement_seconds=float(e.get("SVC_API_MAX_ANNOUNCEMENT_SECONDS", "300")),
         recording_spool_mb=int(e.get("SVC_RECORDING_SPOOL_MB", "512")),
         phone_qualify_s=_qualify(e.get("SVC_PHONE_QUALIFY_SECONDS", str(DEFAULT_PHONE_QUALIFY_S))),
+        netns=e.get("SVC_NETNS", ""),
+        ami_permit=e.get("SVC_AMI_PERMIT", ""),
+        edge_count_url=e.get("SVC_EDGE_COUNT_URL", ""),
+        system_name=_system_name(e.get("SVC_SYSTEM_NAME", "")),
+        cluster_file=Path(e["SVC_CLUSTER_FILE"]) if e.get("SVC_CLUSTER_FILE") else None,
+        dialplan_from=Path(e["SVC_DIALPLAN_FROM"]) if e.get("SVC_DIALPLAN_FROM") else None,
         caller_retention_days=int(e.get("SVC_CALLER_RETENTION_DAYS", "90")),
         **_codes(e),
     )

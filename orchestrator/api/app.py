@@ -3,6 +3,7 @@ AMI connection (``cleanup_ctx``: opened before the first request, closed on shut
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,10 +26,11 @@ from orchestrator.api import (
 )
 from orchestrator.api.audit import audit_middleware
 from orchestrator.api.auth import auth_middleware
-from orchestrator.api.context import AMI, ENGINE, STATE, ApiConfig, ApiState
+from orchestrator.api.context import AMI, ENGINE, NODES, STATE, ApiConfig, ApiState
 from orchestrator.api.errors import Handler, InputInvalid, error_middleware
 from orchestrator.asterisk.ami import Ami
-from orchestrator.errors import Violation
+from orchestrator.errors import AsteriskUnavailable, Violation
+from orchestrator.services import cluster
 from orchestrator.store.engine import make_engine
 
 JSON_BODY_LIMIT = 4 * 1024 * 1024  # a plan of ~10,000 numbers; uploads are streamed and limited apart
@@ -45,11 +47,38 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _asterisk(app: web.Application) -> AsyncIterator[None]:
     s = app[STATE].config.settings
+    config = cluster.load_config(s.cluster_file)
+    if config is not None:
+        # A cluster: a link to every node, kept connected (panoramisk logs in again by itself);
+        # each apply takes the nodes that are up then (api/context.py).
+        links = {n.name: Ami(n.ami_host, n.ami_port, s.ami_user, s.ami_secret) for n in config.nodes}
+        for link in links.values():
+            link.start(lambda: None, lambda _exc: None)
+        await _any_logged_in(links)
+        app[NODES] = links
+        yield
+        for link in links.values():
+            link.close()
+        return
     # Fails the start-up (AsteriskUnavailable) rather than serving an API that cannot apply.
     ami = await Ami.from_settings(s).connect()
     app[AMI] = ami
     yield
     ami.close()
+
+
+async def _any_logged_in(links: dict[str, Ami], timeout: float = 10.0) -> None:
+    """Wait for every node (an apply must not skip a node that is merely still logging in), at
+    most ``timeout``; then at least one must be there."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not all(a.logged_in for a in links.values()):
+        if asyncio.get_running_loop().time() > deadline:
+            if any(a.logged_in for a in links.values()):
+                return
+            for link in links.values():
+                link.close()
+            raise AsteriskUnavailable(f"no node of the cluster answers on AMI within {timeout:.0f} s")
+        await asyncio.sleep(0.1)
 
 
 def _query_middleware(allowed: dict[tuple[str, str], frozenset[str]]) -> Any:

@@ -13,9 +13,11 @@ from pathlib import Path
 from aiohttp import web
 
 from orchestrator.asterisk.ami import Ami
+from orchestrator.asterisk.astdb import AllNodes, AstDb
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.errors import AsteriskUnavailable
+from orchestrator.services import cluster
 from orchestrator.services.apply import ApplyTarget
 from orchestrator.settings import Settings
 from orchestrator.store.session import Engine, Session
@@ -48,6 +50,7 @@ class ApiState:
 STATE = web.AppKey("state", ApiState)
 ENGINE = web.AppKey("engine", Engine)
 AMI = web.AppKey("ami", Ami)
+NODES = web.AppKey("nodes", dict[str, Ami])  # a cluster: every node's AMI link (kept connected)
 
 
 def state(request: web.Request) -> ApiState:
@@ -62,14 +65,35 @@ def session(request: web.Request) -> Session:
     return Session(request.app[ENGINE])
 
 
+def _live_nodes(request: web.Request) -> dict[str, Ami | None]:
+    return {name: a if a.logged_in else None for name, a in request.app.get(NODES, {}).items()}
+
+
 def ami(request: web.Request) -> Ami:
+    """This Asterisk, or in a cluster the first node that is up (call-centre actions)."""
+    if NODES in request.app:
+        _node, first, _peers = cluster.peers_of(_live_nodes(request))
+        if first is None:
+            raise AsteriskUnavailable("no node of the cluster answers")
+        return first
     found = request.app.get(AMI)
     if found is None:
         raise AsteriskUnavailable("the API runs offline (no AMI connection); live changes need Asterisk")
     return found
 
 
+def astdb(request: web.Request) -> AstDb:
+    """Where a blacklist or list change goes: this Asterisk, or every node that is up."""
+    if NODES in request.app:
+        return AllNodes([a for a in _live_nodes(request).values() if a is not None])
+    return ami(request)
+
+
 def apply_target(request: web.Request) -> ApplyTarget:
+    """In a cluster: every node that is up (a node that is down catches up before it takes calls)."""
     c = config(request)
-    return ApplyTarget(DialplanFiles(c.etc_dir), c.sounds_dir, c.asterisk_path, request.app.get(AMI),
-                       secrets_dir=c.settings.secrets_dir, phone_qualify_s=c.settings.phone_qualify_s)
+    node, first, peers = (cluster.peers_of(_live_nodes(request)) if NODES in request.app
+                          else ("", request.app.get(AMI), ()))
+    return ApplyTarget(DialplanFiles(c.etc_dir), c.sounds_dir, c.asterisk_path, first,
+                       secrets_dir=c.settings.secrets_dir, phone_qualify_s=c.settings.phone_qualify_s,
+                       node=node, peers=peers)

@@ -38,7 +38,7 @@ async def _change(request: web.Request, raw_caller: str, *, add: bool) -> bool:
     who = principal(request)
     async with context.state(request).change_lock:
         with context.session(request) as session:
-            return await blacklist.change_for_tenant(session, lambda: context.ami(request), tenant=tenant,
+            return await blacklist.change_for_tenant(session, lambda: context.astdb(request), tenant=tenant,
                                                      e164=e164, caller=caller, add=add, actor=who.actor,
                                                      token_id=who.token_id)
 

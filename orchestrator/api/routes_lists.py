@@ -49,7 +49,7 @@ async def _change(request: web.Request, raw: str, *, add: bool) -> bool:
         with context.session(request) as session:
             if flow_lists.contains(session, tenant, name, value) == add:
                 return False  # nothing to change: no AstDB write, no audit entry
-            ami = context.ami(request)
+            ami = context.astdb(request)  # every node of a cluster
             # change_list commits; the audit entry goes in the same transaction.
             api_repository.audit(session, actor=who.actor, token_id=who.token_id, tenant=tenant,
                                  action="list.add" if add else "list.remove", target=f"{name} {value}")

@@ -108,10 +108,13 @@ class AsteriskRuntime:
 
     def _asterisk_cmd(self) -> list[str]:
         conf = self.asterisk_path(self._conf_file)
+        # A cluster node has its own network namespace (its own address); the CLI socket is a file,
+        # so `-rx` reaches it from anywhere, but starting it must happen inside.
+        netns = ["ip", "netns", "exec", self.settings.netns] if self.settings.netns else []
         if self.chrooted:
-            return ["chroot", str(self.root), "/usr/sbin/asterisk", "-C", conf]
+            return [*netns, "chroot", str(self.root), "/usr/sbin/asterisk", "-C", conf]
         assert self.layout.system_binary is not None
-        return [self.layout.system_binary, "-C", conf]
+        return [*netns, self.layout.system_binary, "-C", conf]
 
     # ------------------------------------------------------------------ install
 
@@ -124,7 +127,8 @@ class AsteriskRuntime:
         s = self.settings
         return {
             "SIP_PORT": str(s.sip_port), "AMI_PORT": str(s.ami_port), "HTTP_PORT": str(s.http_port),
-            "BIND_HOST": s.bind_host, "AMI_USER": s.ami_user, "AMI_SECRET": s.ami_secret,
+            "BIND_HOST": s.bind_host, "AMI_PERMIT": s.ami_permit or s.bind_host,
+            "AMI_USER": s.ami_user, "AMI_SECRET": s.ami_secret,
             "ARI_USER": s.ari_user, "ARI_SECRET": s.ari_secret,
             "CARRIER_HOST": s.carrier_host, "CARRIER_PORT": str(s.carrier_port),
             "RTP_START": str(s.rtp_start), "RTP_END": str(s.rtp_end),
@@ -134,6 +138,8 @@ class AsteriskRuntime:
             "RECORDING_STOP_CODE": s.recording_stop_code,
             "RECORDING_PAUSE_CODE": s.recording_pause_code,
             "INSTANCE_DIR": self.asterisk_path(self.instance_dir),
+            "EDGE_COUNT_URL": s.edge_count_url,
+            "SYSTEM_NAME": s.system_name,
         }
 
     def prepare(self) -> None:
@@ -145,7 +151,9 @@ class AsteriskRuntime:
             self.sounds_dir.mkdir(parents=True, exist_ok=True)
             # First start: a generated folder with one harmless file. The glob include
             # `svc/*.conf` must match at least one file, or pbx_config declines to load.
-            if not self.generated_dir.exists():
+            if self.settings.dialplan_from is not None:
+                self._link_shared_dialplan(self.settings.dialplan_from)
+            elif not self.generated_dir.exists():
                 self.generated_dir.mkdir()
                 (self.generated_dir / "00-initial.conf").write_text("; no plan applied yet\n")
             for src in sorted(REPO_CONF_DIR.glob("*.conf")):
@@ -157,6 +165,19 @@ class AsteriskRuntime:
                 self._write_hosts()
         except OSError as exc:
             raise AsteriskError(f"cannot prepare the Asterisk instance in {self.instance_dir}: {exc}") from exc
+
+    def _link_shared_dialplan(self, etc_dir: Path) -> None:
+        """``svc`` -> the other instance's ``svc`` link (relative: the same inside a chroot)."""
+        target = os.path.relpath(etc_dir / "svc", self.etc_dir)
+        if self.generated_dir.is_symlink() and os.readlink(self.generated_dir) == target:
+            return
+        if self.generated_dir.exists() and not self.generated_dir.is_symlink():
+            raise AsteriskError(f"{self.generated_dir} is a folder of its own; this node was meant to load "
+                                f"the dialplan of {etc_dir}")
+        tmp = self.generated_dir.with_name(".svc-link.tmp")
+        tmp.unlink(missing_ok=True)
+        tmp.symlink_to(target)
+        os.replace(tmp, self.generated_dir)
 
     @staticmethod
     def _fill(text: str, values: dict[str, str], name: str) -> str:

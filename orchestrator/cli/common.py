@@ -7,8 +7,8 @@ Exit codes: 0 done, 2 the input is wrong (invalid plan, malformed number, unknow
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -18,6 +18,7 @@ import typer
 import yaml
 
 from orchestrator.asterisk.ami import Ami
+from orchestrator.asterisk.astdb import AllNodes, AstDb
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.asterisk.layout import paths_for
 from orchestrator.asterisk.runtime import AsteriskRuntime
@@ -35,7 +36,7 @@ from orchestrator.errors import (
     VersionConflict,
     Violation,
 )
-from orchestrator.services import consistency
+from orchestrator.services import cluster, consistency
 from orchestrator.services.apply import ApplyTarget
 from orchestrator.settings import Settings, load_settings
 from orchestrator.store.engine import make_engine
@@ -95,6 +96,25 @@ def ami_for(settings: Settings) -> Ami:
     return Ami.from_settings(settings)
 
 
+@asynccontextmanager
+async def astdb_for(settings: Settings) -> AsyncIterator[AstDb]:
+    """Where a live AstDB change (blacklist, digit list) goes: this Asterisk, or with a cluster
+    file every node that answers (asterisk/astdb.AllNodes)."""
+    config = cluster.load_config(settings.cluster_file)
+    if config is None:
+        async with ami_for(settings) as ami:
+            yield ami
+        return
+    links = await cluster.connect(config.nodes, settings.ami_user, settings.ami_secret)
+    try:
+        for name, link in links.items():
+            if link is None:
+                say(f"node {name} does not answer: it gets this change when it catches up")
+        yield AllNodes([a for a in links.values() if a is not None])
+    finally:
+        cluster.close(links)
+
+
 def read_plan_document(path: Path) -> Any:
     """A plan file's content, unparsed. JSON (``.json``) loads ~50x faster than YAML, which
     matters from a few thousand numbers on (10,000 numbers: 0.1 s against 5 s)."""
@@ -117,22 +137,35 @@ def read_plan_file(path: Path) -> TenantPlan:
     return parse_plan(read_plan_document(path))
 
 
-async def apply_target(settings: Settings, offline: bool) -> tuple[ApplyTarget, Ami | None]:
+async def apply_target(settings: Settings, offline: bool) -> tuple[ApplyTarget, list[Ami]]:
+    """Where a use case applies, and the AMI links to close after. With a cluster file: every node
+    that answers (the first loads first, the others are its peers; docs/scaling.md)."""
     paths = paths_for(settings)
-    ami = None if offline else await ami_for(settings).connect()
+    config = None if offline else cluster.load_config(settings.cluster_file)
+    if config is not None:
+        links = await cluster.connect(config.nodes, settings.ami_user, settings.ami_secret)
+        for name, link in links.items():
+            if link is None:
+                say(f"node {name} does not answer: it catches up (`orchestrator cluster sync`) before it takes calls")
+        node, ami, peers = cluster.peers_of(links)
+        opened = [a for a in links.values() if a is not None]
+    else:
+        node, ami, peers = "", None if offline else await ami_for(settings).connect(), ()
+        opened = [] if ami is None else [ami]
     return ApplyTarget(DialplanFiles(paths.etc), paths.sounds, paths.asterisk_path, ami,
-                       secrets_dir=settings.secrets_dir, phone_qualify_s=settings.phone_qualify_s), ami
+                       secrets_dir=settings.secrets_dir, phone_qualify_s=settings.phone_qualify_s,
+                       node=node, peers=peers), opened
 
 
 async def with_asterisk(settings: Settings, use: Callable[[Session, ApplyTarget], Awaitable[T]],
                         offline: bool = False) -> T:
-    """Run a use case with a database session and an apply target; the AMI link is closed after."""
-    target, ami = await apply_target(settings, offline)
+    """Run a use case with a database session and an apply target; the AMI links are closed after."""
+    target, opened = await apply_target(settings, offline)
     try:
         with Session(engine_for(settings)) as session:
             return await use(session, target)
     finally:
-        if ami is not None:
+        for ami in opened:
             ami.close()
 
 

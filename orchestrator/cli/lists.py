@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from orchestrator.cli.common import ami_for, current_settings, engine_for, errors_to_exit_codes, say
+from orchestrator.cli.common import astdb_for, current_settings, engine_for, errors_to_exit_codes, say
 from orchestrator.cli.tables import emit
 from orchestrator.services import flow_lists
 from orchestrator.store.session import Session
@@ -52,8 +52,8 @@ def _change(tenant: str, name: str, value: str, *, add: bool) -> None:
         async def run() -> bool:
             with Session(engine_for(settings)) as session:
                 flow_lists.check_entry(session, tenant, name, value)  # refused before Asterisk is asked
-                async with ami_for(settings) as ami:
-                    return await flow_lists.change_list(session, ami, tenant, name, value, add=add)
+                async with astdb_for(settings) as astdb:
+                    return await flow_lists.change_list(session, astdb, tenant, name, value, add=add)
 
         changed = asyncio.run(run())
         verb = "added to" if add else "removed from"

@@ -15,12 +15,14 @@ import typer
 from aiohttp import web
 
 from orchestrator.asterisk.layout import paths_for
-from orchestrator.cli.common import dialplan_problems, runtime_for, say_dialplan
+from orchestrator.cli.cluster import say_nodes
+from orchestrator.cli.common import dialplan_problems, errors_to_exit_codes, runtime_for, say_dialplan
 from orchestrator.domain.agent_state import AGENT_STATES
 from orchestrator.errors import OrchestratorError
 from orchestrator.live.controller import LiveController
 from orchestrator.live.http import make_app
 from orchestrator.live.notifier import PublishedFigures, read_figures
+from orchestrator.services import cluster
 from orchestrator.services.stack import Stack
 from orchestrator.settings import Settings, load_settings
 
@@ -29,7 +31,9 @@ OUTCOMES = ("answered", "busy", "no_answer", "unreachable", "blocked", "abandone
 
 
 async def serve_until_stopped(settings: Settings) -> None:
-    service = LiveController(settings, paths=paths_for(settings))
+    config = cluster.load_config(settings.cluster_file)
+    nodes = None if config is None else {n.name: (n.ami_host, n.ami_port) for n in config.nodes}
+    service = LiveController(settings, paths=paths_for(settings), nodes=nodes)  # a cluster: every node
     runner = web.AppRunner(make_app(service), access_log=None)
     await runner.setup()  # starts the service (cleanup_ctx)
     stop = asyncio.Event()
@@ -111,6 +115,8 @@ def status() -> None:
     for part in parts:
         typer.echo(part.line())
     say_dialplan(dialplan_problems(settings))
+    with errors_to_exit_codes():
+        say_nodes(settings)  # a cluster: each node's version, stale or not
     try:
         figures = asyncio.run(read_figures(settings.redis_url, day))
     except OrchestratorError as exc:

@@ -72,6 +72,8 @@ COMMANDS: dict[str, Entry] = {
                    "Call-centre agents: log in / out, unavailable with a reason, list."),
     "queue": Entry("orchestrator.cli.callcentre", "queue_app",
                    "Queues and hunt groups: waiting calls, night service, supervisor actions."),
+    "cluster": Entry("orchestrator.cli.cluster", "cluster_app",
+                     "A cluster of Asterisk nodes behind Kamailio: its files and the nodes' state."),
     "report": Entry("orchestrator.cli.reports", "report_app",
                     "Historical reports per interval: volume, waiting, queues, origins, peaks, callers, routing, "
                     "finance."),

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from orchestrator.cli.common import (
-    ami_for,
+    astdb_for,
     current_settings,
     engine_for,
     errors_to_exit_codes,
@@ -205,9 +205,9 @@ def _blacklist_change(number: str, caller: str, *, add: bool) -> None:
         sid, who = parse_service_number(number), parse_caller(caller)
 
         async def run() -> bool:
-            async with ami_for(settings) as ami:
+            async with astdb_for(settings) as astdb:
                 with Session(engine_for(settings)) as session:
-                    return await change_blacklist(session, ami, sid.e164, who, add=add, source="cli")
+                    return await change_blacklist(session, astdb, sid.e164, who, add=add, source="cli")
 
         changed = asyncio.run(run())
         verb = "added to" if add else "removed from"

@@ -209,11 +209,12 @@ class CallBook:
         self.calls[call.call_id] = replace(call, adopted=True)
         return True
 
-    def vanish(self, gone: list[str], at: datetime) -> list[FinishedCall]:
-        """Finish tracked calls Asterisk no longer has (they ended while nobody was watching)."""
+    def vanish(self, gone: list[str], at: datetime,
+               note: str = "ended while the controller was not watching") -> list[FinishedCall]:
+        """Finish tracked calls Asterisk no longer has (they ended while nobody was watching, or
+        the cluster node they were on died)."""
         calls = [self.calls[cid] for cid in gone if cid in self.calls]
-        return [self._finish(c, "", at, observed=False, note="ended while the controller was not watching")
-                for c in calls]
+        return [self._finish(c, "", at, observed=False, note=note) for c in calls]
 
     def overdue(self, now: datetime, grace_s: float) -> list[LiveCall]:
         """Answered 090x calls that outlived their maximum duration by more than the grace."""

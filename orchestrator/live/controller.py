@@ -15,9 +15,11 @@ in worker threads, never on the event loop.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -50,15 +52,22 @@ _E164 = re.compile(r"\+[1-9][0-9]{5,14}")
 AMI_EVENTS = "call,user,system,agent"
 
 
+# A cluster node whose AMI stays away this long is taken for dead: its calls are recorded as lost.
+NODE_LOST_S = 3.0
+
+
 @dataclass(frozen=True)
 class _Resync:
-    why: str
+    why: str  # "login", "periodic", or "lost" (a cluster node died: its calls end as lost)
+    node: str = ""
 
 
 class LiveController:
     def __init__(self, settings: Settings, *, engine: Any | None = None, paths: Paths | None = None,
                  watchdog_grace_s: float = 2.0, resync_interval_s: float = 60.0,
-                 watchdog_interval_s: float = 0.5) -> None:
+                 watchdog_interval_s: float = 0.5, nodes: Mapping[str, tuple[str, int]] | None = None) -> None:
+        """``nodes``: a cluster's nodes (name -> AMI host, port), followed at once; their call ids
+        start with the node's name (SVC_SYSTEM_NAME), which tells which node a call is on."""
         self.settings = settings
         self.engine = engine if engine is not None else store_engine.make_engine(settings.db_url)
         self.paths = paths  # resolved once at start when not given
@@ -68,7 +77,12 @@ class LiveController:
         self.book = CallBook()
         self.day = DayCounters(self._today())
         self.metrics = Metrics()
-        self.ami = Ami.from_settings(settings, timeout=5.0, events=AMI_EVENTS)
+        self.nodes: dict[str, Ami] = (
+            {name: Ami(host, port, settings.ami_user, settings.ami_secret, timeout=5.0, events=AMI_EVENTS)
+             for name, (host, port) in nodes.items()} if nodes
+            else {settings.system_name: Ami.from_settings(settings, timeout=5.0, events=AMI_EVENTS)})
+        self.ami = next(iter(self.nodes.values()))  # call-centre figures come from the first node
+        self.cluster = nodes is not None and len(nodes) > 0
         self.redis = RedisFigures(settings.redis_url, observe=self.metrics.event_lag.observe)
         self.writer = RecordWriter(self.engine, hash_key=settings.caller_hash_key())
         self.owners = resync.Owners(self.engine)
@@ -85,10 +99,12 @@ class LiveController:
         if self.paths is None:
             self.paths = await asyncio.to_thread(paths_for, self.settings)
         self.day = await asyncio.to_thread(day_counters, self.engine, self._day_start(), self._today())
-        for name in ("UserEvent", "DialEnd", "Hangup", *QUEUE_EVENTS):
-            self.ami.on_event(name, self._on_ami_event)
+        for ami in self.nodes.values():
+            for name in ("UserEvent", "DialEnd", "Hangup", *(QUEUE_EVENTS if ami is self.ami else ())):
+                ami.on_event(name, self._on_ami_event)
         self.queues.service_levels = await asyncio.to_thread(resync.service_levels, self.engine)
-        self.ami.start(self._on_login, self._on_disconnect)
+        for node, ami in self.nodes.items():
+            ami.start(functools.partial(self._on_login, node), functools.partial(self._on_disconnect, node))
         for name, coro in (("consume", self._consume()), ("records", self.writer.run()),
                            ("redis", self.redis.run()), ("watchdog", self._watchdog()),
                            ("periodic-resync", self._periodic_resync()), ("queue-tick", self._queue_tick()),
@@ -105,7 +121,8 @@ class LiveController:
             if result is not None:
                 log.error("task %s had failed: %r", task.get_name(), result)
         self._tasks.clear()
-        self.ami.close()
+        for ami in self.nodes.values():
+            ami.close()
         await self.redis.close()
         log.info("live controller stopped (%d call(s) in progress left to Asterisk)", len(self.book.calls))
 
@@ -118,12 +135,31 @@ class LiveController:
 
     # --- AMI events ----------------------------------------------------------------------------
 
-    def _on_login(self) -> None:
-        log.info("AMI logged in (login #%d); re-syncing calls from Asterisk", self.ami.logins)
-        self._queue.put_nowait(_Resync("login"))
+    def _on_login(self, node: str) -> None:
+        log.info("AMI %slogged in (login #%d); re-syncing calls from Asterisk", f"of node {node} " if node else "",
+                 self.nodes[node].logins)
+        self._queue.put_nowait(_Resync("login", node))
 
-    def _on_disconnect(self, exc: Any) -> None:
-        log.warning("AMI connection lost (%s); panoramisk reconnects", exc)
+    def _on_disconnect(self, node: str, exc: Any) -> None:
+        log.warning("AMI connection %slost (%s); panoramisk reconnects", f"of node {node} " if node else "", exc)
+        if self.cluster:
+            task = asyncio.get_running_loop().create_task(self._node_lost(node), name=f"live-lost-{node}")
+            self._side_tasks.add(task)
+            task.add_done_callback(self._side_tasks.discard)
+
+    async def _node_lost(self, node: str) -> None:
+        """A node whose AMI does not come back within NODE_LOST_S died (Kamailio stops sending it
+        calls within about a second): the calls it had are over for their callers."""
+        await asyncio.sleep(NODE_LOST_S)
+        if not self.nodes[node].logged_in:
+            self._queue.put_nowait(_Resync("lost", node))
+
+    def _node_of(self, call_id: str) -> Ami:
+        """The AMI link of the node a call is on (its Uniqueid starts with the node's name)."""
+        for name, ami in self.nodes.items():
+            if name and call_id.startswith(f"{name}-"):
+                return ami
+        return self.ami
 
     def _on_ami_event(self, _manager: AmiManager, message: AmiEvent) -> None:
         # Synchronous and cheap: ordering is kept by the queue, work happens in the consumer.
@@ -132,8 +168,10 @@ class LiveController:
     async def _consume(self) -> None:
         while True:
             item = await self._queue.get()
-            if isinstance(item, _Resync):
-                await self._resync(item.why)
+            if isinstance(item, _Resync) and item.why == "lost":
+                self._lost(item.node)
+            elif isinstance(item, _Resync):
+                await self._resync(item.why, item.node)
             else:
                 await self._handle(*item)
 
@@ -193,7 +231,7 @@ class LiveController:
         if not premium:
             return
         try:
-            value = await self.ami.getvar(call.channel, "SVC_MAX_DURATION")
+            value = await self._node_of(call.call_id).getvar(call.channel, "SVC_MAX_DURATION")
         except AsteriskError as exc:
             log.error("call %s: cannot read SVC_MAX_DURATION, watchdog off for this call: %s", call.call_id, exc)
             return
@@ -219,7 +257,7 @@ class LiveController:
         """The agent's pause code: mute (or unmute) the recording and note the moment."""
         assert self.paths is not None  # resolved in start()
         try:
-            await set_paused(self.ami, self.paths.spool, event.recording, event.paused)
+            await set_paused(self._node_of(event.call_id), self.paths.spool, event.recording, event.paused)
         except OrchestratorError as exc:  # logged, never fatal: the call itself goes on
             log.error("call %s: the answering side asked to %s the recording, which failed: %s", event.call_id,
                       "pause" if event.paused else "resume", exc)
@@ -260,13 +298,25 @@ class LiveController:
         # A safety net: a missed Hangup (or a bug) cannot leave a ghost call for long.
         while True:
             await asyncio.sleep(self.resync_interval_s)
-            if self.ami.logged_in:
-                self._queue.put_nowait(_Resync("periodic"))
+            for node, ami in self.nodes.items():
+                if ami.logged_in:
+                    self._queue.put_nowait(_Resync("periodic", node))
 
-    async def _resync(self, why: str) -> None:
-        before = set(self.book.calls)  # only these can have vanished: later ones start after the list
+    def _lost(self, node: str) -> None:
+        if self.nodes[node].logged_in:
+            return  # it came back meanwhile: its login re-sync tells what ended
+        mine = [cid for cid in self.book.calls if self._node_of(cid) is self.nodes[node]]
+        for finished in self.book.vanish(mine, datetime.now(UTC), note=f"lost: node {node} died"):
+            log.warning("call %s lost with node %s", finished.call_id, node)
+            self._finish(finished)
+        self._publish()
+
+    async def _resync(self, why: str, node: str) -> None:
+        ami = self.nodes[node]
+        # Only this node's calls can have vanished; later ones start after the list.
+        before = {cid for cid in self.book.calls if self._node_of(cid) is ami}
         try:
-            channels = await self.ami.channels()
+            channels = await ami.channels()
         except AsteriskError as exc:
             log.error("re-sync (%s) failed, will retry on the next login or period: %s", why, exc)
             return
@@ -282,9 +332,10 @@ class LiveController:
         for finished in self.book.vanish(vanished, now):
             log.warning("call %s vanished while not watched; recorded from what was seen", finished.call_id)
             self._finish(finished)
-        adopted = [c for c in channels if await resync.adopt(self.ami, self.book, self.owners, c, now)]
+        adopted = [c for c in channels if await resync.adopt(ami, self.book, self.owners, c, now)]
         try:
-            self.queues = await resync.queues(self.ami, self.engine, self.queues, login=why == "login")
+            if ami is self.ami:
+                self.queues = await resync.queues(ami, self.engine, self.queues, login=why == "login")
         except (AsteriskError, StoreError) as exc:
             log.error("re-sync of queue figures (%s) failed: %s", why, exc)
         self.resynced_at = time.monotonic()
@@ -320,7 +371,7 @@ class LiveController:
                             "hanging up %s", call.call_id, call.number, call.max_duration, talk, call.channel)
                 self.metrics.incidents.inc()
                 try:
-                    await self.ami.hangup(call.channel, 16)
+                    await self._node_of(call.call_id).hangup(call.channel, 16)
                 except AsteriskError as exc:
                     log.error("INCIDENT call %s: hang-up failed: %s", call.call_id, exc)
 
@@ -341,7 +392,10 @@ class LiveController:
             db = True
         except StoreError:
             db = False
-        result = {"ami": self.ami.logged_in, "redis": await self.redis.ping(), "db": db}
+        # A cluster: "ami" while any node is followed; each node on its own line too.
+        result = {"ami": any(a.logged_in for a in self.nodes.values()), "redis": await self.redis.ping(), "db": db}
+        if self.cluster:
+            result.update({f"ami:{name}": a.logged_in for name, a in self.nodes.items()})
         for component, up in result.items():
             self.metrics.up.labels(component).set(1 if up else 0)
         return result

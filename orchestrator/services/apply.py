@@ -28,17 +28,17 @@ from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles, WrittenVersion
 from orchestrator.domain.compile import holiday_dates
 from orchestrator.domain.digest import PlanDelta, as_stored, plan_delta, tenant_salt
-from orchestrator.domain.naming import MOH_FILE, PJSIP_FILE, QUEUES_FILE
+from orchestrator.domain.naming import PJSIP_FILE
 from orchestrator.domain.partial import checked_changes
 from orchestrator.domain.plan import TenantPlan, to_document
 from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError, PlanInvalid, Violation
 from orchestrator.generate.files import PRIVATE_FILES, lint_set
 from orchestrator.generate.lint import LintCache, lint_dialplan
 from orchestrator.generate.render import generator_digest
-from orchestrator.services import apply_guards, consistency
+from orchestrator.services import apply_guards, apply_nodes, cluster, consistency
 from orchestrator.services.apply_guards import OPERATOR_GUARDS, ApplyGuards
 from orchestrator.services.apply_render import Rendered, Where, compile_centres, render
-from orchestrator.services.callcentre import control, phones
+from orchestrator.services.callcentre import phones
 from orchestrator.services.crashpoints import crash_point
 from orchestrator.services.decision import ApplyDecision, Facts
 from orchestrator.services.flow_lists import sync_lists
@@ -70,6 +70,7 @@ class ApplyReport:
     verified_contexts: int = 0
     blacklist_entries: int = 0
     notes: list[str] = field(default_factory=list)
+    nodes: list[str] = field(default_factory=list)  # cluster nodes that took and verified it
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,10 @@ class ApplyTarget:
     trunk: str = "carrier"
     secrets_dir: Path | None = None
     phone_qualify_s: int = DEFAULT_PHONE_QUALIFY_S
+    # A cluster (services/cluster.py): this Asterisk's node name, and the other live nodes. Every
+    # one of them loads and verifies the version before the database commits it.
+    node: str = ""
+    peers: tuple[cluster.Peer, ...] = ()
 
     @property
     def where(self) -> Where:
@@ -131,6 +136,8 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
                           centre_changed=v.centre_changed, holidays=v.holidays, base_dir=base_dir, progress=progress)
         change = push.Change.between(rendered.old, rendered.files, rendered.files.keys() | rendered.removed)
         decision = v.decision.for_change(change.names)
+        if target.node and target.ami is not None:
+            decision = decision.for_node(await cluster.node_version(target.ami) != cluster.committed_version(session))
         version = _stage(target, rendered, change)
         crash_point("written")
         report = ApplyReport(v.plan.tenant, len(v.delta.digests), _total(session, v), version.files, version.name,
@@ -151,6 +158,9 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
             elif version.previous is not None:
                 target.files.point_to(version.previous)
             raise
+        if target.node and target.ami is not None:
+            await apply_nodes.mark_nodes([(target.node, target.ami), *((p.name, p.ami) for p in target.peers)],
+                                         version.name, progress)
         target.files.end()
         target.files.prune()
         return report
@@ -251,8 +261,15 @@ async def _load(session: Session, target: ApplyTarget, ami: Ami, v: Validated, r
                  f"verified {report.verified_contexts} contexts")
         crash_point("loaded")
         report.blacklist_entries = await consistency.sync_blacklists(ami, rendered.blacklists)
-        await push_call_centres(ami, rendered, v.plan.tenant, progress)
+        await apply_nodes.push_call_centres(ami, rendered, v.plan.tenant, progress)
         await sync_lists(session, ami, v.plan.tenant, list(v.plan.lists))
+        if target.node:
+            if decision.node_behind:  # it missed earlier AstDB changes too
+                await cluster.sync_all_astdb(session, ami)
+            await cluster.make_ready(ami)  # a full reload took the ready extension away
+            report.nodes = [target.node, *await apply_nodes.load_peers(
+                session, list(target.peers), v.plan.tenant, list(v.plan.lists), rendered, change, decision,
+                report.total_numbers, progress)]
         crash_point("synced")
     except OrchestratorError as exc:
         await _restore(session, target, ami, version.previous, numbers, progress)
@@ -271,22 +288,6 @@ def _check_written(files: DialplanFiles, change: push.Change) -> None:
             raise ApplyFailed(f"cannot read back {name}: {exc}") from exc
         if back != text:
             raise ApplyFailed(f"{name} on disk differs from the generated dialplan")
-
-
-async def push_call_centres(ami: Ami, rendered: Rendered, tenant: str, progress: Progress) -> None:
-    """Reload PJSIP when the agent phones changed (first: queues watch their state), reload queues
-    (waiting callers stay) when their configuration changed, check the tenant's queues exist, and
-    put agents' pauses back from AstDB."""
-    old, new, centres = rendered.old_config, rendered.config, rendered.centres
-    await phones.push(ami, old, new, centres, progress)
-    if all(old.get(name) == new.get(name) for name in (QUEUES_FILE, MOH_FILE)):
-        return
-    await control.reload_queues(ami, music=old.get(MOH_FILE) != new.get(MOH_FILE))
-    mine = [c for c in centres if c.tenant == tenant]
-    names = [q.name for c in mine for qf in c.queues for q in qf.queues.values()]
-    checked = await control.verify_queues(ami, names)
-    restored = sum([await control.restore_agent_states(ami, c) for c in mine])
-    progress(f"queues reloaded; verified {checked} queues, restored {restored} agent pauses")
 
 
 def _commit(session: Session, v: Validated, version: WrittenVersion, report: ApplyReport, summary: str, *,
@@ -324,6 +325,8 @@ async def _restore(session: Session, target: ApplyTarget, ami: Ami, previous: Pa
     target.files.point_to(previous)
     progress(f"rolling back to {previous.name}")
     await consistency.reload_committed(ami, session, numbers)
+    if target.node:
+        await apply_nodes.restore_peers(session, ami, list(target.peers), numbers, progress)
     target.files.end()
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from orchestrator.asterisk.ami import Ami
+from orchestrator.asterisk.astdb import AstDb
 from orchestrator.domain.naming import blacklist_family
 from orchestrator.services.tenancy import owned_number
 from orchestrator.store import api_repository
@@ -21,7 +21,7 @@ from orchestrator.store.models import BlacklistEntry
 from orchestrator.store.session import Session
 
 
-async def change_blacklist(session: Session, ami: Ami, number: str, caller: str, *, add: bool,
+async def change_blacklist(session: Session, ami: AstDb, number: str, caller: str, *, add: bool,
                            source: str) -> bool:
     family = blacklist_family(number)
     if add:
@@ -51,7 +51,7 @@ def entries(session: Session, tenant: str, e164: str) -> list[BlacklistEntry]:
     return api_repository.blacklist_entries(session, e164)
 
 
-async def change_for_tenant(session: Session, ami: Callable[[], Ami], *, tenant: str, e164: str, caller: str,
+async def change_for_tenant(session: Session, ami: Callable[[], AstDb], *, tenant: str, e164: str, caller: str,
                             add: bool, actor: str, token_id: int | None) -> bool:
     """Add or remove ``caller`` on one of the tenant's numbers, audited with the change. False when
     there is nothing to change (then no AstDB write and no audit entry). ``ami`` is asked for the

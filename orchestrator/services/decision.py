@@ -34,6 +34,7 @@ class ApplyDecision:
     render_changed_only: bool
     full_reload: str | None  # why Asterisk reloads everything; None: push the change over AMI
     why_render_all: str | None = None
+    node_behind: bool = False  # a cluster node not on the committed version: it also needs all AstDB data
 
     @classmethod
     def decide(cls, facts: Facts) -> ApplyDecision:
@@ -51,6 +52,15 @@ class ApplyDecision:
         if why is None and len(names) > MAX_INCREMENTAL_FILES:
             why = f"{len(names)} files changed"
         return self if why is None else replace(self, full_reload=why)
+
+
+    def for_node(self, behind: bool) -> ApplyDecision:
+        """A cluster node that does not run the committed version (it was down, or a previous
+        apply could not reach it) cannot take a change pushed context by context."""
+        if not behind:
+            return self
+        return replace(self, full_reload=self.full_reload or "this node does not run the committed version",
+                       node_behind=True)
 
 
 def _files_untrusted(facts: Facts) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from orchestrator.asterisk.ami import Ami
+from orchestrator.asterisk.astdb import AstDb
 from orchestrator.domain.flow_compile import list_family
 from orchestrator.errors import NotFound, PlanInvalid, Violation
 from orchestrator.store import flows as flow_store
@@ -53,7 +54,7 @@ def check_entry(session: Session, tenant: str, name: str, value: str) -> None:
         raise PlanInvalid([Violation("value", f"{value!r} is not 1 to 32 digits")])
 
 
-async def change_list(session: Session, ami: Ami, tenant: str, name: str, value: str, *, add: bool) -> bool:
+async def change_list(session: Session, ami: AstDb, tenant: str, name: str, value: str, *, add: bool) -> bool:
     """Add or remove one entry; AstDB first, undone when the commit fails."""
     check_entry(session, tenant, name, value)
     family = list_family(tenant, name)

@@ -71,6 +71,7 @@ class CallResult:
     duration_s: float = 0.0
     returncode: int = 0
     message_log: Path | None = None
+    call_id: str = ""  # calls placed at a rate only
 
 
 def _parse_invite_responses(trace: str) -> list[int]:
@@ -210,7 +211,8 @@ def _place_call_once(sip_port: int, number: str, caller: str, *, hold_s: float, 
 
 def place_calls(sip_port: int, number: str, caller: str, *, count: int, hold_s: float = 1.0,
                 anonymous: bool = False, workdir: Path, timeout: float = 60.0,
-                concurrent: bool = True, rate: float | None = None, host: str = HOST) -> list[CallResult]:
+                concurrent: bool = True, rate: float | None = None, host: str = HOST,
+                scenario: str | None = None) -> list[CallResult]:
     """``count`` calls from ``caller`` to ``number``.
 
     Default: all at once, one sipp per call (each held ``hold_s`` when answered). With ``rate``
@@ -219,11 +221,11 @@ def place_calls(sip_port: int, number: str, caller: str, *, count: int, hold_s: 
     the other."""
     if rate is not None:
         return _place_calls_at_rate(sip_port, number, caller, count=count, hold_s=hold_s, anonymous=anonymous,
-                                    workdir=workdir, timeout=timeout, rate=rate, host=host)
+                                    workdir=workdir, timeout=timeout, rate=rate, host=host, scenario=scenario)
 
     def one(_: int) -> CallResult:
         return place_call(sip_port, number, caller, hold_s=hold_s, anonymous=anonymous,
-                          workdir=workdir, timeout=timeout, host=host)
+                          workdir=workdir, timeout=timeout, host=host, scenario=scenario)
 
     if not concurrent:
         return [one(i) for i in range(count)]
@@ -232,13 +234,14 @@ def place_calls(sip_port: int, number: str, caller: str, *, count: int, hold_s: 
 
 
 def _place_calls_at_rate(sip_port: int, number: str, caller: str, *, count: int, hold_s: float, anonymous: bool,
-                         workdir: Path, timeout: float, rate: float, host: str) -> list[CallResult]:
+                         workdir: Path, timeout: float, rate: float, host: str,
+                         scenario: str | None = None) -> list[CallResult]:
     workdir.mkdir(parents=True, exist_ok=True)
     msg_file = workdir / f"calls-{uuid.uuid4().hex[:10]}-messages.log"
-    scenario = SCENARIOS / ("caller_anonymous.xml" if anonymous else "caller.xml")
+    scenario_file = SCENARIOS / (scenario or ("caller_anonymous.xml" if anonymous else "caller.xml"))
     total = timeout + count / rate + hold_s
     cmd = [
-        SIPP, f"{host}:{sip_port}", "-sf", str(scenario), "-s", _digits(number),
+        SIPP, f"{host}:{sip_port}", "-sf", str(scenario_file), "-s", _digits(number),
         "-key", "caller", _digits(caller) if not anonymous or caller != "anonymous" else "anonymous",
         "-i", HOST, "-p", str(free_port()), "-mp", str(free_port()), "-cp", str(free_port()),
         "-m", str(count), "-l", str(count), "-r", str(max(1, round(rate * 10))), "-rp", "10000",  # per 10 s
@@ -268,16 +271,18 @@ def _place_calls_at_rate(sip_port: int, number: str, caller: str, *, count: int,
     for cid in order:
         finals = [c for c in by_call[cid] if c >= 200]
         final = finals[-1] if finals else 0
-        results.append(CallResult(final, final == 200, by_call[cid], elapsed, rc, msg_file))
+        results.append(CallResult(final, final == 200, by_call[cid], elapsed, rc, msg_file, call_id=cid))
     results += [CallResult(0, False, [], elapsed, rc, msg_file)] * (count - len(results))
     return results
 
 
 class Carrier:
-    """One sipp UAS on 127.0.0.1:port answering every call Asterisk sends to the carrier trunk."""
+    """One sipp UAS on ``host``:port (loopback unless a cluster's nodes need another address)
+    answering every call Asterisk sends to the carrier trunk."""
 
-    def __init__(self, port: int, workdir: Path) -> None:
+    def __init__(self, port: int, workdir: Path, host: str = HOST) -> None:
         self.port = port
+        self.host = host
         self.workdir = workdir
         self.log_file = workdir / f"carrier-{port}-invites.log"
         self.screen_file = workdir / f"carrier-{port}-screen.log"
@@ -291,7 +296,7 @@ class Carrier:
         self.log_file.unlink(missing_ok=True)
         self._seen = 0
         cmd = [
-            SIPP, "-sf", str(SCENARIOS / "carrier.xml"), "-i", HOST, "-p", str(self.port),
+            SIPP, "-sf", str(SCENARIOS / "carrier.xml"), "-i", self.host, "-p", str(self.port),
             "-mp", str(free_port()), "-cp", str(free_port()),
             "-trace_logs", "-log_file", str(self.log_file),
             "-trace_err", "-error_file", str(self.workdir / f"carrier-{self.port}-errors.log"),

@@ -33,7 +33,8 @@ from orchestrator.store import models as m
 from orchestrator.store import recordings as recordings_db
 
 SEPARATOR = "@"
-CALL_ID = re.compile(r"[0-9]{1,20}\.[0-9]{1,20}(-[0-9]{1,4})?")  # Uniqueid, or Uniqueid-N for a later segment
+# Uniqueid, or Uniqueid-N for a later segment; a cluster node's start with its system name ("node2-").
+CALL_ID = re.compile(r"([a-z][a-z0-9-]{0,30}-)?[0-9]{1,20}\.[0-9]{1,20}(-[0-9]{1,4})?")
 
 
 def check_call_id(call_id: str) -> str:
