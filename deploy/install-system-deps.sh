@@ -14,6 +14,7 @@ command -v espeak-ng >/dev/null || need+=(espeak-ng)        # Dutch tariff promp
 dpkg -s libsox-fmt-mp3 >/dev/null 2>&1 || need+=(libsox-fmt-mp3)  # MP3 announcements (sox)
 command -v ss >/dev/null || need+=(iproute2)
 command -v kamailio >/dev/null || need+=(kamailio)          # the cluster's SIP front door (dispatcher)
+command -v iptables >/dev/null || need+=(iptables)          # the cluster test cuts a node's AMI in its namespace
 command -v systemd-analyze >/dev/null || need+=(systemd)    # checks the generated service units
 # PostgreSQL: the tests start their own throw-away server from these binaries (tests/harness/postgres.py);
 # Debian keeps initdb/pg_ctl in /usr/lib/postgresql/<version>/bin, not on PATH.
