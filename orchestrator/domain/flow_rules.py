@@ -9,7 +9,7 @@ a block that waits for the caller with bounded tries (menu, input). The per-call
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -229,12 +229,17 @@ def _cycles_without_wait(flows: Mapping[str, Flow]) -> list[Violation]:
     return []
 
 
-def check_flows(flows: Mapping[str, Flow], ctx: Mapping[str, Any]) -> list[Violation]:
-    """``ctx``: announcements, lists, queues, hunt_groups (names the plan defines)."""
+def check_flows(flows: Mapping[str, Flow], ctx: Mapping[str, Any],
+                checked: Collection[str] = ()) -> list[Violation]:
+    """``ctx``: announcements, lists, queues, hunt_groups (names the plan defines). ``checked``:
+    flows found clean before against the same ``ctx`` and flow names (apply: unchanged since the
+    last apply with the same tenant salt); a flow's own checks depend on nothing else, so they are
+    not run again. The cycle check spans flows (``goto``) and always runs."""
     full = {**ctx, "flows": set(flows)}
     v: list[Violation] = []
     for name, flow in flows.items():
-        v.extend(check_flow(name, flow, full))
+        if name not in checked:
+            v.extend(check_flow(name, flow, full))
     if not v:
         v.extend(_cycles_without_wait(flows))
     return v

@@ -26,16 +26,25 @@ def _in_document(violations: list[Violation], changed: list[int]) -> list[Violat
     return [fix(v) for v in violations]
 
 
-def checked_changes(document: Mapping[str, Any], delta: PlanDelta, now: datetime) -> TenantPlan:
+def unchanged_flows(plan: TenantPlan, stored: Mapping[str, Any]) -> set[str]:
+    """The plan's flows that equal ``stored`` (the flows as committed, in the plan format)."""
+    return {name for name, f in plan.flows.items() if stored.get(name) == f.model_dump(mode="json")}
+
+
+def checked_changes(document: Mapping[str, Any], delta: PlanDelta, now: datetime,
+                    stored_flows: Mapping[str, Any] | None = None) -> TenantPlan:
     """The tenant-level part of the document with its changed numbers only, parsed and checked
-    against the package rules; raises PlanInvalid with every violation."""
+    against the package rules; raises PlanInvalid with every violation. ``stored_flows``: the
+    tenant's flows as committed, given only while the tenant salt is as committed (the names
+    flows refer to are the same): a flow equal to its committed self passed these checks then
+    and is not checked again, as an unchanged number entry is not."""
     entries = document.get("numbers") or []
     partial = {**document, "numbers": [entries[i] for i in delta.changed]}
     try:
         plan = parse_plan(partial)
     except PlanInvalid as exc:
         raise PlanInvalid(_in_document(exc.violations, delta.changed)) from exc
-    violations = check_plan(plan, now)
+    violations = check_plan(plan, now, unchanged_flows(plan, stored_flows) if stored_flows else ())
     for j, n in enumerate(plan.numbers):
         if n.number in delta.unchanged:
             violations.append(Violation(f"numbers[{j}].number",

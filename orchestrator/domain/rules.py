@@ -6,7 +6,7 @@ decides to store nothing when the list is not empty.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -359,7 +359,9 @@ def _announcement_refs(n: ServiceNumberPlan, path: str, announcements: set[str])
     return v
 
 
-def check_plan(plan: TenantPlan, now: datetime) -> list[Violation]:
+def check_plan(plan: TenantPlan, now: datetime, checked_flows: Collection[str] = ()) -> list[Violation]:
+    """Every violation of the plan. ``checked_flows``: flows whose own checks passed before
+    against the same tenant-level names (flow_rules.check_flows)."""
     v: list[Violation] = []
     announcements = set(plan.announcements)
     for name, a in plan.announcements.items():
@@ -368,7 +370,8 @@ def check_plan(plan: TenantPlan, now: datetime) -> list[Violation]:
     v.extend(check_retention(plan.recording_retention))
     v.extend(check_call_centres(plan, announcements))
     v.extend(check_flows(plan.flows, {"announcements": announcements, "lists": set(plan.lists),
-                                      "queues": set(plan.queues), "hunt_groups": set(plan.hunt_groups)}))
+                                      "queues": set(plan.queues), "hunt_groups": set(plan.hunt_groups)},
+                         checked_flows))
     for name in plan.layout:
         if name not in plan.flows:
             v.append(Violation(f"layout.{name}", f"flow {name!r} is not defined"))

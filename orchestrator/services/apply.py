@@ -44,6 +44,7 @@ from orchestrator.services.decision import ApplyDecision, Facts
 from orchestrator.services.flow_lists import sync_lists
 from orchestrator.settings import DEFAULT_PHONE_QUALIFY_S
 from orchestrator.store import call_centres as centre_store
+from orchestrator.store import flows as flow_store
 from orchestrator.store import models
 from orchestrator.store import plans as plan_store
 from orchestrator.store import tenants as tenant_store
@@ -109,6 +110,8 @@ class Validated:
     build: str
     holidays: frozenset[str]
     before: set[str]  # the tenant's numbers as stored
+    stored_digests: set[str] | None  # numbers with a stored digest (None: not read, full render)
+    stored_flows: dict[str, Any] | None  # the tenant's flows as committed (None: not read, full render)
     centre_changed: bool
     decision: ApplyDecision
     guards: ApplyGuards
@@ -133,7 +136,8 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         v = validate(document, session, target, now, full, progress, guards)
         crash_point("validated")
         rendered = render(session, target.where, v.decision, v.plan, v.delta, before=v.before,
-                          centre_changed=v.centre_changed, holidays=v.holidays, base_dir=base_dir, progress=progress)
+                          centre_changed=v.centre_changed, holidays=v.holidays, base_dir=base_dir, progress=progress,
+                          stored_flows=v.stored_flows)
         change = push.Change.between(rendered.old, rendered.files, rendered.files.keys() | rendered.removed)
         decision = v.decision.for_change(change.names)
         if target.node and target.ami is not None:
@@ -200,16 +204,18 @@ def validate(document: Any, session: Session, target: ApplyTarget, now: datetime
         committed_generator=None if committed is None else committed.generator,
         loaded=committed is not None and committed.loaded, link=target.files.current(), build=build,
         salt_matches=isinstance(tenant, str) and version_store.tenant_salt(session, tenant) == salt))
-    stored = version_store.number_digests(session, tenant) if decision.render_changed_only and isinstance(
-        tenant, str) else {}
+    incremental = decision.render_changed_only and isinstance(tenant, str)
+    stored = version_store.number_digests(session, str(tenant)) if incremental else {}
+    stored_flows = flow_store.load_flows(session, str(tenant)).get("flows", {}) if incremental else None
     delta = plan_delta(document, salt, stored)
-    plan = checked_changes(document, delta, now)
+    plan = checked_changes(document, delta, now, stored_flows)
     _say_valid(plan, delta, progress)
     before = set(tenant_store.tenant_numbers(session, plan.tenant))
     claim = apply_guards.check(session, plan, delta.changed, before,
                                delta.unchanged.keys() | {n.number for n in plan.numbers}, guards)
     centre_changed = centre_store.stored_call_centre(session, plan.tenant) != centre_store.call_centre_json(plan)
-    return Validated(document, plan, delta, salt, build, holidays, before, centre_changed, decision, guards, claim)
+    return Validated(document, plan, delta, salt, build, holidays, before, set(stored) if incremental else None,
+                     stored_flows, centre_changed, decision, guards, claim)
 
 
 def _say_valid(plan: TenantPlan, delta: PlanDelta, progress: Progress) -> None:
@@ -297,10 +303,10 @@ def _commit(session: Session, v: Validated, version: WrittenVersion, report: App
     plan, delta = v.plan, v.delta
     try:
         apply_guards.commit(session, plan.tenant, v.claim, v.guards, progress)
-        plan_store.save_plan(session, plan, keep=delta.unchanged.keys(), positions=delta.changed)
+        plan_store.save_plan(session, plan, keep=delta.unchanged.keys(), positions=delta.changed, stored=v.before)
         version_store.set_tenant_salt(session, plan.tenant, v.salt)
         version_store.save_digests(session, plan.tenant, {n.number: delta.digests[i] for n, i in zip(
-            plan.numbers, delta.changed, strict=True)}, keep=delta.unchanged.keys())
+            plan.numbers, delta.changed, strict=True)}, keep=delta.unchanged.keys(), stored=v.stored_digests)
         how = (f"{len(plan.numbers)} of them new or changed" + (", call centre changed" if v.centre_changed else "")
                if v.decision.render_changed_only else "full rebuild")
         applied = models.AppliedVersion(

@@ -132,7 +132,7 @@ def expected_blacklists(session: Session, plan: TenantPlan, gone: list[str]) -> 
 
 def render_changes(session: Session, where: Where, plan: TenantPlan, delta: PlanDelta, before: set[str],
                    centre_changed: bool, holidays: frozenset[str], base_dir: Path | None,
-                   progress: Progress) -> Rendered:
+                   progress: Progress, stored_flows: Mapping[str, Any] | None = None) -> Rendered:
     """Only the numbers that changed (and the entry when numbers come or go, the call centres
     when they changed): the rest of the active version is linked into the new one."""
     sounds = resolve_sounds(plan, where.sounds_dir, where.asterisk_path, base_dir, import_files=True)
@@ -157,8 +157,9 @@ def render_changes(session: Session, where: Where, plan: TenantPlan, delta: Plan
         progress("call centre changed: rendering the call centres again, not the numbers")
     for flow in flows:
         files |= renderer.number(flow)
-    own_flows, gone_flows = flow_files(where, renderer, plan, holidays, base_dir,
-                                       flow_store.load_flows(session, plan.tenant).get("flows", {}))
+    if stored_flows is None:
+        stored_flows = flow_store.load_flows(session, plan.tenant).get("flows", {})
+    own_flows, gone_flows = flow_files(where, renderer, plan, holidays, base_dir, stored_flows)
     files |= own_flows
     removed |= gone_flows
     old = where.files.read([*files, *removed])
@@ -188,9 +189,11 @@ def render_everything(session: Session, where: Where, plan: TenantPlan, before: 
 
 def render(session: Session, where: Where, decision: ApplyDecision, plan: TenantPlan, delta: PlanDelta, *,
            before: set[str], centre_changed: bool, holidays: frozenset[str], base_dir: Path | None,
-           progress: Progress) -> Rendered:
+           progress: Progress, stored_flows: Mapping[str, Any] | None = None) -> Rendered:
+    """``stored_flows``: the tenant's flows as committed, when the caller read them already."""
     if decision.render_changed_only:
-        return render_changes(session, where, plan, delta, before, centre_changed, holidays, base_dir, progress)
+        return render_changes(session, where, plan, delta, before, centre_changed, holidays, base_dir, progress,
+                              stored_flows)
     return render_everything(session, where, plan, before, holidays, base_dir)
 
 

@@ -28,12 +28,14 @@ STEP_FIELDS = ("start", "regions", "rosters", "splits", "flow")
 
 
 def save_plan(session: Session, plan: p.TenantPlan, *, keep: Collection[str] = (),
-              positions: list[int] | None = None) -> None:
+              positions: list[int] | None = None, stored: Collection[str] | None = None) -> None:
     """Replace the tenant's numbers and announcements by the plan's (not committed). Numbers in
     ``keep`` (E.164) are unchanged since the last apply and stay as stored; ``positions`` are the
     plan's numbers' places in the whole document (default: their order in ``plan``).
 
-    Set-based: a fixed number of statements per CHUNK numbers, not a few per number."""
+    Set-based: a fixed number of statements per CHUNK numbers, not a few per number. ``stored``:
+    the tenant's numbers as the caller read them in this transaction (apply, under its lock); when
+    all of them are kept, none is dropped and the tenant's rows are not read again."""
     tenant = tenant_row(session, plan.tenant, create=True)
     assert tenant.id is not None
     tenant.test_number = plan.test_number
@@ -42,14 +44,15 @@ def save_plan(session: Session, plan: p.TenantPlan, *, keep: Collection[str] = (
     for e164, owner in owners(session, wanted).items():
         if owner != plan.tenant:
             raise StoreError(f"{e164} belongs to tenant {owner!r}, not {plan.tenant!r}")
-    _drop_rows(session, tenant.id, plan, set(keep))
+    kept = set(keep)
+    _drop_rows(session, tenant.id, plan, kept, stored is not None and kept.issuperset(stored))
     for name, a in plan.announcements.items():
         session.add(m.Announcement(tenant_id=tenant.id, name=name, sound=a.sound, file=a.file, text=a.text))
     try:
         _insert_numbers(session, tenant.id, plan, positions)
     except SQLAlchemyError as exc:
         raise StoreError(f"could not store the plan of {plan.tenant!r}: {exc}") from exc
-    save_recording(session, plan, set(keep))
+    save_recording(session, plan, kept)
     save_call_centre(session, plan)
     save_flows(session, plan)
     try:
@@ -58,11 +61,12 @@ def save_plan(session: Session, plan: p.TenantPlan, *, keep: Collection[str] = (
         raise StoreError(f"could not store the plan of {plan.tenant!r}: {exc}") from exc
 
 
-def _drop_rows(session: Session, tenant_id: int, plan: p.TenantPlan, kept: set[str]) -> None:
+def _drop_rows(session: Session, tenant_id: int, plan: p.TenantPlan, kept: set[str], all_kept: bool) -> None:
     """Delete the tenant's numbers not kept (with their routings), its announcements, the plan's
-    blacklist entries of the numbers it writes again and every entry of numbers that left."""
-    stored = session.exec(select(m.ServiceNumber.id, m.ServiceNumber.e164)
-                          .where(m.ServiceNumber.tenant_id == tenant_id)).all()
+    blacklist entries of the numbers it writes again and every entry of numbers that left.
+    ``all_kept``: every stored number is kept (nothing of theirs to drop, no need to read them)."""
+    stored: list[tuple[int, str]] = [] if all_kept else [(i, e) for i, e in session.connection().execute(
+        select(m.ServiceNumber.id, m.ServiceNumber.e164).where(m.ServiceNumber.tenant_id == tenant_id))]
     drop_ids = [i for i, e164 in stored if e164 not in kept]
     for ids in chunks(drop_ids):
         their_routings = select(m.Routing.id).where(col(m.Routing.service_number_id).in_(ids))

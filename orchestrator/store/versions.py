@@ -51,15 +51,23 @@ def version(session: Session, version_id: int) -> m.AppliedVersion:
 
 def number_digests(session: Session, tenant: str) -> dict[str, str]:
     """E.164 -> digest of the entry each of the tenant's numbers was last applied from."""
-    rows = session.exec(select(m.NumberDigest.e164, m.NumberDigest.digest).where(m.NumberDigest.tenant == tenant))
-    return dict(rows.all())
+    # Core rows, not ORM ones: 10,000 of them in half the time.
+    rows = session.connection().execute(
+        select(m.NumberDigest.e164, m.NumberDigest.digest).where(m.NumberDigest.tenant == tenant))
+    return {e164: digest for e164, digest in rows}
 
 
-def save_digests(session: Session, tenant: str, digests: dict[str, str], keep: Collection[str]) -> None:
-    """The tenant's numbers are now ``keep`` (digests unchanged) plus ``digests`` (new)."""
-    stored = session.exec(select(m.NumberDigest.e164).where(m.NumberDigest.tenant == tenant)).all()
+def save_digests(session: Session, tenant: str, digests: dict[str, str], keep: Collection[str],
+                 stored: Collection[str] | None = None) -> None:
+    """The tenant's numbers are now ``keep`` (digests unchanged) plus ``digests`` (new). ``stored``:
+    the numbers with a digest as the caller read them in this transaction (``number_digests``,
+    under the apply lock); None reads them."""
+    if stored is None:
+        stored = list(session.connection().execute(
+            select(m.NumberDigest.e164).where(m.NumberDigest.tenant == tenant)).scalars())
     kept = set(keep)
-    gone = [e for e in stored if e not in kept] + [e for e in digests if e not in stored]
+    had = set(stored)
+    gone = [e for e in had if e not in kept] + [e for e in digests if e not in had]
     for chunk in chunks(gone):  # including rows another tenant left behind for a moved number
         session.execute(delete(m.NumberDigest).where(col(m.NumberDigest.e164).in_(chunk)))
     if digests:
