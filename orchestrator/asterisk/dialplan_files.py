@@ -50,6 +50,28 @@ def _has_buckets(version: Path) -> bool:
     return (version / NUMBERS_FILE).exists()
 
 
+_COUNT_LINE = "; the number buckets of this version (generated): "
+
+
+def _bucket_files(version: Path) -> int | None:
+    """How many number files the version's buckets hold, as its numbers file says (None: an
+    older version that does not say, or unreadable)."""
+    try:
+        with open(version / NUMBERS_FILE) as fh:
+            first = fh.readline()
+    except OSError:
+        return None
+    count = first.removeprefix(_COUNT_LINE).split(" ", 1)[0]
+    return int(count) if first.startswith(_COUNT_LINE) and count.isdigit() else None
+
+
+@functools.lru_cache(maxsize=256)
+def _bucket_targets(version: Path) -> frozenset[str]:
+    """The bucket folders a version links to (versions are immutable: read once per process)."""
+    return frozenset(os.path.basename(os.readlink(link.path)) for link in os.scandir(version)
+                     if link.name.startswith("nb-") and link.is_symlink())
+
+
 def bucket_of(name: str) -> str:
     """``nb-67`` for ``n-318001234567.conf``; TOP for every other file."""
     if name.startswith("n-") and name.endswith(".conf") and len(name) > 9:
@@ -187,7 +209,10 @@ class DialplanFiles:
             digest.update("\0".join(f"{b}>{t}" for b, t in sorted(shared.items())).encode())
             name = f"{time.strftime('%Y%m%dT%H%M%S')}-{digest.hexdigest()[:10]}"
             final = self.versions / name
-            count = len(texts) + len(keep) + sum(len(os.listdir(base / b)) for b in shared if base is not None)
+            in_buckets = None if not shared or base is None else _bucket_files(base)
+            if in_buckets is None:
+                in_buckets = sum(len(os.listdir(base / b)) for b in shared if base is not None)
+            count = len(texts) + len(keep) + in_buckets
             if final.exists():  # same content within the same second: reuse it
                 return WrittenVersion(name, final, self.current(), count)
             tmp = self.versions / f".{name}.tmp"
@@ -219,7 +244,9 @@ class DialplanFiles:
                     target = os.path.relpath(folder, final)
                 os.symlink(target, tmp / bucket)
             includes = "".join(f'#include "svc/{b}/*.conf"\n' for b in buckets)
-            (tmp / NUMBERS_FILE).write_text(f"; the number buckets of this version (generated)\n{includes}")
+            # The count spares the next change of no number file listing 100 buckets to count them.
+            number_files = count - len(new_texts[TOP]) - len(kept[TOP])
+            (tmp / NUMBERS_FILE).write_text(f"{_COUNT_LINE}{number_files} number files\n{includes}")
             _fsync_dir(tmp)
             os.replace(tmp, final)
             _fsync_dir(self.versions)
@@ -322,9 +349,8 @@ class DialplanFiles:
                 shutil.rmtree(old, ignore_errors=True)
         if not self.buckets.is_dir():
             return
-        used = {os.path.basename(os.readlink(link.path))
-                for v in self.versions.iterdir() if v.is_dir()
-                for link in os.scandir(v) if link.name.startswith("nb-") and link.is_symlink()}
+        used = {target for v in self.versions.iterdir() if v.is_dir() and not v.name.startswith(".")
+                for target in _bucket_targets(v)}
         for folder in self.buckets.iterdir():
             if folder.name not in used and not folder.name.startswith("."):
                 shutil.rmtree(folder, ignore_errors=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -31,8 +32,18 @@ def unchanged_flows(plan: TenantPlan, stored: Mapping[str, Any]) -> set[str]:
     return {name for name, f in plan.flows.items() if stored.get(name) == f.model_dump(mode="json")}
 
 
-def checked_changes(document: Mapping[str, Any], delta: PlanDelta, now: datetime,
-                    stored_flows: Mapping[str, Any] | None = None) -> TenantPlan:
+@dataclass(frozen=True)
+class Checked:
+    plan: TenantPlan
+    same_flows: frozenset[str]  # flows equal to their committed selves: not checked (nor rendered) again
+
+
+def checked_changes(document: Mapping[str, Any], delta: PlanDelta, now: datetime) -> TenantPlan:
+    return checked_document(document, delta, now).plan
+
+
+def checked_document(document: Mapping[str, Any], delta: PlanDelta, now: datetime,
+                     stored_flows: Mapping[str, Any] | None = None) -> Checked:
     """The tenant-level part of the document with its changed numbers only, parsed and checked
     against the package rules; raises PlanInvalid with every violation. ``stored_flows``: the
     tenant's flows as committed, given only while the tenant salt is as committed (the names
@@ -44,11 +55,12 @@ def checked_changes(document: Mapping[str, Any], delta: PlanDelta, now: datetime
         plan = parse_plan(partial)
     except PlanInvalid as exc:
         raise PlanInvalid(_in_document(exc.violations, delta.changed)) from exc
-    violations = check_plan(plan, now, unchanged_flows(plan, stored_flows) if stored_flows else ())
+    same = frozenset(unchanged_flows(plan, stored_flows) if stored_flows else ())
+    violations = check_plan(plan, now, same)
     for j, n in enumerate(plan.numbers):
         if n.number in delta.unchanged:
             violations.append(Violation(f"numbers[{j}].number",
                                         f"{n.number} is already defined at numbers[{delta.unchanged[n.number]}]"))
     if violations:
         raise PlanInvalid(_in_document(violations, delta.changed))
-    return plan
+    return Checked(plan, same)

@@ -29,7 +29,7 @@ from orchestrator.asterisk.dialplan_files import DialplanFiles, WrittenVersion
 from orchestrator.domain.compile import holiday_dates
 from orchestrator.domain.digest import PlanDelta, as_stored, plan_delta, tenant_salt
 from orchestrator.domain.naming import PJSIP_FILE
-from orchestrator.domain.partial import checked_changes
+from orchestrator.domain.partial import checked_document
 from orchestrator.domain.plan import TenantPlan, to_document
 from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError, PlanInvalid, Violation
 from orchestrator.generate.files import PRIVATE_FILES, lint_set
@@ -112,6 +112,7 @@ class Validated:
     before: set[str]  # the tenant's numbers as stored
     stored_digests: set[str] | None  # numbers with a stored digest (None: not read, full render)
     stored_flows: dict[str, Any] | None  # the tenant's flows as committed (None: not read, full render)
+    same_flows: frozenset[str]  # the plan's flows equal to ``stored_flows``' (not checked, rendered, dumped again)
     centre_changed: bool
     decision: ApplyDecision
     guards: ApplyGuards
@@ -137,7 +138,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
         crash_point("validated")
         rendered = render(session, target.where, v.decision, v.plan, v.delta, before=v.before,
                           centre_changed=v.centre_changed, holidays=v.holidays, base_dir=base_dir, progress=progress,
-                          stored_flows=v.stored_flows)
+                          stored_flows=v.stored_flows, same_flows=v.same_flows)
         change = push.Change.between(rendered.old, rendered.files, rendered.files.keys() | rendered.removed)
         decision = v.decision.for_change(change.names)
         if target.node and target.ami is not None:
@@ -208,14 +209,15 @@ def validate(document: Any, session: Session, target: ApplyTarget, now: datetime
     stored = version_store.number_digests(session, str(tenant)) if incremental else {}
     stored_flows = flow_store.load_flows(session, str(tenant)).get("flows", {}) if incremental else None
     delta = plan_delta(document, salt, stored)
-    plan = checked_changes(document, delta, now, stored_flows)
+    checked = checked_document(document, delta, now, stored_flows)
+    plan = checked.plan
     _say_valid(plan, delta, progress)
     before = set(tenant_store.tenant_numbers(session, plan.tenant))
     claim = apply_guards.check(session, plan, delta.changed, before,
                                delta.unchanged.keys() | {n.number for n in plan.numbers}, guards)
     centre_changed = centre_store.stored_call_centre(session, plan.tenant) != centre_store.call_centre_json(plan)
     return Validated(document, plan, delta, salt, build, holidays, before, set(stored) if incremental else None,
-                     stored_flows, centre_changed, decision, guards, claim)
+                     stored_flows, checked.same_flows, centre_changed, decision, guards, claim)
 
 
 def _say_valid(plan: TenantPlan, delta: PlanDelta, progress: Progress) -> None:
@@ -303,7 +305,8 @@ def _commit(session: Session, v: Validated, version: WrittenVersion, report: App
     plan, delta = v.plan, v.delta
     try:
         apply_guards.commit(session, plan.tenant, v.claim, v.guards, progress)
-        plan_store.save_plan(session, plan, keep=delta.unchanged.keys(), positions=delta.changed, stored=v.before)
+        plan_store.save_plan(session, plan, keep=delta.unchanged.keys(), positions=delta.changed, stored=v.before,
+                             same_flows={n: v.stored_flows[n] for n in v.same_flows} if v.stored_flows else None)
         version_store.set_tenant_salt(session, plan.tenant, v.salt)
         version_store.save_digests(session, plan.tenant, {n.number: delta.digests[i] for n, i in zip(
             plan.numbers, delta.changed, strict=True)}, keep=delta.unchanged.keys(), stored=v.stored_digests)

@@ -4,7 +4,7 @@ change. Reads the database, never writes it (the plan is staged only once Asteri
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,13 +85,16 @@ def compile_call_flows(where: Where, plans: list[TenantPlan], holidays: frozense
 
 
 def flow_files(where: Where, renderer: Renderer, plan: TenantPlan, holidays: frozenset[str],
-               base_dir: Path | None, stored: Mapping[str, Any]) -> tuple[dict[str, str], set[str]]:
+               base_dir: Path | None, stored: Mapping[str, Any],
+               same: Collection[str] | None = None) -> tuple[dict[str, str], set[str]]:
     """The files of the tenant's flows that differ from ``stored`` (its flows as committed, in
     the plan format), and those of its flows that are gone. Flows are rendered on their own: a
     flow change rewrites the flow's file, not the files of the numbers on it. An unchanged flow
     renders as before (this path only runs while the tenant-level part of the plan, which holds
-    the announcements, lists and queue names flows use, is as committed)."""
-    changed = {name: f for name, f in plan.flows.items() if stored.get(name) != f.model_dump(mode="json")}
+    the announcements, lists and queue names flows use, is as committed). ``same``: the flows
+    already known to equal ``stored`` (validation compared them)."""
+    changed = {name: f for name, f in plan.flows.items()
+               if (name not in same if same is not None else stored.get(name) != f.model_dump(mode="json"))}
     files: dict[str, str] = {}
     if changed:
         sounds = resolve_sounds(plan, where.sounds_dir, where.asterisk_path, base_dir, import_files=True)
@@ -132,7 +135,8 @@ def expected_blacklists(session: Session, plan: TenantPlan, gone: list[str]) -> 
 
 def render_changes(session: Session, where: Where, plan: TenantPlan, delta: PlanDelta, before: set[str],
                    centre_changed: bool, holidays: frozenset[str], base_dir: Path | None,
-                   progress: Progress, stored_flows: Mapping[str, Any] | None = None) -> Rendered:
+                   progress: Progress, stored_flows: Mapping[str, Any] | None = None,
+                   same_flows: Collection[str] | None = None) -> Rendered:
     """Only the numbers that changed (and the entry when numbers come or go, the call centres
     when they changed): the rest of the active version is linked into the new one."""
     sounds = resolve_sounds(plan, where.sounds_dir, where.asterisk_path, base_dir, import_files=True)
@@ -159,7 +163,8 @@ def render_changes(session: Session, where: Where, plan: TenantPlan, delta: Plan
         files |= renderer.number(flow)
     if stored_flows is None:
         stored_flows = flow_store.load_flows(session, plan.tenant).get("flows", {})
-    own_flows, gone_flows = flow_files(where, renderer, plan, holidays, base_dir, stored_flows)
+        same_flows = None  # read here: not compared yet
+    own_flows, gone_flows = flow_files(where, renderer, plan, holidays, base_dir, stored_flows, same_flows)
     files |= own_flows
     removed |= gone_flows
     old = where.files.read([*files, *removed])
@@ -189,11 +194,13 @@ def render_everything(session: Session, where: Where, plan: TenantPlan, before: 
 
 def render(session: Session, where: Where, decision: ApplyDecision, plan: TenantPlan, delta: PlanDelta, *,
            before: set[str], centre_changed: bool, holidays: frozenset[str], base_dir: Path | None,
-           progress: Progress, stored_flows: Mapping[str, Any] | None = None) -> Rendered:
-    """``stored_flows``: the tenant's flows as committed, when the caller read them already."""
+           progress: Progress, stored_flows: Mapping[str, Any] | None = None,
+           same_flows: Collection[str] | None = None) -> Rendered:
+    """``stored_flows``: the tenant's flows as committed, when the caller read them already;
+    ``same_flows``: those of the plan's flows found equal to them."""
     if decision.render_changed_only:
         return render_changes(session, where, plan, delta, before, centre_changed, holidays, base_dir, progress,
-                              stored_flows)
+                              stored_flows, same_flows)
     return render_everything(session, where, plan, before, holidays, base_dir)
 
 

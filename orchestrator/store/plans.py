@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,14 +28,16 @@ STEP_FIELDS = ("start", "regions", "rosters", "splits", "flow")
 
 
 def save_plan(session: Session, plan: p.TenantPlan, *, keep: Collection[str] = (),
-              positions: list[int] | None = None, stored: Collection[str] | None = None) -> None:
+              positions: list[int] | None = None, stored: Collection[str] | None = None,
+              same_flows: Mapping[str, Any] | None = None) -> None:
     """Replace the tenant's numbers and announcements by the plan's (not committed). Numbers in
     ``keep`` (E.164) are unchanged since the last apply and stay as stored; ``positions`` are the
     plan's numbers' places in the whole document (default: their order in ``plan``).
 
     Set-based: a fixed number of statements per CHUNK numbers, not a few per number. ``stored``:
     the tenant's numbers as the caller read them in this transaction (apply, under its lock); when
-    all of them are kept, none is dropped and the tenant's rows are not read again."""
+    all of them are kept, none is dropped and the tenant's rows are not read again. ``same_flows``:
+    flows known to be as stored, in the stored format (store/flows.py)."""
     tenant = tenant_row(session, plan.tenant, create=True)
     assert tenant.id is not None
     tenant.test_number = plan.test_number
@@ -54,7 +56,7 @@ def save_plan(session: Session, plan: p.TenantPlan, *, keep: Collection[str] = (
         raise StoreError(f"could not store the plan of {plan.tenant!r}: {exc}") from exc
     save_recording(session, plan, kept)
     save_call_centre(session, plan)
-    save_flows(session, plan)
+    save_flows(session, plan, same_flows)
     try:
         session.flush()
     except SQLAlchemyError as exc:
@@ -66,7 +68,7 @@ def _drop_rows(session: Session, tenant_id: int, plan: p.TenantPlan, kept: set[s
     blacklist entries of the numbers it writes again and every entry of numbers that left.
     ``all_kept``: every stored number is kept (nothing of theirs to drop, no need to read them)."""
     stored: list[tuple[int, str]] = [] if all_kept else [(i, e) for i, e in session.connection().execute(
-        select(m.ServiceNumber.id, m.ServiceNumber.e164).where(m.ServiceNumber.tenant_id == tenant_id))]
+        select(m.ServiceNumber.id, m.ServiceNumber.e164).where(m.ServiceNumber.tenant_id == tenant_id)).all()]
     drop_ids = [i for i, e164 in stored if e164 not in kept]
     for ids in chunks(drop_ids):
         their_routings = select(m.Routing.id).where(col(m.Routing.service_number_id).in_(ids))

@@ -57,4 +57,4 @@ def count_numbers(session: Session) -> int:
 def tenant_numbers(session: Session, tenant: str) -> list[str]:
     """The tenant's numbers (E.164); none for a tenant not seen before."""
     query = select(m.ServiceNumber.e164).join(m.Tenant).where(m.Tenant.name == tenant)
-    return list(session.connection().execute(query).scalars())  # Core rows: 10,000 in half the time
+    return list(session.connection().execute(query).scalars().all())  # Core rows: 10,000 in half the time

@@ -53,7 +53,7 @@ def number_digests(session: Session, tenant: str) -> dict[str, str]:
     """E.164 -> digest of the entry each of the tenant's numbers was last applied from."""
     # Core rows, not ORM ones: 10,000 of them in half the time.
     rows = session.connection().execute(
-        select(m.NumberDigest.e164, m.NumberDigest.digest).where(m.NumberDigest.tenant == tenant))
+        select(m.NumberDigest.e164, m.NumberDigest.digest).where(m.NumberDigest.tenant == tenant)).all()
     return {e164: digest for e164, digest in rows}
 
 
@@ -63,8 +63,8 @@ def save_digests(session: Session, tenant: str, digests: dict[str, str], keep: C
     the numbers with a digest as the caller read them in this transaction (``number_digests``,
     under the apply lock); None reads them."""
     if stored is None:
-        stored = list(session.connection().execute(
-            select(m.NumberDigest.e164).where(m.NumberDigest.tenant == tenant)).scalars())
+        stored = session.connection().execute(
+            select(m.NumberDigest.e164).where(m.NumberDigest.tenant == tenant)).scalars().all()
     kept = set(keep)
     had = set(stored)
     gone = [e for e in had if e not in kept] + [e for e in digests if e not in had]
