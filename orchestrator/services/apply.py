@@ -27,7 +27,7 @@ from orchestrator.asterisk import push
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles, WrittenVersion
 from orchestrator.domain.compile import holiday_dates
-from orchestrator.domain.digest import PlanDelta, as_stored, plan_delta, tenant_salt
+from orchestrator.domain.digest import PlanDelta, as_stored, numbers_digest, plan_delta, same_numbers, tenant_salt
 from orchestrator.domain.naming import PJSIP_FILE
 from orchestrator.domain.partial import checked_document
 from orchestrator.domain.plan import TenantPlan, to_document
@@ -107,6 +107,7 @@ class Validated:
     plan: TenantPlan
     delta: PlanDelta
     salt: str
+    numbers: str  # digest of the whole list of number entries
     build: str
     holidays: frozenset[str]
     before: set[str]  # the tenant's numbers as stored
@@ -145,7 +146,7 @@ async def apply_document(document: Any, session: Session, target: ApplyTarget, *
             decision = decision.for_node(await cluster.node_version(target.ami) != cluster.committed_version(session))
         version = _stage(target, rendered, change)
         crash_point("written")
-        report = ApplyReport(v.plan.tenant, len(v.delta.digests), _total(session, v), version.files, version.name,
+        report = ApplyReport(v.plan.tenant, v.delta.total, _total(session, v), version.files, version.name,
                              version.path)
         progress(f"wrote {len(change.new)} changed dialplan files of {version.files} ({report.total_numbers} "
                  f"numbers in all) to {version.path}")
@@ -206,9 +207,15 @@ def validate(document: Any, session: Session, target: ApplyTarget, now: datetime
         loaded=committed is not None and committed.loaded, link=target.files.current(), build=build,
         salt_matches=isinstance(tenant, str) and version_store.tenant_salt(session, tenant) == salt))
     incremental = decision.render_changed_only and isinstance(tenant, str)
-    stored = version_store.number_digests(session, str(tenant)) if incremental else {}
+    whole = numbers_digest(salt, document)
+    order = version_store.numbers_as_applied(session, str(tenant), whole) if incremental else None
+    stored_digests: set[str] | None = None
+    if order is not None:  # the same list of entries (a flow change): no entry digested or read
+        delta, stored_digests = same_numbers(order), set(order)  # the last apply left these digests
+    else:
+        stored = version_store.number_digests(session, str(tenant)) if incremental else {}
+        delta, stored_digests = plan_delta(document, salt, stored), set(stored) if incremental else None
     stored_flows = flow_store.load_flows(session, str(tenant)).get("flows", {}) if incremental else None
-    delta = plan_delta(document, salt, stored)
     checked = checked_document(document, delta, now, stored_flows)
     plan = checked.plan
     _say_valid(plan, delta, progress)
@@ -216,12 +223,12 @@ def validate(document: Any, session: Session, target: ApplyTarget, now: datetime
     claim = apply_guards.check(session, plan, delta.changed, before,
                                delta.unchanged.keys() | {n.number for n in plan.numbers}, guards)
     centre_changed = centre_store.stored_call_centre(session, plan.tenant) != centre_store.call_centre_json(plan)
-    return Validated(document, plan, delta, salt, build, holidays, before, set(stored) if incremental else None,
+    return Validated(document, plan, delta, salt, whole, build, holidays, before, stored_digests,
                      stored_flows, checked.same_flows, centre_changed, decision, guards, claim)
 
 
 def _say_valid(plan: TenantPlan, delta: PlanDelta, progress: Progress) -> None:
-    total = len(delta.digests)
+    total = delta.total
     if delta.unchanged:
         progress(f"plan of tenant {plan.tenant!r} is valid: {total} service numbers, "
                  f"{len(plan.numbers)} new or changed (the other {len(delta.unchanged)} are as applied before)")
@@ -231,7 +238,7 @@ def _say_valid(plan: TenantPlan, delta: PlanDelta, progress: Progress) -> None:
 
 def _total(session: Session, v: Validated) -> int:
     """Numbers of every tenant once the plan is stored."""
-    return tenant_store.count_numbers(session) - len(v.before) + len(v.delta.digests)
+    return tenant_store.count_numbers(session) - len(v.before) + v.delta.total
 
 
 def _stage(target: ApplyTarget, rendered: Rendered, change: push.Change) -> WrittenVersion:
@@ -307,7 +314,8 @@ def _commit(session: Session, v: Validated, version: WrittenVersion, report: App
         apply_guards.commit(session, plan.tenant, v.claim, v.guards, progress)
         plan_store.save_plan(session, plan, keep=delta.unchanged.keys(), positions=delta.changed, stored=v.before,
                              same_flows={n: v.stored_flows[n] for n in v.same_flows} if v.stored_flows else None)
-        version_store.set_tenant_salt(session, plan.tenant, v.salt)
+        version_store.set_tenant_salt(session, plan.tenant, v.salt, v.numbers,
+                                      delta.order([n.number for n in plan.numbers]))
         version_store.save_digests(session, plan.tenant, {n.number: delta.digests[i] for n, i in zip(
             plan.numbers, delta.changed, strict=True)}, keep=delta.unchanged.keys(), stored=v.stored_digests)
         how = (f"{len(plan.numbers)} of them new or changed" + (", call centre changed" if v.centre_changed else "")

@@ -167,6 +167,9 @@ def render_changes(session: Session, where: Where, plan: TenantPlan, delta: Plan
     own_flows, gone_flows = flow_files(where, renderer, plan, holidays, base_dir, stored_flows, same_flows)
     files |= own_flows
     removed |= gone_flows
+    # The unchanged flows the rendered numbers jump into, as they are: lint resolves the jumps.
+    files |= where.files.read(sorted({f"{flow_context(plan.tenant, n.flow)}.conf" for n in plan.numbers
+                                      if n.flow and n.flow in plan.flows} - files.keys() - removed))
     old = where.files.read([*files, *removed])
     if ENTRY_FILE not in files and ENTRY_FILE in old:
         files[ENTRY_FILE] = old[ENTRY_FILE]  # unchanged; a full reload still verifies it

@@ -120,6 +120,10 @@ class TenantDigest(SQLModel, table=True):
 
     tenant: str = Field(primary_key=True)
     salt: str
+    # The whole list of number entries (digest.numbers_digest) and the E.164 of each entry in
+    # order: a list as applied before needs no per-number digest (migration 0005).
+    numbers: str | None = None
+    order_json: str | None = None
 
 
 class CommittedDialplan(SQLModel, table=True):

@@ -4,6 +4,7 @@ from (domain/digest.py), and the dialplan version the database committed."""
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 from collections.abc import Collection
 from datetime import UTC, datetime
@@ -80,8 +81,21 @@ def tenant_salt(session: Session, tenant: str) -> str | None:
     return None if row is None else row.salt
 
 
-def set_tenant_salt(session: Session, tenant: str, salt: str) -> None:
-    upsert(session, m.TenantDigest, {"tenant": tenant, "salt": salt}, key="tenant")
+def set_tenant_salt(session: Session, tenant: str, salt: str, numbers: str | None = None,
+                    order: list[str] | None = None) -> None:
+    """``numbers``: the digest of the applied list of number entries; ``order``: their E.164 by place."""
+    upsert(session, m.TenantDigest, {"tenant": tenant, "salt": salt, "numbers": numbers,
+                                     "order_json": None if order is None else json.dumps(order)}, key="tenant")
+
+
+def numbers_as_applied(session: Session, tenant: str, numbers: str) -> list[str] | None:
+    """The E.164 of each entry by place when the tenant's last apply had the same list of number
+    entries (``numbers``: its digest), else None."""
+    row = session.get(m.TenantDigest, tenant)
+    if row is None or row.numbers != numbers or row.order_json is None:
+        return None
+    order = json.loads(row.order_json)
+    return [str(e) for e in order] if isinstance(order, list) else None
 
 
 def committed_dialplan(session: Session) -> m.CommittedDialplan | None:

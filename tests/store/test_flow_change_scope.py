@@ -115,3 +115,33 @@ async def test_a_flow_change_with_a_number_leaving_drops_it(
     await apply_document(second, session, target, now=now)
     assert plan_store.load_plan(session, "scope") == parse_plan(second)
     assert sorted(version_store.number_digests(session, "scope")) == ["+318003000002", "+318003000003"]
+
+
+async def test_the_same_list_of_numbers_keeps_each_entry_in_its_place(
+        applied: tuple[Session, ApplyTarget, dict[str, Any]]) -> None:
+    """A list as applied before is taken whole (no per-number digest read or made): it keeps every
+    number and its digest, also after an earlier apply dropped an entry in front, and the next
+    change of a number is found by its digest as before."""
+    session, target, first = applied
+    now = datetime.now(AMSTERDAM)
+    await apply_document(first, session, target, now=now)
+    second = copy.deepcopy(first)
+    second["numbers"].pop(0)  # the others move up one place
+    await apply_document(second, session, target, now=now)
+    digests = version_store.number_digests(session, "scope")
+    third = copy.deepcopy(second)
+    third["flows"]["other"]["blocks"]["main"]["exits"]["1"] = "billing"  # same list of numbers
+    report = await apply_document(third, session, target, now=now)
+    assert report.numbers == 2
+    assert plan_store.load_plan(session, "scope") == parse_plan(third)
+    assert version_store.number_digests(session, "scope") == digests
+    changed = copy.deepcopy(third)
+    changed["numbers"][1]["blocking"] = {"foreign": True}
+    progress: list[str] = []
+    await apply_document(changed, session, target, now=now, progress=progress.append)
+    assert any("1 new or changed (the other 1 are as applied before)" in line for line in progress), progress
+    fourth = copy.deepcopy(changed)
+    fourth["numbers"].append(copy.deepcopy(fourth["numbers"][1]) | {"blocking": {"anonymous": True}})
+    with pytest.raises(PlanInvalid) as err:
+        await apply_document(fourth, session, target, now=now)
+    assert "numbers[2].number: +318003000003 is already defined at numbers[1]" in str(err.value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from orchestrator.domain.digest import entry_digest, plan_delta, tenant_salt
+from orchestrator.domain.digest import entry_digest, numbers_digest, plan_delta, same_numbers, tenant_salt
 from orchestrator.domain.partial import checked_changes
 from orchestrator.domain.plan import parse_plan
 from orchestrator.errors import PlanInvalid
@@ -106,3 +106,21 @@ def test_call_centre_inside_is_not_the_numbers_business() -> None:
     salts = {salt(d) for d in (base, renamed, new_skill, no_hunt, ghost)}
     assert len(salts) == 5
     assert salt({**base, "queues": "not a mapping"}) != salt(base)
+
+
+def test_a_list_as_applied_before_keeps_each_number_in_its_place() -> None:
+    delta = same_numbers(["+318001", "+318002", "+318003"])
+    assert delta.changed == [] and delta.total == 3
+    assert delta.unchanged == {"+318001": 0, "+318002": 1, "+318003": 2}
+    assert delta.order([]) == ["+318001", "+318002", "+318003"]
+
+
+def test_the_order_of_a_partly_changed_list_names_every_place() -> None:
+    document = {"tenant": "t", "numbers": [{"number": "a"}, {"number": "b"}, {"number": "c"}]}
+    salt = "s"
+    stored = {"+31a": entry_digest(salt, {"number": "a"}), "+31c": entry_digest(salt, {"number": "c"})}
+    delta = plan_delta(document, salt, stored)
+    assert delta.changed == [1]
+    assert delta.order(["+31b"]) == ["+31a", "+31b", "+31c"]
+    assert numbers_digest(salt, document) != numbers_digest(salt, {"numbers": document["numbers"][:2]})
+    assert numbers_digest(salt, document) != numbers_digest("other", document)
