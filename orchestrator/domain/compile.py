@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable, Mapping
 from datetime import date
@@ -43,9 +44,15 @@ BUILTIN_SOUNDS: dict[str, str] = {
 
 def holiday_dates(around: date, years_back: int = 2, years_ahead: int = 10) -> frozenset[str]:
     """Public holidays (YYYYMMDD) from a few years back to a decade ahead of ``around``."""
+    return _holidays(around.year - years_back, around.year + years_ahead)
+
+
+@functools.lru_cache(maxsize=8)
+def _holidays(first: int, last: int) -> frozenset[str]:
+    """The calendar is the same all year (~5 ms each apply otherwise)."""
     from orchestrator.domain.calendar_nl import dutch_holidays
 
-    days = dutch_holidays(around.year - years_back, around.year + years_ahead)
+    days = dutch_holidays(first, last)
     return frozenset(d.strftime("%Y%m%d") for d in days)
 
 
