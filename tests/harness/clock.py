@@ -32,19 +32,30 @@ def set_clock_offset(runtime: AsteriskRuntime, seconds: int, *, wait: bool = Tru
     if not wait:
         return
     deadline = time.monotonic() + CLOCK_TIMEOUT
-    while not abs(_epoch_or_nan(runtime) - time.time() - seconds) <= 1.5:  # NaN: retry
+    seen: list[int | None] = []
+    while not _moved(runtime, seconds, seen):
         if time.monotonic() > deadline:
-            raise AsteriskError(f"Asterisk's clock did not move to offset {seconds} s within {CLOCK_TIMEOUT:.0f} s")
+            raise AsteriskError(f"Asterisk's clock did not move to offset {seconds} s within {CLOCK_TIMEOUT:.0f} s "
+                                f"(its EPOCH minus this host's clock, last reads: {seen[-3:]})")
         time.sleep(0.1)
 
 
-def _epoch_or_nan(runtime: AsteriskRuntime) -> float:
-    """EPOCH, or NaN when the AMI session was cut: an AMI connection accepted just as the fake
-    clock leaps forward by hours fails Asterisk's (wall-clock) auth timeout and is closed."""
+def _moved(runtime: AsteriskRuntime, seconds: int, seen: list[int | None]) -> bool:
+    """Whether Asterisk's ${EPOCH} shows real time + ``seconds``. Asterisk read its clock at some
+    moment between ``before`` and ``after``, and EPOCH drops the fraction: so the value lies in
+    [before + seconds - 1, after + seconds], however long the AMI round trip took on a loaded
+    machine (comparing with the time after the answer alone failed whenever that took over 0.5 s).
+    A read that fails counts as not moved: an AMI connection accepted just as the fake clock leaps
+    forward by hours fails Asterisk's (wall-clock) auth timeout and is closed."""
+    before = time.time()
     try:
-        return float(epoch(runtime))
+        value = epoch(runtime)
     except AsteriskError:
-        return float("nan")
+        seen.append(None)
+        return False
+    after = time.time()
+    seen.append(round(value - after))
+    return before + seconds - 1.5 <= value <= after + seconds + 0.5
 
 
 def epoch(runtime: AsteriskRuntime) -> int:
