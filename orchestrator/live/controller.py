@@ -280,10 +280,16 @@ class LiveController:
             return
         # Everything Asterisk sent before the list is already queued: apply it first, so calls
         # that ended meanwhile end with their real SvcEnd, not as "vanished".
+        others: list[_Resync] = []
         while not self._queue.empty():
             item = self._queue.get_nowait()
-            if not isinstance(item, _Resync):  # a queued re-sync is covered by this one
+            if not isinstance(item, _Resync):
                 await self._handle(*item)
+            elif item.node != node or item.why == "lost":
+                others.append(item)  # another node's re-sync (both logged in at once), or a loss: kept
+            # else: this node's queued re-sync is covered by this one
+        for item in others:
+            self._queue.put_nowait(item)
         alive = {c.uniqueid for c in channels}
         now = datetime.now(UTC)
         vanished = [cid for cid in before if cid in self.book.calls and cid not in alive]
