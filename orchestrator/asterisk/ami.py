@@ -101,6 +101,7 @@ class Ami:
         # Closing a half-open connection may fail; there is nothing left to release then.
         with contextlib.suppress(Exception):
             self._manager.close()
+        self.logged_in = False  # panoramisk calls no on_disconnect for a close of ours
 
     async def __aenter__(self) -> Ami:
         return await self.connect()

@@ -136,6 +136,14 @@ def flow_version_context(tenant: str, flow: str, digest: str) -> str:
     return f"{flow_context(tenant, flow, room=1 + VERSION_DIGITS)}.{digest[:VERSION_DIGITS]}"
 
 
+def is_context_of_flow(context: str, tenant: str, flow: str) -> bool:
+    """Whether ``context`` (e.g. from a CDR row) is the flow's entry context or one of its versions."""
+    if context == flow_context(tenant, flow):
+        return True
+    base, dot, digest = context.rpartition(".")
+    return bool(dot) and len(digest) == VERSION_DIGITS and base == flow_context(tenant, flow, room=1 + VERSION_DIGITS)
+
+
 def ext(block_id: str) -> str:
     return f"b-{block_id}"
 

@@ -4,8 +4,8 @@ queue_log. Pure: lines in, calls out. docs/reports.md says what they can and can
 
 A call is the CDR rows of one caller-channel ``uniqueid`` (the controller's call id too, so a
 rebuilt call never doubles a recorded one). Its service number comes from the context it ran in:
-``svc-<digits>`` (a number's own), or ``fl-<tenant>-<flow>`` (a flow: the number when only one
-of the tenant's numbers runs that flow)."""
+``svc-<digits>`` (a number's own), or a flow's context (``fl-<tenant>-<flow>`` or one of its versions
+``fl-<tenant>-<flow>.<digest>``: the number when only one of the tenant's numbers runs that flow)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from orchestrator.domain.callerid import normalize
+from orchestrator.domain.flow_ir import is_context_of_flow
 
 # Master.csv columns (cdr_csv with loguniqueid and loguserfield, as our cdr.conf sets them).
 CDR_COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
@@ -137,7 +138,7 @@ def _number(rows: list[CdrRow], flow_numbers: Mapping[tuple[str, str], list[str]
     flow = None
     if flow_context is not None:
         for (tenant, name), numbers in flow_numbers.items():
-            if flow_context == f"fl-{tenant}-{name}":
+            if is_context_of_flow(flow_context, tenant, name):
                 flow = name
                 if number is None and len(numbers) == 1:
                     return numbers[0], flow

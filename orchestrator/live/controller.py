@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -28,24 +27,21 @@ from zoneinfo import ZoneInfo
 from orchestrator.asterisk.ami import Ami, AmiEvent, AmiManager
 from orchestrator.asterisk.layout import paths_for
 from orchestrator.domain.numbers import parse_service_number
-from orchestrator.errors import AsteriskError, NumberInvalid, OrchestratorError, StoreError
+from orchestrator.errors import AsteriskError, NumberInvalid, StoreError
+from orchestrator.live import answering_side, resync
 from orchestrator.live import events as ev
-from orchestrator.live import resync
-from orchestrator.live.agent_pauses import Pause, PauseBook
+from orchestrator.live.agent_pauses import PauseBook
 from orchestrator.live.aio import cancel_and_wait
 from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCall
 from orchestrator.live.notifier import Figures, Metrics, RedisFigures
 from orchestrator.live.queue_figures import QUEUE_EVENTS, QueueBook
 from orchestrator.live.records import RecordWriter, day_counters
-from orchestrator.services.blacklist import record_block
-from orchestrator.services.recordings.control import set_paused
 from orchestrator.settings import Paths, Settings, redacted
 from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
 
 log = logging.getLogger("orchestrator.live")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-_E164 = re.compile(r"\+[1-9][0-9]{5,14}")
 # Only the classes the controller reads: "dialplan" (Newexten, VarSet on every priority) was most
 # of the AMI traffic per call (benchmarks, #9). "agent": app_queue's events (callers joining,
 # agents connecting, member state) for the call-centre figures.
@@ -181,7 +177,7 @@ class LiveController:
                 self._publish(since=at.timestamp())
             pause = self.pauses.handle(dict(message), at)
             if pause is not None:
-                self._spawn(self._store_pause(pause), "pause")
+                self._spawn(answering_side.store_pause(self.engine, pause), "pause")
             if message.get("Event") not in ("AgentConnect", "QueueCallerAbandon"):
                 return  # these two also go to the call's record (queue wait, agent)
         event = ev.parse(message, at)
@@ -205,23 +201,17 @@ class LiveController:
 
     def _side(self, event: ev.ActiveBlock | ev.RecordingPause) -> None:
         # Off the ordered consumer: a slow database or AMI action must not hold up the figures.
-        side = (self._record_active_block(event) if isinstance(event, ev.ActiveBlock)
-                else self._pause_recording(event))
-        self._spawn(side, type(event).__name__)
+        if isinstance(event, ev.ActiveBlock):
+            self._spawn(answering_side.record_active_block(self.engine, event), type(event).__name__)
+        else:
+            assert self.paths is not None  # resolved in start()
+            self._spawn(answering_side.pause_recording(self._node_of(event.call_id), self.paths.spool, event),
+                        type(event).__name__)
 
     def _spawn(self, side: Any, name: str) -> None:
         task = asyncio.create_task(side, name=f"live-{name}")
         self._side_tasks.add(task)
         task.add_done_callback(self._side_tasks.discard)
-
-    async def _store_pause(self, pause: Pause) -> None:
-        """An agent's finished pause, for the queues report; logged, never fatal."""
-        try:
-            await asyncio.to_thread(call_records.save_pause, self.engine, pause.tenant, pause.agent,
-                                    pause.started_at, pause.ended_at, pause.reason)
-        except StoreError as exc:
-            log.error("agent %s.%s: pause of %.0f s not stored: %s", pause.tenant, pause.agent,
-                      (pause.ended_at - pause.started_at).total_seconds(), exc)
 
     async def _learn_max_duration(self, call: LiveCall) -> None:
         try:
@@ -252,38 +242,6 @@ class LiveController:
         log.info("call %s ended: %s%s, %s -> %s, wait %.1f s, talk %.1f s%s", call.call_id, call.outcome.value,
                  f" ({call.reason})" if call.reason else "", call.number, call.destination or "-", call.wait_s,
                  call.talk_s, f" [{call.note}]" if call.note else "")
-
-    async def _pause_recording(self, event: ev.RecordingPause) -> None:
-        """The agent's pause code: mute (or unmute) the recording and note the moment."""
-        assert self.paths is not None  # resolved in start()
-        try:
-            await set_paused(self._node_of(event.call_id), self.paths.spool, event.recording, event.paused)
-        except OrchestratorError as exc:  # logged, never fatal: the call itself goes on
-            log.error("call %s: the answering side asked to %s the recording, which failed: %s", event.call_id,
-                      "pause" if event.paused else "resume", exc)
-            return
-        log.info("call %s: recording %s %s by the answering side (DTMF)", event.call_id, event.recording,
-                 "paused" if event.paused else "resumed")
-
-    async def _record_active_block(self, event: ev.ActiveBlock) -> None:
-        """The dialplan already wrote AstDB (the next call is blocked without us); this adds only
-        the database record (source "dtmf"), in a worker thread."""
-        try:
-            number = parse_service_number(event.number).e164
-        except NumberInvalid:
-            number = ""
-        if number != event.number or not _E164.fullmatch(event.caller):
-            log.error("call %s: active block with unusable number %r / caller %r ignored", event.call_id,
-                      event.number, event.caller)
-            return
-        try:
-            added = await asyncio.to_thread(record_block, self.engine, number, event.caller, "dtmf")
-        except Exception as exc:  # logged, never fatal: the AstDB entry (what blocks) is there already
-            log.error("call %s: caller %s blocked on %s by the answering side, but the database record "
-                      "failed: %r", event.call_id, event.caller, number, exc)
-            return
-        log.info("call %s: caller %s %s on %s by the answering side (DTMF)", event.call_id, event.caller,
-                 "blacklisted" if added else "was already blacklisted", number)
 
     # --- re-sync -------------------------------------------------------------------------------
 
@@ -322,10 +280,16 @@ class LiveController:
             return
         # Everything Asterisk sent before the list is already queued: apply it first, so calls
         # that ended meanwhile end with their real SvcEnd, not as "vanished".
+        others: list[_Resync] = []
         while not self._queue.empty():
             item = self._queue.get_nowait()
-            if not isinstance(item, _Resync):  # a queued re-sync is covered by this one
+            if not isinstance(item, _Resync):
                 await self._handle(*item)
+            elif item.node != node or item.why == "lost":
+                others.append(item)  # another node's re-sync (both logged in at once), or a loss: kept
+            # else: this node's queued re-sync is covered by this one
+        for item in others:
+            self._queue.put_nowait(item)
         alive = {c.uniqueid for c in channels}
         now = datetime.now(UTC)
         vanished = [cid for cid in before if cid in self.book.calls and cid not in alive]

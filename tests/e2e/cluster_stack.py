@@ -200,10 +200,11 @@ def bye_answered(log: Path | None) -> set[str]:
     return out
 
 
-async def until(condition: Callable[[], bool], what: str, timeout: float = 15.0) -> None:
+async def until(condition: Callable[[], bool], what: str | Callable[[], str], timeout: float = 15.0) -> None:
+    """Wait for ``condition``; ``what`` (or what it returns at the time-out) names it."""
     deadline = time.monotonic() + timeout
     while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for: {what}"
+        assert time.monotonic() < deadline, f"timed out waiting for: {what() if callable(what) else what}"
         await asyncio.sleep(0.1)
 
 

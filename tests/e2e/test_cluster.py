@@ -5,6 +5,7 @@ is committed; a node that was down takes no calls until it caught up (docs/scali
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import re
 import statistics
@@ -12,7 +13,7 @@ import subprocess
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,12 +33,14 @@ from orchestrator.errors import ApplyFailed
 from orchestrator.live.controller import LiveController
 from orchestrator.services import cluster as cluster_service
 from orchestrator.services.apply import ApplyReport, ApplyTarget, apply_plan
+from orchestrator.services.recordings import store as recordings
+from orchestrator.services.recordings.keys import parse_keys
 from orchestrator.settings import load_settings
 from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
 from orchestrator.store.models import CallRecord
 from tests.api.helpers import bearer, make_token
-from tests.e2e.cluster_stack import Cluster, bye_answered, cli, cluster, no_channels, ringing_after, until
+from tests.e2e.cluster_stack import ORCHESTRATOR, Cluster, bye_answered, cli, cluster, no_channels, ringing_after, until
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import CallResult, place_call, place_calls
 
@@ -48,10 +51,13 @@ FIRST, SECOND = "+31205550011", "+31205550021"
 THIRD, FOURTH = "+31205550031", "+31205550041"
 RATE, CALLS, KILL_AFTER_S = 20.0, 160, 2.5  # the failover load: 20 calls/s, node2 killed 2.5 s in
 PROXIED = "caller_proxied.xml"  # ACK and BYE follow the Record-Route set through Kamailio
+PROXIED_AUDIO = "caller_proxied_audio.xml"  # the same, talking (a recording of a silent call is empty)
 
 
 LIMITED = "0800 000 0005"  # at most 2 calls at once, whichever nodes have them
 SPLIT = "0800 000 0007"  # 70 % to THIRD, 30 % to FOURTH
+RECORDED = "0800 000 0009"  # every answered call recorded (the node's spool -> its recordings worker)
+KEY_LINE = "k1:" + base64.b64encode(bytes(range(32))).decode()  # SVC_RECORDING_KEYS of every worker
 
 
 def plan(destination: str) -> dict[str, Any]:
@@ -60,7 +66,9 @@ def plan(destination: str) -> dict[str, Any]:
         {"number": LIMITED, "routings": {"main": [{"number": FIRST}]}, "active": "main", "max_concurrent_calls": 2},
         {"number": SPLIT, "package": "standaard", "routings": {"a": [{"number": THIRD}], "b": [{"number": FOURTH}]},
          "active": "a", "start": "spread",
-         "splits": {"spread": [{"percent": 70, "to": "a"}, {"percent": 30, "to": "b"}]}}]}
+         "splits": {"spread": [{"percent": 70, "to": "a"}, {"percent": 30, "to": "b"}]}},
+        {"number": RECORDED, "routings": {"main": [{"number": FIRST}]}, "active": "main",
+         "recording": {"policy": "always"}}]}
 
 
 @dataclass
@@ -122,13 +130,14 @@ async def stack(running: Cluster, tmp_path_factory: pytest.TempPathFactory) -> A
         settings = running.runtimes[0].settings.with_(redis_url=redis.url)
         live = LiveController(settings, engine=engine, nodes={n.name: (n.ami_host, n.ami_port) for n in running.nodes})
         await live.start()
+        stack = Stack(running, engine, amis, live)
         try:
-            yield Stack(running, engine, amis, live)
+            yield stack
         finally:
-            await live.stop()
-            for ami in amis.values():
+            await stack.live.stop()  # the one running now (a test may have restarted it)
+            for ami in stack.amis.values():
                 ami.close()
-    assert live.failed_task() is None
+    assert stack.live.failed_task() is None
 
 
 async def test_no_node_takes_calls_before_it_verified_a_version(stack: Stack) -> None:
@@ -389,3 +398,105 @@ async def test_the_api_applies_and_blacklists_on_every_node(stack: Stack, tmp_pa
                                    headers=h)
         assert resp.status in (200, 204), await resp.text()
         assert [await ami.db_get(family, "+31201234567") for ami in stack.amis.values()] == [None, None]
+
+
+async def test_recordings_from_every_node_reach_the_encrypted_store(stack: Stack, tmp_path: Path) -> None:
+    """One recordings worker per node, next to it, on that node's spool (plain audio never leaves
+    the node); every worker writes to the one database and encrypted store. A real recorded call
+    on each node: two recordings, one row each, node-prefixed ids, no plain audio left."""
+    c = stack.c
+    await stack.active({"node1", "node2"})
+    workers: list[tuple[subprocess.Popen[bytes], Path]] = []
+    try:
+        for n, rt in zip(c.nodes, c.runtimes, strict=True):
+            log = tmp_path / f"watch-{n.name}.log"
+            env = {**c.env, "SVC_INSTANCE": rt.settings.instance_name,
+                   "SVC_ROOTFS_CACHE": str(rt.settings.rootfs_cache), "SVC_RECORDING_KEYS": KEY_LINE}
+            with open(log, "w") as fh:
+                workers.append((subprocess.Popen([ORCHESTRATOR, "recordings", "watch"], env=env, stdout=fh,
+                                                 stderr=fh), log))
+        await until(lambda: all("watching" in log.read_text() for _w, log in workers), "both workers watching", 30)
+        before = {r.id for r in recordings.list_recordings(stack.engine, "e2e")}
+        for _ in range(2):  # round robin: one call on each node
+            # The caller on the bridge address: its audio must reach the node (from 127.0.0.1 it cannot).
+            result = await asyncio.to_thread(place_call, c.front_port, RECORDED.replace(" ", ""), "0201234567",
+                                             hold_s=1.5, workdir=c.workdir / "calls", scenario=PROXIED_AUDIO,
+                                             host=c.network.host_address, local_ip=c.network.host_address)
+            assert result.final_code == 200
+        new: list[Any] = []
+
+        def stored() -> bool:
+            new[:] = [r for r in recordings.list_recordings(stack.engine, "e2e") if r.id not in before]
+            return len(new) >= 2
+        await until(stored, "a recording from each node stored", 20)
+        assert len(new) == 2 and sorted(r.call_id.split("-")[0] for r in new) == ["node1", "node2"], new
+        for rt in c.runtimes:  # nothing plain left on any node
+            spool = rt.paths.spool
+            assert not list((spool / "done").iterdir()) and not list((spool / "incoming").iterdir()), spool
+        print("recordings (node, seconds):", sorted((r.call_id.split("-")[0], r.duration_s) for r in new))
+        for r in new:  # real audio (a silent recording is deleted, not stored), no longer than the call
+            assert 0 < r.duration_s < 1.5 + 0.5 and Path(r.path).read_bytes()[:4] != b"RIFF"  # stored encrypted
+            wav = recordings.export(stack.engine, parse_keys(KEY_LINE, "test"), r.id, "e2e", tmp_path / f"{r.id}.wav")
+            assert wav.call_id == r.call_id and (tmp_path / f"{r.id}.wav").read_bytes()[:4] == b"RIFF"
+    finally:
+        for worker, _log in workers:
+            worker.terminate()
+        for worker, log in workers:
+            assert worker.wait(10) == 0, log.read_text()
+
+
+async def test_calls_keep_routing_with_the_orchestrator_stopped(stack: Stack) -> None:
+    """The orchestrator's host stopped: no live controller, no API, no AMI link to any node.
+    Calls still go through Kamailio to both nodes and are answered (nothing in the call path talks
+    to the orchestrator). Started again, the live controller re-syncs from every node: it adopts
+    the calls up at that moment and records them when they end (docs/live.md)."""
+    c = stack.c
+    await stack.active({"node1", "node2"})
+    settings = stack.live.settings
+    await stack.live.stop()
+    for ami in stack.amis.values():  # the only other AMI links the cluster has (the API's are per request)
+        ami.close()
+    stack.amis.clear()
+    assert not any(ami.logged_in for ami in stack.live.nodes.values())
+
+    def ami_sessions() -> int:  # established connections to the nodes' AMI, seen inside each namespace
+        return sum(len(subprocess.run(
+            ["ip", "netns", "exec", rt.settings.netns, "ss", "-Htn", "state", "established", "sport", "=",
+             f":{n.ami_port}"], capture_output=True, text=True, check=True).stdout.splitlines())
+            for n, rt in zip(c.nodes, c.runtimes, strict=True))
+    await until(lambda: ami_sessions() == 0, "no AMI session left on any node")
+
+    seen = len(c.routes())
+    c.carrier.clear()
+    assert [await stack.call() for _ in range(4)] == [200] * 4
+    assert len(c.carrier.invites()) == 4  # each answered by the carrier, through a node
+    routed = [node for _when, _cid, node, attempt in c.routes()[seen:] if attempt]
+    assert sorted(routed) == ["node1", "node1", "node2", "node2"], routed  # both nodes, no retries
+
+    # Two calls up (one per node, round robin) while the orchestrator is away; then it starts again.
+    # Held until the test ends them (below): however long the controller's start takes on a busy machine.
+    held = [asyncio.create_task(stack.placed(SERVICE, hold_s=40.0)) for _ in range(2)]
+    await until(lambda: len(c.carrier.invites()) == 6, "both held calls answered")
+    started = datetime.now(UTC)
+    live = LiveController(settings, engine=stack.engine, nodes={n.name: (n.ami_host, n.ami_port) for n in c.nodes})
+    stack.live = live
+    await live.start()
+    await until(lambda: all(ami.logged_in for ami in live.nodes.values()) and len(live.book.calls) == 2,
+                lambda: f"the restarted controller adopted both calls (book: {sorted(live.book.calls)}, "
+                        f"logged in: {[a.logged_in for a in live.nodes.values()]})")
+    adopted = sorted(live.book.calls)
+    assert [cid.split("-")[0] for cid in adopted] == ["node1", "node2"], adopted
+    for cid in adopted:  # ended on their nodes (the controller's own AMI links): their Hangup is seen
+        await live.nodes[cid.split("-")[0]].hangup(live.book.calls[cid].channel, 16)
+    assert [r.final_code for r in await asyncio.gather(*held)] == [200, 200]
+    await until(lambda: not live.book.calls, "both adopted calls ended in the controller's book")
+    records: list[CallRecord] = []
+
+    def recorded() -> bool:
+        records[:] = [r for r in call_records.between(stack.engine, started - timedelta(minutes=1),
+                                                      datetime.now(UTC)) if r.call_id in adopted]
+        return len(records) == 2
+    await until(recorded, "records of the adopted calls")
+    assert all(r.end_observed and r.outcome == "answered" for r in records), records
+    for n, rt in zip(c.nodes, c.runtimes, strict=True):  # the test's own links, for later tests
+        stack.amis[n.name] = await Ami.from_settings(rt.settings).connect()

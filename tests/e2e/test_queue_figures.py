@@ -127,7 +127,7 @@ async def test_login_resync_puts_agent_pauses_back_from_astdb(live: Any) -> None
     assert {s.agent: s.state for s in await control.agent_states(service.ami, "fig")}["ben"] == "available"
     answered = (await client.hgetall(f"svc:live:queue:{QUEUE}"))["answered"]
     resynced = time.time()
-    await service._resync("login")
+    await service._resync("login", next(iter(service.nodes)))  # the one node (single Asterisk)
 
     async def published() -> bool:  # the controller's next write to Redis after the re-sync
         return float(await client.get("svc:live:updated_at") or 0) > resynced

@@ -41,3 +41,18 @@ def test_cdr_and_queue_log_make_calls() -> None:
         "answered", 7.0, 34.0, "liz")
     assert (got["1.1338"].number, got["1.1338"].flow, got["1.1338"].outcome, got["1.1338"].reason) == (
         "+318003000001", "support", "busy", "destination")
+
+
+def test_a_call_in_a_flow_version_context_belongs_to_that_flow() -> None:
+    # Flow blocks run in ``fl-<tenant>-<flow>.<digest>`` (a version per change): the CDR names that.
+    line = [ln for ln in CDR.splitlines() if "fl-flowlive-support" in ln][0]
+    flows = {("flowlive", "support"): ["+318003000001"], ("flowlive", "support2"): ["+318003000002"]}
+    versioned = line.replace("fl-flowlive-support", "fl-flowlive-support.0123456789")
+    [call], unknown = rebuild(parse_cdr([versioned]), {}, flows)
+    assert (call.number, call.flow, unknown) == ("+318003000001", "support", [])
+    other = line.replace("fl-flowlive-support", "fl-flowlive-support2.0123456789")
+    [call] = rebuild(parse_cdr([other]), {}, flows)[0]
+    assert (call.number, call.flow) == ("+318003000002", "support2")
+    not_a_version = line.replace("fl-flowlive-support", "fl-flowlive-support.x")
+    calls, unknown = rebuild(parse_cdr([not_a_version]), {}, flows)
+    assert (calls, unknown) == ([], ["1.1338"])  # no flow's context: its number cannot be told

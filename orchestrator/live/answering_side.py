@@ -1,0 +1,66 @@
+"""What the answering side asks for during a call (DTMF), and an agent's finished pause: work the
+live controller hands off its ordered event consumer (docs/live.md), so a slow database or AMI
+action never holds up the figures. Each is logged and never fatal: the call itself goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from pathlib import Path
+from typing import Any
+
+from orchestrator.asterisk.ami import Ami
+from orchestrator.domain.numbers import parse_service_number
+from orchestrator.errors import NumberInvalid, OrchestratorError, StoreError
+from orchestrator.live import events as ev
+from orchestrator.live.agent_pauses import Pause
+from orchestrator.services.blacklist import record_block
+from orchestrator.services.recordings.control import set_paused
+from orchestrator.store import call_records
+
+log = logging.getLogger("orchestrator.live")
+_E164 = re.compile(r"\+[1-9][0-9]{5,14}")
+
+
+async def store_pause(engine: Any, pause: Pause) -> None:
+    """An agent's finished pause, for the queues report."""
+    try:
+        await asyncio.to_thread(call_records.save_pause, engine, pause.tenant, pause.agent,
+                                pause.started_at, pause.ended_at, pause.reason)
+    except StoreError as exc:
+        log.error("agent %s.%s: pause of %.0f s not stored: %s", pause.tenant, pause.agent,
+                  (pause.ended_at - pause.started_at).total_seconds(), exc)
+
+
+async def pause_recording(ami: Ami, spool: Path, event: ev.RecordingPause) -> None:
+    """The agent's pause code: mute (or unmute) the recording on the call's node and note the moment."""
+    try:
+        await set_paused(ami, spool, event.recording, event.paused)
+    except OrchestratorError as exc:
+        log.error("call %s: the answering side asked to %s the recording, which failed: %s", event.call_id,
+                  "pause" if event.paused else "resume", exc)
+        return
+    log.info("call %s: recording %s %s by the answering side (DTMF)", event.call_id, event.recording,
+             "paused" if event.paused else "resumed")
+
+
+async def record_active_block(engine: Any, event: ev.ActiveBlock) -> None:
+    """The dialplan already wrote AstDB (the next call is blocked without us); this adds only
+    the database record (source "dtmf"), in a worker thread."""
+    try:
+        number = parse_service_number(event.number).e164
+    except NumberInvalid:
+        number = ""
+    if number != event.number or not _E164.fullmatch(event.caller):
+        log.error("call %s: active block with unusable number %r / caller %r ignored", event.call_id,
+                  event.number, event.caller)
+        return
+    try:
+        added = await asyncio.to_thread(record_block, engine, number, event.caller, "dtmf")
+    except Exception as exc:  # the AstDB entry (what blocks) is there already
+        log.error("call %s: caller %s blocked on %s by the answering side, but the database record "
+                  "failed: %r", event.call_id, event.caller, number, exc)
+        return
+    log.info("call %s: caller %s %s on %s by the answering side (DTMF)", event.call_id, event.caller,
+             "blacklisted" if added else "was already blacklisted", number)
