@@ -28,7 +28,7 @@ from orchestrator.domain.ir import (
     TimeSlot,
     WeekRoster,
 )
-from orchestrator.domain.naming import blacklist_family
+from orchestrator.domain.naming import blacklist_family, split_family
 from orchestrator.domain.numbers import ServiceNumberId, dutch_mobile_prefixes, parse_service_number
 from orchestrator.domain.plan import WEEKDAYS, RecordingPolicy, ServiceNumberPlan, TenantPlan, minutes
 from orchestrator.domain.regions import region_prefixes
@@ -175,7 +175,7 @@ def _split_nodes(n: ServiceNumberPlan, number: ServiceNumberId, targets: _Target
         weights = ",".join(str(sh.percent) for sh in shares)
         tag = hashlib.sha1(weights.encode()).hexdigest()[:8]  # new weights → fresh counters
         nodes.append(Split(sid, name, tuple((sh.percent, targets.node_of(sh.to)) for sh in shares),
-                           f"svc-split/{number.digits}/{sid}-{tag}"))
+                           split_family(number.digits, f"{sid}-{tag}")))
     return nodes
 
 

@@ -2,7 +2,7 @@
 caller passes in (announcement names, and ``text_sound_key(text)`` for generated speech).
 
 The Standaard steps are reused as blocks: a region block compiles to the same RegionSwitch, a
-split to the same Split (smooth weighted round robin, counters in AstDB), a time block's roster to
+split to the same Split (tickets from one AstDB counter, a precomputed share sequence), a time block's roster to
 the same WeekRoster the numbers use.
 """
 
@@ -50,6 +50,7 @@ from orchestrator.domain.flow_ir import (
 )
 from orchestrator.domain.flow_rules import menu_parents
 from orchestrator.domain.ir import RegionSwitch, Split, TimeSlot, WeekRoster
+from orchestrator.domain.naming import split_family
 from orchestrator.domain.regions import region_prefixes
 
 BUILTIN_PROMPTS = {
@@ -146,7 +147,7 @@ class _Compiler:
                 weights = ",".join(f"{k}={v}" for k, v in p.shares.items())
                 tag = hashlib.sha1(weights.encode()).hexdigest()[:8]  # new weights -> fresh counters
                 return Split(e, bid, tuple((v, self.to(bid, k)) for k, v in p.shares.items()),
-                             f"svc-split/flow/{self.tenant}/{self.name}/{bid}-{tag}")
+                             split_family("flow", self.tenant, self.name, f"{bid}-{tag}"))
             case SetParams():
                 return FSet(e, p.skill, p.priority, p.priority_from, tuple(sorted(p.values.items())),
                             self.to(bid, "next"))

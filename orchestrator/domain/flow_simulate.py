@@ -60,7 +60,7 @@ class FlowCall:
     withheld: bool = False
     lists: Mapping[str, frozenset[str]] = field(default_factory=dict)  # list name -> members
     behaviour: Mapping[str, DestinationBehaviour] = field(default_factory=dict)  # default: answer
-    split_state: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    split_state: dict[str, int] = field(default_factory=dict)  # split family -> its next ticket
     holidays: frozenset[str] = frozenset()
 
 
@@ -189,10 +189,9 @@ def _region(node: RegionSwitch, call: FlowCall, step: _Step) -> str:
 
 
 def _split(node: Split, flow: CompiledFlow, call: FlowCall, step: _Step) -> str:
-    counters = call.split_state.get(node.state_family, (0,) * len(node.shares))
-    index, call.split_state[node.state_family] = node.pick(counters)
+    index, ticket = node.take(call.split_state)
     assert flow.split_events is not None
-    step(flow.split_events[node.id][index])
+    step(flow.split_events[node.id][index], ticket=ticket)
     return node.shares[index][1]
 
 

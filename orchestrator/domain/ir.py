@@ -9,12 +9,15 @@ Later packages add node types (region, roster, split, menu, queue) next to these
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from orchestrator.domain.naming import number_context
+from orchestrator.domain.naming import SPLIT_TICKET_KEY, number_context, split_group
 from orchestrator.domain.numbers import ServiceNumberId
 from orchestrator.domain.plan import Package
 
@@ -166,24 +169,73 @@ class WeekRoster:
         return self.outside_exit, self.outside
 
 
+def fair_sequence(weights: tuple[int, ...]) -> tuple[int, ...]:
+    """One period of the split's share sequence: share indexes (0-based), length sum / gcd of the
+    weights, each share exactly its part of it. Built earliest deadline first: share i's k-th pick
+    (of c_i per period P) must fall in positions floor((k-1)P/c_i)+1 .. ceil(kP/c_i), which is
+    exactly "after every number of picks from the start, each share within one pick of its exact
+    part" (strictly less than one). Tijdeman's chairman assignment theorem (1980) says such a
+    sequence exists for any weights, and EDF finds one for unit jobs with integer windows. (Smooth
+    weighted round robin, the per-call algorithm before, drifts to 1.0 with five shares and past
+    it with more.)"""
+    g = math.gcd(*weights)
+    counts = [w // g for w in weights]
+    period = sum(counts)
+    taken = [0] * len(counts)
+    out = []
+    for position in range(1, period + 1):
+        due = [(-(-(k + 1) * period // c), i) for i, (c, k) in enumerate(zip(counts, taken, strict=True))
+               if k < c and k * period // c + 1 <= position]  # (deadline, share) of the released picks
+        deadline, best = min(due)
+        assert deadline >= position, weights  # cannot happen (above); a guard for the proof
+        taken[best] += 1
+        out.append(best)
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class Split:
-    """Percentage split by smooth weighted round robin; counters live in AstDB."""
+    """Percentage split. Each call takes the next ticket t of one AstDB counter (no lock: a GROUP()
+    per ticket shows a collision, docs/asterisk.md) and gets share ``share_at(t)`` of a sequence
+    precomputed here (``fair_sequence``) and written into the dialplan."""
 
     id: str
     name: str
     shares: tuple[tuple[int, str], ...]  # (percent, target)
-    state_family: str  # AstDB family; its name changes when the shares do, so counters restart
+    state_family: str  # AstDB family; its name changes when the shares do, so the counter restarts
 
-    def pick(self, counters: tuple[int, ...]) -> tuple[int, tuple[int, ...]]:
-        """Index of the chosen share (0-based) and the counters after this call."""
-        current = [c + w for c, (w, _t) in zip(counters, self.shares, strict=True)]
-        best = 0
-        for i, c in enumerate(current):
-            if c > current[best]:
-                best = i
-        current[best] -= sum(w for w, _t in self.shares)
-        return best, tuple(current)
+    @functools.cached_property
+    def sequence(self) -> tuple[int, ...]:
+        return fair_sequence(tuple(w for w, _t in self.shares))
+
+    def share_at(self, ticket: int) -> int:
+        """Index (0-based) of the share that ticket ``ticket`` gets."""
+        return self.sequence[ticket % len(self.sequence)]
+
+    def take(self, tickets: MutableMapping[str, int]) -> tuple[int, int]:
+        """Simulate one call: (share index, ticket) from ``tickets`` (family -> next ticket),
+        which moves on by one, as the dialplan's counter does."""
+        ticket = tickets.get(self.state_family, 0)
+        tickets[self.state_family] = ticket + 1
+        return self.share_at(ticket), ticket
+
+    def ticket_for(self, index: int, start: int = 0) -> int:
+        """The first ticket from ``start`` on that gets share ``index``."""
+        return next(t for t in range(start, start + len(self.sequence)) if self.share_at(t) == index)
+
+    # What the dialplan needs (_split.j2 and svc-lib,split-claim).
+    @property
+    def group(self) -> str:
+        return split_group(self.state_family)
+
+    @property
+    def ticket_key(self) -> str:
+        return f"{self.state_family}/{SPLIT_TICKET_KEY}"
+
+    @property
+    def sequence_text(self) -> str:
+        """The sequence as CUT() reads it: share numbers (1-based) joined by '-'."""
+        return "-".join(str(i + 1) for i in self.sequence)
 
 
 @dataclass(frozen=True)

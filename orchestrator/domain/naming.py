@@ -6,6 +6,8 @@ talk to Asterisk spell them from here, so a name changes in one place. Pure.
 
 from __future__ import annotations
 
+import hashlib
+
 # --- contexts -------------------------------------------------------------------------------
 ENTRY_CONTEXT = "svc-entry"  # the carrier's calls arrive here
 LIB_CONTEXT = "svc-lib"
@@ -51,6 +53,25 @@ def blacklist_family(e164: str) -> str:
 
 def night_family(tenant: str) -> str:
     return f"svc-night/{tenant}"
+
+
+# A percentage split's state: one ticket counter, key SPLIT_TICKET_KEY of its family. The family
+# name carries a tag of the percentages, so changing them starts a fresh counter.
+SPLIT_TICKET_KEY = "t"
+SPLIT_GROUP_PREFIX = "svcsplit-"  # GROUP() category of a split's tickets; other categories: svc, svcflow
+
+
+def split_family(*parts: str) -> str:
+    """``svc-split/<digits>/<node>-<tag>`` (a number's split) or
+    ``svc-split/flow/<tenant>/<flow>/<block>-<tag>`` (a flow's split block, shared by its numbers)."""
+    return "/".join(("svc-split", *parts))
+
+
+def split_group(family: str) -> str:
+    """The GROUP() category (and LOCK() name) of a split's tickets: short and made of [a-z0-9-]
+    whatever the family (Asterisk cuts a category at 79 characters and splits group@category at
+    the first '@'); distinct from the per-number limit's ``svc`` and the flows' ``svcflow``."""
+    return SPLIT_GROUP_PREFIX + hashlib.sha1(family.encode()).hexdigest()[:16]
 
 
 # --- queues and endpoints -------------------------------------------------------------------

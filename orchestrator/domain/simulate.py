@@ -62,7 +62,7 @@ class CallScenario:
     blacklist: frozenset[str] = frozenset()  # E.164 numbers on this number's blacklist
     calls_in_progress: int = 0  # other calls on this number right now
     behaviour: Mapping[str, DestinationBehaviour] = field(default_factory=dict)  # default: answer
-    split_state: Mapping[str, tuple[int, ...]] = field(default_factory=dict)  # family -> counters
+    split_state: Mapping[str, int] = field(default_factory=dict)  # split family -> its next ticket
 
 
 @dataclass
@@ -75,7 +75,7 @@ class SimulationResult:
     answered_by: str | None = None
     destinations: list[str] = field(default_factory=list)
     steps: list[dict[str, Any]] = field(default_factory=list)
-    split_state: dict[str, tuple[int, ...]] = field(default_factory=dict)  # after this call
+    split_state: dict[str, int] = field(default_factory=dict)  # after this call
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -178,9 +178,9 @@ def simulate(flow: NumberFlow, scenario: CallScenario) -> SimulationResult:
                 result.steps.append({"step": "roster", "node": node.id, "roster": node.name, "exit": exit_name})
                 node_id = target
             case Split():
-                counters = result.split_state.get(node.state_family, (0,) * len(node.shares))
-                index, result.split_state[node.state_family] = node.pick(counters)
-                result.steps.append({"step": "split", "node": node.id, "split": node.name, "exit": index + 1})
+                index, ticket = node.take(result.split_state)
+                result.steps.append({"step": "split", "node": node.id, "split": node.name, "exit": index + 1,
+                                     "ticket": ticket})
                 node_id = node.shares[index][1]
             case CallCentreStep():
                 # What happens inside a queue depends on live agents: the simulation stops here.

@@ -22,7 +22,7 @@ from sqlmodel import Session
 from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.flow_compile import compile_flows
 from orchestrator.domain.flow_simulate import parse_keys, simulate_number
-from orchestrator.domain.ir import NumberFlow
+from orchestrator.domain.ir import NumberFlow, Split
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour
 from orchestrator.services.apply import apply_document
@@ -76,7 +76,7 @@ class FlowBench:
         self.flows = {f.name: f for f in compile_flows(plan.tenant, plan.flows, {}, self.holidays)}
 
     def predict(self, number: str, caller: str, keys: str, at: datetime,
-                split_state: dict[str, tuple[int, ...]] | None = None) -> dict[str, Any]:
+                split_state: dict[str, int] | None = None) -> dict[str, Any]:
         lists = {name: frozenset(flow_store.list_entries(self.session, self.plan.tenant, name))
                  for name in self.plan.lists}
         scenario = CallScenario(caller, at, behaviour=behaviour(self.flows), split_state=split_state or {})
@@ -157,18 +157,17 @@ class FlowBench:
         return f"{seen}; sipp {self._placed.get(caller)}"
 
 
-def forced_splits(b: FlowBench, path: list[tuple[str, str]]) -> dict[str, tuple[int, ...]]:
-    """Split counters that make the simulator pick what Asterisk picked (calls run in parallel,
-    so which call got which share depends on their order)."""
-    state: dict[str, tuple[int, ...]] = {}
+def forced_splits(b: FlowBench, path: list[tuple[str, str]]) -> dict[str, int]:
+    """Split tickets that make the simulator pick what Asterisk picked at each split's first pass
+    (calls run in parallel, so which call got which ticket depends on their order)."""
+    state: dict[str, int] = {}
     for f in b.flows.values():
         for node_id, events in (f.split_events or {}).items():
             node = f.nodes[node_id]
+            assert isinstance(node, Split)
             taken = [e for blk, e in path if blk == node_id[2:] and e in events]
             if taken:
-                counters = [0] * len(events)
-                counters[events.index(taken[0])] = 10**9
-                state[node.state_family] = tuple(counters)  # type: ignore[union-attr]
+                state[node.state_family] = node.ticket_for(events.index(taken[0]))
     return state
 
 

@@ -27,6 +27,7 @@ from sqlmodel import Session
 
 from orchestrator.domain.compile import compile_plan, holiday_dates
 from orchestrator.domain.ir import NumberFlow, Split
+from orchestrator.domain.naming import SPLIT_TICKET_KEY
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.domain.simulate import CallScenario, DestinationBehaviour, SimulationResult, simulate
 from orchestrator.services.apply import apply_plan
@@ -172,26 +173,24 @@ def behaviour_of(flow: NumberFlow) -> dict[str, DestinationBehaviour]:
 
 
 def predict(case: Case, at: datetime, blacklist: frozenset[str], forced: dict[str, int]) -> SimulationResult:
-    """Simulate, with each split forced to the share Asterisk picked for this call (if any)."""
-    state: dict[str, tuple[int, ...]] = {}
-    for node in case.flow.nodes.values():
-        if isinstance(node, Split) and node.id in forced:
-            counters = [0] * len(node.shares)
-            counters[forced[node.id]] = 10**9
-            state[node.state_family] = tuple(counters)
+    """Simulate, with each split at the ticket Asterisk gave this call (if any): calls run in
+    parallel, so which call got which ticket depends on their order."""
+    state = {node.state_family: forced[node.id] for node in case.flow.nodes.values()
+             if isinstance(node, Split) and node.id in forced}
     scenario = CallScenario("" if case.anonymous else case.caller, at, withheld=case.anonymous,
                             privacy=case.privacy, blacklist=blacklist, behaviour=behaviour_of(case.flow),
                             split_state=state)
     return simulate(case.flow, scenario)
 
 
-async def split_counters(ami: Any, flows: list[NumberFlow]) -> dict[str, tuple[int, ...]]:
+async def split_counters(ami: Any, flows: list[NumberFlow]) -> dict[str, int]:
+    """Each split's next ticket (its AstDB counter; 0 before the first call)."""
     out = {}
     for flow in flows:
         for node in flow.nodes.values():
             if isinstance(node, Split):
-                values = [await ami.db_get(node.state_family, str(i + 1)) for i in range(len(node.shares))]
-                out[node.state_family] = tuple(int(v) if v not in (None, "") else 0 for v in values)
+                value = await ami.db_get(node.state_family, SPLIT_TICKET_KEY)
+                out[node.state_family] = int(value) if value not in (None, "") else 0
     return out
 
 
@@ -243,7 +242,8 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
             await events.settled(mark, calls=sum(first_channels(r, refused=False) for r in results))
 
             dialled: dict[tuple[str, str], list[str]] = defaultdict(list)
-            picked: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+            picked: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)  # call -> split node -> ticket
+            exits: dict[tuple[str, str], list[int]] = defaultdict(list)
             nodes_by_name = {(f.number.e164, n.name): n.id for f in flows for n in f.nodes.values()
                              if isinstance(n, Split)}
             for e in events.svc():
@@ -251,12 +251,13 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
                 if e.get("Step") == "dial":
                     dialled[key].append(e["Destination"])
                 elif e.get("Step") == "split":
-                    picked[key][nodes_by_name[(e["Number"], e["Split"])]] = int(e["Exit"]) - 1
+                    picked[key][nodes_by_name[(e["Number"], e["Split"])]] = int(e["Ticket"])
+                    exits[key].append(int(e["Exit"]))
 
             # Asterisk's clock when the calls ran: real time plus the (whole-second) offset. Not the
             # moment itself: that is up to a second earlier, which crosses a roster's closing minute.
             at = datetime.fromtimestamp(calls_start + offset, AMSTERDAM)
-            observed_picks: Counter[tuple[str, int]] = Counter()
+            tickets: dict[str, list[int]] = defaultdict(list)  # split family -> the tickets Asterisk gave
             for case, result in zip(cases, results, strict=True):
                 forced = picked.get(case.key(), {})
                 predicted = predict(case, at, blacklists[case.flow.number.e164], forced)
@@ -268,22 +269,22 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
                     f"{label}, Asterisk dialled {observed}; caller got {result.final_code}; events {seen}")
                 assert OUTCOME_BY_CODE.get(result.final_code) == predicted.outcome, (
                     f"{label} {predicted.outcome}, caller got {result.final_code}")
-                for node_id, index in forced.items():
-                    observed_picks[(case.flow.number.e164 + node_id, index)] += 1
+                # The share Asterisk took for its ticket is the simulator's share for that ticket.
+                assert exits.get(case.key(), []) == [st["exit"] for st in predicted.steps if st["step"] == "split"]
+                for node_id, ticket in forced.items():
+                    node = case.flow.nodes[node_id]
+                    assert isinstance(node, Split)
+                    tickets[node.state_family].append(ticket)
                 compared += 1
                 hostile += case.identity is not None
 
-            # The picks equal SWRR from the counters at the batch's start, applied k times.
-            expected_picks: Counter[tuple[str, int]] = Counter()
-            for flow in flows:
-                for node in flow.nodes.values():
-                    if isinstance(node, Split):
-                        k = sum(n for (where, _i), n in observed_picks.items() if where == flow.number.e164 + node.id)
-                        counters = before.get(node.state_family, (0,) * len(node.shares))
-                        for _ in range(k):
-                            index, counters = node.pick(counters)
-                            expected_picks[(flow.number.e164 + node.id, index)] += 1
-            assert observed_picks == expected_picks
+            # Exact shares: each split handed out the next tickets, each once (no ticket lost or
+            # shared by two calls), and its counter moved on by as many.
+            after = await split_counters(ami, flows)
+            for family, taken in tickets.items():
+                start = before.get(family, 0)
+                assert sorted(taken) == list(range(start, start + len(taken))), (family, start, taken)
+                assert after[family] == start + len(taken), (family, after[family], start, taken)
             expected_invites = Counter(d for c in cases for d in dialled.get(c.key(), []))
             assert Counter(carrier.invites()) == expected_invites
     finally:
