@@ -42,8 +42,8 @@ def flow_plan() -> dict[str, Any]:
         "second": {"type": "menu", "params": {"prompt": beep, "timeout": MENU_TIMEOUT},
                    "exits": {"1": "bye", "failed": "bye"}},
         "bye": {"type": "hangup"}}}
-    # The same without the split (whose LOCK() costs milliseconds, see docs/benchmarks.md): a second
-    # time block instead.
+    # The same without the split (which took LOCK(), milliseconds, before its tickets; see
+    # docs/benchmarks.md): a second time block instead.
     nolock = copy.deepcopy(pdd)
     nolock["blocks"]["where"]["exits"] = {"ams": "again", "rdam": "again", "other": "again"}
     nolock["blocks"]["again"] = {"type": "time", "params": {"week": ALL_WEEK},
