@@ -19,12 +19,15 @@ import pytest
 from sqlmodel import Session
 
 from orchestrator.domain.compile import compile_plan
+from orchestrator.domain.flow_compile import compile_flows
 from orchestrator.domain.ir import Split
 from orchestrator.domain.naming import SPLIT_TICKET_KEY
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.services.apply import apply_plan
 from orchestrator.store import engine as store_engine
 from tests.e2e.events import EventLog, connect, until
+from tests.e2e.flow_bench import TIMEOUT
+from tests.harness.keys import call_with_keys
 from tests.harness.sipp import CallResult, Hold, place_call, place_calls
 from tests.plans import standaard_number, tenant_plan
 
@@ -34,6 +37,15 @@ NUMBER, E164 = "08007654323", "+318007654323"
 SHARE_TO = ("+31205550021", "+31205550041")  # 70 % amsterdam-a, 30 % amsterdam-b (tests/plans.py)
 
 
+def again_flow() -> dict[str, Any]:
+    """A flow whose menu leads back to its split: key 1 passes the split again."""
+    beep = {"sound": "beep"}
+    return {"start": "spread", "blocks": {
+        "spread": {"type": "split", "params": {"shares": {"a": 50, "b": 50}}, "exits": {"a": "ask", "b": "ask"}},
+        "ask": {"type": "menu", "params": {"prompt": beep, "timeout": TIMEOUT},
+                "exits": {"1": "spread", "2": "hangup", "failed": "hangup"}}}}
+
+
 @pytest.fixture(scope="module")
 async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFactory):
     tmp = tmp_path_factory.mktemp("split-tickets")
@@ -41,11 +53,14 @@ async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFac
     ami, events, target = await connect(runtime)
     # The split first: no region or roster (so no clock) before it.
     number = standaard_number(number="0800 7654323", regions=None, rosters={}, start="spread")
-    plan = parse_plan(tenant_plan(number) | {"tenant": "splitt"})
+    premium = {"number": "0800 7654324", "package": "premium", "flow": "again"}
+    plan = parse_plan(tenant_plan(number, premium) | {"tenant": "splitt", "flows": {"again": again_flow()}})
     with Session(engine) as session:
         await apply_plan(plan, session, target, now=datetime.now(AMSTERDAM))
     [split] = [n for f in compile_plan(plan, {}) for n in f.nodes.values() if isinstance(n, Split)]
-    yield {"runtime": runtime, "carrier": carrier, "ami": ami, "events": events, "tmp": tmp, "split": split}
+    [flow] = compile_flows(plan.tenant, plan.flows, {})
+    yield {"runtime": runtime, "carrier": carrier, "ami": ami, "events": events, "tmp": tmp, "split": split,
+           "flow_split": flow.nodes["b-spread"]}
     ami.close()
 
 
@@ -74,6 +89,7 @@ class HeldCalls:
 
     def __init__(self, s: dict[str, Any], count: int) -> None:
         self.s = s
+        self.base = len(split_events(s["events"]))  # split events before these calls
         self.holds = [Hold() for _ in range(count)]
         port, tmp = s["runtime"].settings.sip_port, s["tmp"]
         # Their own threads: asyncio's default pool has only cores + 4 (6 here).
@@ -87,9 +103,9 @@ class HeldCalls:
         """Until each held caller has its ticket (a split event); fails at once if a call ends."""
         events = self.s["events"]
         with contextlib.suppress(AssertionError):  # the asserts below say what went wrong
-            await until(lambda: len(split_events(events)) >= len(self.holds) or any(c.done() for c in self.calls),
-                        60, "")
-        assert len(split_events(events)) == len(self.holds), self.story()
+            await until(lambda: len(split_events(events)) >= self.base + len(self.holds)
+                        or any(c.done() for c in self.calls), 60, "")
+        assert len(split_events(events)) == self.base + len(self.holds), self.story()
         assert not any(c.done() for c in self.calls), self.story()
 
     def story(self) -> str:
@@ -120,9 +136,12 @@ async def test_a_counter_set_back_under_live_calls_skips_their_tickets(stack: di
     s, events, split = stack, stack["events"], stack["split"]
     events.clear()
     first = await next_ticket(s)
-    held = HeldCalls(s, 2)
+    # One after the other: two callers starting together may collide by themselves.
+    held = [HeldCalls(s, 1)]
     try:
-        await held.took_tickets()
+        await held[0].took_tickets()
+        held.append(HeldCalls(s, 1))
+        await held[1].took_tickets()
         holders = split_events(events)
         assert sorted(int(e["Ticket"]) for e in holders.values()) == [first, first + 1]
         await answered(events, set(holders))
@@ -138,7 +157,8 @@ async def test_a_counter_set_back_under_live_calls_skips_their_tickets(stack: di
         assert claimed(events) == {channel}  # it took the collision path, the held calls did not
         assert await next_ticket(s) == first + 3
     finally:
-        await held.release()
+        for h in held:
+            await h.release()
     # Tickets live as long as their channels: once hung up, nobody holds them.
     await until(lambda: not events.channels_up(NUMBER), 30, "held calls still up")
     for ticket in (first, first + 1, first + 2):
@@ -178,3 +198,22 @@ async def test_a_burst_over_held_tickets_takes_each_ticket_once(stack: dict[str,
     expected = Counter(SHARE_TO[split.share_at(t)] for t in range(first, first + 36))
     assert Counter(carrier.invites()) == expected
     assert abs(expected[SHARE_TO[0]] - 0.7 * 36) < 1
+
+
+async def test_a_call_passing_the_split_again_takes_the_next_ticket(stack: dict[str, Any]) -> None:
+    """A channel holds one group per category: passing the split again replaces its ticket, and
+    the new one is counted once (no collision with itself)."""
+    s, events, split = stack, stack["events"], stack["flow_split"]
+    events.clear()
+    value = await s["ami"].db_get(split.state_family, SPLIT_TICKET_KEY)
+    first = int(value) if value else 0
+    result = await asyncio.to_thread(call_with_keys, s["runtime"].settings.sip_port, "08007654324", "0201234597",
+                                     "1,1,2", workdir=s["tmp"], timeout=TIMEOUT)
+    assert result.final_code == 200
+    await until(lambda: not events.channels_up("08007654324"), 30, "the call is still up")
+    passes = [e for e in events.events if e.get("UserEvent") == "SvcFlow" and e.get("Block") == "spread"]
+    assert [int(e["Ticket"]) for e in passes] == [first, first + 1, first + 2]
+    assert [e["Exit"] for e in passes] == ["ab"[split.share_at(t)] for t in (first, first + 1, first + 2)]
+    assert not claimed(events)
+    for ticket in (first, first + 1, first + 2):
+        assert await s["ami"].group_count(str(ticket), split.group) == 0
