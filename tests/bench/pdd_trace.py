@@ -27,6 +27,7 @@ async def trace(stack: Stack, number: str, calls: int, workdir: Path) -> list[tu
     s = stack.settings
     ami, log = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
     gaps: dict[str, list[float]] = defaultdict(list)
+    shown: dict[str, str] = {}  # per priority: its data as the first call ran it (values differ per call)
     try:
         for _ in range(calls):
             log.clear()
@@ -37,11 +38,11 @@ async def trace(stack: Stack, number: str, calls: int, workdir: Path) -> list[tu
             steps = [e for e in steps if e["Channel"] == first]  # the caller's channel only
             for a, b in zip(steps, steps[1:], strict=False):
                 where = f"{a.get('Context')},{a.get('Extension')},{a.get('Priority')}"
-                key = f"{where} {a.get('Application')}({a.get('AppData', '')[:60]})"
-                gaps[key].append((float(b["Timestamp"]) - float(a["Timestamp"])) * 1000)
+                shown.setdefault(where, f"{a.get('Application')}({a.get('AppData', '')[:60]})")
+                gaps[where].append((float(b["Timestamp"]) - float(a["Timestamp"])) * 1000)
     finally:
         ami.close()
-    return sorted(((k, statistics.median(v)) for k, v in gaps.items()), key=lambda kv: -kv[1])
+    return sorted(((f"{k} {shown[k]}", statistics.median(v)) for k, v in gaps.items()), key=lambda kv: -kv[1])
 
 
 def main() -> None:
@@ -62,6 +63,12 @@ def main() -> None:
         print(f"{number}: {calls} calls, median time per dialplan step (sum {total:.2f} ms), slowest first:")
         for key, ms in ranked[:12]:
             print(f"  {ms:7.3f} ms  {key}")
+        per_exten: dict[str, float] = defaultdict(float)
+        for key, ms in ranked:
+            per_exten[key.split(" ", 1)[0].rsplit(",", 1)[0]] += ms
+        print("per extension (sum of its priorities' medians), slowest first:")
+        for exten, ms in sorted(per_exten.items(), key=lambda kv: -kv[1])[:8]:
+            print(f"  {ms:7.3f} ms  {exten}")
     finally:
         stack.close()
 
