@@ -70,8 +70,10 @@ def split_family(*parts: str) -> str:
 def split_group(family: str) -> str:
     """The GROUP() category (and LOCK() name) of a split's tickets: short and made of [a-z0-9-]
     whatever the family (Asterisk cuts a category at 79 characters and splits group@category at
-    the first '@'); distinct from the per-number limit's ``svc`` and the flows' ``svcflow``."""
-    return SPLIT_GROUP_PREFIX + hashlib.sha1(family.encode()).hexdigest()[:16]
+    the first '@'); distinct from the per-number limit's ``svc`` and the flows' ``svcflow``.
+    Decimal digits only after the prefix: the lint cache (generate/lint.py) blanks digits, so
+    numbers and flows that differ only in their split's family keep one shape and one lint."""
+    return f"{SPLIT_GROUP_PREFIX}{int(hashlib.sha1(family.encode()).hexdigest()[:15], 16):019d}"
 
 
 # --- queues and endpoints -------------------------------------------------------------------

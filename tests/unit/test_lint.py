@@ -68,3 +68,27 @@ def test_a_shape_found_clean_is_not_linted_again(tmp_path: Path) -> None:
         lint_dialplan(broken, cache)
     with pytest.raises(DialplanLintFailed):
         lint_dialplan(broken, cache)  # findings are never cached
+
+
+def test_numbers_and_flows_that_differ_only_in_their_split_s_names_share_a_shape() -> None:
+    """A split's GROUP() category is derived from its AstDB family (number digits, tenant, flow):
+    it must stay digits, or every such number and flow is a shape of its own, linted each apply."""
+    from orchestrator.domain.flow_compile import compile_flows
+    from orchestrator.generate.lint import representatives, shape_key
+    from orchestrator.generate.render import Renderer
+    from tests.plans import standaard_number
+
+    numbers = [standaard_number(number=f"0800 765 43{i:02d}") for i in range(5)]
+    files = render_dialplan(compile_plan(parse_plan(tenant_plan(*numbers)), {}))
+    assert len([n for n in representatives(files) if n.startswith("n-")]) == 1
+
+    flow = {"start": "spread", "blocks": {
+        "spread": {"type": "split", "params": {"shares": {"a": 70, "b": 30}}, "exits": {"a": "bye", "b": "bye"}},
+        "bye": {"type": "hangup"}}}
+    shapes = set()
+    for tenant, name in (("acme", "f001"), ("acme", "f002"), ("other", "f001")):
+        [compiled] = compile_flows(tenant, {name: parse_plan({"tenant": tenant, "flows": {name: flow},
+                                                               "numbers": []}).flows[name]}, {})
+        text = next(iter(Renderer("carrier").flow(compiled).values()))
+        shapes.add(shape_key({"flow.conf": text.replace(tenant, "t").replace(name, "f")}))
+    assert len(shapes) == 1

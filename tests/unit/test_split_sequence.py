@@ -96,7 +96,7 @@ def test_group_category_is_short_safe_and_apart_from_the_other_categories() -> N
     long_family = split_family("flow", "t" * 40, "f" * 40, "b" * 40 + "-12345678")
     for family in (split_family("318007654321", "sp1-d16a9173"), long_family):
         group = split_group(family)
-        assert re.fullmatch(r"svcsplit-[0-9a-f]{16}", group)  # < 80 characters, no '@'
+        assert re.fullmatch(r"svcsplit-[0-9]{19}", group)  # < 80 characters, no '@'; digits: one lint shape
         assert group.lower() not in ("svc", FLOW_GROUP)
     assert split_group(long_family) != split_group(long_family + "x")
     assert split(70, 30).ticket_key == "svc-split/318007654321/sp1-x/t"
