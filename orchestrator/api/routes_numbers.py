@@ -1,4 +1,4 @@
-"""Tenants, their service numbers, applied versions and the audit log (all read-only)."""
+"""Tenants, their service numbers (read; one number changed or taken out), applied versions and the audit log."""
 
 from __future__ import annotations
 
