@@ -72,6 +72,12 @@ def serve(
         raise typer.Exit(1) from exc
 
 
+def _nodes(q: dict[str, str]) -> str:
+    """How many nodes a queue's figures cover, when that is not simply the one Asterisk."""
+    reporting, nodes = q.get("nodes_reporting", "1"), q.get("nodes", "1")
+    return "" if reporting == nodes == "1" else f" (from {reporting} of {nodes} nodes)"
+
+
 def format_status(figures: PublishedFigures, day: str) -> str:
     """The live figures as a readable table (pure, for tests)."""
     by_number, today = figures.in_progress_by_number, figures.today
@@ -92,7 +98,8 @@ def format_status(figures: PublishedFigures, day: str) -> str:
         lines.append(f"queue {name}: {q.get('waiting', '0')} waiting (longest {q.get('longest_wait_s', '0')} s), "
                      f"answered {q.get('answered', '0')}, abandoned {q.get('abandoned', '0')}, "
                      f"service level {q.get('service_level_pct', '100.0')} %; agents "
-                     + ", ".join(f"{s} {q.get('agents_' + s.replace('-', '_'), '0')}" for s in AGENT_STATES))
+                     + ", ".join(f"{s} {q.get('agents_' + s.replace('-', '_'), '0')}" for s in AGENT_STATES)
+                     + _nodes(q))
     if figures.updated_at is not None:
         lines.append(f"updated {datetime.fromtimestamp(figures.updated_at, AMSTERDAM):%H:%M:%S}")
     else:

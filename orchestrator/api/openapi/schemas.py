@@ -107,6 +107,9 @@ SCHEMAS: dict[str, Any] = {
         "in_progress_by_number": {"type": "object", "additionalProperties": INT},
         "today": {"type": "object", "additionalProperties": INT, "description": "outcome -> calls"},
         "today_by_number": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": INT}},
+        "queues": {"type": "object", "description": "queue -> waiting, longest_wait_s, answered, abandoned, "
+                   "service_level_pct, agents_<state>, nodes_reporting, nodes (over every cluster node)",
+                   "additionalProperties": {"type": "object", "additionalProperties": {"type": "number"}}},
         "updated_at": {"type": "number", "nullable": True, "description": "epoch seconds of the last publish"}}),
     "Versions": _obj({"versions": {"type": "array", "items": _ref("Version")}}),
     "AuditEntry": _obj({"id": INT, "at": STAMP, "actor": STR, "tenant": NSTR, "action": STR, "target": NSTR,
