@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import NumberInvalid, OrchestratorError, StoreError
 from orchestrator.live import events as ev
 from orchestrator.live.agent_pauses import Pause
-from orchestrator.services.blacklist import record_block
+from orchestrator.services.blacklist import record_block, spread_block
 from orchestrator.services.recordings.control import set_paused
 from orchestrator.store import call_records
 
@@ -45,9 +46,12 @@ async def pause_recording(ami: Ami, spool: Path, event: ev.RecordingPause) -> No
              "paused" if event.paused else "resumed")
 
 
-async def record_active_block(engine: Any, event: ev.ActiveBlock) -> None:
-    """The dialplan already wrote AstDB (the next call is blocked without us); this adds only
-    the database record (source "dtmf"), in a worker thread."""
+async def record_active_block(engine: Any, event: ev.ActiveBlock, others: Mapping[str, Ami] | None = None) -> None:
+    """The dialplan already wrote the AstDB of the call's node (the next call there is blocked
+    without us). A cluster's ``others`` (the other nodes whose AMI is up) get the same entry at
+    once, so the caller is refused whichever node Kamailio picks next; then the database record
+    (source "dtmf"), in a worker thread. A node that is down gets it from the database when it
+    catches up (services/cluster.catch_up)."""
     try:
         number = parse_service_number(event.number).e164
     except NumberInvalid:
@@ -56,6 +60,13 @@ async def record_active_block(engine: Any, event: ev.ActiveBlock) -> None:
         log.error("call %s: active block with unusable number %r / caller %r ignored", event.call_id,
                   event.number, event.caller)
         return
+    if others:
+        failed = await spread_block(others, number, event.caller)
+        for node, why in failed.items():
+            log.error("call %s: block of %s on %s not written to node %s (it gets it at the next apply or "
+                      "catch-up): %s", event.call_id, event.caller, number, node, why)
+        log.info("call %s: block of %s on %s written to node(s) %s", event.call_id, event.caller, number,
+                 ", ".join(sorted(set(others) - set(failed))) or "-")
     try:
         added = await asyncio.to_thread(record_block, engine, number, event.caller, "dtmf")
     except Exception as exc:  # the AstDB entry (what blocks) is there already

@@ -205,7 +205,9 @@ class LiveController:
     def _side(self, event: ev.ActiveBlock | ev.RecordingPause) -> None:
         # Off the ordered consumer: a slow database or AMI action must not hold up the figures.
         if isinstance(event, ev.ActiveBlock):
-            self._spawn(answering_side.record_active_block(self.engine, event), type(event).__name__)
+            on = self._node_name(event.call_id)  # its dialplan wrote that node's AstDB
+            others = {n: a for n, a in self.nodes.items() if n != on and a.logged_in}
+            self._spawn(answering_side.record_active_block(self.engine, event, others), type(event).__name__)
         else:
             assert self.paths is not None  # resolved in start()
             self._spawn(answering_side.pause_recording(self._node_of(event.call_id), self.paths.spool, event),
