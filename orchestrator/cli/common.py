@@ -22,6 +22,7 @@ from orchestrator.asterisk.astdb import AllNodes, AstDb
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.asterisk.layout import paths_for
 from orchestrator.asterisk.runtime import AsteriskRuntime
+from orchestrator.domain.cluster import node_of_call
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
 from orchestrator.errors import (
     AllocationConflict,
@@ -94,6 +95,19 @@ def runtime_for(settings: Settings) -> AsteriskRuntime:
 
 def ami_for(settings: Settings) -> Ami:
     return Ami.from_settings(settings)
+
+
+def ami_of_call(settings: Settings, call_id: str) -> Ami:
+    """The AMI link (not yet connected) of the node a call is on: with a cluster file, the node
+    its call id names; else this Asterisk."""
+    config = cluster.load_config(settings.cluster_file)
+    if config is None:
+        return ami_for(settings)
+    name = node_of_call(call_id, [n.name for n in config.nodes])
+    node = next((n for n in config.nodes if n.name == name), None)
+    if node is None:
+        raise NotFound(f"no call {call_id!r} on any node of the cluster")
+    return Ami(node.ami_host, node.ami_port, settings.ami_user, settings.ami_secret)
 
 
 @asynccontextmanager

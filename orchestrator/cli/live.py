@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import typer
 from aiohttp import web
 
-from orchestrator.asterisk.layout import paths_for
 from orchestrator.cli.cluster import say_nodes
 from orchestrator.cli.common import dialplan_problems, errors_to_exit_codes, runtime_for, say_dialplan
 from orchestrator.domain.agent_state import AGENT_STATES
@@ -33,7 +32,7 @@ OUTCOMES = ("answered", "busy", "no_answer", "unreachable", "blocked", "abandone
 async def serve_until_stopped(settings: Settings) -> None:
     config = cluster.load_config(settings.cluster_file)
     nodes = None if config is None else {n.name: (n.ami_host, n.ami_port) for n in config.nodes}
-    service = LiveController(settings, paths=paths_for(settings), nodes=nodes)  # a cluster: every node
+    service = LiveController(settings, nodes=nodes)  # a cluster: every node
     runner = web.AppRunner(make_app(service), access_log=None)
     await runner.setup()  # starts the service (cleanup_ctx)
     stop = asyncio.Event()

@@ -8,7 +8,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from orchestrator.asterisk.ami import Ami
@@ -34,10 +33,11 @@ async def store_pause(engine: Any, pause: Pause) -> None:
                   (pause.ended_at - pause.started_at).total_seconds(), exc)
 
 
-async def pause_recording(ami: Ami, spool: Path, event: ev.RecordingPause) -> None:
-    """The agent's pause code: mute (or unmute) the recording on the call's node and note the moment."""
+async def pause_recording(ami: Ami, event: ev.RecordingPause) -> None:
+    """The agent's pause code: mute (or unmute) the recording on the call's node (``ami``) and
+    note the moment there."""
     try:
-        await set_paused(ami, spool, event.recording, event.paused)
+        await set_paused(ami, event.recording, event.paused)
     except OrchestratorError as exc:
         log.error("call %s: the answering side asked to %s the recording, which failed: %s", event.call_id,
                   "pause" if event.paused else "resume", exc)

@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from orchestrator.asterisk.ami import Ami, AmiEvent, AmiManager
-from orchestrator.asterisk.layout import paths_for
+from orchestrator.domain.cluster import node_of_call
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import AsteriskError, NumberInvalid, StoreError
 from orchestrator.live import answering_side, resync
@@ -36,7 +36,7 @@ from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCal
 from orchestrator.live.notifier import Figures, Metrics, RedisFigures
 from orchestrator.live.queue_figures import QUEUE_EVENTS, ClusterQueues
 from orchestrator.live.records import RecordWriter, day_counters
-from orchestrator.settings import Paths, Settings, redacted
+from orchestrator.settings import Settings, redacted
 from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
 
@@ -59,14 +59,13 @@ class _Resync:
 
 
 class LiveController:
-    def __init__(self, settings: Settings, *, engine: Any | None = None, paths: Paths | None = None,
+    def __init__(self, settings: Settings, *, engine: Any | None = None,
                  watchdog_grace_s: float = 2.0, resync_interval_s: float = 60.0,
                  watchdog_interval_s: float = 0.5, nodes: Mapping[str, tuple[str, int]] | None = None) -> None:
         """``nodes``: a cluster's nodes (name -> AMI host, port), followed at once; their call ids
         start with the node's name (SVC_SYSTEM_NAME), which tells which node a call is on."""
         self.settings = settings
         self.engine = engine if engine is not None else store_engine.make_engine(settings.db_url)
-        self.paths = paths  # resolved once at start when not given
         self.grace_s = watchdog_grace_s
         self.resync_interval_s = resync_interval_s
         self.watchdog_interval_s = watchdog_interval_s
@@ -92,8 +91,6 @@ class LiveController:
     # --- lifetime ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self.paths is None:
-            self.paths = await asyncio.to_thread(paths_for, self.settings)
         self.day = await asyncio.to_thread(day_counters, self.engine, self._day_start(), self._today())
         for node, ami in self.nodes.items():
             for name in ("UserEvent", "DialEnd", "Hangup", *QUEUE_EVENTS):
@@ -153,8 +150,8 @@ class LiveController:
             self._queue.put_nowait(_Resync("lost", node))
 
     def _node_name(self, call_id: str) -> str:
-        """The node a call is on (its Uniqueid starts with the node's name); the first by default."""
-        return next((name for name in self.nodes if name and call_id.startswith(f"{name}-")), next(iter(self.nodes)))
+        """The node a call is on (domain.cluster.node_of_call); the first by default."""
+        return node_of_call(call_id, self.nodes) or next(iter(self.nodes))
 
     def _node_of(self, call_id: str) -> Ami:
         """The AMI link of the node a call is on."""
@@ -209,9 +206,7 @@ class LiveController:
             others = {n: a for n, a in self.nodes.items() if n != on and a.logged_in}
             self._spawn(answering_side.record_active_block(self.engine, event, others), type(event).__name__)
         else:
-            assert self.paths is not None  # resolved in start()
-            self._spawn(answering_side.pause_recording(self._node_of(event.call_id), self.paths.spool, event),
-                        type(event).__name__)
+            self._spawn(answering_side.pause_recording(self._node_of(event.call_id), event), type(event).__name__)
 
     def _spawn(self, side: Any, name: str) -> None:
         task = asyncio.create_task(side, name=f"live-{name}")

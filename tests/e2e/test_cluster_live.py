@@ -24,10 +24,11 @@ from orchestrator.live.controller import LiveController
 from orchestrator.services import cluster as cluster_service
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.services.callcentre import control
+from orchestrator.services.recordings import store
 from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
 from orchestrator.store.models import BlacklistEntry
-from tests.e2e.cluster_stack import Cluster, cluster
+from tests.e2e.cluster_stack import Cluster, cli, cluster
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import CallResult, place_call
 
@@ -36,6 +37,7 @@ pytestmark = pytest.mark.e2e
 TENANT, QUEUE = "cf", "cf.desk"
 QUEUED = "+318000000311"  # to the queue (its agents logged out: callers wait)
 PRESSED = "+318000000312"  # to +31205550037: the carrier answers and presses *9 one second in
+RECORDED = "+318000000313"  # on_demand recording, to +31205550049: the carrier presses *45 at 1 s and 3 s
 CALLER = "+31201110071"
 PROXIED = "caller_proxied.xml"  # ACK and BYE follow the Record-Route set through Kamailio
 
@@ -48,7 +50,9 @@ def plan() -> dict[str, Any]:
             "numbers": [
                 {"number": QUEUED, "routings": {"main": [{"number": "queue:desk"}]}, "active": "main"},
                 {"number": PRESSED, "routings": {"main": [{"number": "+31205550037", "ring_time": 5}]},
-                 "active": "main"}]}
+                 "active": "main"},
+                {"number": RECORDED, "routings": {"main": [{"number": "+31205550049", "ring_time": 5}]},
+                 "active": "main", "recording": {"policy": "on_demand"}}]}
 
 
 @dataclass
@@ -150,6 +154,43 @@ async def test_a_block_made_on_one_node_refuses_the_caller_on_every_node(stack: 
     node_of_first = next(r.call_id.split("-")[0] for r in records if r.outcome == "answered")
     # Refused on both nodes, so also on the node whose dialplan did not write the entry.
     assert {r.call_id.split("-")[0] for r in blocked} == {"node1", "node2"}, (node_of_first, records)
+
+
+async def test_recording_pause_and_keep_marks_reach_a_call_on_any_node(stack: Stack) -> None:
+    """A recorded call on each node (round robin). The answering side pauses and resumes (*45
+    twice): the live controller mutes on the call's node and that node's dialplan notes the
+    moments in the side file; `orchestrator recordings keep` (with the cluster file) finds the
+    call's node by its id. No orchestrator process reads or writes a node's spool."""
+    c = stack.c
+    calls = [asyncio.create_task(asyncio.to_thread(stack.call, RECORDED, 6.0)) for _ in range(2)]
+    ids: list[str] = []
+
+    def two_calls() -> bool:
+        ids[:] = sorted(cid for cid, call in stack.live.book.calls.items()
+                        if call.number == RECORDED and call.answered_at is not None)
+        return len(ids) == 2
+    deadline = time.monotonic() + 10
+    while not two_calls():
+        assert time.monotonic() < deadline, stack.live.book.calls
+        await asyncio.sleep(0.05)
+    assert [cid.split("-")[0] for cid in ids] == ["node1", "node2"]
+    for cid in ids:
+        out = cli(c.env, "recordings", "keep", cid).stderr
+        assert "will be kept" in out, out
+    assert [r.final_code for r in await asyncio.gather(*calls)] == [200, 200]
+    for cid in ids:  # on the call's node: kept (not deleted at the end), with both pause moments
+        done = c.runtime(cid.split("-")[0]).paths.spool / "done"
+        deadline = time.monotonic() + 10
+        while not list(done.glob(f"*@{cid}@*.meta")):
+            assert time.monotonic() < deadline, list(done.iterdir())
+            await asyncio.sleep(0.05)
+        [meta] = list(done.glob(f"*@{cid}@*.meta"))
+        marks = store.read_meta(meta)
+        assert marks["keep"] == ["cli"] and len(marks["pause"]) == 1 and len(marks["resume"]) == 1, marks
+        assert 1.0 < float(marks["resume"][0]) - float(marks["pause"][0]) < 3.0, marks  # *45 2 s apart
+        assert meta.with_suffix(".wav").exists()
+        for f in (meta, meta.with_suffix(".wav")):
+            f.unlink()
 
 
 async def test_queue_figures_count_the_callers_on_every_node_and_drop_a_dead_node_s(stack: Stack) -> None:
