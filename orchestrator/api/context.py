@@ -83,6 +83,17 @@ def ami(request: web.Request) -> Ami:
     return found
 
 
+def nodes_up(request: web.Request) -> dict[str, Ami]:
+    """Every node that is up (a cluster), or this Asterisk (named ""): what call-centre views read
+    and agent state changes go to."""
+    if NODES in request.app:
+        up = {name: a for name, a in _live_nodes(request).items() if a is not None}
+        if not up:
+            raise AsteriskUnavailable("no node of the cluster answers")
+        return up
+    return {"": ami(request)}
+
+
 def ami_of_call(request: web.Request, call_id: str) -> Ami:
     """The AMI link of the node a call is on (its call id names it); outside a cluster, this Asterisk."""
     if NODES in request.app:

@@ -64,7 +64,7 @@ def _name(request: web.Request, key: str, group: Collection[str], what: str) -> 
 async def list_agents(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     _plan(request, tenant)
-    states = await control.agent_states(context.ami(request), tenant)
+    states = await control.agent_states_on(list(context.nodes_up(request).values()), tenant)
     return web.json_response({"agents": [{"agent": s.agent, "state": s.state, "reason": s.reason,
                                           "queues": list(s.queues)} for s in states]})
 
@@ -73,7 +73,7 @@ async def set_agent_state(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     agent = _name(request, "agent", set(_plan(request, tenant).agents), "agent")
     body = await views.read_body(request, AgentStateBody)
-    await control.set_agent_state(context.ami(request), tenant, agent, body.state, body.reason)
+    await control.set_agent_state_on(list(context.nodes_up(request).values()), tenant, agent, body.state, body.reason)
     audit_action(request, tenant, "agent.state", f"{agent} {body.state} {body.reason}".strip())
     return web.json_response({"agent": agent, "state": body.state, "reason": body.reason})
 
@@ -81,7 +81,7 @@ async def set_agent_state(request: web.Request) -> web.Response:
 async def waiting(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     _plan(request, tenant)
-    calls = await supervisor.waiting_calls(context.ami(request), tenant)
+    calls = await supervisor.waiting_calls_on(context.nodes_up(request), tenant)
     return web.json_response({"calls": [c.__dict__ for c in calls]})
 
 
@@ -91,7 +91,7 @@ async def _night(request: web.Request, kind: str) -> web.Response:
     group = set(plan.queues) if kind == "queue" else set(plan.hunt_groups)
     name = _name(request, "name", group, "queue" if kind == "queue" else "hunt group")
     body = await views.read_body(request, NightBody)
-    await control.set_night(context.ami(request), tenant, kind, name, body.mode)
+    await control.set_night(context.astdb(request), tenant, kind, name, body.mode)
     audit_action(request, tenant, "night", f"{kind} {name} {body.mode}")
     return web.json_response({kind: name, "night": body.mode})
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from orchestrator.cli.common import ami_for, engine_for, errors_to_exit_codes, say, with_asterisk
+from orchestrator.cli.common import astdb_for, engine_for, errors_to_exit_codes, nodes_for, say, with_asterisk
 from orchestrator.errors import NotFound
 from orchestrator.services import phones, tenancy
 from orchestrator.services.callcentre import control, credentials, supervisor
@@ -25,11 +25,24 @@ T = TypeVar("T")
 
 
 def _run(use: Callable[[Any], Awaitable[T]]) -> T:
+    """``use`` with this Asterisk, or in a cluster the first node that answers (a waiting caller's
+    channel is named on one node: `queue move|priority` and `spy` act there)."""
     s = load_settings()
 
     async def main() -> T:
-        async with ami_for(s) as ami:
-            return await use(ami)
+        async with nodes_for(s) as nodes:
+            return await use(next(iter(nodes.values())))
+
+    return asyncio.run(main())
+
+
+def _on_nodes(use: Callable[[dict[str, Any]], Awaitable[T]]) -> T:
+    """``use`` with this Asterisk, or every node of a cluster that answers."""
+    s = load_settings()
+
+    async def main() -> T:
+        async with nodes_for(s) as nodes:
+            return await use(nodes)
 
     return asyncio.run(main())
 
@@ -53,7 +66,7 @@ def check_group(tenant: str, kind: str, name: str) -> None:
 def _state(tenant: str, agent: str, state: str, reason: str = "") -> None:
     with errors_to_exit_codes():
         check_agent(tenant, agent)
-        _run(lambda ami: control.set_agent_state(ami, tenant, agent, state, reason))
+        _on_nodes(lambda nodes: control.set_agent_state_on(list(nodes.values()), tenant, agent, state, reason))
         typer.echo(f"{agent}: {state}{' (' + reason + ')' if reason else ''}", err=True)
 
 
@@ -80,7 +93,7 @@ def agent_pause(agent: str, tenant: Tenant,
 def agent_list(tenant: Tenant) -> None:
     """Agents of the tenant's queues and their state now (available, busy, wrap-up, …)."""
     with errors_to_exit_codes():
-        states = _run(lambda ami: control.agent_states(ami, tenant))
+        states = _on_nodes(lambda nodes: control.agent_states_on(list(nodes.values()), tenant))
         for s in states:
             reason = f" ({s.reason})" if s.reason else ""
             typer.echo(f"{s.agent:<16} {s.state + reason:<24} {', '.join(s.queues)}")
@@ -123,13 +136,18 @@ def _rotate(settings: Settings, plan: Any, agent: str, offline: bool) -> Any:
 def queue_show(tenant: Tenant) -> None:
     """Callers waiting now in the tenant's queues."""
     with errors_to_exit_codes():
-        calls = _run(lambda ami: supervisor.waiting_calls(ami, tenant))
+        calls = _on_nodes(lambda nodes: supervisor.waiting_calls_on(nodes, tenant))
         for c in calls:
             skill = f"/{c.skill}" if c.skill else ""
             typer.echo(f"{c.queue + skill:<20} #{c.position:<3} {c.wait:>5} s  prio {c.priority}  "
-                       f"{c.caller:<14} {c.channel}")
+                       f"{c.caller:<14} {c.channel}" + (f"  on {c.node}" if c.node else ""))
         if not calls:
             typer.echo("nobody is waiting", err=True)
+
+
+async def _night(settings: Settings, tenant: str, kind: str, name: str, mode: str) -> None:
+    async with astdb_for(settings) as astdb:  # every node of a cluster
+        await control.set_night(astdb, tenant, kind, name, mode)
 
 
 @queue_app.command("night")
@@ -139,7 +157,7 @@ def queue_night(name: str, mode: Annotated[str, typer.Argument(help="on, off or 
     kind = "hunt" if hunt else "queue"
     with errors_to_exit_codes():
         check_group(tenant, kind, name)
-        _run(lambda ami: control.set_night(ami, tenant, kind, name, mode))
+        asyncio.run(_night(load_settings(), tenant, kind, name, mode))
         typer.echo(f"night service of {kind} {name}: {mode}", err=True)
 
 

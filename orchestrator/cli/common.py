@@ -111,22 +111,32 @@ def ami_of_call(settings: Settings, call_id: str) -> Ami:
 
 
 @asynccontextmanager
-async def astdb_for(settings: Settings) -> AsyncIterator[AstDb]:
-    """Where a live AstDB change (blacklist, digit list) goes: this Asterisk, or with a cluster
-    file every node that answers (asterisk/astdb.AllNodes)."""
+async def nodes_for(settings: Settings) -> AsyncIterator[dict[str, Ami]]:
+    """This Asterisk (named ""), or with a cluster file every node that answers (connected)."""
     config = cluster.load_config(settings.cluster_file)
     if config is None:
         async with ami_for(settings) as ami:
-            yield ami
+            yield {"": ami}
         return
     links = await cluster.connect(config.nodes, settings.ami_user, settings.ami_secret)
     try:
         for name, link in links.items():
             if link is None:
-                say(f"node {name} does not answer: it gets this change when it catches up")
-        yield AllNodes([a for a in links.values() if a is not None])
+                say(f"node {name} does not answer: left out (it catches up before it takes calls)")
+        up = {name: a for name, a in links.items() if a is not None}
+        if not up:
+            raise AsteriskError("no node of the cluster answers")
+        yield up
     finally:
         cluster.close(links)
+
+
+@asynccontextmanager
+async def astdb_for(settings: Settings) -> AsyncIterator[AstDb]:
+    """Where a live AstDB change (blacklist, digit list, night service) goes: this Asterisk, or
+    with a cluster file every node that answers (asterisk/astdb.AllNodes)."""
+    async with nodes_for(settings) as nodes:
+        yield nodes[""] if "" in nodes else AllNodes(list(nodes.values()))
 
 
 def read_plan_document(path: Path) -> Any:

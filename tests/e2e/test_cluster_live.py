@@ -23,7 +23,7 @@ from orchestrator.domain.plan import AMSTERDAM, parse_plan
 from orchestrator.live.controller import LiveController
 from orchestrator.services import cluster as cluster_service
 from orchestrator.services.apply import ApplyTarget, apply_plan
-from orchestrator.services.callcentre import control
+from orchestrator.services.callcentre import control, supervisor
 from orchestrator.services.recordings import store
 from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
@@ -96,9 +96,8 @@ async def stack(running: Cluster, tmp_path_factory: pytest.TempPathFactory) -> A
                          peers=(cluster_service.Peer("node2", amis["node2"]),))
     with Session(engine) as session:
         await apply_plan(parse_plan(plan()), session, target, now=datetime.now(AMSTERDAM))
-    for ami in amis.values():  # callers wait: nobody takes them
-        for agent in ("amy", "ben"):
-            await control.set_agent_state(ami, TENANT, agent, "logged-out")
+    for agent in ("amy", "ben"):  # callers wait: nobody takes them (on every node: queues are per node)
+        await control.set_agent_state_on(list(amis.values()), TENANT, agent, "logged-out")
     with RedisServer(tmp_path_factory.mktemp("redis")) as redis:
         settings = rt.settings.with_(redis_url=redis.url)
         live = LiveController(settings, engine=engine, nodes={n.name: (n.ami_host, n.ami_port) for n in c.nodes})
@@ -205,6 +204,11 @@ async def test_queue_figures_count_the_callers_on_every_node_and_drop_a_dead_nod
         await asyncio.sleep(0.05)
     both = await stack.figures_become({"waiting": "2", "nodes_reporting": "2"})
     assert both["agents_logged_out"] == "2" and both["agents_available"] == "0"  # each agent once, not per node
+    # What `queue show` / `agent list` (and the API) list: every node's callers, each agent once.
+    waiting = await supervisor.waiting_calls_on(stack.amis, TENANT)
+    assert sorted((w.node, w.queue) for w in waiting) == [("node1", "desk"), ("node2", "desk")]
+    states = await control.agent_states_on(list(stack.amis.values()), TENANT)
+    assert [(s.agent, s.state) for s in states] == [("amy", "logged-out"), ("ben", "logged-out")]
 
     killed = time.monotonic()
     stack.c.kill("node2")

@@ -125,7 +125,7 @@ SCHEMAS: dict[str, Any] = {
     "AgentStateSet": _obj({"state": {"type": "string", "enum": ["available", "logged-out", "unavailable"]},
                            "reason": {"type": "string", "pattern": "^[A-Za-z0-9 _-]{0,40}$"}}, required=["state"]),
     "AgentStateDone": _obj({"agent": STR, "state": STR, "reason": STR}),
-    "WaitingCall": _obj({"queue": STR, "skill": STR, "channel": STR, "caller": STR, "position": INT,
+    "WaitingCall": _obj({"queue": STR, "skill": STR, "channel": STR, "caller": STR, "position": INT, "node": STR,
                          "wait": INT, "priority": INT}),
     "Waiting": _obj({"calls": {"type": "array", "items": _ref("WaitingCall")}}),
     "Night": _obj({"mode": {"type": "string", "enum": ["on", "off", "auto"]}}),

@@ -7,8 +7,8 @@ survives the Local channel being optimised away once the call is answered."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.ami_results import QueueEntry
@@ -29,6 +29,7 @@ class WaitingCall:
     position: int
     wait: int  # seconds
     priority: int
+    node: str = ""  # a cluster: the node it waits on
 
 
 def spy_group(tenant: str, agent: str) -> str:
@@ -37,6 +38,12 @@ def spy_group(tenant: str, agent: str) -> str:
 
 async def waiting_calls(ami: Ami, tenant: str) -> list[WaitingCall]:
     return waiting_of((await ami.queue_status()).of_tenant(tenant).entries)
+
+
+async def waiting_calls_on(nodes: Mapping[str, Ami], tenant: str) -> list[WaitingCall]:
+    """The callers waiting on every node (a queue's callers wait on the node that took them), each
+    with its node's name."""
+    return [replace(c, node=name) for name, ami in nodes.items() for c in await waiting_calls(ami, tenant)]
 
 
 def waiting_of(entries: Iterable[QueueEntry]) -> list[WaitingCall]:
