@@ -33,6 +33,7 @@ class NightBody(BaseModel):
 class CallBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: str = Field(pattern=r"^[A-Za-z0-9/@.;_+-]{1,120}$")
+    node: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,30}$", description="where it waits")
 
 
 class MoveBody(CallBody):
@@ -110,7 +111,8 @@ async def move_call(request: web.Request) -> web.Response:
     name = _name(request, "name", set(plan.queues), "queue")
     body = await views.read_body(request, MoveBody)
     _, skill = supervisor.move_target(plan, f"{name}/{body.skill}" if body.skill else name)
-    await supervisor.move_call(context.ami(request), tenant, body.channel, name, skill)
+    ami = await supervisor.node_of_waiting(context.nodes_up(request), tenant, body.channel, body.node)
+    await supervisor.move_call(ami, tenant, body.channel, name, skill)
     audit_action(request, tenant, "queue.move", f"{body.channel} -> {name}{'/' + skill if skill else ''}")
     return web.json_response({"channel": body.channel, "queue": name, "skill": skill or None})
 
@@ -119,7 +121,8 @@ async def set_priority(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     _plan(request, tenant)
     body = await views.read_body(request, PriorityBody)
-    await supervisor.set_priority(context.ami(request), tenant, body.channel, body.priority)
+    ami = await supervisor.node_of_waiting(context.nodes_up(request), tenant, body.channel, body.node)
+    await supervisor.set_priority(ami, tenant, body.channel, body.priority)
     return web.json_response({"channel": body.channel, "priority": body.priority})
 
 

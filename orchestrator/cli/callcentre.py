@@ -21,12 +21,13 @@ agent_app = typer.Typer(help="Call-centre agents: log in / out, unavailable with
 queue_app = typer.Typer(help="Queues and hunt groups: waiting calls, night service, supervisor actions.",
                         no_args_is_help=True)
 Tenant = Annotated[str, typer.Option("--tenant", "-t", help="The tenant whose call centre this is.")]
+NodeOption = Annotated[str | None, typer.Option(help="A cluster: the node the caller waits on (`queue show`); "
+                                                     "needed only when its channel's name waits on two nodes.")]
 T = TypeVar("T")
 
 
 def _run(use: Callable[[Any], Awaitable[T]]) -> T:
-    """``use`` with this Asterisk, or in a cluster the first node that answers (a waiting caller's
-    channel is named on one node: `queue move|priority` and `spy` act there)."""
+    """``use`` with this Asterisk, or in a cluster the first node that answers (`spy`)."""
     s = load_settings()
 
     async def main() -> T:
@@ -165,19 +166,26 @@ def queue_night(name: str, mode: Annotated[str, typer.Argument(help="on, off or 
 def queue_move(channel: Annotated[str, typer.Argument(help="the waiting caller's channel (`queue show`)")],
                to_queue: Annotated[str, typer.Argument(help="QUEUE, or QUEUE/SKILL to wait for an agent "
                                                               "with that skill")],
-               tenant: Tenant) -> None:
+               tenant: Tenant, node: NodeOption = None) -> None:
     """Move a waiting caller to another queue of the tenant (or to one of its skill queues)."""
     with errors_to_exit_codes():
         name, skill = supervisor.move_target(_plan(load_settings(), tenant), to_queue)
-        _run(lambda ami: supervisor.move_call(ami, tenant, channel, name, skill))
+
+        async def move(nodes: dict[str, Any]) -> None:
+            ami = await supervisor.node_of_waiting(nodes, tenant, channel, node)
+            await supervisor.move_call(ami, tenant, channel, name, skill)
+        _on_nodes(move)
         typer.echo(f"{channel} now waits in {name}{'/' + skill if skill else ''}", err=True)
 
 
 @queue_app.command("priority")
-def queue_priority(channel: str, priority: int, tenant: Tenant) -> None:
+def queue_priority(channel: str, priority: int, tenant: Tenant, node: NodeOption = None) -> None:
     """Give a waiting caller a priority (higher is served first)."""
     with errors_to_exit_codes():
-        _run(lambda ami: supervisor.set_priority(ami, tenant, channel, priority))
+        async def prioritise(nodes: dict[str, Any]) -> None:
+            ami = await supervisor.node_of_waiting(nodes, tenant, channel, node)
+            await supervisor.set_priority(ami, tenant, channel, priority)
+        _on_nodes(prioritise)
 
 
 @queue_app.command("spy")

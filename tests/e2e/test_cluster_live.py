@@ -209,6 +209,12 @@ async def test_queue_figures_count_the_callers_on_every_node_and_drop_a_dead_nod
     assert sorted((w.node, w.queue) for w in waiting) == [("node1", "desk"), ("node2", "desk")]
     states = await control.agent_states_on(list(stack.amis.values()), TENANT)
     assert [(s.agent, s.state) for s in states] == [("amy", "logged-out"), ("ben", "logged-out")]
+    # A supervisor acts where the caller waits (the CLI reads the nodes from the cluster file).
+    on2 = next(w for w in waiting if w.node == "node2")
+    cli(stack.c.env, "queue", "priority", on2.channel, "7", "--tenant", TENANT, "--node", "node2")
+    [entry] = (await stack.amis["node2"].queue_status()).entries
+    assert (entry.channel, entry.priority) == (on2.channel, 7)
+    assert [e.priority for e in (await stack.amis["node1"].queue_status()).entries] == [0]
 
     killed = time.monotonic()
     stack.c.kill("node2")

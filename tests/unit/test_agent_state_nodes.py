@@ -1,4 +1,4 @@
-"""An agent state change goes to every node of a cluster (queues are per node)."""
+"""A cluster's call centre: agent state changes go to every node, a waiting caller is acted on where it waits."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
-from orchestrator.errors import NotFound
-from orchestrator.services.callcentre import control
+from orchestrator.asterisk.ami_results import QueueEntry, QueueStatus
+from orchestrator.errors import NotFound, PlanInvalid
+from orchestrator.services.callcentre import control, supervisor
 
 
 class FakeNode:
@@ -33,3 +34,28 @@ async def test_every_node_takes_the_state_and_not_found_only_when_no_node_has_th
     assert nodes[0].db == nodes[2].db == {("svc-agent/cc", "amy"): "unavailable:lunch"}
     with pytest.raises(NotFound, match="in no queue"):
         await control.set_agent_state_on(nodes, "cc", "zed", "logged-out")
+
+
+class WaitingNode:
+    def __init__(self, *channels: str) -> None:
+        self.entries = tuple(QueueEntry("cc.desk", ch, "+31201110001", i + 1, 5, 0) for i, ch in enumerate(channels))
+
+    async def queue_status(self) -> QueueStatus:
+        return QueueStatus((), self.entries)
+
+
+async def test_a_waiting_caller_is_acted_on_where_it_waits_and_never_on_a_namesake() -> None:
+    a, b = WaitingNode("PJSIP/carrier-0000000a"), WaitingNode("PJSIP/carrier-0000000a", "PJSIP/carrier-0000000b")
+    nodes: dict[str, Any] = {"node1": a, "node2": b}
+    assert await supervisor.node_of_waiting(nodes, "cc", "PJSIP/carrier-0000000b") is b
+    with pytest.raises(PlanInvalid, match="waits on node1 and node2: name the node"):
+        await supervisor.node_of_waiting(nodes, "cc", "PJSIP/carrier-0000000a")
+    assert await supervisor.node_of_waiting(nodes, "cc", "PJSIP/carrier-0000000a", "node1") is a
+    with pytest.raises(NotFound):
+        await supervisor.node_of_waiting(nodes, "cc", "PJSIP/carrier-0000000c")
+    with pytest.raises(NotFound):
+        await supervisor.node_of_waiting(nodes, "cc", "PJSIP/carrier-0000000a", "node3")
+    waiting = await supervisor.waiting_calls_on(nodes, "cc")
+    assert [(w.node, w.channel) for w in waiting] == [("node1", "PJSIP/carrier-0000000a"),
+                                                      ("node2", "PJSIP/carrier-0000000a"),
+                                                      ("node2", "PJSIP/carrier-0000000b")]

@@ -15,7 +15,7 @@ from orchestrator.asterisk.ami_results import QueueEntry
 from orchestrator.domain.naming import agent_endpoint, queue_context
 from orchestrator.domain.numbers import parse_destination
 from orchestrator.domain.plan import TenantPlan
-from orchestrator.errors import NotFound, NumberInvalid
+from orchestrator.errors import NotFound, NumberInvalid, PlanInvalid, Violation
 
 SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}  # q: no beep or name to anyone
 
@@ -61,6 +61,23 @@ async def _find(ami: Ami, tenant: str, channel: str) -> WaitingCall:
         if call.channel == channel:
             return call
     raise NotFound(f"no caller {channel!r} waits in a queue of tenant {tenant!r}")
+
+
+async def node_of_waiting(nodes: Mapping[str, Ami], tenant: str, channel: str, node: str | None = None) -> Ami:
+    """The node where ``channel`` waits: ``node`` when named, else the one node that has it. A
+    channel's name is per node (``PJSIP/carrier-0000002a`` can exist on two), so when two nodes
+    have a waiting caller of that name the node must be named: acting on the wrong caller is worse
+    than asking."""
+    if node is not None:
+        if node not in nodes:
+            raise NotFound(f"node {node!r} is not a node that answers")
+        return nodes[node]
+    found = [name for name, ami in nodes.items() if any(c.channel == channel for c in await waiting_calls(ami, tenant))]
+    if not found:
+        raise NotFound(f"no caller {channel!r} waits in a queue of tenant {tenant!r}")
+    if len(found) > 1:
+        raise PlanInvalid([Violation("node", f"a caller {channel!r} waits on {' and '.join(found)}: name the node")])
+    return nodes[found[0]]
 
 
 def move_target(plan: TenantPlan, target: str) -> tuple[str, str]:
