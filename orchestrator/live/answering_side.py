@@ -11,16 +11,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from orchestrator.asterisk.ami import Ami
+from orchestrator.domain.fields import NAME_PATTERN
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import NumberInvalid, OrchestratorError, StoreError
 from orchestrator.live import events as ev
 from orchestrator.live.agent_pauses import Pause
 from orchestrator.services.blacklist import record_block, spread_block
+from orchestrator.services.callcentre.control import set_agent_state
 from orchestrator.services.recordings.control import set_paused
 from orchestrator.store import call_records
 
 log = logging.getLogger("orchestrator.live")
 _E164 = re.compile(r"\+[1-9][0-9]{5,14}")
+_NAME = re.compile(NAME_PATTERN)  # a tenant's or an agent's name
 
 
 async def store_pause(engine: Any, pause: Pause) -> None:
@@ -44,6 +47,24 @@ async def pause_recording(ami: Ami, event: ev.RecordingPause) -> None:
         return
     log.info("call %s: recording %s %s by the answering side (DTMF)", event.call_id, event.recording,
              "paused" if event.paused else "resumed")
+
+
+async def spread_agent_code(others: Mapping[str, Ami], event: ev.AgentCode) -> None:
+    """An agent's phone dialled a state code on one node (its dialplan set that node's app_queue
+    and AstDB); the other nodes of a cluster get the same state at once, so no node keeps ringing
+    a logged-out agent. No loop: only the dialplan emits SvcAgent, our AMI changes do not."""
+    if not (_NAME.fullmatch(event.tenant) and _NAME.fullmatch(event.agent)):
+        log.error("agent code with unusable tenant %r / agent %r ignored", event.tenant, event.agent)
+        return
+    for node, ami in others.items():
+        try:
+            await set_agent_state(ami, event.tenant, event.agent, event.state)
+        except (OrchestratorError, ValueError) as exc:
+            log.error("agent %s.%s: %s (dialled on another node) not set on node %s: %s", event.tenant,
+                      event.agent, event.state, node, exc)
+            continue
+        log.info("agent %s.%s: %s (dialled on another node) set on node %s", event.tenant, event.agent,
+                 event.state, node)
 
 
 async def record_active_block(engine: Any, event: ev.ActiveBlock, others: Mapping[str, Ami] | None = None) -> None:

@@ -183,8 +183,8 @@ class LiveController:
         event = ev.parse(message, at)
         if event is None:
             return
-        if isinstance(event, ev.ActiveBlock | ev.RecordingPause):
-            self._side(event)
+        if isinstance(event, ev.ActiveBlock | ev.RecordingPause | ev.AgentCode):
+            self._side(event, node)
             return
         known = event.call_id in self.book.calls
         finished = self.book.apply(event)
@@ -199,9 +199,13 @@ class LiveController:
         if isinstance(event, (ev.CallStarted, ev.CallEnded, ev.ChannelGone)):
             self._publish(since=at.timestamp())
 
-    def _side(self, event: ev.ActiveBlock | ev.RecordingPause) -> None:
+    def _side(self, event: ev.ActiveBlock | ev.RecordingPause | ev.AgentCode, node: str) -> None:
         # Off the ordered consumer: a slow database or AMI action must not hold up the figures.
-        if isinstance(event, ev.ActiveBlock):
+        if isinstance(event, ev.AgentCode):
+            others = {n: a for n, a in self.nodes.items() if n != node and a.logged_in}
+            if others:
+                self._spawn(answering_side.spread_agent_code(others, event), type(event).__name__)
+        elif isinstance(event, ev.ActiveBlock):
             on = self._node_name(event.call_id)  # its dialplan wrote that node's AstDB
             others = {n: a for n, a in self.nodes.items() if n != on and a.logged_in}
             self._spawn(answering_side.record_active_block(self.engine, event, others), type(event).__name__)

@@ -24,12 +24,14 @@ from orchestrator.live.controller import LiveController
 from orchestrator.services import cluster as cluster_service
 from orchestrator.services.apply import ApplyTarget, apply_plan
 from orchestrator.services.callcentre import control, supervisor
+from orchestrator.services.callcentre.phone_secrets import PhoneSecrets
 from orchestrator.services.recordings import store
 from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
 from orchestrator.store.models import BlacklistEntry
 from tests.e2e.cluster_stack import Cluster, cli, cluster
 from tests.harness.redis_server import RedisServer
+from tests.harness.sip_phone import Phone
 from tests.harness.sipp import CallResult, place_call
 
 pytestmark = pytest.mark.e2e
@@ -44,9 +46,11 @@ PROXIED = "caller_proxied.xml"  # ACK and BYE follow the Record-Route set throug
 
 def plan() -> dict[str, Any]:
     return {"tenant": TENANT,
-            "agents": {"amy": {"number": "+31201113101"}, "ben": {"number": "+31201113111"}},
+            "agents": {"amy": {"number": "+31201113101"}, "ben": {"number": "+31201113111"},
+                       "cal": {"endpoint": "cal1"}},  # a SIP phone: dials the state codes
             "queues": {"desk": {"strategy": "fixed", "agents": ["amy", "ben"], "ring_time": 10,
-                                "service_level": 20}},
+                                "service_level": 20},
+                       "line": {"agents": ["cal"], "ring_time": 10}},
             "numbers": [
                 {"number": QUEUED, "routings": {"main": [{"number": "queue:desk"}]}, "active": "main"},
                 {"number": PRESSED, "routings": {"main": [{"number": "+31205550037", "ring_time": 5}]},
@@ -93,10 +97,10 @@ async def stack(running: Cluster, tmp_path_factory: pytest.TempPathFactory) -> A
     amis = {n.name: await Ami.from_settings(rt.settings).connect() for n, rt in zip(c.nodes, c.runtimes, strict=True)}
     rt = c.runtimes[0]
     target = ApplyTarget(DialplanFiles(rt.etc_dir), rt.sounds_dir, rt.asterisk_path, amis["node1"], node="node1",
-                         peers=(cluster_service.Peer("node2", amis["node2"]),))
+                         peers=(cluster_service.Peer("node2", amis["node2"]),), secrets_dir=rt.settings.secrets_dir)
     with Session(engine) as session:
         await apply_plan(parse_plan(plan()), session, target, now=datetime.now(AMSTERDAM))
-    for agent in ("amy", "ben"):  # callers wait: nobody takes them (on every node: queues are per node)
+    for agent in ("amy", "ben", "cal"):  # callers wait: nobody takes them (on every node: queues are per node)
         await control.set_agent_state_on(list(amis.values()), TENANT, agent, "logged-out")
     with RedisServer(tmp_path_factory.mktemp("redis")) as redis:
         settings = rt.settings.with_(redis_url=redis.url)
@@ -155,6 +159,30 @@ async def test_a_block_made_on_one_node_refuses_the_caller_on_every_node(stack: 
     assert {r.call_id.split("-")[0] for r in blocked} == {"node1", "node2"}, (node_of_first, records)
 
 
+async def test_an_agent_code_dialled_on_one_node_sets_the_state_on_every_node(stack: Stack) -> None:
+    """cal's phone dials *55 (log in), then *57 (unavailable) to node1, as a phone registered
+    there would: node1's dialplan pauses or unpauses its member, the live controller sets the same
+    state on node2 (else node2's queue would ring a logged-out agent, or never a logged-in one)."""
+    c, rt = stack.c, stack.c.runtime("node1")
+    phone = Phone(5060, f"{TENANT}.cal1", PhoneSecrets(rt.settings.secrets_dir).password(f"{TENANT}.cal1"),
+                  c.workdir / "phone", asterisk_host=rt.settings.bind_host, local_ip=c.network.host_address)
+
+    async def member_on(node: str) -> tuple[bool, str]:
+        [m] = [m for m in (await stack.amis[node].queue_status()).members if m.name == "cal"]
+        return m.paused, m.reason
+
+    for code, paused, reason, stored in (("*55", False, "", "available"), ("*57", True, "unavailable", "unavailable:")):
+        codes = await asyncio.to_thread(phone.dial, code)
+        assert codes[-1] == 200, (code, codes)
+        assert await member_on("node1") == (paused, reason)  # the node the phone called: its dialplan
+        deadline = time.monotonic() + 5
+        while await member_on("node2") != (paused, reason):  # the other node: the live controller
+            assert time.monotonic() < deadline, (code, await member_on("node2"))
+            await asyncio.sleep(0.05)
+        assert await stack.amis["node2"].db_get(f"svc-agent/{TENANT}", "cal") == stored
+    await control.set_agent_state_on(list(stack.amis.values()), TENANT, "cal", "logged-out")
+
+
 async def test_recording_pause_and_keep_marks_reach_a_call_on_any_node(stack: Stack) -> None:
     """A recorded call on each node (round robin). The answering side pauses and resumes (*45
     twice): the live controller mutes on the call's node and that node's dialplan notes the
@@ -208,7 +236,7 @@ async def test_queue_figures_count_the_callers_on_every_node_and_drop_a_dead_nod
     waiting = await supervisor.waiting_calls_on(stack.amis, TENANT)
     assert sorted((w.node, w.queue) for w in waiting) == [("node1", "desk"), ("node2", "desk")]
     states = await control.agent_states_on(list(stack.amis.values()), TENANT)
-    assert [(s.agent, s.state) for s in states] == [("amy", "logged-out"), ("ben", "logged-out")]
+    assert [(s.agent, s.state) for s in states] == [("amy", "logged-out"), ("ben", "logged-out"), ("cal", "logged-out")]
     # A supervisor acts where the caller waits (the CLI reads the nodes from the cluster file).
     on2 = next(w for w in waiting if w.node == "node2")
     cli(stack.c.env, "queue", "priority", on2.channel, "7", "--tenant", TENANT, "--node", "node2")
