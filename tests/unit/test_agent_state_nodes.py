@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from orchestrator.asterisk.ami_results import QueueEntry, QueueStatus
 from orchestrator.errors import NotFound, PlanInvalid
+from orchestrator.live import events as ev
 from orchestrator.services.callcentre import control, supervisor
 
 
@@ -59,3 +61,12 @@ async def test_a_waiting_caller_is_acted_on_where_it_waits_and_never_on_a_namesa
     assert [(w.node, w.channel) for w in waiting] == [("node1", "PJSIP/carrier-0000000a"),
                                                       ("node2", "PJSIP/carrier-0000000a"),
                                                       ("node2", "PJSIP/carrier-0000000b")]
+
+
+def test_only_a_dialled_code_is_spread_not_a_node_putting_its_own_states_back() -> None:
+    at = datetime(2026, 12, 6, tzinfo=UTC)
+    msg = {"Event": "UserEvent", "UserEvent": "SvcAgent", "Uniqueid": "node1-1.5", "Channel": "PJSIP/cc.cal1-01",
+           "Tenant": "cc", "Agent": "cal", "State": "logged-out", "Source": "dtmf"}
+    assert ev.parse(msg, at) == ev.AgentCode("node1-1.5", at, "PJSIP/cc.cal1-01", tenant="cc", agent="cal",
+                                             state="logged-out")
+    assert ev.parse({**msg, "Source": "restart"}, at) is None  # svc-agent-restore at a node's start
