@@ -124,6 +124,17 @@ class RecordingPause(CallEvent):
 
 
 @dataclass(frozen=True)
+class AgentCode(CallEvent):
+    """``UserEvent: SvcAgent`` with ``Source: dtmf`` from svc-agent-state: an agent's phone dialled
+    a state code (*55 / *56 / *57) on the node it calls; that node's app_queue and AstDB have the
+    state already. ``call_id`` is the phone's channel (not a service call)."""
+
+    tenant: str
+    agent: str
+    state: str  # available | logged-out | unavailable
+
+
+@dataclass(frozen=True)
 class ChannelGone(CallEvent):
     """Asterisk's Hangup of a call-originating channel: the call is certainly over."""
 
@@ -161,6 +172,8 @@ def parse(msg: Mapping[str, Any], at: datetime) -> CallEvent | None:
     if kind == "SvcRecordingPause":
         return RecordingPause(_get(msg, "Linkedid") or uid, at, channel, base[3], recording=_get(msg, "Call"),
                               paused=_get(msg, "Paused") == "1")
+    if kind == "SvcAgent" and _get(msg, "Source") == "dtmf":  # "restart": a node putting its own back
+        return AgentCode(*base, tenant=_get(msg, "Tenant"), agent=_get(msg, "Agent"), state=_get(msg, "State"))
     if kind == "SvcEnd":
         return CallEnded(*base, dial_status=_get(msg, "DialStatus"), node=_get(msg, "Node"))
     if kind == "SvcFlow":
@@ -233,6 +246,8 @@ def describe(event: CallEvent) -> str:
         return f"queue {event.queue}: abandoned after {event.hold_s:.0f} s"
     if isinstance(event, RecordingPause):
         return f"answering side {'paused' if event.paused else 'resumed'} recording {event.recording}"
+    if isinstance(event, AgentCode):
+        return f"agent {event.tenant}.{event.agent} dialled {event.state}"
     if isinstance(event, ActiveBlock):
         return f"answering side blocked {event.caller or 'withheld'} on {event.number}"
     return type(event).__name__
