@@ -67,6 +67,6 @@ def test_only_a_dialled_code_is_spread_not_a_node_putting_its_own_states_back() 
     at = datetime(2026, 12, 6, tzinfo=UTC)
     msg = {"Event": "UserEvent", "UserEvent": "SvcAgent", "Uniqueid": "node1-1.5", "Channel": "PJSIP/cc.cal1-01",
            "Tenant": "cc", "Agent": "cal", "State": "logged-out", "Source": "dtmf"}
-    assert ev.parse(msg, at) == ev.AgentCode("node1-1.5", at, "PJSIP/cc.cal1-01", tenant="cc", agent="cal",
+    assert ev.parse(msg, at) == ev.AgentCode("node1-1.5", at, "PJSIP/cc.cal1-01", None, tenant="cc", agent="cal",
                                              state="logged-out")
     assert ev.parse({**msg, "Source": "restart"}, at) is None  # svc-agent-restore at a node's start
