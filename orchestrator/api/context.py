@@ -15,8 +15,9 @@ from aiohttp import web
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.astdb import AllNodes, AstDb
 from orchestrator.asterisk.dialplan_files import DialplanFiles
+from orchestrator.domain.cluster import node_of_call
 from orchestrator.domain.plan import AMSTERDAM
-from orchestrator.errors import AsteriskUnavailable
+from orchestrator.errors import AsteriskUnavailable, NotFound
 from orchestrator.services import cluster
 from orchestrator.services.apply import ApplyTarget
 from orchestrator.settings import Settings
@@ -80,6 +81,31 @@ def ami(request: web.Request) -> Ami:
     if found is None:
         raise AsteriskUnavailable("the API runs offline (no AMI connection); live changes need Asterisk")
     return found
+
+
+def nodes_up(request: web.Request) -> dict[str, Ami]:
+    """Every node that is up (a cluster), or this Asterisk (named ""): what call-centre views read
+    and agent state changes go to."""
+    if NODES in request.app:
+        up = {name: a for name, a in _live_nodes(request).items() if a is not None}
+        if not up:
+            raise AsteriskUnavailable("no node of the cluster answers")
+        return up
+    return {"": ami(request)}
+
+
+def ami_of_call(request: web.Request, call_id: str) -> Ami:
+    """The AMI link of the node a call is on (its call id names it); outside a cluster, this Asterisk."""
+    if NODES in request.app:
+        nodes = request.app[NODES]
+        name = node_of_call(call_id, list(nodes))
+        if name is None:
+            raise NotFound(f"no call {call_id!r} on any node of the cluster")
+        link = nodes[name]
+        if not link.logged_in:
+            raise AsteriskUnavailable(f"node {name}, which has call {call_id}, does not answer")
+        return link
+    return ami(request)
 
 
 def astdb(request: web.Request) -> AstDb:

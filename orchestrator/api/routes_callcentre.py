@@ -33,6 +33,7 @@ class NightBody(BaseModel):
 class CallBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     channel: str = Field(pattern=r"^[A-Za-z0-9/@.;_+-]{1,120}$")
+    node: str | None = Field(default=None, pattern=r"^[a-z][a-z0-9-]{0,30}$", description="where it waits")
 
 
 class MoveBody(CallBody):
@@ -64,7 +65,7 @@ def _name(request: web.Request, key: str, group: Collection[str], what: str) -> 
 async def list_agents(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     _plan(request, tenant)
-    states = await control.agent_states(context.ami(request), tenant)
+    states = await control.agent_states_on(list(context.nodes_up(request).values()), tenant)
     return web.json_response({"agents": [{"agent": s.agent, "state": s.state, "reason": s.reason,
                                           "queues": list(s.queues)} for s in states]})
 
@@ -73,7 +74,7 @@ async def set_agent_state(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     agent = _name(request, "agent", set(_plan(request, tenant).agents), "agent")
     body = await views.read_body(request, AgentStateBody)
-    await control.set_agent_state(context.ami(request), tenant, agent, body.state, body.reason)
+    await control.set_agent_state_on(list(context.nodes_up(request).values()), tenant, agent, body.state, body.reason)
     audit_action(request, tenant, "agent.state", f"{agent} {body.state} {body.reason}".strip())
     return web.json_response({"agent": agent, "state": body.state, "reason": body.reason})
 
@@ -81,7 +82,7 @@ async def set_agent_state(request: web.Request) -> web.Response:
 async def waiting(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     _plan(request, tenant)
-    calls = await supervisor.waiting_calls(context.ami(request), tenant)
+    calls = await supervisor.waiting_calls_on(context.nodes_up(request), tenant)
     return web.json_response({"calls": [c.__dict__ for c in calls]})
 
 
@@ -91,7 +92,7 @@ async def _night(request: web.Request, kind: str) -> web.Response:
     group = set(plan.queues) if kind == "queue" else set(plan.hunt_groups)
     name = _name(request, "name", group, "queue" if kind == "queue" else "hunt group")
     body = await views.read_body(request, NightBody)
-    await control.set_night(context.ami(request), tenant, kind, name, body.mode)
+    await control.set_night(context.astdb(request), tenant, kind, name, body.mode)
     audit_action(request, tenant, "night", f"{kind} {name} {body.mode}")
     return web.json_response({kind: name, "night": body.mode})
 
@@ -110,7 +111,8 @@ async def move_call(request: web.Request) -> web.Response:
     name = _name(request, "name", set(plan.queues), "queue")
     body = await views.read_body(request, MoveBody)
     _, skill = supervisor.move_target(plan, f"{name}/{body.skill}" if body.skill else name)
-    await supervisor.move_call(context.ami(request), tenant, body.channel, name, skill)
+    ami = await supervisor.node_of_waiting(context.nodes_up(request), tenant, body.channel, body.node)
+    await supervisor.move_call(ami, tenant, body.channel, name, skill)
     audit_action(request, tenant, "queue.move", f"{body.channel} -> {name}{'/' + skill if skill else ''}")
     return web.json_response({"channel": body.channel, "queue": name, "skill": skill or None})
 
@@ -119,7 +121,8 @@ async def set_priority(request: web.Request) -> web.Response:
     tenant = tenant_of(request)
     _plan(request, tenant)
     body = await views.read_body(request, PriorityBody)
-    await supervisor.set_priority(context.ami(request), tenant, body.channel, body.priority)
+    ami = await supervisor.node_of_waiting(context.nodes_up(request), tenant, body.channel, body.node)
+    await supervisor.set_priority(ami, tenant, body.channel, body.priority)
     return web.json_response({"channel": body.channel, "priority": body.priority})
 
 

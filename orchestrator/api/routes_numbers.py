@@ -1,13 +1,23 @@
-"""Tenants, their service numbers, applied versions and the audit log (all read-only)."""
+"""Tenants, their service numbers (read; one number changed or taken out), applied versions and the audit log."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from aiohttp import web
 
 from orchestrator.api import context, views
 from orchestrator.api.auth import principal, require_admin, tenant_of
 from orchestrator.api.errors import InputInvalid
-from orchestrator.api.routes_plan import audited_apply, owned_number, service_number, stored_plan, upload_paths
+from orchestrator.api.routes_plan import (
+    audited_apply,
+    etag,
+    if_match,
+    owned_number,
+    service_number,
+    stored_plan,
+    upload_paths,
+)
 from orchestrator.errors import Violation
 from orchestrator.services import numbers as number_changes
 from orchestrator.services import tenancy
@@ -47,38 +57,47 @@ async def show_number(request: web.Request) -> web.Response:
         owned_number(session, tenant, e164)
         plan = stored_plan(session, tenant, context.config(request).now())
         names = {path: name for name, path in upload_paths(session, tenant).items()}
+        version = tenancy.plan_version(session, tenant)
     document = views.plan_document(plan, names)
     index = next(i for i, n in enumerate(plan.numbers) if n.number == e164)
-    return web.json_response(views.number_detail(plan.numbers[index], document, index))
+    return web.json_response(views.number_detail(plan.numbers[index], document, index),
+                             headers={"ETag": etag(version)})
 
 
 async def put_number(request: web.Request) -> web.Response:
-    """Replace (or add) one number's entry of the tenant's plan and apply it."""
+    """Replace (or add) one number's entry of the tenant's plan and apply it. The ETag is the
+    tenant's plan version, as for the whole plan: ``If-Match`` makes the change conditional (412)."""
     tenant = tenant_of(request)
     e164 = service_number(request)
     entry = await views.read_json(request)
     now = context.config(request).now()
     async with context.state(request).change_lock:
         with context.session(request) as session:
+            guards = replace(TENANT_GUARDS, if_version=if_match(request, tenancy.plan_version(session, tenant)))
             report, added = await audited_apply(
-                request, session, tenant, "number.put", {"number": e164}, TENANT_GUARDS,
+                request, session, tenant, "number.put", {"number": e164}, guards,
                 lambda g: number_changes.put_number(session, context.apply_target(request), tenant, e164, entry,
                                                     now=now, guards=g))
-    return web.json_response(views.apply_report(report), status=201 if added else 200)
+            version = tenancy.plan_version(session, tenant)
+    return web.json_response(views.apply_report(report), status=201 if added else 200,
+                             headers={"ETag": etag(version)})
 
 
 async def delete_number(request: web.Request) -> web.Response:
-    """Take one number out of the tenant's plan and apply that: calls to it are unallocated."""
+    """Take one number out of the tenant's plan and apply that: calls to it are unallocated.
+    ``If-Match`` as for PUT."""
     tenant = tenant_of(request)
     e164 = service_number(request)
     now = context.config(request).now()
     async with context.state(request).change_lock:
         with context.session(request) as session:
+            guards = replace(TENANT_GUARDS, if_version=if_match(request, tenancy.plan_version(session, tenant)))
             report = await audited_apply(
-                request, session, tenant, "number.delete", {"number": e164}, TENANT_GUARDS,
+                request, session, tenant, "number.delete", {"number": e164}, guards,
                 lambda g: number_changes.delete_number(session, context.apply_target(request), tenant, e164, now=now,
                                                        guards=g))
-    return web.json_response(views.apply_report(report))
+            version = tenancy.plan_version(session, tenant)
+    return web.json_response(views.apply_report(report), headers={"ETag": etag(version)})
 
 
 async def history(request: web.Request) -> web.Response:

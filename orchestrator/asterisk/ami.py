@@ -272,6 +272,19 @@ class Ami:
         if not resp.success:
             raise AsteriskError(f"Originate of {channel} failed: {resp.get('Message')}")
 
+    async def recording_mark(self, mark: str, name: str, value: str) -> bool:
+        """Have this node's dialplan (svc-rec-mark) append ``mark=value`` to the side file of the
+        recording ``name`` (EPOCH@CALLID@...) while it is in progress; False when this node is not
+        writing it (or refused the values).
+        AMI may not write files itself (Asterisk refuses FILE() to AMI: "Variable not set")."""
+        if mark not in ("keep", "pause", "resume"):
+            raise ValueError(f"unknown recording mark {mark!r}")
+        # Synchronous: the answer comes once the Local channel's dialplan answered (written) or hung up.
+        resp = await self._single({"Action": "Originate", "Channel": f"Local/{mark}@svc-rec-mark/n",
+                                   "Application": "NoOp", "Async": "false", "Timeout": "5000",
+                                   "Variable": [f"SVC_MARK_NAME={name}", f"SVC_MARK_VALUE={value}"]})
+        return bool(resp.success)
+
     async def mute_recording(self, channel: str, muted: bool) -> None:
         """Silence (or not) both directions of the MixMonitor on ``channel``."""
         await self._checked({"Action": "MixMonitorMute", "Channel": channel, "Direction": "both",

@@ -218,34 +218,10 @@ class DialplanFiles:
             tmp = self.versions / f".{name}.tmp"
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir()
-            new_texts: dict[str, dict[str, str]] = defaultdict(dict)
-            kept: dict[str, list[str]] = defaultdict(list)
-            for fname, text in texts.items():
-                new_texts[bucket_of(fname)][fname] = text
-            for fname in keep:
-                kept[bucket_of(fname)].append(fname)
-            before: dict[str, int] = defaultdict(int)
-            if base is not None and keep and not shared_buckets:
-                for fname in self._list(base):
-                    before[bucket_of(fname)] += 1
-            _fill(tmp, base, kept[TOP], new_texts[TOP], private)
-            buckets = sorted((set(new_texts) | set(kept) | set(shared)) - {TOP})
-            for bucket in buckets:
-                if bucket in shared:
-                    target = shared[bucket]
-                elif not new_texts[bucket] and base is not None and len(kept[bucket]) == before[bucket]:
-                    target = os.readlink(base / bucket)  # the bucket is unchanged: share it
-                else:
-                    folder = self.buckets / f"{bucket}-{name}"
-                    shutil.rmtree(folder, ignore_errors=True)
-                    folder.mkdir()
-                    _fill(folder, None if base is None else base / bucket, kept[bucket], new_texts[bucket],
-                          private)
-                    target = os.path.relpath(folder, final)
-                os.symlink(target, tmp / bucket)
+            buckets = self._fill_version(tmp, final, name, base, texts, keep, shared, private)
             includes = "".join(f'#include "svc/{b}/*.conf"\n' for b in buckets)
             # The count spares the next change of no number file listing 100 buckets to count them.
-            number_files = count - len(new_texts[TOP]) - len(kept[TOP])
+            number_files = count - sum(1 for f in (*texts, *keep) if bucket_of(f) == TOP)
             (tmp / NUMBERS_FILE).write_text(f"{_COUNT_LINE}{number_files} number files\n{includes}")
             _fsync_dir(tmp)
             os.replace(tmp, final)
@@ -253,6 +229,37 @@ class DialplanFiles:
             return WrittenVersion(name, final, self.current(), count)
         except OSError as exc:
             raise AsteriskError(f"cannot write the dialplan files under {self.etc_dir}: {exc}") from exc
+
+    def _fill_version(self, tmp: Path, final: Path, name: str, base: Path | None, texts: dict[str, str],
+                      keep: list[str], shared: dict[str, str], private: Collection[str]) -> list[str]:
+        """Fill the version folder ``tmp`` (to become ``final``): top-level files written or
+        linked, and a link per bucket — to ``shared``'s target, to ``base``'s bucket when nothing
+        in it changed, else to a new bucket folder. Returns the buckets."""
+        new_texts: dict[str, dict[str, str]] = defaultdict(dict)
+        kept: dict[str, list[str]] = defaultdict(list)
+        for fname, text in texts.items():
+            new_texts[bucket_of(fname)][fname] = text
+        for fname in keep:
+            kept[bucket_of(fname)].append(fname)
+        before: dict[str, int] = defaultdict(int)
+        if base is not None and keep and not shared:
+            for fname in self._list(base):
+                before[bucket_of(fname)] += 1
+        _fill(tmp, base, kept[TOP], new_texts[TOP], private)
+        buckets = sorted((set(new_texts) | set(kept) | set(shared)) - {TOP})
+        for bucket in buckets:
+            if bucket in shared:
+                target = shared[bucket]
+            elif not new_texts[bucket] and base is not None and len(kept[bucket]) == before[bucket]:
+                target = os.readlink(base / bucket)  # the bucket is unchanged: share it
+            else:
+                folder = self.buckets / f"{bucket}-{name}"
+                shutil.rmtree(folder, ignore_errors=True)
+                folder.mkdir()
+                _fill(folder, None if base is None else base / bucket, kept[bucket], new_texts[bucket], private)
+                target = os.path.relpath(folder, final)
+            os.symlink(target, tmp / bucket)
+        return buckets
 
     def point_to(self, target: Path) -> None:
         tmp_link = self.etc_dir / ".svc.new"

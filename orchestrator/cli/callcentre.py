@@ -9,7 +9,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from orchestrator.cli.common import ami_for, engine_for, errors_to_exit_codes, say, with_asterisk
+from orchestrator.cli.common import astdb_for, engine_for, errors_to_exit_codes, nodes_for, say, with_asterisk
 from orchestrator.errors import NotFound
 from orchestrator.services import phones, tenancy
 from orchestrator.services.callcentre import control, credentials, supervisor
@@ -21,15 +21,29 @@ agent_app = typer.Typer(help="Call-centre agents: log in / out, unavailable with
 queue_app = typer.Typer(help="Queues and hunt groups: waiting calls, night service, supervisor actions.",
                         no_args_is_help=True)
 Tenant = Annotated[str, typer.Option("--tenant", "-t", help="The tenant whose call centre this is.")]
+NodeOption = Annotated[str | None, typer.Option(help="A cluster: the node the caller waits on (`queue show`); "
+                                                     "needed only when its channel's name waits on two nodes.")]
 T = TypeVar("T")
 
 
 def _run(use: Callable[[Any], Awaitable[T]]) -> T:
+    """``use`` with this Asterisk, or in a cluster the first node that answers (`spy`)."""
     s = load_settings()
 
     async def main() -> T:
-        async with ami_for(s) as ami:
-            return await use(ami)
+        async with nodes_for(s) as nodes:
+            return await use(next(iter(nodes.values())))
+
+    return asyncio.run(main())
+
+
+def _on_nodes(use: Callable[[dict[str, Any]], Awaitable[T]]) -> T:
+    """``use`` with this Asterisk, or every node of a cluster that answers."""
+    s = load_settings()
+
+    async def main() -> T:
+        async with nodes_for(s) as nodes:
+            return await use(nodes)
 
     return asyncio.run(main())
 
@@ -53,7 +67,7 @@ def check_group(tenant: str, kind: str, name: str) -> None:
 def _state(tenant: str, agent: str, state: str, reason: str = "") -> None:
     with errors_to_exit_codes():
         check_agent(tenant, agent)
-        _run(lambda ami: control.set_agent_state(ami, tenant, agent, state, reason))
+        _on_nodes(lambda nodes: control.set_agent_state_on(list(nodes.values()), tenant, agent, state, reason))
         typer.echo(f"{agent}: {state}{' (' + reason + ')' if reason else ''}", err=True)
 
 
@@ -80,7 +94,7 @@ def agent_pause(agent: str, tenant: Tenant,
 def agent_list(tenant: Tenant) -> None:
     """Agents of the tenant's queues and their state now (available, busy, wrap-up, …)."""
     with errors_to_exit_codes():
-        states = _run(lambda ami: control.agent_states(ami, tenant))
+        states = _on_nodes(lambda nodes: control.agent_states_on(list(nodes.values()), tenant))
         for s in states:
             reason = f" ({s.reason})" if s.reason else ""
             typer.echo(f"{s.agent:<16} {s.state + reason:<24} {', '.join(s.queues)}")
@@ -123,13 +137,18 @@ def _rotate(settings: Settings, plan: Any, agent: str, offline: bool) -> Any:
 def queue_show(tenant: Tenant) -> None:
     """Callers waiting now in the tenant's queues."""
     with errors_to_exit_codes():
-        calls = _run(lambda ami: supervisor.waiting_calls(ami, tenant))
+        calls = _on_nodes(lambda nodes: supervisor.waiting_calls_on(nodes, tenant))
         for c in calls:
             skill = f"/{c.skill}" if c.skill else ""
             typer.echo(f"{c.queue + skill:<20} #{c.position:<3} {c.wait:>5} s  prio {c.priority}  "
-                       f"{c.caller:<14} {c.channel}")
+                       f"{c.caller:<14} {c.channel}" + (f"  on {c.node}" if c.node else ""))
         if not calls:
             typer.echo("nobody is waiting", err=True)
+
+
+async def _night(settings: Settings, tenant: str, kind: str, name: str, mode: str) -> None:
+    async with astdb_for(settings) as astdb:  # every node of a cluster
+        await control.set_night(astdb, tenant, kind, name, mode)
 
 
 @queue_app.command("night")
@@ -139,7 +158,7 @@ def queue_night(name: str, mode: Annotated[str, typer.Argument(help="on, off or 
     kind = "hunt" if hunt else "queue"
     with errors_to_exit_codes():
         check_group(tenant, kind, name)
-        _run(lambda ami: control.set_night(ami, tenant, kind, name, mode))
+        asyncio.run(_night(load_settings(), tenant, kind, name, mode))
         typer.echo(f"night service of {kind} {name}: {mode}", err=True)
 
 
@@ -147,19 +166,26 @@ def queue_night(name: str, mode: Annotated[str, typer.Argument(help="on, off or 
 def queue_move(channel: Annotated[str, typer.Argument(help="the waiting caller's channel (`queue show`)")],
                to_queue: Annotated[str, typer.Argument(help="QUEUE, or QUEUE/SKILL to wait for an agent "
                                                               "with that skill")],
-               tenant: Tenant) -> None:
+               tenant: Tenant, node: NodeOption = None) -> None:
     """Move a waiting caller to another queue of the tenant (or to one of its skill queues)."""
     with errors_to_exit_codes():
         name, skill = supervisor.move_target(_plan(load_settings(), tenant), to_queue)
-        _run(lambda ami: supervisor.move_call(ami, tenant, channel, name, skill))
+
+        async def move(nodes: dict[str, Any]) -> None:
+            ami = await supervisor.node_of_waiting(nodes, tenant, channel, node)
+            await supervisor.move_call(ami, tenant, channel, name, skill)
+        _on_nodes(move)
         typer.echo(f"{channel} now waits in {name}{'/' + skill if skill else ''}", err=True)
 
 
 @queue_app.command("priority")
-def queue_priority(channel: str, priority: int, tenant: Tenant) -> None:
+def queue_priority(channel: str, priority: int, tenant: Tenant, node: NodeOption = None) -> None:
     """Give a waiting caller a priority (higher is served first)."""
     with errors_to_exit_codes():
-        _run(lambda ami: supervisor.set_priority(ami, tenant, channel, priority))
+        async def prioritise(nodes: dict[str, Any]) -> None:
+            ami = await supervisor.node_of_waiting(nodes, tenant, channel, node)
+            await supervisor.set_priority(ami, tenant, channel, priority)
+        _on_nodes(prioritise)
 
 
 @queue_app.command("spy")

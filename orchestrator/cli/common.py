@@ -22,6 +22,7 @@ from orchestrator.asterisk.astdb import AllNodes, AstDb
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.asterisk.layout import paths_for
 from orchestrator.asterisk.runtime import AsteriskRuntime
+from orchestrator.domain.cluster import node_of_call
 from orchestrator.domain.plan import AMSTERDAM, TenantPlan, parse_plan
 from orchestrator.errors import (
     AllocationConflict,
@@ -96,23 +97,46 @@ def ami_for(settings: Settings) -> Ami:
     return Ami.from_settings(settings)
 
 
+def ami_of_call(settings: Settings, call_id: str) -> Ami:
+    """The AMI link (not yet connected) of the node a call is on: with a cluster file, the node
+    its call id names; else this Asterisk."""
+    config = cluster.load_config(settings.cluster_file)
+    if config is None:
+        return ami_for(settings)
+    name = node_of_call(call_id, [n.name for n in config.nodes])
+    node = next((n for n in config.nodes if n.name == name), None)
+    if node is None:
+        raise NotFound(f"no call {call_id!r} on any node of the cluster")
+    return Ami(node.ami_host, node.ami_port, settings.ami_user, settings.ami_secret)
+
+
 @asynccontextmanager
-async def astdb_for(settings: Settings) -> AsyncIterator[AstDb]:
-    """Where a live AstDB change (blacklist, digit list) goes: this Asterisk, or with a cluster
-    file every node that answers (asterisk/astdb.AllNodes)."""
+async def nodes_for(settings: Settings) -> AsyncIterator[dict[str, Ami]]:
+    """This Asterisk (named ""), or with a cluster file every node that answers (connected)."""
     config = cluster.load_config(settings.cluster_file)
     if config is None:
         async with ami_for(settings) as ami:
-            yield ami
+            yield {"": ami}
         return
     links = await cluster.connect(config.nodes, settings.ami_user, settings.ami_secret)
     try:
         for name, link in links.items():
             if link is None:
-                say(f"node {name} does not answer: it gets this change when it catches up")
-        yield AllNodes([a for a in links.values() if a is not None])
+                say(f"node {name} does not answer: left out (it catches up before it takes calls)")
+        up = {name: a for name, a in links.items() if a is not None}
+        if not up:
+            raise AsteriskError("no node of the cluster answers")
+        yield up
     finally:
         cluster.close(links)
+
+
+@asynccontextmanager
+async def astdb_for(settings: Settings) -> AsyncIterator[AstDb]:
+    """Where a live AstDB change (blacklist, digit list, night service) goes: this Asterisk, or
+    with a cluster file every node that answers (asterisk/astdb.AllNodes)."""
+    async with nodes_for(settings) as nodes:
+        yield nodes[""] if "" in nodes else AllNodes(list(nodes.values()))
 
 
 def read_plan_document(path: Path) -> Any:

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo
 import typer
 from aiohttp import web
 
-from orchestrator.asterisk.layout import paths_for
 from orchestrator.cli.cluster import say_nodes
 from orchestrator.cli.common import dialplan_problems, errors_to_exit_codes, runtime_for, say_dialplan
 from orchestrator.domain.agent_state import AGENT_STATES
@@ -33,7 +32,7 @@ OUTCOMES = ("answered", "busy", "no_answer", "unreachable", "blocked", "abandone
 async def serve_until_stopped(settings: Settings) -> None:
     config = cluster.load_config(settings.cluster_file)
     nodes = None if config is None else {n.name: (n.ami_host, n.ami_port) for n in config.nodes}
-    service = LiveController(settings, paths=paths_for(settings), nodes=nodes)  # a cluster: every node
+    service = LiveController(settings, nodes=nodes)  # a cluster: every node
     runner = web.AppRunner(make_app(service), access_log=None)
     await runner.setup()  # starts the service (cleanup_ctx)
     stop = asyncio.Event()
@@ -72,6 +71,12 @@ def serve(
         raise typer.Exit(1) from exc
 
 
+def _nodes(q: dict[str, str]) -> str:
+    """How many nodes a queue's figures cover, when that is not simply the one Asterisk."""
+    reporting, nodes = q.get("nodes_reporting", "1"), q.get("nodes", "1")
+    return "" if reporting == nodes == "1" else f" (from {reporting} of {nodes} nodes)"
+
+
 def format_status(figures: PublishedFigures, day: str) -> str:
     """The live figures as a readable table (pure, for tests)."""
     by_number, today = figures.in_progress_by_number, figures.today
@@ -92,7 +97,8 @@ def format_status(figures: PublishedFigures, day: str) -> str:
         lines.append(f"queue {name}: {q.get('waiting', '0')} waiting (longest {q.get('longest_wait_s', '0')} s), "
                      f"answered {q.get('answered', '0')}, abandoned {q.get('abandoned', '0')}, "
                      f"service level {q.get('service_level_pct', '100.0')} %; agents "
-                     + ", ".join(f"{s} {q.get('agents_' + s.replace('-', '_'), '0')}" for s in AGENT_STATES))
+                     + ", ".join(f"{s} {q.get('agents_' + s.replace('-', '_'), '0')}" for s in AGENT_STATES)
+                     + _nodes(q))
     if figures.updated_at is not None:
         lines.append(f"updated {datetime.fromtimestamp(figures.updated_at, AMSTERDAM):%H:%M:%S}")
     else:

@@ -26,10 +26,10 @@ from orchestrator.domain.plan import AMSTERDAM, TenantPlan, to_document
 from orchestrator.domain.rules import validate_plan
 from orchestrator.services import tenancy
 from orchestrator.services.apply import apply_document
-from orchestrator.services.apply import rollback as do_rollback
 from orchestrator.services.apply_guards import OPERATOR_GUARDS, ApplyGuards
 from orchestrator.services.drafts import promote as do_promote
 from orchestrator.services.drafts import try_draft
+from orchestrator.services.rollback import rollback as do_rollback
 from orchestrator.settings import Settings
 from orchestrator.store.session import Session
 

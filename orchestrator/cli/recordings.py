@@ -13,11 +13,11 @@ from typing import Annotated, Any
 import typer
 
 from orchestrator.asterisk.layout import paths_for
-from orchestrator.cli.common import ami_for, engine_for, errors_to_exit_codes, say
+from orchestrator.cli.common import ami_of_call, engine_for, errors_to_exit_codes, say
 from orchestrator.cli.tables import emit
 from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.services.recordings import crypto, store
-from orchestrator.services.recordings.control import set_paused
+from orchestrator.services.recordings.control import mark_keep, set_paused
 from orchestrator.services.recordings.inotify import DirWatch
 from orchestrator.services.recordings.keys import Keyring, load_keyring
 from orchestrator.settings import Settings, load_settings
@@ -143,18 +143,20 @@ def keep(call_id: Annotated[str, typer.Argument(help="the call's Uniqueid (AMI /
     """Keep the recording of an on_demand call in progress (else it is deleted when the call ends)."""
     with errors_to_exit_codes():
         settings = load_settings()
-        if store.mark_keep(engine_for(settings), call_id, source="cli", spool=paths_for(settings).spool):
+        if asyncio.run(_keep(settings, call_id)):
             say(f"call {call_id}: recording will be kept")
         else:
             say(f"call {call_id} was already marked")
 
 
+async def _keep(settings: Settings, call_id: str) -> bool:
+    async with ami_of_call(settings, call_id) as ami:  # the call's node (a cluster file names them)
+        return await mark_keep(ami, engine_for(settings), call_id, "cli")
+
+
 async def _pause(settings: Settings, call_id: str, paused: bool) -> float:
-    ami = await ami_for(settings).connect()
-    try:
-        return await set_paused(ami, paths_for(settings).spool, call_id, paused)
-    finally:
-        ami.close()
+    async with ami_of_call(settings, call_id) as ami:
+        return await set_paused(ami, call_id, paused)
 
 
 @recordings_app.command()

@@ -4,6 +4,7 @@ a node's state reads (up to date, stale, down)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from orchestrator.errors import PlanInvalid, Violation
@@ -140,3 +141,9 @@ def parse_cluster(document: object) -> ClusterConfig:
     if not isinstance(count_port, int) or not 0 <= count_port < 65536:
         raise PlanInvalid([Violation("edge.count_port", f"{count_port!r}: a port 1-65535 (0: none)")])
     return ClusterConfig(tuple(listen), port, run_dir, check_nodes(nodes), log_routes, count_port)
+
+
+def node_of_call(call_id: str, names: Iterable[str]) -> str | None:
+    """The node a call is on: its Uniqueid (and a recording's call id) starts with the node's
+    system name and a dash (SVC_SYSTEM_NAME); None when no node's name fits."""
+    return next((n for n in names if n and call_id.startswith(f"{n}-")), None)

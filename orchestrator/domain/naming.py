@@ -48,7 +48,11 @@ AGENT_FAMILY = "svc-agent"  # svc-agent/<tenant>/<agent> = available | logged-ou
 
 
 def blacklist_family(e164: str) -> str:
+    """svc-bl/<digits>/<caller E.164> = BLACKLISTED: the caller is refused on that number."""
     return f"svc-bl/{e164.lstrip('+')}"
+
+
+BLACKLISTED = "1"  # the value (lib.conf.j2's svc-activeblock writes the same)
 
 
 def night_family(tenant: str) -> str:

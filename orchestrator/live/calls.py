@@ -50,6 +50,17 @@ class LiveCall:
     agent: str | None = None
     flow: str | None = None
     path: list[tuple[str, str]] = field(default_factory=list)  # (block, exit), in order
+    started_ts: float | None = None  # the start by Asterisk's clock
+
+    def moment(self, event: ev.CallEvent) -> datetime:
+        """When ``event`` happened: the call's start as received plus Asterisk's own time since
+        (the events' Timestamps). A controller lagging behind its events (a slow database, a
+        backlog) must not stretch or shrink waits and talk times, the figures money is made of;
+        and Asterisk's clock is only trusted for differences, never as the wall clock. Without
+        both stamps: when the event was received."""
+        if self.started_ts is None or event.ts is None or event.ts < self.started_ts:
+            return event.at
+        return self.started_at + timedelta(seconds=event.ts - self.started_ts)
 
 
 @dataclass(frozen=True)
@@ -114,10 +125,10 @@ def follow_path(call: LiveCall, event: ev.CallEvent) -> None:
 
 def _decision(call: LiveCall, d: ev.Decision) -> None:
     if d.step == "queue":  # joins (again, after a move): a new wait
-        call.queue, call.queue_result, call.queue_wait_s, call.queue_joined_at = d.name, None, None, d.at
+        call.queue, call.queue_result, call.queue_wait_s, call.queue_joined_at = d.name, None, None, call.moment(d)
     elif d.step == "queued" and d.status and call.queue_result is None:
         call.queue_result = d.status.lower()
-        call.queue_wait_s = _queue_wait(call, d.at)
+        call.queue_wait_s = _queue_wait(call, call.moment(d))
     elif d.step in _QUEUE_STEPS and d.name == call.queue and call.queue_result is None:
         call.queue_result = _QUEUE_STEPS[d.step]
     elif d.step == "flow":
@@ -151,7 +162,7 @@ class CallBook:
                 known.tenant, known.caller = event.tenant or known.tenant, event.caller or known.caller
                 return None
             self.calls[event.call_id] = LiveCall(event.call_id, event.channel, event.number, event.tenant,
-                                                 event.caller, event.at)
+                                                 event.caller, event.at, started_ts=event.ts)
             return None
         call = self.calls.get(event.call_id)
         if call is None:
@@ -166,13 +177,14 @@ class CallBook:
             call.last_dial_status = event.status
             call.path.append((f"dial {event.destination}", event.status.lower() or "-"))
         elif isinstance(event, ev.CallAnswered):
-            call.answered_at = call.answered_at or event.at
+            call.answered_at = call.answered_at or call.moment(event)
         elif isinstance(event, ev.Decision | ev.FlowStep | ev.QueueAnswered | ev.QueueAbandoned):
             follow_path(call, event)
         elif isinstance(event, ev.CallEnded):
-            return self._finish(call, event.dial_status, event.at, observed=True)
+            return self._finish(call, event.dial_status, call.moment(event), observed=True)
         elif isinstance(event, ev.ChannelGone):
-            return self._finish(call, "", event.at, observed=True, note=f"no SvcEnd; hangup cause {event.cause}")
+            note = f"no SvcEnd; hangup cause {event.cause}"
+            return self._finish(call, "", call.moment(event), observed=True, note=note)
         return None
 
     def _finish(self, call: LiveCall, dial_status: str, at: datetime, *, observed: bool,

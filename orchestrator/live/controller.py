@@ -25,7 +25,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from orchestrator.asterisk.ami import Ami, AmiEvent, AmiManager
-from orchestrator.asterisk.layout import paths_for
+from orchestrator.domain.cluster import node_of_call
 from orchestrator.domain.numbers import parse_service_number
 from orchestrator.errors import AsteriskError, NumberInvalid, StoreError
 from orchestrator.live import answering_side, resync
@@ -34,9 +34,9 @@ from orchestrator.live.agent_pauses import PauseBook
 from orchestrator.live.aio import cancel_and_wait
 from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCall
 from orchestrator.live.notifier import Figures, Metrics, RedisFigures
-from orchestrator.live.queue_figures import QUEUE_EVENTS, QueueBook
+from orchestrator.live.queue_figures import QUEUE_EVENTS, ClusterQueues
 from orchestrator.live.records import RecordWriter, day_counters
-from orchestrator.settings import Paths, Settings, redacted
+from orchestrator.settings import Settings, redacted
 from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
 
@@ -59,14 +59,13 @@ class _Resync:
 
 
 class LiveController:
-    def __init__(self, settings: Settings, *, engine: Any | None = None, paths: Paths | None = None,
+    def __init__(self, settings: Settings, *, engine: Any | None = None,
                  watchdog_grace_s: float = 2.0, resync_interval_s: float = 60.0,
                  watchdog_interval_s: float = 0.5, nodes: Mapping[str, tuple[str, int]] | None = None) -> None:
         """``nodes``: a cluster's nodes (name -> AMI host, port), followed at once; their call ids
         start with the node's name (SVC_SYSTEM_NAME), which tells which node a call is on."""
         self.settings = settings
         self.engine = engine if engine is not None else store_engine.make_engine(settings.db_url)
-        self.paths = paths  # resolved once at start when not given
         self.grace_s = watchdog_grace_s
         self.resync_interval_s = resync_interval_s
         self.watchdog_interval_s = watchdog_interval_s
@@ -77,27 +76,25 @@ class LiveController:
             {name: Ami(host, port, settings.ami_user, settings.ami_secret, timeout=5.0, events=AMI_EVENTS)
              for name, (host, port) in nodes.items()} if nodes
             else {settings.system_name: Ami.from_settings(settings, timeout=5.0, events=AMI_EVENTS)})
-        self.ami = next(iter(self.nodes.values()))  # call-centre figures come from the first node
+        self.ami = next(iter(self.nodes.values()))  # the first node (a single Asterisk: the one)
         self.cluster = nodes is not None and len(nodes) > 0
         self.redis = RedisFigures(settings.redis_url, observe=self.metrics.event_lag.observe)
         self.writer = RecordWriter(self.engine, hash_key=settings.caller_hash_key())
         self.owners = resync.Owners(self.engine)
         self.resynced_at: float | None = None  # monotonic time of the last completed re-sync
-        self._queue: asyncio.Queue[tuple[AmiEvent, datetime] | _Resync] = asyncio.Queue()
+        self._queue: asyncio.Queue[tuple[AmiEvent, datetime, str] | _Resync] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._side_tasks: set[asyncio.Task[None]] = set()  # blacklist records, recording pauses
-        self.queues = QueueBook()  # call-centre figures (app_queue events)
+        self.queues = ClusterQueues(list(self.nodes))  # call-centre figures, per node, merged
         self.pauses = PauseBook()  # agents' pauses, stored for the queues report
 
     # --- lifetime ----------------------------------------------------------------------------
 
     async def start(self) -> None:
-        if self.paths is None:
-            self.paths = await asyncio.to_thread(paths_for, self.settings)
         self.day = await asyncio.to_thread(day_counters, self.engine, self._day_start(), self._today())
-        for ami in self.nodes.values():
-            for name in ("UserEvent", "DialEnd", "Hangup", *(QUEUE_EVENTS if ami is self.ami else ())):
-                ami.on_event(name, self._on_ami_event)
+        for node, ami in self.nodes.items():
+            for name in ("UserEvent", "DialEnd", "Hangup", *QUEUE_EVENTS):
+                ami.on_event(name, functools.partial(self._on_ami_event, node))
         self.queues.service_levels = await asyncio.to_thread(resync.service_levels, self.engine)
         for node, ami in self.nodes.items():
             ami.start(functools.partial(self._on_login, node), functools.partial(self._on_disconnect, node))
@@ -138,6 +135,8 @@ class LiveController:
 
     def _on_disconnect(self, node: str, exc: Any) -> None:
         log.warning("AMI connection %slost (%s); panoramisk reconnects", f"of node {node} " if node else "", exc)
+        if self.queues.gone(node):
+            self._publish()  # its waiting callers and agents leave the figures until it is back
         if self.cluster:
             task = asyncio.get_running_loop().create_task(self._node_lost(node), name=f"live-lost-{node}")
             self._side_tasks.add(task)
@@ -150,16 +149,17 @@ class LiveController:
         if not self.nodes[node].logged_in:
             self._queue.put_nowait(_Resync("lost", node))
 
-    def _node_of(self, call_id: str) -> Ami:
-        """The AMI link of the node a call is on (its Uniqueid starts with the node's name)."""
-        for name, ami in self.nodes.items():
-            if name and call_id.startswith(f"{name}-"):
-                return ami
-        return self.ami
+    def _node_name(self, call_id: str) -> str:
+        """The node a call is on (domain.cluster.node_of_call); the first by default."""
+        return node_of_call(call_id, self.nodes) or next(iter(self.nodes))
 
-    def _on_ami_event(self, _manager: AmiManager, message: AmiEvent) -> None:
+    def _node_of(self, call_id: str) -> Ami:
+        """The AMI link of the node a call is on."""
+        return self.nodes[self._node_name(call_id)]
+
+    def _on_ami_event(self, node: str, _manager: AmiManager, message: AmiEvent) -> None:
         # Synchronous and cheap: ordering is kept by the queue, work happens in the consumer.
-        self._queue.put_nowait((message, datetime.now(UTC)))
+        self._queue.put_nowait((message, datetime.now(UTC), node))
 
     async def _consume(self) -> None:
         while True:
@@ -171,9 +171,9 @@ class LiveController:
             else:
                 await self._handle(*item)
 
-    async def _handle(self, message: AmiEvent, at: datetime) -> None:
+    async def _handle(self, message: AmiEvent, at: datetime, node: str) -> None:
         if message.get("Event") in QUEUE_EVENTS:
-            if self.queues.handle(dict(message), at.timestamp()):
+            if self.queues.handle(node, dict(message), at.timestamp()):
                 self._publish(since=at.timestamp())
             pause = self.pauses.handle(dict(message), at)
             if pause is not None:
@@ -183,8 +183,8 @@ class LiveController:
         event = ev.parse(message, at)
         if event is None:
             return
-        if isinstance(event, ev.ActiveBlock | ev.RecordingPause):
-            self._side(event)
+        if isinstance(event, ev.ActiveBlock | ev.RecordingPause | ev.AgentCode):
+            self._side(event, node)
             return
         known = event.call_id in self.book.calls
         finished = self.book.apply(event)
@@ -199,14 +199,18 @@ class LiveController:
         if isinstance(event, (ev.CallStarted, ev.CallEnded, ev.ChannelGone)):
             self._publish(since=at.timestamp())
 
-    def _side(self, event: ev.ActiveBlock | ev.RecordingPause) -> None:
+    def _side(self, event: ev.ActiveBlock | ev.RecordingPause | ev.AgentCode, node: str) -> None:
         # Off the ordered consumer: a slow database or AMI action must not hold up the figures.
-        if isinstance(event, ev.ActiveBlock):
-            self._spawn(answering_side.record_active_block(self.engine, event), type(event).__name__)
+        if isinstance(event, ev.AgentCode):
+            others = {n: a for n, a in self.nodes.items() if n != node and a.logged_in}
+            if others:
+                self._spawn(answering_side.spread_agent_code(others, event), type(event).__name__)
+        elif isinstance(event, ev.ActiveBlock):
+            on = self._node_name(event.call_id)  # its dialplan wrote that node's AstDB
+            others = {n: a for n, a in self.nodes.items() if n != on and a.logged_in}
+            self._spawn(answering_side.record_active_block(self.engine, event, others), type(event).__name__)
         else:
-            assert self.paths is not None  # resolved in start()
-            self._spawn(answering_side.pause_recording(self._node_of(event.call_id), self.paths.spool, event),
-                        type(event).__name__)
+            self._spawn(answering_side.pause_recording(self._node_of(event.call_id), event), type(event).__name__)
 
     def _spawn(self, side: Any, name: str) -> None:
         task = asyncio.create_task(side, name=f"live-{name}")
@@ -232,7 +236,8 @@ class LiveController:
 
     def _finish(self, call: FinishedCall) -> None:
         if call.agent and call.queue and call.queue_result == "answered":
-            call = replace(call, agent_wrapup_s=float(self.queues.wrapup_of(call.tenant, call.queue, call.agent)))
+            wrapup = self.queues.wrapup_of(self._node_name(call.call_id), call.tenant, call.queue, call.agent)
+            call = replace(call, agent_wrapup_s=float(wrapup))
         today = self._today()
         if self.day.day != today:
             self.day = DayCounters(today)
@@ -249,7 +254,7 @@ class LiveController:
         # Longest wait and wrap-up grow without any event: republish each second while it matters.
         while True:
             await asyncio.sleep(1.0)
-            if any(q.waiting or q.members for q in self.queues.queues.values()):
+            if self.queues.busy():
                 self._publish()
 
     async def _periodic_resync(self) -> None:
@@ -267,6 +272,7 @@ class LiveController:
         for finished in self.book.vanish(mine, datetime.now(UTC), note=f"lost: node {node} died"):
             log.warning("call %s lost with node %s", finished.call_id, node)
             self._finish(finished)
+        self.queues.died(node)  # its callers are gone; the calls its queues answered stay counted
         self._publish()
 
     async def _resync(self, why: str, node: str) -> None:
@@ -298,8 +304,8 @@ class LiveController:
             self._finish(finished)
         adopted = [c for c in channels if await resync.adopt(ami, self.book, self.owners, c, now)]
         try:
-            if ami is self.ami:
-                self.queues = await resync.queues(ami, self.engine, self.queues, login=why == "login")
+            book = await resync.queues(ami, self.engine, self.queues.books[node], login=why == "login")
+            self.queues.reseeded(node, book)
         except (AsteriskError, StoreError) as exc:
             log.error("re-sync of queue figures (%s) failed: %s", why, exc)
         self.resynced_at = time.monotonic()

@@ -19,6 +19,7 @@ class CallEvent:
     call_id: str  # the caller channel's Uniqueid
     at: datetime  # when the controller received it
     channel: str  # the caller channel's name (for Hangup / Getvar)
+    ts: float | None  # when it happened by Asterisk's clock (AMI Timestamp, timestampevents = yes)
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,17 @@ class RecordingPause(CallEvent):
 
 
 @dataclass(frozen=True)
+class AgentCode(CallEvent):
+    """``UserEvent: SvcAgent`` with ``Source: dtmf`` from svc-agent-state: an agent's phone dialled
+    a state code (*55 / *56 / *57) on the node it calls; that node's app_queue and AstDB have the
+    state already. ``call_id`` is the phone's channel (not a service call)."""
+
+    tenant: str
+    agent: str
+    state: str  # available | logged-out | unavailable
+
+
+@dataclass(frozen=True)
 class ChannelGone(CallEvent):
     """Asterisk's Hangup of a call-originating channel: the call is certainly over."""
 
@@ -140,7 +152,7 @@ def parse(msg: Mapping[str, Any], at: datetime) -> CallEvent | None:
     uid, channel = _get(msg, "Uniqueid"), _get(msg, "Channel")
     if not uid:
         return None
-    base = (uid, at, channel)
+    base = (uid, at, channel, _timestamp(msg))
     if event == "DialEnd":
         if _get(msg, "DialStatus") != "ANSWER":
             return None  # the SvcCall "dialed" step carries the other results, with the destination
@@ -155,11 +167,13 @@ def parse(msg: Mapping[str, Any], at: datetime) -> CallEvent | None:
         return None
     kind = _get(msg, "UserEvent")
     if kind == "SvcActiveBlock":
-        return ActiveBlock(_get(msg, "Linkedid") or uid, at, channel, number=_get(msg, "Number"),
+        return ActiveBlock(_get(msg, "Linkedid") or uid, at, channel, base[3], number=_get(msg, "Number"),
                            caller=_get(msg, "Caller"))
     if kind == "SvcRecordingPause":
-        return RecordingPause(_get(msg, "Linkedid") or uid, at, channel, recording=_get(msg, "Call"),
+        return RecordingPause(_get(msg, "Linkedid") or uid, at, channel, base[3], recording=_get(msg, "Call"),
                               paused=_get(msg, "Paused") == "1")
+    if kind == "SvcAgent" and _get(msg, "Source") == "dtmf":  # "restart": a node putting its own back
+        return AgentCode(*base, tenant=_get(msg, "Tenant"), agent=_get(msg, "Agent"), state=_get(msg, "State"))
     if kind == "SvcEnd":
         return CallEnded(*base, dial_status=_get(msg, "DialStatus"), node=_get(msg, "Node"))
     if kind == "SvcFlow":
@@ -183,7 +197,14 @@ def parse(msg: Mapping[str, Any], at: datetime) -> CallEvent | None:
     return Decision(*base, step=step, detail=_get(msg, detail), name=name, status=_get(msg, "Status"))
 
 
-def _queue_event(msg: Mapping[str, Any], base: tuple[str, datetime, str]) -> CallEvent | None:
+def _timestamp(msg: Mapping[str, Any]) -> float | None:
+    try:
+        return float(_get(msg, "Timestamp")) or None
+    except ValueError:
+        return None
+
+
+def _queue_event(msg: Mapping[str, Any], base: tuple[str, datetime, str, float | None]) -> CallEvent | None:
     parts = _get(msg, "Queue").split(".")  # tenant.queue[.skill]
     if len(parts) < 2:
         return None
@@ -225,6 +246,8 @@ def describe(event: CallEvent) -> str:
         return f"queue {event.queue}: abandoned after {event.hold_s:.0f} s"
     if isinstance(event, RecordingPause):
         return f"answering side {'paused' if event.paused else 'resumed'} recording {event.recording}"
+    if isinstance(event, AgentCode):
+        return f"agent {event.tenant}.{event.agent} dialled {event.state}"
     if isinstance(event, ActiveBlock):
         return f"answering side blocked {event.caller or 'withheld'} on {event.number}"
     return type(event).__name__

@@ -4,16 +4,19 @@ figures out; the live controller feeds it and publishes ``snapshot()`` to Redis.
 Figures per plan queue (``<tenant>.<queue>``; a queue's skill queues count towards it): callers
 waiting now, the longest wait, agents per state, answered and abandoned calls, and the service
 level (share of answered calls answered within the queue's ``service_level`` seconds). An agent's
-state follows domain.agent_state, the same rule as ``orchestrator agent list``."""
+state follows domain.agent_state, the same rule as ``orchestrator agent list``.
+
+In a cluster each node has its own book (``ClusterQueues``) and the published figures are their
+merge (domain.queue_totals: one rule per figure)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 from orchestrator.asterisk.ami_results import QueueStatus
-from orchestrator.domain.agent_state import AGENT_STATES, combined_state, member_state
+from orchestrator.domain.agent_state import combined_state, member_state
+from orchestrator.domain.queue_totals import NodeQueue, merge
 
 QUEUE_EVENTS = frozenset({"QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon", "AgentConnect",
                           "QueueMemberStatus", "QueueMemberPause", "QueueMemberAdded", "QueueMemberRemoved"})
@@ -116,15 +119,69 @@ class QueueBook:
                 book._q(e.queue).waiting.setdefault(e.channel, now - e.wait)
         return book
 
+    def node_figures(self, now: float) -> dict[str, NodeQueue]:
+        """This book's figures per plan queue (one node's), for domain.queue_totals.merge."""
+        return {name: NodeQueue(
+            waiting=len(q.waiting), longest_wait_s=max((now - t for t in q.waiting.values()), default=0.0),
+            answered=q.answered, abandoned=q.abandoned, within=q.within,
+            agents={agent: combined_state(member_state(m, now) for m in mine.values())
+                    for agent, mine in q.members.items()})
+            for name, q in self.queues.items()}
+
+    def counts_only(self) -> QueueBook:
+        """The book of a node that died: the calls it answered and lost stay counted, its waiting
+        callers and members are gone with it."""
+        return self.reseeded(QueueStatus((), ()), 0.0)
+
     def snapshot(self, now: float) -> dict[str, dict[str, int | float]]:
-        out: dict[str, dict[str, int | float]] = {}
-        for name, q in sorted(self.queues.items()):
-            states = Counter(combined_state(member_state(m, now) for m in mine.values()) for mine in q.members.values())
-            longest = max((now - t for t in q.waiting.values()), default=0.0)
-            out[name] = {
-                "waiting": len(q.waiting), "longest_wait_s": round(longest, 1),
-                "answered": q.answered, "abandoned": q.abandoned,
-                "service_level_pct": round(100.0 * q.within / q.answered, 1) if q.answered else 100.0,
-                **{f"agents_{s.replace('-', '_')}": states.get(s, 0) for s in AGENT_STATES},
-            }
-        return out
+        """This book's figures alone (one Asterisk)."""
+        return merge({"": self.node_figures(now)}, {""})
+
+
+class ClusterQueues:
+    """A QueueBook per node (queues are per node); ``snapshot`` merges them (domain.queue_totals).
+    A node reports from its first queue re-sync after a login until its AMI link drops."""
+
+    def __init__(self, nodes: list[str]) -> None:
+        self._levels: dict[str, int] = {}
+        self.books: dict[str, QueueBook] = {node: QueueBook() for node in nodes}
+        self.reporting: set[str] = set()
+
+    @property
+    def service_levels(self) -> dict[str, int]:
+        return self._levels
+
+    @service_levels.setter
+    def service_levels(self, levels: dict[str, int]) -> None:
+        self._levels = dict(levels)
+        for book in self.books.values():
+            book.service_levels = self._levels
+
+    def handle(self, node: str, e: dict[str, Any], at: float) -> bool:
+        return self.books[node].handle(e, at)
+
+    def reseeded(self, node: str, book: QueueBook) -> None:
+        """The node's book after a re-sync (QueueBook.reseeded): it reports from now on."""
+        book.service_levels = self._levels
+        self.books[node] = book
+        self.reporting.add(node)
+
+    def gone(self, node: str) -> bool:
+        """The node's AMI link dropped: its live figures leave the total; True if it reported."""
+        was = node in self.reporting
+        self.reporting.discard(node)
+        return was
+
+    def died(self, node: str) -> None:
+        self.gone(node)
+        self.books[node] = self.books[node].counts_only()
+
+    def busy(self) -> bool:
+        """Callers waiting or agents present somewhere: the longest wait and wrap-up grow by the second."""
+        return any(q.waiting or q.members for b in self.books.values() for q in b.queues.values())
+
+    def wrapup_of(self, node: str, tenant: str, queue: str, agent: str) -> int:
+        return self.books[node].wrapup_of(tenant, queue, agent)
+
+    def snapshot(self, now: float) -> dict[str, dict[str, int | float]]:
+        return merge({node: book.node_figures(now) for node, book in self.books.items()}, self.reporting)

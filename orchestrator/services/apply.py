@@ -14,7 +14,6 @@ transaction only spans the final staging, so other tenants' requests do not wait
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import time
 from collections.abc import Callable
@@ -31,7 +30,7 @@ from orchestrator.domain.digest import PlanDelta, as_stored, numbers_digest, pla
 from orchestrator.domain.naming import PJSIP_FILE
 from orchestrator.domain.partial import checked_document
 from orchestrator.domain.plan import TenantPlan, to_document
-from orchestrator.errors import ApplyFailed, NotFound, OrchestratorError, PlanInvalid, Violation
+from orchestrator.errors import ApplyFailed, OrchestratorError, PlanInvalid, Violation
 from orchestrator.generate.files import PRIVATE_FILES, lint_set
 from orchestrator.generate.lint import LintCache, lint_dialplan
 from orchestrator.generate.render import generator_digest
@@ -392,24 +391,3 @@ def _recommit(session: Session, committed: models.CommittedDialplan | None, vers
         version_store.set_committed_dialplan(session, str(version.path.resolve()), committed.generator,
                                              loaded=loaded)
         session.commit()
-
-
-async def rollback(version_id: int | None, tenant: str | None, session: Session, target: ApplyTarget, *,
-                   now: datetime, progress: Progress = lambda _s: None) -> ApplyReport:
-    """Put a tenant's plan back as it was applied in ``version_id`` (default: the one before the
-    current). The plan was valid when applied; switch moments it held that have passed since
-    simply stay in force, so it is not validated against today's clock again."""
-    if version_id is None:
-        if tenant is None:
-            raise NotFound("give a version or a tenant to roll back")
-        versions = [v for v in version_store.history(session, tenant=tenant) if v.plan_json]
-        if len(versions) < 2:
-            raise NotFound(f"tenant {tenant!r} has no earlier version to roll back to")
-        chosen = versions[1]
-    else:
-        chosen = version_store.version(session, version_id)
-    if not chosen.plan_json:
-        raise NotFound(f"version {chosen.id} kept no plan to restore")
-    progress(f"rolling tenant {chosen.tenant!r} back to version {chosen.id} of {chosen.applied_at:%Y-%m-%d %H:%M}")
-    return await apply_document(json.loads(chosen.plan_json), session, target, now=now, progress=progress,
-                                summary=f"rollback to version {chosen.id}")

@@ -3,17 +3,20 @@
 AstDB is written first: if that fails nothing is committed; if the commit then fails the AstDB
 change is undone. No dialplan reload is involved.
 
-A block by the answering side (DTMF, active blocking) is written to AstDB by the dialplan itself;
-``record_block`` only adds the database record for it.
+A block by the answering side (DTMF, active blocking) is written to AstDB by the dialplan itself,
+on the node that has the call; ``spread_block`` writes it to every other node of a cluster at once
+and ``record_block`` adds the database record for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from orchestrator.asterisk.astdb import AstDb
-from orchestrator.domain.naming import blacklist_family
+from orchestrator.domain.naming import BLACKLISTED, blacklist_family
+from orchestrator.errors import AsteriskError
 from orchestrator.services.tenancy import owned_number
 from orchestrator.store import api_repository
 from orchestrator.store import blacklists as blacklist_store
@@ -26,7 +29,7 @@ async def change_blacklist(session: Session, ami: AstDb, number: str, caller: st
     family = blacklist_family(number)
     if add:
         changed = blacklist_store.blacklist_add(session, number, caller, source)
-        await ami.db_put(family, caller, "1")
+        await ami.db_put(family, caller, BLACKLISTED)
     else:
         changed = blacklist_store.blacklist_remove(session, number, caller)
         await ami.db_del(family, caller)
@@ -36,7 +39,7 @@ async def change_blacklist(session: Session, ami: AstDb, number: str, caller: st
         if add:
             await ami.db_del(family, caller)
         else:
-            await ami.db_put(family, caller, "1")
+            await ami.db_put(family, caller, BLACKLISTED)
         raise
     return changed
 
@@ -64,6 +67,21 @@ async def change_for_tenant(session: Session, ami: Callable[[], AstDb], *, tenan
     api_repository.audit(session, actor=actor, token_id=token_id, tenant=tenant,
                          action="blacklist.add" if add else "blacklist.remove", target=f"{e164} {caller}")
     return await change_blacklist(session, link, e164, caller, add=add, source="api")
+
+
+async def spread_block(nodes: Mapping[str, AstDb], number: str, caller: str) -> dict[str, str]:
+    """A block the answering side made on one node (its dialplan wrote that node's AstDB) on the
+    other ``nodes`` too, all at once. Each node on its own: one that refuses does not undo the
+    others (the block is meant to hold). Returns the nodes that refused, with why."""
+    family = blacklist_family(number)
+    names = list(nodes)
+    results = await asyncio.gather(*(nodes[n].db_put(family, caller, BLACKLISTED) for n in names),
+                                   return_exceptions=True)
+    failed = {n: str(r) for n, r in zip(names, results, strict=True) if isinstance(r, AsteriskError)}
+    for r in results:
+        if isinstance(r, BaseException) and not isinstance(r, AsteriskError):
+            raise r  # a bug, not a node's answer
+    return failed
 
 
 def record_block(engine: Any, number: str, caller: str, source: str) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.asterisk.push import reload_dialplan
-from orchestrator.domain.naming import blacklist_family
+from orchestrator.domain.naming import BLACKLISTED, blacklist_family
 from orchestrator.services.callcentre import control, phones
 from orchestrator.store import blacklists as blacklist_store
 from orchestrator.store import tenants as tenant_store
@@ -59,7 +59,7 @@ async def sync_blacklists(ami: Ami, lists: dict[str, set[str]]) -> int:
         family = blacklist_family(e164)
         await ami.db_deltree(family)
         for caller in sorted(lists[e164]):
-            await ami.db_put(family, caller, "1")
+            await ami.db_put(family, caller, BLACKLISTED)
             count += 1
     return count
 

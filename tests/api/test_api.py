@@ -352,7 +352,9 @@ async def test_live_figures_show_only_the_tenants_own_numbers(tmp_path: Path, to
         day.by_number.update({("answered", ACME): 3, ("answered", GLOBEX): 2, ("busy", GLOBEX): 1})
         day.by_tenant.update({("answered", "acme"): 3, ("answered", "globex"): 2, ("busy", "globex"): 1})
         writer = RedisFigures(redis.url)
-        await writer.write(Figures(Counter({ACME: 2, GLOBEX: 4}), Counter({"acme": 2, "globex": 4}), day))
+        queues = {"acme.desk": {"waiting": 3, "longest_wait_s": 12.5, "nodes_reporting": 1, "nodes": 2},
+                  "globex.desk": {"waiting": 7}}
+        await writer.write(Figures(Counter({ACME: 2, GLOBEX: 4}), Counter({"acme": 2, "globex": 4}), day, queues))
         await writer.close()
         async with TestClient(TestServer(create_app(live_config))) as client:
             assert (await put_plan(client, tokens.acme, "acme", ACME_PLAN)).status == 200
@@ -364,6 +366,8 @@ async def test_live_figures_show_only_the_tenants_own_numbers(tmp_path: Path, to
             assert body["in_progress"] == 2 and body["in_progress_by_number"] == {ACME: 2}
             assert body["today"] == {"answered": 3} and body["today_by_number"] == {ACME: {"answered": 3}}
             assert body["updated_at"] is not None
+            # Only its own queues, typed; a cluster's figures say how many nodes they cover.
+            assert body["queues"] == {"desk": {"waiting": 3, "longest_wait_s": 12.5, "nodes_reporting": 1, "nodes": 2}}
             assert (await client.get("/api/v1/tenants/acme/live", headers=bearer(tokens.globex))).status == 404
             redis.stop()
             resp = await client.get("/api/v1/tenants/acme/live", headers=bearer(tokens.acme))

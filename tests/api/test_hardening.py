@@ -336,3 +336,28 @@ def test_rules_without_paths_stay_as_they_are() -> None:
     for rule in ("a built-in sound name such as 'digits/1'", "write it as 'YYYY-MM-DD HH:MM' (Europe/Amsterdam)",
                  "send 'Authorization: Bearer <token>'", "0800 000 0101 and 020/123"):
         assert without_paths(rule) == rule
+
+
+async def test_one_number_changes_are_conditional_on_the_plan_version_too(client: TestClient, tokens: Tokens) -> None:
+    """PUT/DELETE of one number take the same ETag as the whole plan: an edit based on what was
+    read is refused (412, nothing changed) once someone else changed the plan in between."""
+    assert (await put(client, tokens.acme, numbers_plan("acme", 1, 2))).status == 200
+    url, h = f"/api/v1/tenants/acme/numbers/{ACME}", bearer(tokens.acme)
+    read = (await client.get(url, headers=h)).headers["ETag"]
+    assert read == (await client.get(PLAN, headers=h)).headers["ETag"]
+    # someone else changes the plan (another number) after our read
+    other = await client.put("/api/v1/tenants/acme/numbers/+318000000102",
+                             json=number("0800 000 0102", "+31205550019"), headers={**h, "If-Match": read})
+    assert other.status == 200 and other.headers["ETag"] != read
+    ours = number("0800 000 0101", "+31205550018")
+    resp = await client.put(url, json=ours, headers={**h, "If-Match": read})
+    assert resp.status == 412 and (await errors(resp))[0]["field"] == "If-Match"
+    shown = (await (await client.get(url, headers=h)).json())["plan"]
+    assert "+31205550018" not in json.dumps(shown) and shown["routings"]["main"][0]["number"]
+    resp = await client.delete(url, headers={**h, "If-Match": read})
+    assert resp.status == 412 and await listed(client, tokens.acme) == [ACME, "+318000000102"]
+    # with the current version both go through, each giving the next version
+    resp = await client.put(url, json=ours, headers={**h, "If-Match": other.headers["ETag"]})
+    assert resp.status == 200 and resp.headers["ETag"] != other.headers["ETag"]
+    resp = await client.delete(url, headers={**h, "If-Match": resp.headers["ETag"]})
+    assert resp.status == 200 and await listed(client, tokens.acme) == ["+318000000102"]

@@ -29,7 +29,7 @@ from orchestrator.errors import NotFound, RecordingError, RecordingKeyError, Rec
 from orchestrator.live.controller import LiveController
 from orchestrator.services.apply import apply_plan
 from orchestrator.services.recordings import store
-from orchestrator.services.recordings.control import set_paused
+from orchestrator.services.recordings.control import mark_keep, set_paused
 from orchestrator.services.recordings.keys import parse_keys
 from orchestrator.store import engine as store_engine
 from tests.e2e.events import connect, until
@@ -216,7 +216,7 @@ async def test_on_demand_kept_only_when_marked(rec: Rec) -> None:
     call = asyncio.create_task(rec.call(N_DEMAND, hold_s=3.0))
     event = await rec.events.wait_for(lambda e: e.get("UserEvent") == "SvcRecording", timeout=10)
     call_id = event["Name"].split("@")[1]
-    assert store.mark_keep(rec.engine, call_id, source="api", spool=rec.spool)
+    assert await mark_keep(rec.ami, rec.engine, call_id, "api")
     assert (await call).answered
     await rec.finished()
     result = rec.ingest()
@@ -269,9 +269,9 @@ async def test_pause_leaves_a_silent_gap_of_the_paused_length(rec: Rec, tmp_path
     call_id = event["Name"].split("@")[1]
     await rec.events.wait_for(lambda e: e.get("Event") == "DialEnd" and e.get("DialStatus") == "ANSWER")
     await asyncio.sleep(pause_after)  # the scenario's timing (what the file must show), not a wait for an event
-    paused = await set_paused(rec.ami, rec.spool, call_id, True)
+    paused = await set_paused(rec.ami, call_id, True)
     await asyncio.sleep(pause_for)  # likewise: the length of the pause under test
-    resumed = await set_paused(rec.ami, rec.spool, call_id, False)
+    resumed = await set_paused(rec.ami, call_id, False)
     assert (await call).answered
     await rec.finished()
     ingested = rec.ingest()
@@ -300,13 +300,13 @@ async def test_pause_refused_where_the_policy_has_none(rec: Rec) -> None:
     # is about the policy and not "no recording in progress".
     await until(lambda: any((rec.spool / "incoming").glob(f"*@{call_id}@*.wav")), 10, "the recording file")
     with pytest.raises(RecordingError, match="cannot be paused"):
-        await set_paused(rec.ami, rec.spool, call_id, True)
+        await set_paused(rec.ami, call_id, True)
     assert (await call).answered
     await rec.finished()
     [row] = rec.ingest().stored
     assert json.loads(row.pauses_json) == [] and row.agent == ANSWER
     with pytest.raises(NotFound, match="no recording in progress"):  # the call is over
-        await set_paused(rec.ami, rec.spool, row.call_id, True)
+        await set_paused(rec.ami, row.call_id, True)
 
 
 async def _moments(rec: Rec, digit: str) -> tuple[float, float]:

@@ -11,7 +11,8 @@ import pytest
 from sqlmodel import Session
 
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
-from orchestrator.services.apply import apply_plan, rollback
+from orchestrator.services.apply import apply_plan
+from orchestrator.services.rollback import rollback
 from orchestrator.store import engine as store_engine
 from orchestrator.store import plans as plan_store
 from orchestrator.store import tenants as tenant_store

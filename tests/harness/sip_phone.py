@@ -31,8 +31,11 @@ def responses(trace: str, method: str) -> list[int]:
 
 
 class Phone:
-    def __init__(self, asterisk_port: int, username: str, password: str, workdir: Path) -> None:
+    def __init__(self, asterisk_port: int, username: str, password: str, workdir: Path, *,
+                 asterisk_host: str = HOST, local_ip: str = HOST) -> None:
+        """``asterisk_host`` / ``local_ip``: a cluster node's address, and the host's on its network."""
         self.asterisk_port, self.username, self.password = asterisk_port, username, password
+        self.asterisk_host, self.local_ip = asterisk_host, local_ip
         self.workdir = workdir
         self.port = free_port()  # the phone's SIP port: registered as its contact, answered on
         self.log_file = workdir / f"phone-{self.port}-invites.log"
@@ -44,9 +47,9 @@ class Phone:
         """One run of a UAC scenario; returns its message trace."""
         self.workdir.mkdir(parents=True, exist_ok=True)
         msg_file = self.workdir / f"{scenario}-{uuid.uuid4().hex[:8]}-messages.log"
-        cmd = [SIPP, f"{HOST}:{self.asterisk_port}", "-sf", str(SCENARIOS / scenario), "-s", service,
+        cmd = [SIPP, f"{self.asterisk_host}:{self.asterisk_port}", "-sf", str(SCENARIOS / scenario), "-s", service,
                "-key", "user", self.username, "-au", self.username, "-ap", password, *extra,
-               "-i", HOST, "-p", str(port), "-mp", str(free_port()), "-cp", str(free_port()),
+               "-i", self.local_ip, "-p", str(port), "-mp", str(free_port()), "-cp", str(free_port()),
                "-m", "1", "-l", "1", "-timeout", f"{int(timeout)}s", "-timeout_error",
                "-trace_msg", "-message_file", str(msg_file), "-nostdin"]
         subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=timeout + 10,

@@ -11,7 +11,8 @@ from sqlmodel import Session
 
 from orchestrator.asterisk.dialplan_files import DialplanFiles
 from orchestrator.domain.plan import AMSTERDAM, parse_plan
-from orchestrator.services.apply import ApplyTarget, apply_document, rollback
+from orchestrator.services.apply import ApplyTarget, apply_document
+from orchestrator.services.rollback import rollback
 from orchestrator.store import engine as store_engine
 from orchestrator.store import plans as plan_store
 from orchestrator.store import versions as version_store

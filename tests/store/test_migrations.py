@@ -10,8 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel
 from typer.testing import CliRunner
@@ -209,3 +210,18 @@ def test_every_service_refuses_a_schema_behind(env: str, command: list[str], tmp
     legacy = create_engine(env)
     assert _snapshot(legacy) == before  # nothing stored
     legacy.dispose()
+
+
+def test_every_migration_goes_down_to_an_empty_database_and_up_again(db_url: str) -> None:
+    """Each migration's downgrade undoes its upgrade: down to base leaves no table of ours, up
+    again gives the models' schema."""
+    engine = make_engine(db_url)
+    with engine.begin() as conn:
+        command.downgrade(schema._config(conn), "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    assert not schema.state(engine).up_to_date
+    schema.upgrade(engine)
+    assert schema.state(engine).up_to_date
+    with engine.connect() as conn:
+        assert compare_metadata(schema.migration_context(conn, compare_type=True), SQLModel.metadata) == []
+    engine.dispose()

@@ -56,6 +56,24 @@ def test_answered_call_record() -> None:
     assert run(book, ({"Event": "Hangup", "Uniqueid": "1.1", "Linkedid": "1.1", "Channel": "c"}, 35)) == []
 
 
+def test_waits_and_talk_times_follow_asterisks_clock_not_the_controllers_lag() -> None:
+    # Asterisk stamps its events (Timestamp); its clock runs 3 days ahead here (as a faked clock in a
+    # test would), and the controller reads the answer 0.5 s late and the end 6 s late (a slow
+    # database): the times between events are Asterisk's, the anchor is the controller's clock.
+    ast0 = (T0 + timedelta(days=3)).timestamp()
+    book = CallBook()
+    [done] = run(book, (svc("start", Timestamp=f"{ast0:.6f}"), 0),
+                 ({"Event": "DialEnd", "Uniqueid": "1.1", "Channel": "c", "DialStatus": "ANSWER",
+                   "DestChannel": "PJSIP/carrier-2", "Timestamp": f"{ast0 + 4:.6f}"}, 4.5),
+                 (end(status="ANSWER") | {"Timestamp": f"{ast0 + 34.25:.6f}"}, 40.25))
+    assert done.started_at == T0 and done.answered_at == T0 + timedelta(seconds=4)
+    assert done.wait_s == 4 and done.talk_s == 30.25 and done.ended_at == T0 + timedelta(seconds=34.25)
+    # no or a nonsensical stamp (before the start): the time received
+    [late] = run(book, (svc("start", uid="2.2", Timestamp=f"{ast0:.6f}"), 50),
+                 (end(uid="2.2") | {"Timestamp": "garbage"}, 53))
+    assert late.wait_s == 3 and late.ended_at == T0 + timedelta(seconds=53)
+
+
 def test_unanswered_outcomes_follow_the_last_dial_status() -> None:
     for status, outcome, reason in [("BUSY", Outcome.BUSY, "destination"), ("NOANSWER", Outcome.NO_ANSWER, None),
                                     ("CHANUNAVAIL", Outcome.UNREACHABLE, None), ("CANCEL", Outcome.ABANDONED, None)]:

@@ -17,7 +17,7 @@ from orchestrator.errors import NotFound, PlanInvalid, RecordingKeyError, Record
 from orchestrator.generate.render import render_dialplan
 from orchestrator.services.recordings import crypto
 from orchestrator.services.recordings.keys import load_keyring, parse_keys
-from orchestrator.services.recordings.store import append_meta, parse_name, pauses_from, read_meta, retention_until
+from orchestrator.services.recordings.store import check_call_id, parse_name, pauses_from, read_meta, retention_until
 from orchestrator.settings import load_settings
 from tests.plans import basis_number, tenant_plan
 
@@ -145,16 +145,12 @@ def test_post_process_deletes_unkept_on_demand_and_moves_the_rest(tmp_path: Path
         "agent": ["+31205550016"], "keep": ["dtmf"]}
 
 
-def test_side_file_only_for_a_recording_in_progress(tmp_path: Path) -> None:
-    (tmp_path / "incoming").mkdir()
-    assert not append_meta(tmp_path, "1.5", "keep", "api")
-    assert list((tmp_path / "incoming").iterdir()) == []  # a late mark leaves no stray file
-    (tmp_path / "incoming" / "9@1.5@31800@x@on_demand@t.wav").write_bytes(b"")
-    assert append_meta(tmp_path, "1.5", "keep", "api") and append_meta(tmp_path, "1.5", "pause", "100.5")
-    assert read_meta(tmp_path / "incoming" / "1.5.meta") == {"keep": ["api"], "pause": ["100.5"]}
-    for bad in ("*", "1.5@x", "../1.5", "1.5/..", ""):  # a call id goes into a glob and a file name
+def test_a_call_id_from_outside_has_asterisk_s_form_only() -> None:
+    for good in ("1.5", "1767225600.12-2", "node2-1767225600.12", "node-2-1767225600.12-3"):
+        assert check_call_id(good) == good
+    for bad in ("*", "1.5@x", "../1.5", "1.5/..", "", "node2-", "Node2-1.5"):  # it names a channel and a file
         with pytest.raises(NotFound):
-            append_meta(tmp_path, bad, "keep", "api")
+            check_call_id(bad)
 
 
 def test_pauses_are_offsets_from_the_answer() -> None:

@@ -164,7 +164,7 @@ def record_paths() -> dict[str, Any]:
                                  op_id="liveFigures")},
         f"{t}/recordings/calls/{{call_id}}/keep": {"post": _op(
             "Keep the on_demand recording of a call in progress (like the agent's *44)",
-            {"200": _json(_ref("RecordingKept"), "Marked")}, (404, 409, 422), params=[TENANT, CALL],
+            {"200": _json(_ref("RecordingKept"), "Marked")}, (404, 409, 422, 503), params=[TENANT, CALL],
             op_id="keepRecording")},
         f"{t}/recordings/calls/{{call_id}}/pause": {"post": _op(
             "Pause the recording of a call in progress (the paused stretch is silent)",

@@ -11,6 +11,11 @@ NUMBER_FIELDS: dict[str, Any] = {
     "package": {"type": "string", "enum": ["basis", "standaard", "premium"]},
     "active": STR, "routings": {"type": "array", "items": STR}}
 
+# A cluster node's name (docs/scaling.md): where a waiting caller is, when its channel's name is on two nodes.
+NODE: dict[str, Any] = {"type": "string", "nullable": True, "pattern": "^[a-z][a-z0-9-]{0,30}$",
+                        "description": "the node the caller waits on (`node` in /queues/waiting); needed only "
+                                       "when its channel's name waits on two nodes"}
+
 SCHEMAS: dict[str, Any] = {
     "Errors": _obj({"errors": {"type": "array", "minItems": 1, "items": _obj({"field": STR, "rule": STR})}}),
     "Tenants": _obj({"tenants": {"type": "array", "items": STR}}),
@@ -107,6 +112,9 @@ SCHEMAS: dict[str, Any] = {
         "in_progress_by_number": {"type": "object", "additionalProperties": INT},
         "today": {"type": "object", "additionalProperties": INT, "description": "outcome -> calls"},
         "today_by_number": {"type": "object", "additionalProperties": {"type": "object", "additionalProperties": INT}},
+        "queues": {"type": "object", "description": "queue -> waiting, longest_wait_s, answered, abandoned, "
+                   "service_level_pct, agents_<state>, nodes_reporting, nodes (over every cluster node)",
+                   "additionalProperties": {"type": "object", "additionalProperties": {"type": "number"}}},
         "updated_at": {"type": "number", "nullable": True, "description": "epoch seconds of the last publish"}}),
     "Versions": _obj({"versions": {"type": "array", "items": _ref("Version")}}),
     "AuditEntry": _obj({"id": INT, "at": STAMP, "actor": STR, "tenant": NSTR, "action": STR, "target": NSTR,
@@ -122,7 +130,7 @@ SCHEMAS: dict[str, Any] = {
     "AgentStateSet": _obj({"state": {"type": "string", "enum": ["available", "logged-out", "unavailable"]},
                            "reason": {"type": "string", "pattern": "^[A-Za-z0-9 _-]{0,40}$"}}, required=["state"]),
     "AgentStateDone": _obj({"agent": STR, "state": STR, "reason": STR}),
-    "WaitingCall": _obj({"queue": STR, "skill": STR, "channel": STR, "caller": STR, "position": INT,
+    "WaitingCall": _obj({"queue": STR, "skill": STR, "channel": STR, "caller": STR, "position": INT, "node": STR,
                          "wait": INT, "priority": INT}),
     "Waiting": _obj({"calls": {"type": "array", "items": _ref("WaitingCall")}}),
     "Night": _obj({"mode": {"type": "string", "enum": ["on", "off", "auto"]}}),
@@ -130,11 +138,13 @@ SCHEMAS: dict[str, Any] = {
     "Call": _obj({"channel": {"type": "string", "pattern": "^[A-Za-z0-9/@.;_+-]{1,120}$"}}),
     "Move": _obj({"channel": {"type": "string", "pattern": "^[A-Za-z0-9/@.;_+-]{1,120}$"},
                   "skill": {"type": "string", "nullable": True, "pattern": "^[a-z0-9][a-z0-9_-]{0,39}$",
-                            "description": "wait for an agent with this skill (one the queue's agents have)"}},
+                            "description": "wait for an agent with this skill (one the queue's agents have)"},
+                  "node": NODE},
                  required=["channel"]),
     "CallMoved": _obj({"channel": STR, "queue": STR, "skill": NSTR}),
     "Priority": _obj({"channel": {"type": "string", "pattern": "^[A-Za-z0-9/@.;_+-]{1,120}$"},
-                      "priority": {"type": "integer", "minimum": 0, "maximum": 100}}),
+                      "priority": {"type": "integer", "minimum": 0, "maximum": 100}, "node": NODE},
+                     required=["channel", "priority"]),
     "PrioritySet": _obj({"channel": STR, "priority": INT}),
     "Spy": _obj({"supervisor": {"type": "string", "pattern": "^(\\+?[0-9]{6,15}|[a-z0-9][a-z0-9_-]{0,39})$",
                                 "description": "Phone number (rung via the carrier; no 0906/0909/112) or the "

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.ami_results import QueueMember
+from orchestrator.asterisk.astdb import AstDb
 from orchestrator.domain.agent_state import AVAILABLE as AVAILABLE  # re-exported for the CLI and API
 from orchestrator.domain.agent_state import LOGGED_OUT as LOGGED_OUT
 from orchestrator.domain.agent_state import UNAVAILABLE, combined_state, member_state
@@ -69,6 +70,20 @@ async def set_agent_state(ami: Ami, tenant: str, agent: str, state: str, reason:
     await ami.db_put(f"{AGENT_FAMILY}/{tenant}", agent, _state_value(state, reason))
 
 
+async def set_agent_state_on(nodes: Sequence[Ami], tenant: str, agent: str, state: str, reason: str = "") -> None:
+    """The same on every node (a cluster's nodes that are up): queues are per node and an agent is
+    a member on each, so a state set on one node only would leave the others ringing them.
+    NotFound only when no node has the agent in a queue."""
+    missing = 0
+    for ami in nodes:
+        try:
+            await set_agent_state(ami, tenant, agent, state, reason)
+        except NotFound:
+            missing += 1
+    if missing == len(nodes):
+        raise NotFound(f"agent {agent!r} of tenant {tenant!r} is in no queue")
+
+
 async def restore_agent_states(ami: Ami, centre: CallCentre) -> int:
     """After a queue reload: put back the pauses AstDB holds (new members start available)."""
     return await restore_states(ami, centre.tenant, [a.name for a in centre.agents])
@@ -95,6 +110,13 @@ async def agent_states(ami: Ami, tenant: str) -> list[AgentState]:
     return states_of((await ami.queue_status()).of_tenant(tenant).members, time.time())
 
 
+async def agent_states_on(nodes: Sequence[Ami], tenant: str) -> list[AgentState]:
+    """Every agent of the tenant's queues over every node: each agent once, its memberships on all
+    nodes taken together (the live figures' rule, domain.queue_totals: busy on one node is busy)."""
+    members = [m for ami in nodes for m in (await ami.queue_status()).of_tenant(tenant).members]
+    return states_of(members, time.time())
+
+
 def states_of(members: Iterable[QueueMember], now: float) -> list[AgentState]:
     """One state per agent over its memberships (domain.agent_state's rule). Pure."""
     by_agent: dict[str, list[QueueMember]] = {}
@@ -109,8 +131,9 @@ def states_of(members: Iterable[QueueMember], now: float) -> list[AgentState]:
     return out
 
 
-async def set_night(ami: Ami, tenant: str, kind: str, name: str, mode: str) -> None:
-    """Night service by hand: on, off (day service even inside the schedule) or auto (schedule)."""
+async def set_night(ami: AstDb, tenant: str, kind: str, name: str, mode: str) -> None:
+    """Night service by hand: on, off (day service even inside the schedule) or auto (schedule).
+    ``ami``: this Asterisk, or every node of a cluster (asterisk/astdb.AllNodes)."""
     key = f"{kind}-{name}"
     if mode == "auto":
         await ami.db_del(night_family(tenant), key)

@@ -7,15 +7,15 @@ survives the Local channel being optimised away once the call is answered."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 
 from orchestrator.asterisk.ami import Ami
 from orchestrator.asterisk.ami_results import QueueEntry
 from orchestrator.domain.naming import agent_endpoint, queue_context
 from orchestrator.domain.numbers import parse_destination
 from orchestrator.domain.plan import TenantPlan
-from orchestrator.errors import NotFound, NumberInvalid
+from orchestrator.errors import NotFound, NumberInvalid, PlanInvalid, Violation
 
 SPY_OPTIONS = {"listen": "q", "whisper": "qw", "barge": "qB"}  # q: no beep or name to anyone
 
@@ -29,6 +29,7 @@ class WaitingCall:
     position: int
     wait: int  # seconds
     priority: int
+    node: str = ""  # a cluster: the node it waits on
 
 
 def spy_group(tenant: str, agent: str) -> str:
@@ -37,6 +38,12 @@ def spy_group(tenant: str, agent: str) -> str:
 
 async def waiting_calls(ami: Ami, tenant: str) -> list[WaitingCall]:
     return waiting_of((await ami.queue_status()).of_tenant(tenant).entries)
+
+
+async def waiting_calls_on(nodes: Mapping[str, Ami], tenant: str) -> list[WaitingCall]:
+    """The callers waiting on every node (a queue's callers wait on the node that took them), each
+    with its node's name."""
+    return [replace(c, node=name) for name, ami in nodes.items() for c in await waiting_calls(ami, tenant)]
 
 
 def waiting_of(entries: Iterable[QueueEntry]) -> list[WaitingCall]:
@@ -54,6 +61,23 @@ async def _find(ami: Ami, tenant: str, channel: str) -> WaitingCall:
         if call.channel == channel:
             return call
     raise NotFound(f"no caller {channel!r} waits in a queue of tenant {tenant!r}")
+
+
+async def node_of_waiting(nodes: Mapping[str, Ami], tenant: str, channel: str, node: str | None = None) -> Ami:
+    """The node where ``channel`` waits: ``node`` when named, else the one node that has it. A
+    channel's name is per node (``PJSIP/carrier-0000002a`` can exist on two), so when two nodes
+    have a waiting caller of that name the node must be named: acting on the wrong caller is worse
+    than asking."""
+    if node is not None:
+        if node not in nodes:
+            raise NotFound(f"node {node!r} is not a node that answers")
+        return nodes[node]
+    found = [name for name, ami in nodes.items() if any(c.channel == channel for c in await waiting_calls(ami, tenant))]
+    if not found:
+        raise NotFound(f"no caller {channel!r} waits in a queue of tenant {tenant!r}")
+    if len(found) > 1:
+        raise PlanInvalid([Violation("node", f"a caller {channel!r} waits on {' and '.join(found)}: name the node")])
+    return nodes[found[0]]
 
 
 def move_target(plan: TenantPlan, target: str) -> tuple[str, str]:

@@ -87,17 +87,6 @@ def read_meta(path: Path) -> dict[str, list[str]]:
     return out
 
 
-def append_meta(spool: Path, call_id: str, key: str, value: str) -> bool:
-    """Add ``key=value`` to the side file of a recording IN PROGRESS; False when there is none
-    (the call ended, or it is not recorded): a late mark must not leave a stray file behind."""
-    incoming = spool / "incoming"
-    if not any(incoming.glob(f"*{SEPARATOR}{check_call_id(call_id)}{SEPARATOR}*.wav")):
-        return False
-    with open(incoming / f"{call_id}.meta", "a") as fh:  # O_APPEND: safe next to Asterisk's FILE() writes
-        fh.write(f"{key}={value}\n")
-    return True
-
-
 def pauses_from(meta: dict[str, list[str]], answered_at: float, seconds: float) -> list[list[float]]:
     """[[start_s, end_s], ...] from the start of the recording, out of the pause=/resume= host times
     (a pause still open at the end runs to the end)."""
@@ -268,12 +257,10 @@ def _ingest_one(engine: Any, path: Path, store: Path, keyring: Keyring,
     return row
 
 
-def mark_keep(engine: Any, call_id: str, source: str = "api", spool: Path | None = None) -> bool:
-    """Mark an on_demand call (in progress) to keep its recording; False when already marked.
-    With ``spool`` the mark also goes into the recording's side file, where Asterisk's post-process
-    looks for it (without it, an on_demand recording is deleted as soon as the call ends)."""
-    if spool is not None and not append_meta(spool, call_id, "keep", source):
-        raise NotFound(f"no recording in progress for call {call_id}")
+def mark_keep(engine: Any, call_id: str, source: str = "api") -> bool:
+    """The database's keep mark of an on_demand call; False when already marked. Asterisk's
+    post-process looks for the mark in the side file (without it, an on_demand recording is
+    deleted as soon as the call ends): control.mark_keep writes both."""
     return recordings_db.mark_keep(engine, call_id, source)
 
 

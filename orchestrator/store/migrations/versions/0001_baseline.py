@@ -23,6 +23,18 @@ def _missing(table: str) -> bool:
 
 
 def upgrade() -> None:
+    _access_and_audit()
+    _calls()
+    _dialplan_state()
+    _recordings()
+    _tenants()
+    _announcements()
+    _service_numbers()
+    _routings()
+
+
+def _access_and_audit() -> None:
+    """API tokens, applied versions, the audit log."""
     if _missing('apitoken'):
         op.create_table('apitoken',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -51,6 +63,7 @@ def upgrade() -> None:
         sa.Column('plan_json', sa.String(), nullable=True),
         sa.PrimaryKeyConstraint('id')
         )
+
     if _missing('auditentry'):
         op.create_table('auditentry',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -68,6 +81,9 @@ def upgrade() -> None:
             batch_op.create_index(batch_op.f('ix_auditentry_at'), ['at'], unique=False)
             batch_op.create_index(batch_op.f('ix_auditentry_tenant'), ['tenant'], unique=False)
 
+
+def _calls() -> None:
+    """Blacklists and call records."""
     if _missing('blacklistentry'):
         op.create_table('blacklistentry',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -109,6 +125,9 @@ def upgrade() -> None:
             batch_op.create_index(batch_op.f('ix_callrecord_started_at'), ['started_at'], unique=False)
             batch_op.create_index(batch_op.f('ix_callrecord_tenant'), ['tenant'], unique=False)
 
+
+def _dialplan_state() -> None:
+    """What was applied, per number."""
     if _missing('dialplanstate'):
         op.create_table('dialplanstate',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -116,6 +135,7 @@ def upgrade() -> None:
         sa.Column('generator', sa.String(), nullable=False),
         sa.PrimaryKeyConstraint('id')
         )
+
     if _missing('numberdigest'):
         op.create_table('numberdigest',
         sa.Column('e164', sa.String(), nullable=False),
@@ -126,6 +146,9 @@ def upgrade() -> None:
         with op.batch_alter_table('numberdigest', schema=None) as batch_op:
             batch_op.create_index(batch_op.f('ix_numberdigest_tenant'), ['tenant'], unique=False)
 
+
+def _recordings() -> None:
+    """Recording policies, recordings, keep marks."""
     if _missing('numberrecordingpolicy'):
         op.create_table('numberrecordingpolicy',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -177,6 +200,9 @@ def upgrade() -> None:
         with op.batch_alter_table('recordingkeep', schema=None) as batch_op:
             batch_op.create_index(batch_op.f('ix_recordingkeep_call_id'), ['call_id'], unique=True)
 
+
+def _tenants() -> None:
+    """Tenants and their tenant-wide settings."""
     if _missing('tenant'):
         op.create_table('tenant',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -204,6 +230,7 @@ def upgrade() -> None:
         sa.Column('salt', sa.String(), nullable=False),
         sa.PrimaryKeyConstraint('tenant')
         )
+
     if _missing('tenantrecordingsettings'):
         op.create_table('tenantrecordingsettings',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -214,6 +241,9 @@ def upgrade() -> None:
         with op.batch_alter_table('tenantrecordingsettings', schema=None) as batch_op:
             batch_op.create_index(batch_op.f('ix_tenantrecordingsettings_tenant'), ['tenant'], unique=True)
 
+
+def _announcements() -> None:
+    """Uploaded and named announcements (after tenant: a foreign key)."""
     if _missing('uploadedannouncement'):
         op.create_table('uploadedannouncement',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -245,6 +275,9 @@ def upgrade() -> None:
         with op.batch_alter_table('announcement', schema=None) as batch_op:
             batch_op.create_index(batch_op.f('ix_announcement_tenant_id'), ['tenant_id'], unique=False)
 
+
+def _service_numbers() -> None:
+    """Service numbers (after tenant)."""
     if _missing('servicenumber'):
         op.create_table('servicenumber',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -278,6 +311,9 @@ def upgrade() -> None:
             batch_op.create_index(batch_op.f('ix_servicenumber_e164'), ['e164'], unique=True)
             batch_op.create_index(batch_op.f('ix_servicenumber_tenant_id'), ['tenant_id'], unique=False)
 
+
+def _routings() -> None:
+    """Routings, switch moments, destinations (after servicenumber)."""
     if _missing('routing'):
         op.create_table('routing',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -318,86 +354,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('destination', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_destination_routing_id'))
-
-    op.drop_table('destination')
-    with op.batch_alter_table('switchmoment', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_switchmoment_service_number_id'))
-
-    op.drop_table('switchmoment')
-    with op.batch_alter_table('routing', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_routing_service_number_id'))
-
-    op.drop_table('routing')
-    with op.batch_alter_table('servicenumber', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_servicenumber_tenant_id'))
-        batch_op.drop_index(batch_op.f('ix_servicenumber_e164'))
-
-    op.drop_table('servicenumber')
-    with op.batch_alter_table('announcement', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_announcement_tenant_id'))
-
-    op.drop_table('announcement')
-    with op.batch_alter_table('uploadedannouncement', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_uploadedannouncement_tenant'))
-
-    op.drop_table('uploadedannouncement')
-    with op.batch_alter_table('tenantrecordingsettings', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_tenantrecordingsettings_tenant'))
-
-    op.drop_table('tenantrecordingsettings')
-    op.drop_table('tenantdigest')
-    with op.batch_alter_table('tenantcallcentre', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_tenantcallcentre_tenant'))
-
-    op.drop_table('tenantcallcentre')
-    with op.batch_alter_table('tenant', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_tenant_name'))
-
-    op.drop_table('tenant')
-    with op.batch_alter_table('recordingkeep', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_recordingkeep_call_id'))
-
-    op.drop_table('recordingkeep')
-    with op.batch_alter_table('recording', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_recording_tenant'))
-        batch_op.drop_index(batch_op.f('ix_recording_started_at'))
-        batch_op.drop_index(batch_op.f('ix_recording_service_number'))
-        batch_op.drop_index(batch_op.f('ix_recording_retention_until'))
-        batch_op.drop_index(batch_op.f('ix_recording_call_id'))
-
-    op.drop_table('recording')
-    with op.batch_alter_table('numberrecordingpolicy', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_numberrecordingpolicy_tenant'))
-        batch_op.drop_index(batch_op.f('ix_numberrecordingpolicy_service_number_e164'))
-
-    op.drop_table('numberrecordingpolicy')
-    with op.batch_alter_table('numberdigest', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_numberdigest_tenant'))
-
-    op.drop_table('numberdigest')
-    op.drop_table('dialplanstate')
-    with op.batch_alter_table('callrecord', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_callrecord_tenant'))
-        batch_op.drop_index(batch_op.f('ix_callrecord_started_at'))
-        batch_op.drop_index(batch_op.f('ix_callrecord_service_number'))
-        batch_op.drop_index(batch_op.f('ix_callrecord_outcome'))
-        batch_op.drop_index(batch_op.f('ix_callrecord_call_id'))
-
-    op.drop_table('callrecord')
-    with op.batch_alter_table('blacklistentry', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_blacklistentry_service_number_e164'))
-
-    op.drop_table('blacklistentry')
-    with op.batch_alter_table('auditentry', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_auditentry_tenant'))
-        batch_op.drop_index(batch_op.f('ix_auditentry_at'))
-
-    op.drop_table('auditentry')
-    op.drop_table('appliedversion')
-    with op.batch_alter_table('apitoken', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_apitoken_token_hash'))
-        batch_op.drop_index(batch_op.f('ix_apitoken_tenant'))
-
-    op.drop_table('apitoken')
+    # Dropping a table drops its indexes (SQLite and PostgreSQL); children before parents.
+    tables = (
+        'apitoken', 'appliedversion', 'auditentry', 'blacklistentry', 'callrecord', 'dialplanstate',
+        'numberdigest', 'numberrecordingpolicy', 'recording', 'recordingkeep', 'tenant',
+        'tenantcallcentre', 'tenantdigest', 'tenantrecordingsettings', 'uploadedannouncement',
+        'announcement', 'servicenumber', 'routing', 'switchmoment', 'destination'
+    )
+    for table in reversed(tables):
+        op.drop_table(table)

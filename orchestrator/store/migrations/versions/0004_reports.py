@@ -14,6 +14,8 @@ Create Date: 2026-12-06 02:40:00
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -40,11 +42,18 @@ def _columns() -> tuple[sa.Column[object], ...]:
     )
 
 
-def upgrade() -> None:
-    with op.batch_alter_table('callrecord', schema=None) as batch_op:
-        for column in _columns():
-            batch_op.add_column(column)
-        batch_op.create_index('ix_callrecord_tenant_started', ['tenant', 'started_at', 'caller_hash'], unique=False)
+def _measures() -> tuple[sa.Column[Any], ...]:
+    """The measures every rollup row sums."""
+    return (
+        sa.Column('calls', sa.Integer(), nullable=False),
+        sa.Column('wait_s', sa.Float(), nullable=False),
+        sa.Column('talk_s', sa.Float(), nullable=False),
+        sa.Column('revenue_cents', sa.Integer(), nullable=False),
+        sa.Column('revenue_call_cents', sa.Integer(), nullable=False),
+    )
+
+
+def _rollup_tables() -> None:
     op.create_table('callrollup',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bucket', sa.DateTime(timezone=True), nullable=False),
@@ -54,17 +63,31 @@ def upgrade() -> None:
     sa.Column('flow', sa.String(), nullable=False),
     sa.Column('outcome', sa.String(), nullable=False),
     sa.Column('reason', sa.String(), nullable=False),
-    sa.Column('calls', sa.Integer(), nullable=False),
-    sa.Column('wait_s', sa.Float(), nullable=False),
-    sa.Column('talk_s', sa.Float(), nullable=False),
-    sa.Column('revenue_cents', sa.Integer(), nullable=False),
-    sa.Column('revenue_call_cents', sa.Integer(), nullable=False),
+    *_measures(),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('bucket', 'tenant', 'service_number', 'queue', 'flow', 'outcome', 'reason')
     )
     with op.batch_alter_table('callrollup', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_callrollup_bucket'), ['bucket'], unique=False)
         batch_op.create_index(batch_op.f('ix_callrollup_tenant'), ['tenant'], unique=False)
+    op.create_table('tenantrollup',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bucket', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('tenant', sa.String(), nullable=False),
+    sa.Column('outcome', sa.String(), nullable=False),
+    sa.Column('reason', sa.String(), nullable=False),
+    *_measures(),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('bucket', 'tenant', 'outcome', 'reason')
+    )
+
+
+def upgrade() -> None:
+    with op.batch_alter_table('callrecord', schema=None) as batch_op:
+        for column in _columns():
+            batch_op.add_column(column)
+        batch_op.create_index('ix_callrecord_tenant_started', ['tenant', 'started_at', 'caller_hash'], unique=False)
+    _rollup_tables()
     op.create_table('reportlayout',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tenant', sa.String(), nullable=False),
@@ -76,20 +99,6 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('reportlayout', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_reportlayout_tenant'), ['tenant'], unique=False)
-    op.create_table('tenantrollup',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('bucket', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('tenant', sa.String(), nullable=False),
-    sa.Column('outcome', sa.String(), nullable=False),
-    sa.Column('reason', sa.String(), nullable=False),
-    sa.Column('calls', sa.Integer(), nullable=False),
-    sa.Column('wait_s', sa.Float(), nullable=False),
-    sa.Column('talk_s', sa.Float(), nullable=False),
-    sa.Column('revenue_cents', sa.Integer(), nullable=False),
-    sa.Column('revenue_call_cents', sa.Integer(), nullable=False),
-    sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('bucket', 'tenant', 'outcome', 'reason')
-    )
     op.create_table('agentpause',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('tenant', sa.String(), nullable=False),
