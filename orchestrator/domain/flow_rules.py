@@ -172,6 +172,30 @@ def check_flow(name: str, flow: Flow, ctx: Mapping[str, Any]) -> list[Violation]
             v.append(Violation(f"{bp}.exits", "a menu needs at least one key"))
         v.extend(_check_block(bid, p, bp, block_ctx))
     v.extend(_reachability(path, flow))
+    v.extend(_extension_clashes(path, flow))
+    return v
+
+
+# The flow's own extensions next to its blocks' b-<id> (flow.conf.j2: b--over, b--hangup).
+RESERVED_BLOCK_IDS = ("over", "hangup")
+
+
+def _extension_clashes(path: str, flow: Flow) -> list[Violation]:
+    """Asterisk ignores '-' when it compares extension names (pbx.c ext_cmp_exten: "eye candy"),
+    so b-a-b and b-ab would be one extension and b-over the flow's own b--over: the second
+    would not load, or a call would run the wrong block."""
+    v: list[Violation] = []
+    seen: dict[str, str] = {}
+    for bid in flow.blocks:
+        key = bid.replace("-", "")
+        if key in RESERVED_BLOCK_IDS:
+            v.append(Violation(f"{path}.blocks.{bid}", f"{bid!r} is taken by the flow itself "
+                                                      f"({', '.join(RESERVED_BLOCK_IDS)}); rename the block"))
+        elif key in seen:
+            v.append(Violation(f"{path}.blocks.{bid}", f"{bid!r} and {seen[key]!r} differ only in '-', which "
+                                                      f"Asterisk ignores in extension names; rename one"))
+        else:
+            seen[key] = bid
     return v
 
 

@@ -44,6 +44,24 @@ def test_errors_name_flow_block_and_field() -> None:
     assert any(v.startswith("flows.support.blocks.weird.type: 'teleport' is not a block type") for v in out)
 
 
+def test_block_ids_asterisk_would_take_for_one_extension_are_refused() -> None:
+    # Asterisk ignores '-' in extension names: b-on-hold and b-onhold are one extension, b-over is
+    # the flow's own b--over (the visit limit's fallback).
+    data = flow_plan()
+    blocks = data["flows"]["support"]["blocks"]
+    blocks["on-hold"] = {"type": "hangup"}
+    blocks["onhold"] = {"type": "hangup"}
+    blocks["over"] = {"type": "hangup"}
+    blocks["hours"]["exits"]["closed"] = "on-hold"
+    blocks["sales"]["exits"]["failed"] = "onhold"
+    blocks["member"]["exits"]["timeout"] = "over"
+    out = violations(data)
+    assert ("flows.support.blocks.onhold: 'onhold' and 'on-hold' differ only in '-', which Asterisk ignores "
+            "in extension names; rename one") in out
+    assert any(v.startswith("flows.support.blocks.over: 'over' is taken by the flow itself") for v in out), out
+    assert len(out) == 2, out
+
+
 def test_a_loop_without_a_menu_or_input_is_refused_also_across_flows() -> None:
     data = flow_plan()
     data["flows"]["other"] = {"start": "back", "blocks": {"back": {"type": "goto", "params": {"flow": "support"}}}}
