@@ -9,14 +9,15 @@ import socket
 import time
 from pathlib import Path
 
-from orchestrator.asterisk.runtime import AsteriskRuntime
+from orchestrator.asterisk.runtime import AsteriskRuntime, inherited_clock_offset
 from orchestrator.errors import AsteriskError, AsteriskUnavailable
 
 CLOCK_TIMEOUT = 15.0  # under load (CI, two cores) the move was seen to take over 5 s
 
 
 def set_clock_offset(runtime: AsteriskRuntime, seconds: int, *, wait: bool = True) -> None:
-    """Move Asterisk's wall clock to real time + seconds.
+    """Move Asterisk's wall clock to this process's time + seconds (this process's clock may
+    itself be shifted: tests/harness/at.py; the file holds the offset from the real clock).
 
     libfaketime re-reads the file only when its 1 s cache has expired, which it checks at whole
     seconds: the change takes up to ~2.1 s (measured). With ``wait`` this returns once Asterisk's
@@ -26,7 +27,7 @@ def set_clock_offset(runtime: AsteriskRuntime, seconds: int, *, wait: bool = Tru
     except OSError as exc:
         raise AsteriskError("Asterisk was not started with a fake clock (up(faketime_file=...))") from exc
     tmp = clock.with_name(f".{clock.name}.tmp-{os.getpid()}")
-    tmp.write_text(f"{'+' if seconds >= 0 else '-'}{abs(int(seconds))}s\n")
+    tmp.write_text(f"{int(seconds) + inherited_clock_offset():+d}s\n")
     tmp.chmod(0o644)
     tmp.replace(clock)
     if not wait:

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from tests.harness.at import unfaked_env
 from tests.harness.sipp import free_port
 
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -31,7 +32,7 @@ class RedisServer:
         self._proc = subprocess.Popen(
             [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.workdir), "--protected-mode", "yes"],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT, env=unfaked_env())
         log.close()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
