@@ -36,7 +36,7 @@ def test_export_folds_passed_switch_moments(engine) -> None:
     with Session(engine) as s:
         repo.save_plan(s, plan)
         s.commit()
-        later = repo.load_plan(s, "acme", now=datetime(2026, 12, 25, tzinfo=AMSTERDAM))
+        later = repo.load_plan(s, "acme", now=datetime(2037, 12, 25, tzinfo=AMSTERDAM))
     assert later.numbers[0].active == "evening" and later.numbers[0].switches == []
 
 
