@@ -32,7 +32,7 @@ from orchestrator.live import answering_side, resync
 from orchestrator.live import events as ev
 from orchestrator.live.agent_pauses import PauseBook
 from orchestrator.live.aio import cancel_and_wait
-from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCall
+from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCall, counted
 from orchestrator.live.notifier import Figures, Metrics, RedisFigures
 from orchestrator.live.queue_figures import QUEUE_EVENTS, QueueBook
 from orchestrator.live.records import RecordWriter, day_counters
@@ -233,10 +233,7 @@ class LiveController:
     def _finish(self, call: FinishedCall) -> None:
         if call.agent and call.queue and call.queue_result == "answered":
             call = replace(call, agent_wrapup_s=float(self.queues.wrapup_of(call.tenant, call.queue, call.agent)))
-        today = self._today()
-        if self.day.day != today:
-            self.day = DayCounters(today)
-        self.day.add(call)
+        self.day = counted(self.day, call)
         self.metrics.finished.labels(call.outcome.value).inc()
         self.writer.put(call)
         log.info("call %s ended: %s%s, %s -> %s, wait %.1f s, talk %.1f s%s", call.call_id, call.outcome.value,
@@ -342,6 +339,8 @@ class LiveController:
     # --- figures -------------------------------------------------------------------------------
 
     def figures(self) -> Figures:
+        if self._today() > self.day.day:  # past midnight: today's figures start at 0, not at yesterday's
+            self.day = DayCounters(self._today())
         by_number, by_tenant = self.book.in_progress()
         return Figures(by_number, by_tenant, self.day, self.queues.snapshot(time.time()))
 
