@@ -7,12 +7,25 @@ import os
 import re
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from orchestrator.asterisk.runtime import AsteriskRuntime, inherited_clock_offset
+from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.errors import AsteriskError, AsteriskUnavailable
 
 CLOCK_TIMEOUT = 15.0  # under load (CI, two cores) the move was seen to take over 5 s
+
+
+def ahead(moment: datetime, delta: timedelta) -> datetime:
+    """``moment`` + ``delta`` of real time, in Amsterdam: not wall-clock arithmetic (``aware +
+    timedelta`` is: across a DST change it is an hour off, or lands in the hour that does not
+    exist, which a plan refuses). Moved on past the repeated hour of October's change, so that
+    its text as plans write moments ("YYYY-MM-DD HH:MM") names exactly this instant."""
+    t = (moment.astimezone(UTC) + delta).astimezone(AMSTERDAM)
+    while t.replace(fold=0).utcoffset() != t.replace(fold=1).utcoffset():
+        t = (t.astimezone(UTC) + timedelta(hours=1)).astimezone(AMSTERDAM)
+    return t
 
 
 def set_clock_offset(runtime: AsteriskRuntime, seconds: int, *, wait: bool = True) -> None:
