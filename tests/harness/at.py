@@ -5,10 +5,13 @@
 
 The command runs under libfaketime with a fixed offset (``FAKETIME=+Ns``): its wall clock
 starts at that moment and then runs at normal speed; monotonic clocks (timeouts, asyncio) are
-not faked. Child processes inherit the preload and the offset (Redis, sipp, the orchestrator's
-own processes), and every Asterisk the tests or the product start gets it too
-(``runtime.inherited_clock_offset``; a test's movable clock file starts from it). So everything
-agrees on the shifted time, as on a machine whose clock really showed that moment.
+not faked. Child processes inherit the preload and the offset (sipp, PostgreSQL, the
+orchestrator's own processes; not redis-server, which cannot start under libfaketime and only
+counts relative expiry times), and every Asterisk the tests or the product start gets it too
+(``runtime.inherited_clock_offset``; a test's movable clock file starts from it). A small
+preloaded shim (clock_shim.c, built with cc on first use) mends what libfaketime 0.9.10 gets
+wrong: Python's monotonic sleeps and file times. So everything agrees on the shifted time, as
+on a machine whose clock really showed that moment.
 
 Moments worth trying (docs/testing.md): a Sunday night, 23:59:30 (crossing midnight), the DST
 change nights, Christmas, King's Day (27 April), New Year's Eve, a quarter-hour boundary."""
@@ -28,18 +31,18 @@ from orchestrator.asterisk.runtime import LIBFAKETIME, inherited_clock_offset
 
 # The thread-safe build: the test process runs threads (asyncio.to_thread, sipp helpers).
 LIBFAKETIME_MT = LIBFAKETIME.replace("libfaketime.so", "libfaketimeMT.so")
-SHIM_SOURCE = Path(__file__).with_name("monotonic_sleep.c")
+SHIM_SOURCE = Path(__file__).with_name("clock_shim.c")
 
 
-def sleep_shim() -> Path:
-    """The compiled monotonic_sleep.c (see there why), built once per source version."""
+def clock_shim() -> Path:
+    """The compiled clock_shim.c (see there why), built once per source version."""
     source = SHIM_SOURCE.read_bytes()
-    built = Path(tempfile.gettempdir()) / f"svc-monotonic-sleep-{hashlib.sha256(source).hexdigest()[:12]}.so"
+    built = Path(tempfile.gettempdir()) / f"svc-clock-shim-{hashlib.sha256(source).hexdigest()[:12]}.so"
     if not built.exists():
         tmp = built.with_name(f"{built.name}.{os.getpid()}")
         try:
-            subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(tmp), str(SHIM_SOURCE), "-ldl"],
-                           check=True, capture_output=True, text=True)
+            subprocess.run(["cc", "-Wall", "-Werror", "-shared", "-fPIC", "-O2", "-o", str(tmp), str(SHIM_SOURCE),
+                            "-ldl"], check=True, capture_output=True, text=True)
         except (OSError, subprocess.CalledProcessError) as exc:
             raise SystemExit(f"cannot build {SHIM_SOURCE.name} (a C compiler, cc, is needed): {exc}") from exc
         tmp.replace(built)
@@ -53,11 +56,12 @@ def fake_env(moment: datetime, env: dict[str, str]) -> dict[str, str]:
     real_now = time.time() - inherited_clock_offset()  # run from an already shifted process: no double shift
     offset = round(moment.timestamp() - real_now)
     preload = env.get("LD_PRELOAD", "")
-    if LIBFAKETIME_MT not in preload:  # the shim first: its clock_nanosleep wins over libfaketime's
-        preload = " ".join(p for p in (str(sleep_shim()), preload, LIBFAKETIME_MT) if p)
+    if LIBFAKETIME_MT not in preload:  # the shim first: its functions win over libfaketime's
+        preload = " ".join(p for p in (str(clock_shim()), preload, LIBFAKETIME_MT) if p)
     # Both spellings of "do not fake the monotonic clock": libfaketime renamed it in 0.9.10.
     return env | {"LD_PRELOAD": preload, "FAKETIME": f"{'+' if offset >= 0 else '-'}{abs(offset)}s",
                   "FAKETIME_DONT_FAKE_MONOTONIC": "1", "DONT_FAKE_MONOTONIC": "1",
+                  "NO_FAKE_STAT": "1",  # file times: the shim's (clock_shim.c)
                   "SVC_TEST_NOW": moment.isoformat()}
 
 
@@ -66,7 +70,7 @@ def unfaked_env() -> dict[str, str]:
     run under libfaketime (redis-server: jemalloc's start-up recurses into clock_gettime) and do
     not need to (Redis only counts relative expiry times)."""
     env = dict(os.environ)
-    preload = [p for p in env.pop("LD_PRELOAD", "").split() if "faketime" not in p and "monotonic-sleep" not in p]
+    preload = [p for p in env.pop("LD_PRELOAD", "").split() if "faketime" not in p and "clock-shim" not in p]
     if preload:
         env["LD_PRELOAD"] = " ".join(preload)
     return env
