@@ -65,17 +65,6 @@ def fake_env(moment: datetime, env: dict[str, str]) -> dict[str, str]:
                   "SVC_TEST_NOW": moment.isoformat()}
 
 
-def unfaked_env() -> dict[str, str]:
-    """This process's environment without the shifted clock, for the few children that cannot
-    run under libfaketime (redis-server: jemalloc's start-up recurses into clock_gettime) and do
-    not need to (Redis only counts relative expiry times)."""
-    env = dict(os.environ)
-    preload = [p for p in env.pop("LD_PRELOAD", "").split() if "faketime" not in p and "clock-shim" not in p]
-    if preload:
-        env["LD_PRELOAD"] = " ".join(preload)
-    return env
-
-
 def main(argv: list[str]) -> None:
     if len(argv) < 2:
         raise SystemExit("usage: python -m tests.harness.at 2026-12-25T10:00:00+01:00 COMMAND [ARGS...]")
