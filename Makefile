@@ -24,15 +24,19 @@ run: deps
 down:
 	$(BIN)/orchestrator stack down
 
+## SVC_TEST_NOW=2026-12-25T10:00:00+01:00 make test: the tests as if the machine's clock showed
+## that moment (libfaketime on the tests, Asterisk and every process they start: docs/testing.md).
+AT := $(if $(SVC_TEST_NOW),$(BIN)/python -m tests.harness.at $(SVC_TEST_NOW))
+
 ## The whole suite: unit, store, golden files and end-to-end tests with real SIP calls.
 test: deps
-	$(BIN)/pytest -q -p no:cacheprovider
+	$(AT) $(BIN)/pytest -q -p no:cacheprovider
 
 unit: deps
-	$(BIN)/pytest -q tests/unit tests/store
+	$(AT) $(BIN)/pytest -q tests/unit tests/store
 
 e2e: deps
-	$(BIN)/pytest -q tests/e2e
+	$(AT) $(BIN)/pytest -q tests/e2e
 
 lint: deps
 	$(BIN)/ruff check orchestrator tests

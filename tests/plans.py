@@ -24,7 +24,8 @@ def basis_number(**overrides: Any) -> dict[str, Any]:
             "evening": [{"number": "010 555 0001"}],
         },
         "active": "main",
-        "switches": [{"at": "2026-12-24 17:30", "routing": "evening"}],
+        # Far ahead: a plan is refused once a switch moment lies in the past, whenever the tests run.
+        "switches": [{"at": "2099-12-24 17:30", "routing": "evening"}],
         "blocking": {"anonymous": True, "foreign": False, "mobile": False},
     }
     n.update(copy.deepcopy(overrides))

@@ -10,7 +10,9 @@ that started it); its pid file in the instance's var/run is how we find it again
 Optionally Asterisk starts under libfaketime reading a clock file (``up(faketime_file=...)``):
 the tests move that clock (tests/harness/clock.py) to try schedules and holidays without
 waiting. Only the wall clock is faked (``DONT_FAKE_MONOTONIC=1``) so timers and timeouts inside
-Asterisk keep their real length.
+Asterisk keep their real length. When this process itself runs under libfaketime with a fixed
+offset (the tests run at a chosen moment: tests/harness/at.py), Asterisk gets the same offset, so
+the two never disagree on the time.
 """
 
 from __future__ import annotations
@@ -37,6 +39,20 @@ BOOT_TIMEOUT = 30.0
 STOP_TIMEOUT = 10.0
 REPO_CONF_DIR = Path(__file__).resolve().parents[2] / "asterisk_conf"
 PLACEHOLDER = re.compile(r"@([A-Z_]+)@")
+_OFFSET = re.compile(r"([+-])(\d+)s?")
+
+
+def inherited_clock_offset() -> int:
+    """Seconds this process's wall clock is shifted by libfaketime (``FAKETIME=+Ns``), 0 when it
+    is not: Asterisk started from here gets the same shift. Any other FAKETIME form (an absolute
+    or frozen time) is refused: Asterisk could not follow it."""
+    spec = os.environ.get("FAKETIME", "")
+    if not spec or "faketime" not in os.environ.get("LD_PRELOAD", ""):
+        return 0
+    m = _OFFSET.fullmatch(spec.strip())
+    if m is None:
+        raise AsteriskError(f"FAKETIME={spec!r}: only a fixed offset in seconds (+Ns) is passed on to Asterisk")
+    return int(m.group(2)) * (1 if m.group(1) == "+" else -1)
 
 
 class AsteriskRuntime:
@@ -243,15 +259,19 @@ class AsteriskRuntime:
             stale.unlink(missing_ok=True)
         env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": "/root", "LANG": "C.UTF-8"}
         cmd = self._asterisk_cmd()
+        offset = inherited_clock_offset()
+        # Set through env(1) right before the binary (inside the chroot), so only Asterisk
+        # gets the preload, not the host's chroot(8).
         if faketime_file is not None:
             seen = self.asterisk_path(faketime_file)
-            if not faketime_file.exists():
-                self._write_atomic(faketime_file, "+0s\n", mode=0o644)
+            if not faketime_file.exists():  # a movable clock starts at this process's time
+                self._write_atomic(faketime_file, f"{offset:+d}s\n", mode=0o644)
             self._write_atomic(self.clock_record, str(faketime_file), mode=0o644)
-            # Set through env(1) right before the binary (inside the chroot), so only Asterisk
-            # gets the preload, not the host's chroot(8).
             cmd[-3:-3] = ["/usr/bin/env", f"LD_PRELOAD={LIBFAKETIME}", f"FAKETIME_TIMESTAMP_FILE={seen}",
                           "FAKETIME_CACHE_DURATION=1", "DONT_FAKE_MONOTONIC=1"]
+        elif offset:
+            cmd[-3:-3] = ["/usr/bin/env", f"LD_PRELOAD={LIBFAKETIME}", f"FAKETIME={offset:+d}s",
+                          "DONT_FAKE_MONOTONIC=1"]
         self._spool_to_ram()
         started = time.monotonic()
         startup_log = self.instance_dir / "var" / "log" / "startup.log"

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
+from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.live import events as ev
 
 
@@ -257,3 +258,17 @@ class DayCounters:
         self.total[call.outcome.value] += 1
         self.by_number[(call.outcome.value, call.number)] += 1
         self.by_tenant[(call.outcome.value, call.tenant or "?")] += 1
+
+
+def counted(day: DayCounters, call: FinishedCall) -> DayCounters:
+    """``day`` with ``call`` counted on the day it ended (Europe/Amsterdam): the same rule as the
+    rebuild from the records at start (``records.day_counters``: ended from midnight on), so a
+    restart never changes today's figures. A call ending after midnight starts the new day; one
+    that ended before the day already counted (an event handled late) belongs to a day no
+    longer published and is left out. Pure."""
+    ended = call.ended_at.astimezone(AMSTERDAM).date()
+    if ended > day.day:
+        day = DayCounters(ended)
+    if ended == day.day:
+        day.add(call)
+    return day

@@ -32,7 +32,7 @@ from orchestrator.live import answering_side, resync
 from orchestrator.live import events as ev
 from orchestrator.live.agent_pauses import PauseBook
 from orchestrator.live.aio import cancel_and_wait
-from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCall
+from orchestrator.live.calls import CallBook, DayCounters, FinishedCall, LiveCall, counted
 from orchestrator.live.notifier import Figures, Metrics, RedisFigures
 from orchestrator.live.queue_figures import QUEUE_EVENTS, ClusterQueues
 from orchestrator.live.records import RecordWriter, day_counters
@@ -238,10 +238,7 @@ class LiveController:
         if call.agent and call.queue and call.queue_result == "answered":
             wrapup = self.queues.wrapup_of(self._node_name(call.call_id), call.tenant, call.queue, call.agent)
             call = replace(call, agent_wrapup_s=float(wrapup))
-        today = self._today()
-        if self.day.day != today:
-            self.day = DayCounters(today)
-        self.day.add(call)
+        self.day = counted(self.day, call)
         self.metrics.finished.labels(call.outcome.value).inc()
         self.writer.put(call)
         log.info("call %s ended: %s%s, %s -> %s, wait %.1f s, talk %.1f s%s", call.call_id, call.outcome.value,
@@ -348,6 +345,8 @@ class LiveController:
     # --- figures -------------------------------------------------------------------------------
 
     def figures(self) -> Figures:
+        if self._today() > self.day.day:  # past midnight: today's figures start at 0, not at yesterday's
+            self.day = DayCounters(self._today())
         by_number, by_tenant = self.book.in_progress()
         return Figures(by_number, by_tenant, self.day, self.queues.snapshot(time.time()))
 

@@ -12,6 +12,7 @@ import ipaddress
 import os
 import shutil
 import socket
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -48,6 +49,18 @@ def target_of(url: str) -> RedisTarget:
         raise StackError(f"SVC_REDIS_URL {redacted(url)!r}: expected redis://[:password@]host:port/db "
                          "or unix://[:password@]/path?db=N")
     return RedisTarget(parts.hostname, parts.port or 6379, unquote(parts.password or ""))
+
+
+def without_fake_clock(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` without libfaketime (``LD_PRELOAD``, ``FAKETIME``): redis-server cannot start under
+    it (jemalloc's start-up recurses into clock_gettime). Only when this process runs with a
+    shifted clock (the tests at a chosen moment, docs/testing.md); Redis only counts relative
+    expiry times, so the real clock is as good."""
+    out = {k: v for k, v in env.items() if k != "FAKETIME"}
+    preload = [p for p in out.pop("LD_PRELOAD", "").split() if "faketime" not in os.path.basename(p)]
+    if preload:
+        out["LD_PRELOAD"] = " ".join(preload)
+    return out
 
 
 class LocalRedis:
@@ -91,7 +104,7 @@ class LocalRedis:
         if self.daemon.pid() is None and t.socket_path is None and listening(t.host, t.port):
             raise StackError(f"port {t.host}:{t.port} is taken by another program: "
                              "set SVC_REDIS_PORT to a free port")
-        return self.daemon.start(os.environ, self.answers, timeout=15)
+        return self.daemon.start(without_fake_clock(os.environ), self.answers, timeout=15)
 
     def answers(self) -> bool:
         """Redis accepts our password and answers PING (a raw RESP exchange: no key is touched)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Index
+from sqlalchemy import BigInteger, Index
 from sqlmodel import Field, SQLModel, UniqueConstraint
 
 
@@ -78,7 +78,8 @@ class Destination(SQLModel, table=True):
 class SwitchMoment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     service_number_id: int = Field(foreign_key="servicenumber.id", index=True)
-    at_epoch: int  # seconds since 1970 UTC; shown in Europe/Amsterdam
+    # seconds since 1970 UTC, shown in Europe/Amsterdam; 64-bit: a moment after 2038-01-19 fits
+    at_epoch: int = Field(sa_type=BigInteger)
     routing: str
 
 

@@ -21,7 +21,7 @@ from orchestrator.services.blacklist import change_blacklist
 from orchestrator.store import engine as store_engine
 from orchestrator.store import plans as plan_store
 from tests.e2e.events import EventLog, connect_events, digits, first_channels, until
-from tests.harness.clock import set_clock_offset
+from tests.harness.clock import ahead, set_clock_offset
 from tests.harness.sipp import Hold, place_call
 
 pytestmark = pytest.mark.e2e
@@ -84,7 +84,7 @@ async def stack(runtime: Any, carrier: Any, tmp_path_factory: pytest.TempPathFac
     s = runtime.settings
     ami, events = await connect_events(s.bind_host, s.ami_port, s.ami_user, s.ami_secret)
     st = Stack(runtime, carrier, engine, ami, events, tmp)
-    st.switch_at = (datetime.now(AMSTERDAM) + timedelta(hours=2)).replace(second=0, microsecond=0)
+    st.switch_at = ahead(datetime.now(AMSTERDAM), timedelta(hours=2)).replace(second=0, microsecond=0)
     await st.apply(basis_plan(st.switch_at))
     yield st
     ami.close()

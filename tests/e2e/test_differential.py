@@ -34,7 +34,7 @@ from orchestrator.services.apply import apply_plan
 from orchestrator.store import engine as store_engine
 from orchestrator.store import plans as plan_store
 from tests.e2e.events import connect, first_channels
-from tests.harness.clock import set_clock_offset
+from tests.harness.clock import ahead, set_clock_offset
 from tests.harness.sipp import Identity, place_call
 
 pytestmark = pytest.mark.e2e
@@ -296,22 +296,22 @@ async def run_differential(runtime: Any, carrier: Any, tmp_path: Any, plan_data:
 
 async def test_basis_simulator_matches_asterisk(runtime: Any, carrier: Any, tmp_path: Any) -> None:
     now = datetime.now(AMSTERDAM).replace(second=0, microsecond=0)
-    t1, t2 = now + timedelta(hours=1), now + timedelta(hours=3)
+    t1, t2 = ahead(now, timedelta(hours=1)), ahead(now, timedelta(hours=3))  # real hours, also on a DST night
     plan = {"tenant": "diffb", "numbers": basis_numbers(f"{t1:%Y-%m-%d %H:%M}", f"{t2:%Y-%m-%d %H:%M}")}
-    moments = [now + timedelta(minutes=1), t1 + timedelta(minutes=5), t2 + timedelta(minutes=5)]
+    moments = [ahead(now, timedelta(minutes=1)), ahead(t1, timedelta(minutes=5)), ahead(t2, timedelta(minutes=5))]
     assert await run_differential(runtime, carrier, tmp_path, plan, moments, 40, seed=20261123) >= 100
 
 
 async def test_standaard_simulator_matches_asterisk(runtime: Any, carrier: Any, tmp_path: Any) -> None:
     now = datetime.now(AMSTERDAM).replace(second=0, microsecond=0)
-    t1 = now + timedelta(hours=1)
+    t1 = ahead(now, timedelta(hours=1))
     plan = {"tenant": "diffs", "numbers": standaard_numbers(f"{t1:%Y-%m-%d %H:%M}")}
 
     def local(text: str) -> datetime:
         return datetime.strptime(text, "%Y-%m-%d %H:%M").replace(tzinfo=AMSTERDAM)
 
     moments = [
-        now + timedelta(minutes=1), t1 + timedelta(minutes=5),
+        ahead(now, timedelta(minutes=1)), ahead(t1, timedelta(minutes=5)),
         local("2027-01-05 10:00"),  # Tuesday, office hours
         local("2027-01-05 08:29"),  # Tuesday, just before opening
         local("2027-01-05 17:30"),  # Tuesday, closing minute

@@ -7,11 +7,12 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from dateutil.easter import easter  # (python-dateutil comes with holidays) an oracle apart from ours
 from sqlmodel import Session
 
 from orchestrator.domain.compile import compile_plan, holiday_dates
@@ -92,6 +93,20 @@ async def test_regions(stack: dict[str, Any]) -> None:
     assert invites == ["+31205550091"] and exits(stack["events"], "region") == ["other"]
 
 
+def holiday_moments(today: date) -> tuple[str, str]:
+    """An Easter Monday and a King's Day moved to the Saturday (27 April a Sunday) near ``today``:
+    the dialplan holds the holidays from two years before to ten after the apply
+    (``holiday_dates``), so fixed years would drop out of it as the calendar moves on. Easter
+    from dateutil, not the product's calendar."""
+    easter_monday = easter(today.year + 1) + timedelta(days=1)
+    years = sorted(range(today.year - 2, today.year + 11), key=lambda y: (abs(y - today.year), y))
+    kings_day = next(date(y, 4, 26) for y in years if date(y, 4, 27).weekday() == 6)
+    return f"{easter_monday} 10:00:05", f"{kings_day} 11:00:05"
+
+
+EASTER_MONDAY, KINGS_DAY_ON_SATURDAY = holiday_moments(datetime.now(AMSTERDAM).date())
+
+
 @pytest.mark.parametrize(("local", "exit_name", "dest"), [
     ("2026-12-01 08:59:10", "closed", CLOSED),   # Tuesday
     ("2026-12-01 09:00:05", "open", None),
@@ -99,8 +114,8 @@ async def test_regions(stack: dict[str, Any]) -> None:
     ("2026-12-01 18:00:05", "closed", CLOSED),
     ("2026-12-05 09:59:10", "closed", CLOSED),   # Saturday
     ("2026-12-05 10:00:05", "weekend", WEEKEND),
-    ("2027-03-29 10:00:05", "holiday", CLOSED),  # Easter Monday 2027
-    ("2025-04-26 11:00:05", "holiday", CLOSED),  # King's Day 2025, a Saturday (27 April was a Sunday)
+    (EASTER_MONDAY, "holiday", CLOSED),
+    (KINGS_DAY_ON_SATURDAY, "holiday", CLOSED),  # e.g. 2025-04-26: 27 April was a Sunday
     ("2026-12-31 11:00:05", "holiday", CLOSED),  # the tenant's own closed date
 ])
 async def test_roster_exits(stack: dict[str, Any], local: str, exit_name: str, dest: str | None) -> None:

@@ -7,16 +7,30 @@ import os
 import re
 import socket
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from orchestrator.asterisk.runtime import AsteriskRuntime
+from orchestrator.asterisk.runtime import AsteriskRuntime, inherited_clock_offset
+from orchestrator.domain.plan import AMSTERDAM
 from orchestrator.errors import AsteriskError, AsteriskUnavailable
 
 CLOCK_TIMEOUT = 15.0  # under load (CI, two cores) the move was seen to take over 5 s
 
 
+def ahead(moment: datetime, delta: timedelta) -> datetime:
+    """``moment`` + ``delta`` of real time, in Amsterdam: not wall-clock arithmetic (``aware +
+    timedelta`` is: across a DST change it is an hour off, or lands in the hour that does not
+    exist, which a plan refuses). Moved on past the repeated hour of October's change, so that
+    its text as plans write moments ("YYYY-MM-DD HH:MM") names exactly this instant."""
+    t = (moment.astimezone(UTC) + delta).astimezone(AMSTERDAM)
+    while t.replace(fold=0).utcoffset() != t.replace(fold=1).utcoffset():
+        t = (t.astimezone(UTC) + timedelta(hours=1)).astimezone(AMSTERDAM)
+    return t
+
+
 def set_clock_offset(runtime: AsteriskRuntime, seconds: int, *, wait: bool = True) -> None:
-    """Move Asterisk's wall clock to real time + seconds.
+    """Move Asterisk's wall clock to this process's time + seconds (this process's clock may
+    itself be shifted: tests/harness/at.py; the file holds the offset from the real clock).
 
     libfaketime re-reads the file only when its 1 s cache has expired, which it checks at whole
     seconds: the change takes up to ~2.1 s (measured). With ``wait`` this returns once Asterisk's
@@ -26,7 +40,7 @@ def set_clock_offset(runtime: AsteriskRuntime, seconds: int, *, wait: bool = Tru
     except OSError as exc:
         raise AsteriskError("Asterisk was not started with a fake clock (up(faketime_file=...))") from exc
     tmp = clock.with_name(f".{clock.name}.tmp-{os.getpid()}")
-    tmp.write_text(f"{'+' if seconds >= 0 else '-'}{abs(int(seconds))}s\n")
+    tmp.write_text(f"{int(seconds) + inherited_clock_offset():+d}s\n")
     tmp.chmod(0o644)
     tmp.replace(clock)
     if not wait:

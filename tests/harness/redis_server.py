@@ -3,6 +3,7 @@ on the same port to play a Redis outage."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
@@ -10,6 +11,7 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from orchestrator.processes.redis_server import without_fake_clock
 from tests.harness.sipp import free_port
 
 REDIS = shutil.which("redis-server") or "/usr/bin/redis-server"
@@ -31,7 +33,7 @@ class RedisServer:
         self._proc = subprocess.Popen(
             [REDIS, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
              "--dir", str(self.workdir), "--protected-mode", "yes"],
-            stdout=log, stderr=subprocess.STDOUT)
+            stdout=log, stderr=subprocess.STDOUT, env=without_fake_clock(os.environ))
         log.close()
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

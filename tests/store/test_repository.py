@@ -36,8 +36,19 @@ def test_export_folds_passed_switch_moments(engine) -> None:
     with Session(engine) as s:
         repo.save_plan(s, plan)
         s.commit()
-        later = repo.load_plan(s, "acme", now=datetime(2026, 12, 25, tzinfo=AMSTERDAM))
+        later = repo.load_plan(s, "acme", now=datetime(2099, 12, 25, tzinfo=AMSTERDAM))
     assert later.numbers[0].active == "evening" and later.numbers[0].switches == []
+
+
+def test_a_switch_moment_after_2038_is_stored(engine) -> None:
+    """switchmoment.at_epoch is 64-bit (migration 0006): PostgreSQL's INTEGER ended 2038-01-19."""
+    plan = parse_plan(tenant_plan(basis_number(switches=[{"at": "2040-02-29 08:00", "routing": "evening"}])))
+    with Session(engine) as s:
+        repo.save_plan(s, plan)
+        s.commit()
+        loaded = repo.load_plan(s, "acme", now=datetime(2039, 1, 1, tzinfo=AMSTERDAM))
+    assert [(m.at, m.routing) for m in loaded.numbers[0].switches] == [
+        (datetime(2040, 2, 29, 8, 0, tzinfo=AMSTERDAM), "evening")]
 
 
 def test_live_blacklist_entries_survive_a_plan_apply(engine) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from orchestrator.cli.live import format_status
 from orchestrator.live import events as ev
-from orchestrator.live.calls import CallBook, DayCounters, LiveCall, Outcome
+from orchestrator.live.calls import CallBook, DayCounters, LiveCall, Outcome, counted
 from orchestrator.live.notifier import day_fields, parse_published
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -117,6 +117,27 @@ def test_vanished_and_adopted_calls() -> None:
     run(book, (svc("start", "z"), 1))
     by_number, by_tenant = book.in_progress()
     assert by_number == {NUM: 2} and by_tenant == {"acme": 2}
+
+
+def test_a_call_counts_on_the_amsterdam_day_it_ended() -> None:
+    """Across midnight (Amsterdam, not UTC) and a DST night: the day a call ended decides, as in
+    the rebuild from the records, whatever the clock says when the end is handled."""
+    def ended(at: datetime, uid: str) -> Any:
+        start = at - timedelta(seconds=20)
+        book = CallBook()
+        [f] = [x for x in (book.apply(e) for e in (ev.parse(svc("start", uid), start), ev.parse(end(uid), at)))
+               if x is not None]
+        return f
+    eve = datetime(2026, 12, 31, 22, 59, 59, tzinfo=UTC)  # 23:59:59 in Amsterdam
+    day = counted(DayCounters(eve.date()), ended(eve, "a"))
+    assert day.day.isoformat() == "2026-12-31" and sum(day.total.values()) == 1
+    new_year = counted(day, ended(eve + timedelta(seconds=2), "b"))  # 00:00:01 on 1 January, still 2026 in UTC
+    assert new_year.day.isoformat() == "2027-01-01" and sum(new_year.total.values()) == 1
+    late = counted(new_year, ended(eve, "c"))  # an end from before midnight handled after it: not today's
+    assert late is new_year and sum(late.total.values()) == 1
+    # 25 October 2026: 00:30 Amsterdam is still 24 October 22:30 UTC (summer time)
+    autumn = counted(DayCounters(datetime(2026, 10, 24).date()), ended(datetime(2026, 10, 24, 22, 30, tzinfo=UTC), "d"))
+    assert autumn.day.isoformat() == "2026-10-25"
 
 
 def test_day_counters_and_status_table() -> None:
