@@ -115,6 +115,44 @@ def _blocked(reason: BlockReason, flow: NumberFlow, caller: str, scenario: CallS
     raise AssertionError(reason)
 
 
+def _check(node: BlockCheck, flow: NumberFlow, caller: str, scenario: CallScenario,
+           result: SimulationResult) -> str | None:
+    hit = _blocked(node.reason, flow, caller, scenario)
+    result.steps.append({"step": "check", "node": node.id, "detail": node.reason.value,
+                         "result": "blocked" if hit else "pass"})
+    if hit:
+        result.reason = node.reason.value
+    return node.blocked if hit else node.next
+
+
+def _dial(node: Dial, scenario: CallScenario, result: SimulationResult) -> str | None:
+    behaviour = scenario.behaviour.get(node.destination, DestinationBehaviour.ANSWER)
+    result.destinations.append(node.destination)
+    result.steps.append({"step": "dial", "node": node.id, "routing": node.routing,
+                         "destination": node.destination, "ring_time": node.ring_time,
+                         "whisper": node.whisper, "max_duration": node.limit, "result": behaviour.value})
+    if behaviour is DestinationBehaviour.ANSWER:
+        result.outcome, result.answered_by = "answered", node.destination
+        return None
+    return node.failed
+
+
+def _hand_over(node: CallCentreStep | FlowEntry | Hangup, result: SimulationResult) -> None:
+    """The steps where this walk ends: the call is handed over or hung up."""
+    if isinstance(node, CallCentreStep):
+        # What happens inside a queue depends on live agents: the simulation stops here.
+        result.steps.append({"step": node.kind, "node": node.id, "routing": node.routing,
+                             "name": node.name, "skill": node.skill or None})
+        result.outcome, result.reason = node.kind, node.name  # handed to that call centre
+    elif isinstance(node, FlowEntry):
+        # Premium: the call goes on in the tenant's flow (flow_simulate.walk follows it).
+        result.steps.append({"step": "flow", "node": node.id, "flow": node.flow})
+        result.outcome = "flow"
+    else:
+        result.steps.append({"step": "hangup", "node": node.id, "detail": node.reason})
+        result.outcome = node.reason
+
+
 def simulate(flow: NumberFlow, scenario: CallScenario) -> SimulationResult:
     caller = normalize(scenario.caller)
     result = SimulationResult(flow.number.e164, caller, scenario.at)
@@ -127,12 +165,7 @@ def simulate(flow: NumberFlow, scenario: CallScenario) -> SimulationResult:
         node = flow.nodes[node_id]
         match node:
             case BlockCheck():
-                hit = _blocked(node.reason, flow, caller, scenario)
-                result.steps.append({"step": "check", "node": node.id, "detail": node.reason.value,
-                                     "result": "blocked" if hit else "pass"})
-                if hit:
-                    result.reason = node.reason.value
-                node_id = node.blocked if hit else node.next
+                node_id = _check(node, flow, caller, scenario, result)
             case Reject():
                 result.steps.append({"step": "reject", "node": node.id, "sound": node.sound})
                 result.outcome = "blocked"
@@ -156,23 +189,12 @@ def simulate(flow: NumberFlow, scenario: CallScenario) -> SimulationResult:
                                      "routing": node.routing_names.get(target, target)})
                 node_id = target
             case Dial():
-                behaviour = scenario.behaviour.get(node.destination, DestinationBehaviour.ANSWER)
-                result.destinations.append(node.destination)
-                result.steps.append({"step": "dial", "node": node.id, "routing": node.routing,
-                                     "destination": node.destination, "ring_time": node.ring_time,
-                                     "whisper": node.whisper, "max_duration": node.limit,
-                                     "result": behaviour.value})
-                if behaviour is DestinationBehaviour.ANSWER:
-                    result.outcome, result.answered_by = "answered", node.destination
-                    node_id = None
-                else:
-                    node_id = node.failed
+                node_id = _dial(node, scenario, result)
             case RegionSwitch():
                 exits = [] if _withheld(caller, scenario) else node.exits
                 region = next((e for e in exits if matches(caller, e[1])), None)
-                name, target = (region[0], region[2]) if region else ("other", node.other)
-                result.steps.append({"step": "region", "node": node.id, "exit": name})
-                node_id = target
+                result.steps.append({"step": "region", "node": node.id, "exit": region[0] if region else "other"})
+                node_id = region[2] if region else node.other
             case WeekRoster():
                 exit_name, target = node.decide(scenario.at, flow.holidays)
                 result.steps.append({"step": "roster", "node": node.id, "roster": node.name, "exit": exit_name})
@@ -182,19 +204,7 @@ def simulate(flow: NumberFlow, scenario: CallScenario) -> SimulationResult:
                 result.steps.append({"step": "split", "node": node.id, "split": node.name, "exit": index + 1,
                                      "ticket": ticket})
                 node_id = node.shares[index][1]
-            case CallCentreStep():
-                # What happens inside a queue depends on live agents: the simulation stops here.
-                result.steps.append({"step": node.kind, "node": node.id, "routing": node.routing,
-                                     "name": node.name, "skill": node.skill or None})
-                result.outcome, result.reason = node.kind, node.name  # handed to that call centre
-                node_id = None
-            case FlowEntry():
-                # Premium: the call goes on in the tenant's flow (flow_simulate.walk follows it).
-                result.steps.append({"step": "flow", "node": node.id, "flow": node.flow})
-                result.outcome = "flow"
-                node_id = None
-            case Hangup():
-                result.steps.append({"step": "hangup", "node": node.id, "detail": node.reason})
-                result.outcome = node.reason
+            case CallCentreStep() | FlowEntry() | Hangup():
+                _hand_over(node, result)
                 node_id = None
     return result
