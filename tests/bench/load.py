@@ -160,6 +160,18 @@ class PddResult:
 
 def run_pdd(stack: Stack, number: str, rate: int, seconds: int, workdir: Path) -> PddResult:
     """INVITE sent by the caller -> INVITE received by the carrier, per call."""
+    delays, rc, command = pdd_delays(stack, number, rate, seconds, workdir)
+    return pdd_result(delays, rc, command)
+
+
+def pdd_result(delays: list[float], rc: int, command: str) -> PddResult:
+    delays = sorted(delays)
+    p99 = delays[min(len(delays) - 1, int(round(0.99 * (len(delays) - 1))))]
+    return PddResult(len(delays), statistics.median(delays), p99, delays[-1], 0 if rc == 0 else 1, command)
+
+
+def pdd_delays(stack: Stack, number: str, rate: int, seconds: int, workdir: Path) -> tuple[list[float], int, str]:
+    """The post-dial delay of each call (ms), sipp's exit code, the command."""
     workdir.mkdir(parents=True, exist_ok=True)
     tag = f"{number}-{time.monotonic_ns()}"
     carrier_log = workdir / f"carrier-{tag}.log"
@@ -178,9 +190,6 @@ def run_pdd(stack: Stack, number: str, rate: int, seconds: int, workdir: Path) -
     if len(sent) != len(received) or not sent:
         raise RuntimeError(f"PDD {number}: {len(sent)} INVITEs sent, {len(received)} reached the carrier "
                            f"(sipp rc {rc}); cannot pair them")
-    delays = sorted((r - s) * 1000 for s, r in zip(sent, received, strict=True))
-    p99 = delays[min(len(delays) - 1, int(round(0.99 * (len(delays) - 1))))]
     caller_log.unlink(missing_ok=True)
     carrier_log.unlink(missing_ok=True)
-    return PddResult(len(delays), statistics.median(delays), p99, delays[-1], 0 if rc == 0 else 1,
-                     short_command(cmd))
+    return [(r - s) * 1000 for s, r in zip(sent, received, strict=True)], rc, short_command(cmd)

@@ -365,7 +365,10 @@ def flow_section(r: dict[str, Any]) -> list[str]:
         return []
     lines = [FLOW_SECTION, "",
              f"Measured on {r.get('started', '?')}, {r.get('machine', '?')} (`BENCH_ONLY=flows make bench`, "
-             f"{fl['seconds']} s per post-dial-delay run). Key -> next prompt is Asterisk's own clock (AMI event "
+             f"{fl['seconds']} s of calls per post-dial-delay configuration, in "
+             f"{next(iter(fl['pdd'].values()), {}).get('rounds', 1)} rounds that take turns a, b, f, g, so a "
+             "stall of the shared machine falls on every configuration alike). Key -> next prompt is "
+             "Asterisk's own clock (AMI event "
              "timestamps): the DTMFEnd of the key to the next Read() starting; (a) answers the same calls with a "
              "hand-written two-Read() dialplan in the same run. (f)'s split takes a ticket without LOCK() "
              "(an AstDB counter and a GROUP() per ticket; LOCK() only when two live calls hold one ticket: "

@@ -9,6 +9,7 @@ Environment (all optional):
                   first failure a rate half-way between the last pass and the failure is tried too
   BENCH_RETRY     how often a failed load step is run again before the rate counts as failed (default 1)
   BENCH_PDD_RATE  calls/s for the post-dial-delay runs (default 20)
+  BENCH_PDD_ROUNDS  the flows' post-dial-delay configurations take turns in this many rounds (default 3)
   BENCH_SIZES     service-number counts for apply time and memory (default 1000,10000,50000)
   BENCH_ONLY      a subset of: throughput,pdd,premium,apply,reports,flows (default all); flows alone
                   rewrites only the call-flow section of BENCHMARKS.md
@@ -220,6 +221,34 @@ class Runner:
         self.results["reports"] = json.loads(out.read_text())
 
 
+    def _interleaved_pdd(self, rate: int) -> dict[str, Any]:
+        """Post-dial delay of (a) bare, (b) Basis, (f) and (g) flows, in BENCH_PDD_ROUNDS rounds
+        that take turns (a, b, f, g, a, b, ...), each config's calls pooled: a stall of the shared
+        machine then falls on every config alike instead of on the one that happened to run."""
+        rounds = max(1, _env_int("BENCH_PDD_ROUNDS", 3))
+        each = max(1, self.seconds // rounds)
+        configs = (("a", BASIS, "bare"), ("b", BASIS, "generated"), ("f", FLOW_PDD, "generated"),
+                   ("g", FLOW_PDD_NOLOCK, "generated"))
+        pooled: dict[str, list[float]] = {k: [] for k, _, _ in configs}
+        last: dict[str, tuple[int, str]] = {}
+        for round_no in range(1, rounds + 1):
+            for key, number, files in configs:
+                self._prepare(Config(key, key, number, files))
+                _log(f"post-dial delay ({key}: {number}, {files}) at {rate} calls/s, round {round_no}/{rounds}")
+                try:
+                    delays, rc, cmd = load.pdd_delays(self.stack, number, rate, each, self.stack.workdir / "flow-pdd")
+                except RuntimeError as exc:  # sipp that lost a free port to another process: once more
+                    _log(f"  {exc}; once more")
+                    delays, rc, cmd = load.pdd_delays(self.stack, number, rate, each, self.stack.workdir / "flow-pdd")
+                pooled[key] += delays
+                last[key] = (max(rc, last.get(key, (0, ""))[0]), cmd)
+        out: dict[str, Any] = {}
+        for key, _, _ in configs:
+            r = load.pdd_result(pooled[key], *last[key])
+            _log(f"  ({key}) {r.samples} calls: median {r.median_ms:.2f} ms, p99 {r.p99_ms:.2f} ms")
+            out[key] = r.__dict__ | {"rounds": rounds}
+        return out
+
     def flows(self) -> None:
         """Premium call flows: post-dial delay through three decisions, key -> next prompt, and
         one flow change with many numbers on shared flows (tests/bench/flows.py)."""
@@ -228,17 +257,7 @@ class Runner:
         self.stack.current_files = "generated"  # the apply loaded them
         rate = _env_int("BENCH_PDD_RATE", 20)
         out: dict[str, Any] = {"pdd_rate": rate, "seconds": self.seconds, "pdd": {}, "keys": {}}
-        for key, number, files in (("a", BASIS, "bare"), ("b", BASIS, "generated"), ("f", FLOW_PDD, "generated"),
-                                   ("g", FLOW_PDD_NOLOCK, "generated")):
-            self._prepare(Config(key, key, number, files))
-            _log(f"post-dial delay ({key}: {number}, {files}) at {rate} calls/s for {self.seconds} s")
-            try:
-                r = load.run_pdd(self.stack, number, rate, self.seconds, self.stack.workdir / "flow-pdd")
-            except RuntimeError as exc:  # sipp that lost a free port to another process: once more
-                _log(f"  {exc}; once more")
-                r = load.run_pdd(self.stack, number, rate, self.seconds, self.stack.workdir / "flow-pdd")
-            _log(f"  {r.samples} calls: median {r.median_ms:.2f} ms, p99 {r.p99_ms:.2f} ms")
-            out["pdd"][key] = r.__dict__
+        out["pdd"] = self._interleaved_pdd(rate)
         for key, files in (("a", "bare-menu"), ("f", "generated")):
             self._prepare(Config(key, key, FLOW_MENU, files))
             _log(f"key -> next prompt ({key}: {files}), {flow_bench.KEY_CALLS} calls")
