@@ -44,6 +44,12 @@ def _rows(r: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
             added = p["p99_ms"] - a.get("p99_ms", 0.0)
             rows.append((f"post-dial delay, p99 ({pdd['rate']} calls/s)", LABEL[k],
                          f"{p['p99_ms']:.2f} ms (added {added:+.2f} ms)", _ratio(p["p99_ms"], a.get("p99_ms")), cmd))
+            lag = p.get("event_to_redis")
+            if lag:
+                rows.append((f"live figures, AMI event -> Redis ({pdd['rate']} calls/s)", LABEL[k],
+                             f"{lag['within_1s'] * 100:.1f} % of {lag['writes']:.0f} writes within 1 s "
+                             f"({lag['within_100ms'] * 100:.1f} % within 100 ms), mean {lag['mean_ms']:.1f} ms", "—",
+                             "`svc_event_to_redis_seconds` from the controller's /metrics"))
     for ap in r.get("apply", []):
         n = ap["numbers"]
         cmd = f"`{WORKER.format(n=n)}`"
@@ -140,6 +146,11 @@ def _targets(r: dict[str, Any]) -> list[str]:
                 added = pdd["configs"][k]["p99_ms"] - a
                 verdict = "met" if added <= 5 else f"MISSED by {added - 5:.1f} ms"
                 out.append(f"- Added post-dial delay p99 ({k}) ≤ 5 ms: {added:+.2f} ms — {verdict}.")
+        lag = pdd["configs"].get("d", {}).get("event_to_redis")
+        if lag:
+            verdict = "met" if lag["within_1s"] >= 1.0 else f"MISSED for {(1 - lag['within_1s']) * 100:.1f} % of writes"
+            out.append(f"- Live figures within 1 s of the event: {lag['within_1s'] * 100:.1f} % of "
+                       f"{lag['writes']:.0f} writes — {verdict}.")
     applies = [ap for ap in r.get("apply", []) if "error" not in ap]
     if applies:
         big = max(applies, key=lambda ap: ap["numbers"])

@@ -106,9 +106,9 @@ class Runner:
         self._prepare(cfg)
         wd = self.stack.workdir / "load"
         if cfg.live:
-            with live_controller(self.stack, self.redis.url) as proc:
+            with live_controller(self.stack, self.redis.url) as live:
                 r = load.run_load(self.stack, cfg.number, rate, self.seconds, wd)
-                self.results.setdefault("live_rss_kb", []).append(rss_kb(proc.pid))
+                self.results.setdefault("live_rss_kb", []).append(rss_kb(live.proc.pid))
         else:
             r = load.run_load(self.stack, cfg.number, rate, self.seconds, wd)
         _log(f"  ({cfg.key}) {r.describe()}")
@@ -156,14 +156,19 @@ class Runner:
         for cfg in CONFIGS:
             self._prepare(cfg)
             _log(f"post-dial delay ({cfg.key}) at {rate} calls/s for {self.seconds} s")
+            lag: dict[str, float] | None = None
             if cfg.live:
-                with live_controller(self.stack, self.redis.url):
+                with live_controller(self.stack, self.redis.url) as live:
                     r = load.run_pdd(self.stack, cfg.number, rate, self.seconds, self.stack.workdir / "pdd")
+                    self.stack.wait_idle()
+                    lag = live.event_to_redis()
+                _log(f"  ({cfg.key}) event -> Redis: {lag['writes']:.0f} writes, mean {lag['mean_ms']:.1f} ms, "
+                     f"{lag['within_1s'] * 100:.1f} % within 1 s")
             else:
                 r = load.run_pdd(self.stack, cfg.number, rate, self.seconds, self.stack.workdir / "pdd")
             _log(f"  ({cfg.key}) {r.samples} calls: median {r.median_ms:.2f} ms, p99 {r.p99_ms:.2f} ms, "
                  f"max {r.max_ms:.2f} ms")
-            out[cfg.key] = r.__dict__
+            out[cfg.key] = r.__dict__ | ({"event_to_redis": lag} if lag else {})
         self.results["pdd"] = {"rate": rate, "seconds": self.seconds, "configs": out}
 
     def premium(self) -> None:

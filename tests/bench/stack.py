@@ -226,8 +226,32 @@ def rss_kb(pid: int, field: str = "VmRSS") -> int:
     return 0
 
 
+@dataclass
+class LiveProcess:
+    proc: subprocess.Popen[bytes]
+    port: int  # its /health and /metrics
+
+    def event_to_redis(self) -> dict[str, float]:
+        """The controller's own histogram ``svc_event_to_redis_seconds`` (from an AMI event to the
+        figures in Redis, every write since it started): how many writes, their mean, and the share
+        within 100 ms and within 1 s."""
+        import urllib.request
+
+        with urllib.request.urlopen(f"http://{HOST}:{self.port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+        values: dict[str, float] = {}
+        for line in text.splitlines():
+            if line.startswith("svc_event_to_redis_seconds_"):
+                name, _, value = line.rpartition(" ")
+                values[name] = float(value)
+        count = values.get("svc_event_to_redis_seconds_count", 0.0) or float("nan")
+        return {"writes": count, "mean_ms": values.get("svc_event_to_redis_seconds_sum", 0.0) / count * 1000,
+                "within_100ms": values.get('svc_event_to_redis_seconds_bucket{le="0.1"}', 0.0) / count,
+                "within_1s": values.get('svc_event_to_redis_seconds_bucket{le="1.0"}', 0.0) / count}
+
+
 @contextlib.contextmanager
-def live_controller(stack: Stack, redis_url: str) -> Iterator[subprocess.Popen[bytes]]:
+def live_controller(stack: Stack, redis_url: str) -> Iterator[LiveProcess]:
     """``orchestrator serve`` as its own process (as in production), bounded start, always stopped."""
     import urllib.request
 
@@ -252,6 +276,6 @@ def live_controller(stack: Stack, redis_url: str) -> Iterator[subprocess.Popen[b
         if not healthy:
             raise RuntimeError("the live controller did not report healthy within 30 s: "
                                + (stack.workdir / "live-controller.log").read_text(errors="replace")[-1500:])
-        yield proc
+        yield LiveProcess(proc, live_port)
     finally:
         stop_process(proc)
