@@ -18,7 +18,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from tests.bench.flows import flow_plan
-from tests.bench.stack import CALLER, FLOW_PDD, STANDAARD, Stack
+from tests.bench.stack import CALLER, FLOW_PDD, FLOW_PDD_NOLOCK, STANDAARD, Stack
 from tests.e2e.events import connect_events
 from tests.harness.sipp import place_call
 
@@ -56,7 +56,7 @@ def main() -> None:
         stack.up()
         stack.start_carrier()
         stack.generated = asyncio.run(_apply_bench_plan(stack))
-        if number == FLOW_PDD:  # the Premium call flow's number (tests/bench/flows.py)
+        if number in (FLOW_PDD, FLOW_PDD_NOLOCK):  # the Premium call flows' numbers (tests/bench/flows.py)
             stack.generated = asyncio.run(_apply_bench_plan(stack, flow_plan()))
         ranked = asyncio.run(trace(stack, number, calls, workdir))
         total = sum(v for _, v in ranked)
