@@ -5,7 +5,6 @@ and once on a real PostgreSQL (one server per test session, a fresh database per
 
 from __future__ import annotations
 
-import random
 import secrets
 import shutil
 import socket
@@ -18,7 +17,7 @@ import pytest
 from orchestrator.asterisk.runtime import AsteriskRuntime
 from orchestrator.settings import load_settings
 from tests.harness.databases import Databases
-from tests.harness.sipp import Carrier, free_port
+from tests.harness.sipp import Carrier, free_port, rtp_ports
 
 
 def _free_tcp_port() -> int:
@@ -32,7 +31,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskRuntim
     while len(udp) < 2:  # SIP and carrier must differ
         udp.add(free_port())
     sip_port, carrier_port = sorted(udp)
-    rtp_start = random.randrange(30000, 59000, 2)
+    rtp_start, rtp_end = rtp_ports(4000)
     env = {
         "SVC_STATE_DIR": str(state),
         "SVC_INSTANCE": f"e2e-{uuid.uuid4().hex[:6]}",
@@ -41,7 +40,7 @@ def runtime(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AsteriskRuntim
         "SVC_AMI_PORT": str(_free_tcp_port()),
         "SVC_HTTP_PORT": str(_free_tcp_port()),
         "SVC_RTP_START": str(rtp_start),
-        "SVC_RTP_END": str(rtp_start + 200),
+        "SVC_RTP_END": str(rtp_end),
         "SVC_CARRIER_HOST": "127.0.0.1",
         "SVC_CARRIER_PORT": str(carrier_port),
         "SVC_AMI_USER": "e2e",

@@ -20,31 +20,53 @@ PCAPS = {"dtmf_star9.pcap": [("*9", 0.0)], "dtmf_star44.pcap": [("*44", 0.0)],
          "dtmf_pause_toggle.pcap": [("*45", 2.0), ("*45", 0.0)]}
 
 
-def packets(presses: list[tuple[str, float]]) -> list[tuple[float, bytes]]:
-    seq, ts, t = 1000, 8000, 0.0
-    out = []
+AUDIO_PT, SILENCE = 0, b"\xff" * 160  # PCMU (Asterisk answers 0 8 101), one 20 ms frame of silence
+
+
+def packets(presses: list[tuple[str, float]], *, lead: float = 0.0, talk: float = 0.0) -> list[tuple[float, bytes]]:
+    """RTP packets (time, bytes) of one stream: each key is 7 telephone-event packets 20 ms apart,
+    then 0.3 s and the press's gap before the next. The first key at ``lead`` s.
+
+    ``talk`` > 0: the caller also sends audio (PCMU silence, 20 ms frames) from 0 s until the end of
+    the keys and at least ``talk`` s, like a phone does. That is what makes the call's RTP port its
+    own: Asterisk's strict RTP learning (res_rtp_asterisk.c, 5 s) takes a stream from another
+    address once it has 4 sequential packets while the known source is silent. A caller silent
+    until its first key lets a stray stream (an ended call's sender whose RTP port Asterisk has
+    just given to this call) be heard as keys; every packet of the caller's own stream resets such
+    a candidate, so with audio flowing from the start it never qualifies."""
+    events: list[tuple[float, int, int, bool, bytes]] = []  # (t, ts, payload type, marker, payload)
+    t = lead
+    busy: list[tuple[float, float]] = []
     for code, gap_after in presses:
         for ch in code:
+            ts = 8000 + round(t * 8000)
             for i in range(7):
                 end = i >= 4
                 duration = min(i + 1, 5) * 160
                 payload = struct.pack(">BBH", EVENTS[ch], (0x80 if end else 0) | 10, duration)
-                marker = 0x80 if i == 0 else 0
-                rtp = struct.pack(">BBHII", 0x80, marker | 101, seq, ts, 0x5356434E) + payload
-                out.append((t, rtp))
-                seq += 1
-                t += 0.02
-            ts += 160 * 20
-            t += 0.3
+                events.append((t + i * 0.02, ts, 101, i == 0, payload))
+            busy.append((t - 0.01, t + 0.13))
+            t += 7 * 0.02 + 0.3
         t += gap_after
-        ts += int(gap_after * 8000)
+    if talk > 0:
+        n = 0
+        while n * 0.02 < max(talk, t):
+            at = n * 0.02
+            if not any(a <= at <= b for a, b in busy):
+                events.append((at, 8000 + n * 160, AUDIO_PT, n == 0, SILENCE))
+            n += 1
+    events.sort(key=lambda e: e[0])
+    out = []
+    for seq, (at, ts, pt, marker, payload) in enumerate(events, start=1000):
+        header = struct.pack(">BBHII", 0x80, (0x80 if marker else 0) | pt, seq, ts, 0x5356434E)
+        out.append((at, header + payload))
     return out
 
 
-def write(path: Path, presses: list[tuple[str, float]]) -> None:
+def write(path: Path, presses: list[tuple[str, float]], *, lead: float = 0.0, talk: float = 0.0) -> None:
     with open(path, "wb") as fh:
         fh.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-        for t, rtp in packets(presses):
+        for t, rtp in packets(presses, lead=lead, talk=talk):
             udp = struct.pack(">HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
             ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0, bytes([127, 0, 0, 1]),
                              bytes([127, 0, 0, 1])) + udp

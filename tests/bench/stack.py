@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
 import secrets
 import shutil
 import signal
@@ -26,7 +25,7 @@ from typing import Any
 
 from orchestrator.asterisk.runtime import AsteriskRuntime
 from orchestrator.settings import load_settings
-from tests.harness.sipp import HOST, SCENARIOS, SIPP, free_port
+from tests.harness.sipp import HOST, SCENARIOS, SIPP, free_port, rtp_ports
 from tests.plans import basis_number, standaard_number
 
 BENCH_DIR = Path(__file__).resolve().parent
@@ -98,7 +97,7 @@ class Stack:
         while len(udp) < 2:
             udp.add(free_port())
         sip_port, carrier_port = sorted(udp)
-        rtp_start = random.randrange(30000, 59000, 2)
+        rtp_start, rtp_end = rtp_ports(2000)
         self.env = {
             "SVC_STATE_DIR": str(workdir / "state"),
             "SVC_INSTANCE": f"bench-{uuid.uuid4().hex[:6]}",
@@ -107,7 +106,7 @@ class Stack:
             "SVC_AMI_PORT": str(_free_tcp()),
             "SVC_HTTP_PORT": str(_free_tcp()),
             "SVC_RTP_START": str(rtp_start),
-            "SVC_RTP_END": str(rtp_start + 2000),
+            "SVC_RTP_END": str(rtp_end),
             "SVC_CARRIER_HOST": HOST,
             "SVC_CARRIER_PORT": str(carrier_port),
             "SVC_AMI_USER": "bench",

@@ -10,7 +10,6 @@ Images are cached by podman between runs (a fresh machine builds them in ~2-3 mi
 from __future__ import annotations
 
 import os
-import random
 import re
 import signal
 import socket
@@ -24,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.processes.daemon import http_ok
-from tests.harness.sipp import Carrier, free_port, place_call
+from tests.harness.sipp import Carrier, free_port, place_call, rtp_ports
 
 pytestmark = pytest.mark.e2e
 
@@ -61,8 +60,8 @@ def _settings(path: Path) -> dict[str, int]:
         tcp.add(free_port(socket.SOCK_STREAM))
     ports = dict(zip(("SVC_SIP_PORT", "SVC_CARRIER_PORT"), sorted(udp), strict=True))
     ports |= dict(zip(("SVC_AMI_PORT", "SVC_HTTP_PORT", "SVC_LIVE_PORT", "SVC_API_PORT"), sorted(tcp), strict=True))
-    rtp = random.randrange(30000, 59000, 2)
-    ports |= {"SVC_RTP_START": rtp, "SVC_RTP_END": rtp + 100}
+    rtp, rtp_end = rtp_ports(100)
+    ports |= {"SVC_RTP_START": rtp, "SVC_RTP_END": rtp_end}
     text = (REPO / "deploy" / "containers" / "settings.yaml").read_text()
     for key, value in ports.items():
         text, n = re.subn(rf'^(  {key}: )"\d+"', rf'\g<1>"{value}"', text, flags=re.M)

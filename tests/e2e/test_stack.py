@@ -6,7 +6,6 @@ down` stops them all. Own state folder, instance and free ports: it runs next to
 from __future__ import annotations
 
 import os
-import random
 import re
 import shutil
 import socket
@@ -21,7 +20,7 @@ import pytest
 
 from orchestrator.asterisk.runtime import AsteriskRuntime
 from orchestrator.settings import load_settings
-from tests.harness.sipp import Carrier, free_port, place_call
+from tests.harness.sipp import Carrier, free_port, place_call, rtp_ports
 
 pytestmark = pytest.mark.e2e
 
@@ -53,11 +52,11 @@ def _ports(env: dict[str, str]) -> None:
     tcp: set[int] = set()
     while len(tcp) < 5:
         tcp.add(free_port(socket.SOCK_STREAM))
-    rtp = random.randrange(30000, 59000, 2)
+    rtp, rtp_end = rtp_ports(100)
     env.update(zip(("SVC_SIP_PORT", "SVC_CARRIER_PORT"), map(str, sorted(udp)), strict=True))
     env.update(zip(("SVC_AMI_PORT", "SVC_HTTP_PORT", "SVC_LIVE_PORT", "SVC_API_PORT", "SVC_REDIS_PORT"),
                    map(str, sorted(tcp)), strict=True))
-    env.update(SVC_RTP_START=str(rtp), SVC_RTP_END=str(rtp + 100))
+    env.update(SVC_RTP_START=str(rtp), SVC_RTP_END=str(rtp_end))
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,13 @@ once it is answered (``play_pcap_audio``), one scenario file per call.
 Keys are a flow simulator key string (``"1,2,123#,-"``). Each key is one press (0.14 s of events,
 0.3 s quiet, then ``gap`` s); ``-`` is a silence of ``pause_for(timeout)`` s, longer than one wait of
 the block (its longest prompt plus its timeout), so it times out once, and shorter than two waits.
-Leading pauses delay the pcap. After the keys the caller waits for Asterisk's BYE (or hangs up
+Leading pauses delay the first key. After the keys the caller waits for Asterisk's BYE (or hangs up
 itself after ``wait`` s).
+
+Like a phone, the caller sends audio (silence) from the answer on, at least ``TALK_S`` s: longer
+than Asterisk's strict RTP learning (5 s), so from its first packet the call's RTP port takes only
+this caller's stream (deploy/sipp/make_dtmf_pcap.py says why a silent caller could hear another
+call's keys).
 
 Timing under load: sipp replays the pcap on a schedule from its start (send_packets.c do_sleep),
 so when the machine stalls sipp's thread for s seconds, the next key is s late and the ones after
@@ -29,6 +34,8 @@ _pcap: Any = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_pcap)
 
 PRESS_S = 7 * 0.02 + 0.3  # make_dtmf_pcap: 7 packets of 20 ms, then 0.3 s before the next key
+LEAD_S = 0.5  # from the answer to the first key (or leading pause)
+TALK_S = 6.0  # audio at least this long: past Asterisk's 5 s of strict RTP learning
 PROMPT_S = (0.44, 0.93)  # the flows' shortest and longest prompt: beep.gsm, beep&beep (+50 ms)
 
 
@@ -57,16 +64,13 @@ def timeline(keys: str, gap: float, pause: float) -> tuple[float, list[tuple[str
 def scenario(workdir: Path, keys: str, *, pause: float, gap: float = 0.0, wait: float = 15.0) -> Path:
     delay, presses, length = timeline(keys, gap, pause)
     tag = uuid.uuid4().hex[:10]
-    action = ""
-    if presses:
-        pcap = workdir / f"keys-{tag}.pcap"
-        _pcap.write(pcap, presses)
-        action = f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>'
+    pcap = workdir / f"keys-{tag}.pcap"
+    _pcap.write(pcap, presses, lead=LEAD_S + delay, talk=TALK_S)
     text = (SCENARIOS / "caller_dtmf.xml").read_text()
     head, _, _ = text.partition('<pause milliseconds="1000"/>')
     bye_tail = text[text.index("<send retrans=\"500\">", text.index('<label id="answered"/>')):]
-    body = (f'<pause milliseconds="{int(500 + delay * 1000)}"/>\n  {action}\n'
-            f'  <recv request="BYE" timeout="{int((length + wait) * 1000)}" ontimeout="self_bye"/>\n'
+    body = (f'<nop><action><exec play_pcap_audio="{pcap}"/></action></nop>\n'
+            f'  <recv request="BYE" timeout="{int((LEAD_S + delay + length + wait) * 1000)}" ontimeout="self_bye"/>\n'
             '  <send><![CDATA[\n\n      SIP/2.0 200 OK\n      [last_Via:]\n      [last_From:]\n      [last_To:]\n'
             '      [last_Call-ID:]\n      [last_CSeq:]\n      Content-Length: 0\n\n    ]]></send>\n'
             '  <nop next="end"/>\n  <label id="self_bye"/>\n  ')

@@ -10,6 +10,7 @@ many run at once).
 
 from __future__ import annotations
 
+import random
 import re
 import shutil
 import socket
@@ -31,6 +32,23 @@ def free_port(kind: int = socket.SOCK_DGRAM) -> int:
     with socket.socket(socket.AF_INET, kind) as s:
         s.bind((HOST, 0))
         return int(s.getsockname()[1])
+
+
+def rtp_ports(width: int) -> tuple[int, int]:
+    """A random RTP port range for a test Asterisk, below the kernel's ephemeral ports.
+
+    Below them, so a port Asterisk takes is never one a sipp (bound to port 0, or to a free_port())
+    just let go: the old range (30000-59000) overlapped the ephemeral ports. Wide, because Asterisk
+    picks each call's port at random in its range (res_rtp_asterisk.c): the wider it is, the less
+    often a new call gets the port a call just left, to which that call's sender may still be
+    sending for a moment (see deploy/sipp/make_dtmf_pcap.py)."""
+    try:
+        ephemeral = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        ephemeral = 32768
+    top = min(ephemeral, 32768) - width - 2
+    start = random.randrange(10000, max(top, 10002), 2)
+    return start, start + width
 
 
 def udp_bound(port: int) -> bool:
