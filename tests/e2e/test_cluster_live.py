@@ -39,7 +39,7 @@ pytestmark = pytest.mark.e2e
 TENANT, QUEUE = "cf", "cf.desk"
 QUEUED = "+318000000311"  # to the queue (its agents logged out: callers wait)
 PRESSED = "+318000000312"  # to +31205550037: the carrier answers and presses *9 one second in
-RECORDED = "+318000000313"  # on_demand recording, to +31205550049: the carrier presses *45 at 1 s and 3 s
+RECORDED = "+318000000313"  # on_demand recording, to +31205550049: the carrier presses *45 twice, 3.32 s apart
 CALLER = "+31201110071"
 PROXIED = "caller_proxied.xml"  # ACK and BYE follow the Record-Route set through Kamailio
 
@@ -189,6 +189,15 @@ async def test_recording_pause_and_keep_marks_reach_a_call_on_any_node(stack: St
     moments in the side file; `orchestrator recordings keep` (with the cluster file) finds the
     call's node by its id. No orchestrator process reads or writes a node's spool."""
     c = stack.c
+    presses: dict[str, list[float]] = {name: [] for name in stack.live.nodes}  # Asterisk's time of each *45
+
+    def pressed(name: str) -> Any:
+        def on(_m: Any, msg: Any) -> None:
+            if msg.get("UserEvent") == "SvcRecordingPause":
+                presses[name].append(float(msg.get("Timestamp")))
+        return on
+    for name, node_ami in stack.live.nodes.items():
+        node_ami.on_event("UserEvent", pressed(name))
     calls = [asyncio.create_task(asyncio.to_thread(stack.call, RECORDED, 6.0)) for _ in range(2)]
     ids: list[str] = []
 
@@ -201,21 +210,25 @@ async def test_recording_pause_and_keep_marks_reach_a_call_on_any_node(stack: St
         assert time.monotonic() < deadline, stack.live.book.calls
         await asyncio.sleep(0.05)
     assert [cid.split("-")[0] for cid in ids] == ["node1", "node2"]
-    for cid in ids:
-        out = cli(c.env, "recordings", "keep", cid).stderr
+    for cid in ids:  # in a thread: the controller shares this event loop and must mute on time meanwhile
+        out = (await asyncio.to_thread(cli, c.env, "recordings", "keep", cid)).stderr
         assert "will be kept" in out, out
     assert [r.final_code for r in await asyncio.gather(*calls)] == [200, 200]
     for cid in ids:  # on the call's node: kept (not deleted at the end), with both pause moments
         done = c.runtime(cid.split("-")[0]).paths.spool / "done"
         deadline = time.monotonic() + 10
-        while not list(done.glob(f"*@{cid}@*.meta")):
+        while not list(done.glob(f"*@{cid}@*.wav")):  # svc-rec-done.sh moves the .meta first, the .wav last
             assert time.monotonic() < deadline, list(done.iterdir())
             await asyncio.sleep(0.05)
         [meta] = list(done.glob(f"*@{cid}@*.meta"))
         marks = store.read_meta(meta)
         assert marks["keep"] == ["cli"] and len(marks["pause"]) == 1 and len(marks["resume"]) == 1, marks
-        assert 1.0 < float(marks["resume"][0]) - float(marks["pause"][0]) < 3.0, marks  # *45 2 s apart
-        assert meta.with_suffix(".wav").exists()
+        # The silent stretch is the time between the two presses (3.32 s in the carrier's pcap; by
+        # Asterisk's clock, as a stall of sipp can move the keys), as on one node (test_recording).
+        node = cid.split("-")[0]
+        assert len(presses[node]) == 2, presses
+        between = presses[node][1] - presses[node][0]
+        assert abs(float(marks["resume"][0]) - float(marks["pause"][0]) - between) <= 0.5, (marks, between)
         for f in (meta, meta.with_suffix(".wav")):
             f.unlink()
 
@@ -239,7 +252,8 @@ async def test_queue_figures_count_the_callers_on_every_node_and_drop_a_dead_nod
     assert [(s.agent, s.state) for s in states] == [("amy", "logged-out"), ("ben", "logged-out"), ("cal", "logged-out")]
     # A supervisor acts where the caller waits (the CLI reads the nodes from the cluster file).
     on2 = next(w for w in waiting if w.node == "node2")
-    cli(stack.c.env, "queue", "priority", on2.channel, "7", "--tenant", TENANT, "--node", "node2")
+    await asyncio.to_thread(cli, stack.c.env, "queue", "priority", on2.channel, "7", "--tenant", TENANT,
+                            "--node", "node2")
     [entry] = (await stack.amis["node2"].queue_status()).entries
     assert (entry.channel, entry.priority) == (on2.channel, 7)
     assert [e.priority for e in (await stack.amis["node1"].queue_status()).entries] == [0]
