@@ -160,6 +160,12 @@ def cli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.Compl
     return proc
 
 
+async def acli(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """``cli`` from a test whose event loop also runs a live controller: in a thread, so the
+    controller keeps reading its AMI events meanwhile (docs/testing.md)."""
+    return await asyncio.to_thread(cli, env, *args, check=check)
+
+
 def _status(pid: int) -> str:
     try:
         return Path(f"/proc/{pid}/status").read_text()

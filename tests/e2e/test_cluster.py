@@ -40,7 +40,16 @@ from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
 from orchestrator.store.models import CallRecord
 from tests.api.helpers import bearer, make_token
-from tests.e2e.cluster_stack import ORCHESTRATOR, Cluster, bye_answered, cli, cluster, no_channels, ringing_after, until
+from tests.e2e.cluster_stack import (
+    ORCHESTRATOR,
+    Cluster,
+    acli,
+    bye_answered,
+    cluster,
+    no_channels,
+    ringing_after,
+    until,
+)
 from tests.harness.redis_server import RedisServer
 from tests.harness.sipp import CallResult, place_call, place_calls
 
@@ -305,19 +314,19 @@ async def test_failover_under_load_and_catch_up(stack: Stack, tmp_path: Path) ->
     assert c.carrier.invites() == [THIRD] * 4 and (await stack.processed())["node2"] == before["node2"]
     await stack.active({"node1"})
 
-    status = cli(c.env, "cluster", "status", "--json", check=False)
+    status = await acli(c.env, "cluster", "status", "--json", check=False)
     assert status.returncode == 1
     assert {s["node"]: (s["stale"], s["ready"], s["kamailio"]) for s in json.loads(status.stdout)} == {
         "node1": (False, True, "sends calls"), "node2": (True, False, "sends none (IP)")}
 
     # `orchestrator cluster sync` catches node2 up: reload, verify, AstDB, then the ready extension.
     syncing = time.monotonic()
-    assert cli(c.env, "cluster", "sync").stdout.strip() == "node2"
+    assert (await acli(c.env, "cluster", "sync")).stdout.strip() == "node2"
     synced = time.monotonic() - syncing
     rejoined = synced + await stack.active({"node1", "node2"})
     print(f"node2 caught up by `cluster sync` in {synced:.2f} s (process start included), "
           f"taking calls {rejoined:.2f} s after the sync began")
-    status = cli(c.env, "cluster", "status", "--json")
+    status = await acli(c.env, "cluster", "status", "--json")
     assert {s["version"] for s in json.loads(status.stdout)} == {report.version}
     before = await stack.processed()
     c.carrier.clear()
@@ -334,16 +343,17 @@ async def test_a_node_the_orchestrator_cannot_reach_is_fenced_at_the_edge(stack:
     rule = ["-p", "tcp", "--dport", str(c.nodes[1].ami_port), "--syn", "-j", "REJECT", "--reject-with", "tcp-reset"]
     subprocess.run(["ip", "netns", "exec", ns, "iptables", "-I", "INPUT", *rule], check=True)
     try:
-        cli(c.env, "cluster", "sync")
+        await acli(c.env, "cluster", "sync")
         await stack.active({"node1"})
-        status = {s["node"]: s for s in json.loads(cli(c.env, "cluster", "status", "--json", check=False).stdout)}
+        listed = (await acli(c.env, "cluster", "status", "--json", check=False)).stdout
+        status = {s["node"]: s for s in json.loads(listed)}
         assert not status["node2"]["reachable"] and status["node2"]["kamailio"].startswith("sends none")
-        cli(c.env, "apply", str(_plan_file(c.workdir, FIRST)))  # reaches node1 alone
+        await acli(c.env, "apply", str(_plan_file(c.workdir, FIRST)))  # reaches node1 alone
         c.carrier.clear()
         assert [await stack.call() for _ in range(4)] == [200] * 4 and c.carrier.invites() == [FIRST] * 4
     finally:
         subprocess.run(["ip", "netns", "exec", ns, "iptables", "-D", "INPUT", *rule], check=True)
-    assert cli(c.env, "cluster", "sync").stdout.strip() == "node2"  # caught up, admitted again
+    assert (await acli(c.env, "cluster", "sync")).stdout.strip() == "node2"  # caught up, admitted again
     await stack.active({"node1", "node2"})
 
 
@@ -358,20 +368,20 @@ async def test_the_command_line_applies_to_every_node(stack: Stack, tmp_path: Pa
     await stack.active({"node1", "node2"})
     plan_file = tmp_path / "plan.yaml"
     plan_file.write_text(yaml.safe_dump(plan(FOURTH)))
-    cli(c.env, "apply", str(plan_file))
+    await acli(c.env, "apply", str(plan_file))
     c.carrier.clear()
     assert [await stack.call() for _ in range(4)] == [200] * 4
     assert c.carrier.invites() == [FOURTH] * 4
-    assert "up to date" in cli(c.env, "status", check=False).stderr  # `orchestrator status` names each node
+    assert "up to date" in (await acli(c.env, "status", check=False)).stderr  # `orchestrator status` names each node
 
     # A blacklist change reaches every node's AstDB: the caller is refused whichever node answers.
-    cli(c.env, "blacklist", "add", SERVICE, "0201234567")
+    await acli(c.env, "blacklist", "add", SERVICE, "0201234567")
     family = blacklist_family(parse_service_number(SERVICE).e164)
     assert [await ami.db_get(family, "+31201234567") for ami in stack.amis.values()] == ["1", "1"]
     c.carrier.clear()
     assert all(code != 200 for code in [await stack.call() for _ in range(2)])  # round robin: one per node
     assert c.carrier.invites() == []
-    cli(c.env, "blacklist", "remove", SERVICE, "0201234567")
+    await acli(c.env, "blacklist", "remove", SERVICE, "0201234567")
     assert [await ami.db_get(family, "+31201234567") for ami in stack.amis.values()] == [None, None]
 
 

@@ -29,7 +29,7 @@ from orchestrator.services.recordings import store
 from orchestrator.store import call_records
 from orchestrator.store import engine as store_engine
 from orchestrator.store.models import BlacklistEntry
-from tests.e2e.cluster_stack import Cluster, cli, cluster
+from tests.e2e.cluster_stack import Cluster, acli, cluster
 from tests.harness.redis_server import RedisServer
 from tests.harness.sip_phone import Phone
 from tests.harness.sipp import CallResult, place_call
@@ -211,7 +211,7 @@ async def test_recording_pause_and_keep_marks_reach_a_call_on_any_node(stack: St
         await asyncio.sleep(0.05)
     assert [cid.split("-")[0] for cid in ids] == ["node1", "node2"]
     for cid in ids:  # in a thread: the controller shares this event loop and must mute on time meanwhile
-        out = (await asyncio.to_thread(cli, c.env, "recordings", "keep", cid)).stderr
+        out = (await acli(c.env, "recordings", "keep", cid)).stderr
         assert "will be kept" in out, out
     assert [r.final_code for r in await asyncio.gather(*calls)] == [200, 200]
     for cid in ids:  # on the call's node: kept (not deleted at the end), with both pause moments
@@ -252,8 +252,7 @@ async def test_queue_figures_count_the_callers_on_every_node_and_drop_a_dead_nod
     assert [(s.agent, s.state) for s in states] == [("amy", "logged-out"), ("ben", "logged-out"), ("cal", "logged-out")]
     # A supervisor acts where the caller waits (the CLI reads the nodes from the cluster file).
     on2 = next(w for w in waiting if w.node == "node2")
-    await asyncio.to_thread(cli, stack.c.env, "queue", "priority", on2.channel, "7", "--tenant", TENANT,
-                            "--node", "node2")
+    await acli(stack.c.env, "queue", "priority", on2.channel, "7", "--tenant", TENANT, "--node", "node2")
     [entry] = (await stack.amis["node2"].queue_status()).entries
     assert (entry.channel, entry.priority) == (on2.channel, 7)
     assert [e.priority for e in (await stack.amis["node1"].queue_status()).entries] == [0]
